@@ -1,0 +1,74 @@
+# quail: build, test, run. See README.md.
+#   make deps     install missing Debian packages (apt-get; silent when all are present)
+#   make          build every program into build/bin/
+#   make check    deps, build, unit tests under ASan+UBSan, fuzzers (bounded), end-to-end tests
+#   make up/down  start/stop a demo instance under ./var/
+#   make bench    throughput and memory figures
+SHELL := /bin/bash
+JOBS  ?= $(shell nproc)
+ROOT  ?= $(CURDIR)/var
+PYTHON ?= /usr/bin/python3
+FUZZ_SECONDS ?= 20
+CMAKE_FLAGS ?= -DQUAIL_WERROR=$(if $(CI),ON,ON)
+
+DEB_PACKAGES := g++ clang cmake make pkg-config libsodium-dev libcdb-dev tinycdb doctest-dev \
+	libssl-dev libunbound-dev libclang-rt-14-dev swaks python3 python3-aiosmtpd \
+	procps psmisc strace
+
+.PHONY: all deps build check unit fuzz e2e up down bench clean install
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: need root to install $$missing" >&2; exit 1; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build:
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build -j $(JOBS)
+
+build-asan/tests/unit-tests: FORCE
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DQUAIL_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-asan -j $(JOBS) --target unit-tests
+
+unit: build-asan/tests/unit-tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/tests/unit-tests
+
+fuzz:
+	@cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DQUAIL_FUZZ=ON \
+		-DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@bash tests/fuzz/run $(FUZZ_SECONDS)
+
+e2e: build
+	$(PYTHON) tests/e2e/run.py
+
+check: deps
+	$(MAKE) build
+	$(MAKE) unit
+	$(MAKE) fuzz
+	$(MAKE) e2e
+
+up: build
+	@test -d $(ROOT) || build/bin/quail --root $(ROOT) init --hostname localhost --domain example.test
+	build/bin/quail --root $(ROOT) up --smtp 127.0.0.1:2525
+
+down:
+	@test -x build/bin/quail && build/bin/quail --root $(ROOT) down || true
+
+bench: build
+	$(PYTHON) bench/run.py
+
+install: build
+	install -d $(DESTDIR)/usr/local/lib/quail/bin
+	install -m 755 build/bin/* $(DESTDIR)/usr/local/lib/quail/bin/
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+FORCE:

@@ -1,0 +1,60 @@
+// Control files: ROOT/control/<name>, one value (or one per line) per file.
+// One registry lists every file; a read is found, missing (the documented default)
+// or an error naming the file and line. Spec: control/README.md, man/quail-control.5.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "result.hpp"
+
+namespace quail {
+
+enum class ControlKind {
+  line,     // one value on the first line (me, bouncefrom)
+  integer,  // one decimal integer, range-checked
+  list,     // one value per line, # comments and blank lines ignored
+  domains,  // a list whose values are domain names (lowercased); ".example" allowed where wildcard
+};
+
+struct ControlSpec {
+  std::string_view name;
+  ControlKind kind;
+  std::string_view fallback;  // the default, as text ("" for an empty list); "=me" means control/me's value
+  int64_t min = 0;
+  int64_t max = 0;
+  std::string_view used_by;
+  std::string_view meaning;
+};
+
+// Every control file quail reads.
+const std::vector<ControlSpec>& control_registry();
+const ControlSpec* control_spec(std::string_view name);
+
+class Control {
+ public:
+  explicit Control(std::string root) : dir_(std::move(root) + "/control") {}
+  const std::string& dir() const { return dir_; }
+
+  // The first line of a line file, or its default. config error if malformed.
+  Result<std::string> line(std::string_view name) const;
+  // A strict, range-checked integer, or its default.
+  Result<int64_t> integer(std::string_view name) const;
+  // A list (or domains) file's values, or its default.
+  Result<std::vector<std::string>> list(std::string_view name) const;
+  // Reads every registered file that exists; the first error found, naming file and line.
+  Status validate_all() const;
+
+ private:
+  // The file's contents; not_found when missing.
+  Result<std::string> raw(std::string_view name) const;
+  std::string dir_;
+};
+
+// Parsers, exposed for unit tests and fuzzing. `file` is used in error messages.
+Result<int64_t> parse_control_integer(std::string_view text, const std::string& file, int64_t min, int64_t max);
+Result<std::vector<std::string>> parse_control_list(std::string_view text, const std::string& file, bool domains);
+Result<std::string> parse_control_line(std::string_view text, const std::string& file);
+
+}  // namespace quail

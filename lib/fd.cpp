@@ -1,0 +1,70 @@
+// Full reads and writes over file descriptors.
+#include "fd.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+
+namespace quail {
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+ssize_t read_full(int fd, char* buf, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::read(fd, buf + got, n - got);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+  }
+  return static_cast<ssize_t>(got);
+}
+
+bool read_all(int fd, std::string& out, size_t limit) {
+  char buf[65536];
+  for (;;) {
+    ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (r == 0) return true;
+    if (out.size() + static_cast<size_t>(r) > limit) {
+      errno = EFBIG;
+      return false;
+    }
+    out.append(buf, static_cast<size_t>(r));
+  }
+}
+
+Result<Fd> open_fd(const std::string& path, int flags, mode_t mode) {
+  int fd;
+  do fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    return sys_error(errno == ENOENT ? ErrorKind::not_found : ErrorKind::temporary, "open " + path);
+  }
+  return Fd(fd);
+}
+
+Result<std::string> read_file(const std::string& path, size_t limit) {
+  auto fd = open_fd(path, O_RDONLY);
+  if (!fd) return fd.error();
+  std::string out;
+  if (!read_all(fd->get(), out, limit)) return sys_error(ErrorKind::io_read, "read " + path);
+  return out;
+}
+
+}  // namespace quail

@@ -1,0 +1,156 @@
+// Queue files: see queue_file.hpp and queue-layout/README.md.
+#include "queue_file.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "durable.hpp"
+
+namespace quail {
+namespace {
+constexpr std::string_view magic = "QUAIL-QUEUE 1 ";
+constexpr size_t flush_threshold = 1 << 20;
+
+int64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+}  // namespace
+
+std::string format_queue_header(const QueueHeader& h) {
+  char buf[queue_header_size + 1];
+  std::snprintf(buf, sizeof buf, "QUAIL-QUEUE 1 %020llu %020lld\n", static_cast<unsigned long long>(h.message_length),
+                static_cast<long long>(h.birth_ns));
+  return std::string(buf, queue_header_size);
+}
+
+Result<QueueHeader> parse_queue_header(std::string_view b) {
+  Error bad{ErrorKind::format, "malformed queue file header"};
+  if (b.size() < queue_header_size || b.substr(0, magic.size()) != magic || b[queue_header_size - 1] != '\n' ||
+      b[magic.size() + 20] != ' ') {
+    return bad;
+  }
+  QueueHeader h;
+  const char* p = b.data() + magic.size();
+  auto r1 = std::from_chars(p, p + 20, h.message_length);
+  auto r2 = std::from_chars(p + 21, p + 41, h.birth_ns);
+  if (r1.ec != std::errc() || r1.ptr != p + 20 || r2.ec != std::errc() || r2.ptr != p + 41) return bad;
+  return h;
+}
+
+bool valid_queue_id(std::string_view id) {
+  if (id.empty() || id.size() > 20 || id.front() == '0') return false;
+  for (char c : id) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+Status create_queue_dirs(const QueueDirs& d) {
+  for (const auto& dir : {d.queue, d.tmp(), d.todo(), d.mess(), d.stat(), d.queue + "/lock"}) {
+    if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) return sys_error(ErrorKind::temporary, "mkdir " + dir);
+  }
+  if (::mkfifo(d.trigger().c_str(), 0622) != 0 && errno != EEXIST) {
+    return sys_error(ErrorKind::temporary, "mkfifo " + d.trigger());
+  }
+  return {};
+}
+
+Result<QueueWriter> QueueWriter::create(const QueueDirs& dirs) {
+  int64_t birth = now_ns();
+  std::string tmp = dirs.tmp() + "/" + std::to_string(::getpid()) + "." + std::to_string(birth);
+  auto fd = open_fd(tmp, O_WRONLY | O_CREAT | O_EXCL, 0640);
+  if (!fd) return fd.error();
+  struct stat st;
+  if (::fstat(fd->get(), &st) != 0) {
+    ::unlink(tmp.c_str());
+    return sys_error(ErrorKind::temporary, "fstat " + tmp);
+  }
+  QueueWriter w(dirs, tmp, std::move(*fd), std::to_string(st.st_ino), birth);
+  w.buf_.reserve(16384);
+  w.buf_.assign(queue_header_size, ' ');  // the header is filled in at commit
+  return w;
+}
+
+QueueWriter::~QueueWriter() {
+  if (!committed_ && !tmp_.empty()) ::unlink(tmp_.c_str());
+}
+
+Status QueueWriter::flush() {
+  if (buf_.empty()) return {};
+  if (!write_all(fd_.get(), buf_)) return sys_error(ErrorKind::io_write, "write " + tmp_);
+  buf_.clear();
+  flushed_any_ = true;
+  return {};
+}
+
+Status QueueWriter::append(std::string_view bytes) {
+  message_length_ += bytes.size();
+  buf_.append(bytes);
+  if (buf_.size() >= flush_threshold) return flush();
+  return {};
+}
+
+Status QueueWriter::commit(const Envelope& env) {
+  std::string header = format_queue_header(QueueHeader{message_length_, birth_ns_});
+  if (!flushed_any_) {
+    // The common case: the whole file goes out in one write.
+    buf_.replace(0, queue_header_size, header);
+  }
+  buf_ += serialize_envelope(env);
+  if (auto s = flush(); !s) return s;
+  if (flushed_any_ && ::pwrite(fd_.get(), header.data(), header.size(), 0) != static_cast<ssize_t>(header.size())) {
+    return sys_error(ErrorKind::io_write, "write header of " + tmp_);
+  }
+  // S1 -> S2: the data is durable before its name appears in todo/, and the
+  // name is durable (todo/ fsync'ed) before the caller acknowledges.
+  if (auto s = fsync_fd(fd_.get(), tmp_); !s) return s;
+  if (::close(fd_.release()) != 0) return sys_error(ErrorKind::io_write, "close " + tmp_);
+  std::string dest = dirs_.todo() + "/" + id_;
+  if (::rename(tmp_.c_str(), dest.c_str()) != 0) return sys_error(ErrorKind::temporary, "rename " + tmp_ + " to " + dest);
+  committed_ = true;
+  if (auto s = fsync_dir(dirs_.todo()); !s) {
+    // The file is in todo/ but perhaps not durably so: say so, so the caller
+    // answers "temporary failure". A later delivery of this copy is a duplicate at worst.
+    return s;
+  }
+  return {};
+}
+
+Result<QueueFile> read_queue_file(const std::string& path) {
+  auto fd = open_fd(path, O_RDONLY);
+  if (!fd) return fd.error();
+  struct stat st;
+  if (::fstat(fd->get(), &st) != 0) return sys_error(ErrorKind::temporary, "fstat " + path);
+  char hb[queue_header_size];
+  if (read_full(fd->get(), hb, sizeof hb) != static_cast<ssize_t>(sizeof hb)) {
+    return Error{ErrorKind::format, path + ": truncated queue file"};
+  }
+  auto h = parse_queue_header(std::string_view(hb, sizeof hb));
+  if (!h) return Error{ErrorKind::format, path + ": " + h.error().reason};
+  uint64_t env_off = queue_header_size + h->message_length;
+  if (env_off > static_cast<uint64_t>(st.st_size)) return Error{ErrorKind::format, path + ": message length past the end"};
+  size_t env_len = static_cast<size_t>(st.st_size - env_off);
+  std::string env(env_len, '\0');
+  if (::pread(fd->get(), env.data(), env_len, static_cast<off_t>(env_off)) != static_cast<ssize_t>(env_len)) {
+    return sys_error(ErrorKind::io_read, "read envelope of " + path);
+  }
+  auto e = parse_envelope(env);
+  if (!e) return Error{ErrorKind::format, path + ": " + e.error().reason};
+  return QueueFile{std::move(*fd), *h, std::move(*e)};
+}
+
+void pull_trigger(const QueueDirs& dirs) {
+  int fd = ::open(dirs.trigger().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return;  // ENXIO: queue-send is not running; it scans todo/ when it starts
+  (void)!::write(fd, "", 1);
+  ::close(fd);
+}
+
+}  // namespace quail

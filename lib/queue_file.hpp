@@ -1,0 +1,86 @@
+// The queue's files and their format. Normative spec: queue-layout/README.md;
+// the state names (S0..S3) below are the spec's.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "envelope.hpp"
+#include "fd.hpp"
+#include "result.hpp"
+
+namespace quail {
+
+// The fixed-size first line of every queue file:
+// "QUAIL-QUEUE 1 <20-digit message length> <20-digit birth, ns since the epoch>\n"
+inline constexpr size_t queue_header_size = 56;
+
+struct QueueHeader {
+  uint64_t message_length = 0;
+  int64_t birth_ns = 0;
+};
+std::string format_queue_header(const QueueHeader& h);
+Result<QueueHeader> parse_queue_header(std::string_view bytes);
+
+// The directories of ROOT/queue.
+struct QueueDirs {
+  explicit QueueDirs(const std::string& root) : queue(root + "/queue") {}
+  std::string queue;
+  std::string tmp() const { return queue + "/tmp"; }
+  std::string todo() const { return queue + "/todo"; }
+  std::string mess() const { return queue + "/mess"; }
+  std::string stat() const { return queue + "/stat"; }
+  std::string trigger() const { return queue + "/lock/trigger"; }
+};
+
+// Creates the queue directories and the trigger FIFO (quail init, quail check --repair).
+Status create_queue_dirs(const QueueDirs& dirs);
+
+// Writes one message into the queue: S1 (tmp/<unique>, being written) until
+// commit, which makes it S2 (todo/<id>, durable). Destroyed uncommitted, it removes
+// its tmp file.
+class QueueWriter {
+ public:
+  static Result<QueueWriter> create(const QueueDirs& dirs);
+  QueueWriter(QueueWriter&&) = default;
+  ~QueueWriter();
+  // The message's identity: its inode number, in decimal.
+  const std::string& id() const { return id_; }
+  // Appends message bytes (buffered; large messages are flushed as they grow).
+  Status append(std::string_view bytes);
+  // Writes the envelope and header, fsyncs the file, renames it into todo/ and
+  // fsyncs todo/. Only after this returns ok may the message be acknowledged.
+  Status commit(const Envelope& env);
+
+ private:
+  QueueWriter(const QueueDirs& dirs, std::string tmp, Fd fd, std::string id, int64_t birth)
+      : dirs_(dirs), tmp_(std::move(tmp)), fd_(std::move(fd)), id_(std::move(id)), birth_ns_(birth) {}
+  Status flush();
+  QueueDirs dirs_;
+  std::string tmp_;
+  Fd fd_;
+  std::string id_;
+  int64_t birth_ns_;
+  std::string buf_;
+  uint64_t message_length_ = 0;
+  bool flushed_any_ = false;
+  bool committed_ = false;
+};
+
+// A queue file opened for reading: header, envelope, and where the message lies.
+struct QueueFile {
+  Fd fd;
+  QueueHeader header;
+  Envelope envelope;
+  uint64_t message_offset() const { return queue_header_size; }
+};
+// Opens and validates a queue file (todo/<id> or mess/<id>).
+Result<QueueFile> read_queue_file(const std::string& path);
+
+// Wakes queue-send (writes one byte to the trigger FIFO; harmless when nobody listens).
+void pull_trigger(const QueueDirs& dirs);
+
+// A queue id is a decimal inode number.
+bool valid_queue_id(std::string_view id);
+
+}  // namespace quail
