@@ -1,0 +1,48 @@
+// Which local mailbox an address names: virtual users (users/users.cdb), system
+// users (getpwnam, --system instances), aliases (users/aliases.cdb), extensions
+// and .qmail-ext / -default files. One lookup shared by local-deliver (delivery)
+// and smtpd (RCPT-time refusal), so the outside never gets a backscatter bounce.
+#pragma once
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "address.hpp"
+#include "result.hpp"
+
+namespace quail {
+
+struct LocalConfig {
+  std::string root;
+  std::string me;                           // control/me
+  std::vector<std::string> locals;          // control/locals (lowercased)
+  std::vector<std::string> virtualdomains;  // control/virtualdomains (lowercased)
+  bool system = false;                      // ROOT/control/system exists: system users are looked up
+};
+// Reads the control files lookups depend on; config error names the file and line.
+Result<LocalConfig> load_local_config(const std::string& root);
+// True when mail for domain is delivered on this host.
+bool is_local_domain(const LocalConfig& cfg, const std::string& domain);
+
+enum class TargetKind { virtual_user, system_user, alias, postmaster };
+
+struct LocalTarget {
+  TargetKind kind = TargetKind::virtual_user;
+  std::string user;          // virtual: "alice@example.test"; system: login; alias: its key
+  std::string local;         // the whole local part as addressed, lowercased ("alice-foo")
+  std::string ext;           // the extension after user- ("foo"), "" for none
+  std::string domain;
+  std::string home;          // directory holding .qmail files and Maildir/
+  uid_t uid = 0;             // system users; the running user's ids otherwise
+  gid_t gid = 0;
+  std::string dotqmail;      // path of the .qmail file that applies; "" = default delivery
+  std::string default_part;  // what "default" matched in a .qmail-...-default file ($DEFAULT)
+  std::vector<std::string> alias_targets;  // kind == alias: the alias's right-hand side items
+};
+
+// The target for a local address; nullopt when no such user, extension or alias
+// exists (550 5.1.1); an error (temporary) when a table cannot be read.
+Result<std::optional<LocalTarget>> lookup_local(const LocalConfig& cfg, const Address& a);
+
+}  // namespace quail
