@@ -18,7 +18,7 @@ struct LocalConfig {
   std::string me;                           // control/me
   std::vector<std::string> locals;          // control/locals (lowercased)
   std::vector<std::string> virtualdomains;  // control/virtualdomains (lowercased)
-  bool system = false;                      // ROOT/control/system exists: system users are looked up
+  bool system = false;                      // control/system is 1: system users are looked up
 };
 // Reads the control files lookups depend on; config error names the file and line.
 Result<LocalConfig> load_local_config(const std::string& root);
