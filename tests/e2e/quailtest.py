@@ -1,0 +1,537 @@
+"""quailtest: shared helpers for quail's end-to-end tests (python stdlib only).
+
+A test module does `import quailtest as qt` (run.py puts tests/e2e/ on sys.path),
+calls `qt.require("sendmail", "queue-send", ...)` at the top to skip with an explicit
+reason when a program is not built yet, and drives a fresh root through `qt.Instance`:
+
+    with qt.Instance() as q:           # a new temp root; down() and cleanup always run
+        q.init("mx.example.test", ["example.test"])
+        q.add_user("alice@example.test", "secret")
+        q.up(env={"QUAIL_RETRY_SCALE": "100"})
+        q.sendmail(["alice@example.test"], qt.make_message(1))
+        qt.wait_for(lambda: q.maildir_messages("alice@example.test"), 30, "delivery")
+
+Every wait is bounded; every process started under a root is stopped when the
+Instance is cleaned up, also when run.py kills the module with SIGTERM on timeout.
+Environment: QUAIL_BIN (default <repo>/build/bin), QUAIL_KEEP=1 keeps temp roots.
+"""
+import atexit
+import concurrent.futures
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+BIN = os.path.abspath(os.environ.get("QUAIL_BIN", os.path.join(REPO, "build", "bin")))
+
+TRACE_HEADERS = ("received", "return-path", "delivered-to")
+
+
+# ---------------------------------------------------------------- programs
+
+def bin_path(name):
+    """Absolute path of program `name` in BIN (whether or not it exists)."""
+    return os.path.join(BIN, name)
+
+
+def missing(*names):
+    """The programs among `names` that are not executable files in BIN."""
+    return [n for n in names if not os.access(bin_path(n), os.X_OK)]
+
+
+def require(*names):
+    """Skip the calling module/test (unittest.SkipTest) when a program is missing."""
+    gone = missing(*names)
+    if gone:
+        raise unittest.SkipTest("program(s) not built: %s (looked in %s)" % (", ".join(gone), BIN))
+
+
+# ---------------------------------------------------------------- small tools
+
+def free_port(host="127.0.0.1"):
+    """A TCP port that was free on `host` a moment ago (bind port 0, read, close)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=30.0, what="condition", interval=0.02):
+    """Poll predicate() until it returns a truthy value (returned) or `timeout`
+    seconds pass (AssertionError naming `what`). The interval grows to 0.25 s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+        interval = min(interval * 1.5, 0.25)
+
+
+_LOGFMT_TOKEN = re.compile(r'\s*([^\s=]+)(?:=("(?:[^"\\]|\\.)*"|\S*))?')
+
+
+def _unquote(v):
+    if not (len(v) >= 2 and v[0] == '"' and v[-1] == '"'):
+        return v
+    out, i, body = [], 0, v[1:-1]
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            n = body[i + 1]
+            if n == "x" and i + 3 < len(body) + 1:
+                try:
+                    out.append(chr(int(body[i + 2:i + 4], 16)))
+                    i += 4
+                    continue
+                except ValueError:
+                    pass
+            out.append(n)
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def parse_logfmt(line):
+    """One logfmt line -> dict (a bare key maps to ""; later keys win)."""
+    d = {}
+    for m in _LOGFMT_TOKEN.finditer(line.rstrip("\n")):
+        d[m.group(1)] = _unquote(m.group(2) or "")
+    return d
+
+
+def split_message(data):
+    """(header bytes including the final line end, separator, body) of a message."""
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        i = data.find(sep)
+        if i >= 0:
+            nl = sep[: len(sep) // 2]
+            return data[: i + len(nl)], nl, data[i + len(sep):]
+    return data, b"", b""
+
+
+def header_fields(data):
+    """The header fields of a message as a list of (lowercased name, raw bytes incl.
+    continuation lines)."""
+    head, _, _ = split_message(data)
+    fields = []
+    for line in head.splitlines(keepends=True):
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] = (fields[-1][0], fields[-1][1] + line)
+        else:
+            name = line.split(b":", 1)[0].strip().lower().decode("latin-1")
+            fields.append((name, line))
+    return fields
+
+
+def strip_trace(data, names=TRACE_HEADERS):
+    """The message without the trace fields quail adds (Received:, Return-Path:,
+    Delivered-To:, or `names`), for byte comparisons. Apply it to both sides."""
+    head, nl, body = split_message(data)
+    kept = b"".join(raw for name, raw in header_fields(data) if name not in names)
+    if not nl:
+        return kept
+    return kept + nl + body
+
+
+def header(data, name):
+    """Values (bytes, unfolded and stripped) of header field `name` in a message."""
+    out = []
+    for n, raw in header_fields(data):
+        if n == name.lower():
+            out.append(re.sub(rb"\r?\n[ \t]+", b" ", raw.split(b":", 1)[1]).strip())
+    return out
+
+
+def make_message(n, to="alice@example.test", sender="bob@example.test", body=None, size=None,
+                 subject=None, extra=b""):
+    """A complete message (LF line ends) numbered n: From, To, Date, Message-ID,
+    Subject and X-Quail-Test: n, so sendmail has nothing to add. `size` pads the
+    body to about that many bytes."""
+    if body is None:
+        body = b"message number %d\n" % n
+        if size:
+            line = b"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxy\n"
+            while len(body) < size:
+                body += line
+    subj = subject if subject is not None else "test %d" % n
+    head = (b"From: <%s>\nTo: <%s>\nDate: Thu, 01 Jan 2026 00:00:00 +0000\n"
+            b"Message-ID: <test-%d@quail.test>\nSubject: %s\nX-Quail-Test: %d\n" %
+            (sender.encode(), to.encode(), n, subj.encode(), n))
+    return head + extra + b"\n" + body
+
+
+def test_number(data):
+    """The X-Quail-Test number of a message made by make_message, or None."""
+    v = header(data, "X-Quail-Test")
+    return int(v[0]) if v else None
+
+
+def envelope(sender, *recipients):
+    """The queue-inject envelope bytes for sender and recipients."""
+    return b"F" + sender.encode() + b"\0" + b"".join(b"T" + r.encode() + b"\0" for r in recipients) + b"\0"
+
+
+def run_with_envelope(argv, message, env_bytes, env=None, timeout=60):
+    """Run a qmail-queue-protocol program: message on fd 0, envelope on fd 1.
+    Returns (exit code, stderr text)."""
+    r, w = os.pipe()
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=r, stderr=subprocess.PIPE, env=env)
+    os.close(r)
+
+    def feed():  # the envelope may be larger than a pipe buffer
+        try:
+            _write_all(w, env_bytes)
+        except OSError:
+            pass
+        finally:
+            os.close(w)
+    t = threading.Thread(target=feed, daemon=True)
+    t.start()
+    try:
+        _, err = p.communicate(message, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+        raise
+    finally:
+        t.join(5)
+    return p.returncode, err.decode("utf-8", "replace")
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def run_parallel(fn, items, concurrency=8):
+    """[fn(item) for item in items], `concurrency` at a time (threads), in order."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as ex:
+        return list(ex.map(fn, items))
+
+
+@contextlib.contextmanager
+def tmpfs(path, size="1m"):
+    """Mount a tmpfs of `size` at path (created); unmounted (lazily if busy) on exit.
+    Raises unittest.SkipTest with the reason when mounting is not possible."""
+    os.makedirs(path, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s" % size, "tmpfs", path],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise unittest.SkipTest("cannot mount a tmpfs at %s (need root/CAP_SYS_ADMIN): %s" %
+                                (path, (r.stderr or r.stdout).strip()))
+    try:
+        yield path
+    finally:
+        if subprocess.run(["umount", path], capture_output=True, timeout=30).returncode != 0:
+            subprocess.run(["umount", "-l", path], capture_output=True, timeout=30)
+
+
+def fill_disk(directory, name="filler"):
+    """Fill the filesystem holding `directory` with one file; return its path."""
+    path = os.path.join(directory, name)
+    chunk = b"\0" * 65536
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(chunk)
+                f.flush()
+        except OSError:
+            pass
+        small = b"\0" * 512
+        try:
+            while True:
+                f.write(small)
+                f.flush()
+        except OSError:
+            pass
+    return path
+
+
+# ---------------------------------------------------------------- processes
+
+def _proc_read(pid, what):
+    try:
+        with open("/proc/%d/%s" % (pid, what), "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def processes_under(root, name=None):
+    """Pids of live processes that belong to `root` (QUAIL_ROOT in their environment
+    or root in their argv), optionally only those running program `name`."""
+    me = os.getpid()
+    out = []
+    rb = root.encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        pid = int(entry)
+        argv = _proc_read(pid, "cmdline").split(b"\0")
+        if not argv or not argv[0]:
+            continue
+        if name is not None and os.path.basename(argv[0].decode("latin-1")) != name:
+            try:
+                exe = os.readlink("/proc/%d/exe" % pid)
+            except OSError:
+                continue
+            if os.path.basename(exe) != name:
+                continue
+        environ = _proc_read(pid, "environ").split(b"\0")
+        if b"QUAIL_ROOT=" + rb in environ or any(a == rb or a.startswith(rb + b"/") or a == b"--root=" + rb
+                                                for a in argv):
+            state = _proc_read(pid, "stat").split(b")")[-1].split()
+            if state and state[0] == b"Z":
+                continue
+            out.append(pid)
+    return sorted(out)
+
+
+def rss_kib(pid):
+    """VmRSS of a process in KiB (None when gone)."""
+    for line in _proc_read(pid, "status").decode("latin-1").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return None
+
+
+# ---------------------------------------------------------------- an instance
+
+_LIVE = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def _cleanup_all(*_):
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for inst in live:
+        try:
+            inst.cleanup()
+        except Exception:  # noqa: BLE001 - best effort on the way out
+            pass
+
+
+def _on_signal(signum, _frame):
+    _cleanup_all()
+    os._exit(128 + signum)
+
+
+atexit.register(_cleanup_all)
+if threading.current_thread() is threading.main_thread():
+    for _sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(_sig, _on_signal)
+
+
+class CommandError(AssertionError):
+    pass
+
+
+class Instance:
+    """One quail root in a fresh temp directory. Use as a context manager or call
+    cleanup() (idempotent) in a finally / addCleanup."""
+
+    def __init__(self, root=None, prefix="quail-e2e-"):
+        if root is None:
+            self.tmp = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+            root = os.path.join(self.tmp, "root")  # not created: init makes it
+        else:
+            self.tmp = None
+        self.root = os.path.abspath(root)
+        self.started = False
+        self.cleaned = False
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+    # -- running programs
+    def env(self, extra=None):
+        e = dict(os.environ)
+        e["QUAIL_ROOT"] = self.root
+        if extra:
+            e.update({k: str(v) for k, v in extra.items()})
+        return e
+
+    def run(self, argv, input=None, env=None, check=True, timeout=120):
+        """Run argv (argv[0] a program name in BIN or a path) with QUAIL_ROOT set.
+        check=True raises CommandError with the output when the exit code is not 0."""
+        argv = list(argv)
+        if "/" not in argv[0]:
+            argv[0] = bin_path(argv[0])
+        if isinstance(input, str):
+            input = input.encode()
+        r = subprocess.run(argv, input=input, capture_output=True, env=self.env(env), timeout=timeout)
+        r.out = r.stdout.decode("utf-8", "replace")
+        r.err = r.stderr.decode("utf-8", "replace")
+        if check and r.returncode != 0:
+            raise CommandError("%s exited %d\nstdout: %s\nstderr: %s" %
+                               (" ".join(argv), r.returncode, r.out.strip(), r.err.strip()))
+        return r
+
+    def quail(self, *args, input=None, env=None, check=True, timeout=120):
+        """`quail --root ROOT args...`"""
+        return self.run(["quail", "--root", self.root] + list(args), input=input, env=env, check=check,
+                        timeout=timeout)
+
+    def init(self, hostname="mx.example.test", domains=("example.test",), extra=()):
+        args = ["init", "--hostname", hostname]
+        for d in domains:
+            args += ["--domain", d]
+        return self.quail(*(args + list(extra)))
+
+    def add_user(self, addr, password="secret-password"):
+        r = self.quail("user", "add", addr, input=password + "\n")
+        os.makedirs(self.home(addr), exist_ok=True)  # no-op when user add made it
+        return r
+
+    def up(self, env=None, check=True, timeout=60, **listeners):
+        """`quail up` with --<name> <value> for each listener (smtp="127.0.0.1:2525").
+        `env` is passed to quail up (and so to the services: QUAIL_RETRY_SCALE...)."""
+        args = ["up"]
+        for k, v in listeners.items():
+            if v is not None:
+                args += ["--" + k.replace("_", "-"), str(v)]
+        self.started = True
+        return self.quail(*args, env=env, check=check, timeout=timeout)
+
+    def down(self, check=False):
+        r = None
+        if os.path.isdir(self.root) and os.access(bin_path("quail"), os.X_OK):
+            try:
+                r = self.quail("down", check=check, timeout=60)
+            except subprocess.TimeoutExpired:
+                r = None
+        self.kill_all()
+        return r
+
+    def kill_all(self):
+        """SIGKILL whatever still runs under this root (a safety net after down)."""
+        for _ in range(3):
+            pids = processes_under(self.root)
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.1)
+
+    def check(self, repair=False):
+        """`quail check [--repair]` (CompletedProcess; exit 0 clean, 1 problems)."""
+        return self.quail(*(["check", "--repair"] if repair else ["check"]), check=False)
+
+    def sendmail(self, args, data, env=None, timeout=60, check=False):
+        """Run sendmail args with `data` on stdin; returns the CompletedProcess."""
+        return self.run(["sendmail"] + list(args), input=data, env=env, check=check, timeout=timeout)
+
+    def queue_inject(self, message, env_bytes, env=None, timeout=60):
+        """(exit code, stderr) of queue-inject with message on fd 0, envelope on fd 1."""
+        return run_with_envelope([bin_path("queue-inject")], message, env_bytes, env=self.env(env), timeout=timeout)
+
+    def cleanup(self):
+        if self.cleaned:
+            return
+        self.cleaned = True
+        try:
+            self.down()
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.discard(self)
+            # a root passed in by the caller is the caller's to remove
+            if self.tmp and os.environ.get("QUAIL_KEEP") != "1":
+                shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- paths and contents
+    def path(self, *parts):
+        return os.path.join(self.root, *parts)
+
+    def write_control(self, name, value):
+        p = self.path("control", name)
+        with open(p, "w") as f:
+            f.write(value)
+        return p
+
+    def home(self, addr):
+        """ROOT/mail/<domain>/<user>/ of a virtual address (extension stripped)."""
+        local, domain = addr.rsplit("@", 1)
+        return self.path("mail", domain.lower(), local.split("-", 1)[0].lower())
+
+    def maildir(self, addr, folder="Maildir"):
+        return os.path.join(self.home(addr), folder)
+
+    def maildir_files(self, addr, folder="Maildir", subdirs=("new", "cur")):
+        out = []
+        for sub in subdirs:
+            d = os.path.join(self.maildir(addr, folder), sub)
+            try:
+                out += [os.path.join(d, n) for n in sorted(os.listdir(d))]
+            except FileNotFoundError:
+                pass
+        return out
+
+    def maildir_count(self, addr, folder="Maildir", subdirs=("new",)):
+        return len(self.maildir_files(addr, folder, subdirs))
+
+    def maildir_messages(self, addr, folder="Maildir", subdirs=("new", "cur")):
+        """Contents (bytes) of every message in the Maildir, sorted by file name."""
+        out = []
+        for p in self.maildir_files(addr, folder, subdirs):
+            with open(p, "rb") as f:
+                out.append(f.read())
+        return out
+
+    def queue_entries(self, sub):
+        """Names in ROOT/queue/<sub> (todo, mess, tmp, stat)."""
+        try:
+            return sorted(os.listdir(self.path("queue", sub)))
+        except FileNotFoundError:
+            return []
+
+    def queue_empty(self):
+        return not any(self.queue_entries(s) for s in ("todo", "mess", "stat"))
+
+    def log_lines(self, service=None):
+        """Parsed logfmt lines of ROOT/log/<service>.log (all logs when None)."""
+        d = self.path("log")
+        out = []
+        try:
+            names = sorted(os.listdir(d))
+        except FileNotFoundError:
+            return out
+        for n in names:
+            if service is not None and n != service + ".log":
+                continue
+            with open(os.path.join(d, n), "r", errors="replace") as f:
+                for line in f:
+                    if line.strip():
+                        rec = parse_logfmt(line)
+                        rec["_file"] = n
+                        rec["_line"] = line.rstrip("\n")
+                        out.append(rec)
+        return out
+
+    def pids(self, name):
+        """Live pids of program `name` running under this root."""
+        return processes_under(self.root, name)
