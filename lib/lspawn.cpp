@@ -1,0 +1,160 @@
+// The local spawner's packets: see lspawn.hpp.
+#include "lspawn.hpp"
+
+#include <charconv>
+#include <cstring>
+#include <sys/socket.h>
+#include <vector>
+
+#include "envelope.hpp"
+
+namespace quail {
+namespace {
+
+constexpr size_t max_packet = 8192;
+
+std::vector<std::string_view> split_nul(std::string_view p) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start < p.size()) {
+    size_t nul = p.find('\0', start);
+    if (nul == std::string_view::npos) return {};  // every field ends in NUL
+    out.push_back(p.substr(start, nul - start));
+    start = nul + 1;
+  }
+  return out;
+}
+
+template <typename N>
+bool parse_number(std::string_view s, N& n) {
+  if (s.empty() || s.size() > 20) return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+bool clean(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+Error bad(const char* why) { return Error{ErrorKind::format, std::string("malformed spawner packet: ") + why}; }
+
+}  // namespace
+
+std::string encode_request(const LspawnRequest& r) {
+  std::string p = std::to_string(r.dlv);
+  p += '\0';
+  p += std::to_string(r.message_length);
+  p += '\0';
+  p += r.sender;
+  p += '\0';
+  p += r.recipient;
+  p += '\0';
+  return p;
+}
+
+Result<LspawnRequest> decode_request(std::string_view packet) {
+  auto f = split_nul(packet);
+  if (f.size() != 4) return bad("request needs 4 fields");
+  LspawnRequest r;
+  if (!parse_number(f[0], r.dlv) || !parse_number(f[1], r.message_length)) return bad("bad number");
+  if (f[2].size() > max_envelope_address || f[3].size() > max_envelope_address) return bad("address too long");
+  if (!clean(f[2]) || !clean(f[3]) || f[3].empty()) return bad("bad address");
+  r.sender = f[2];
+  r.recipient = f[3];
+  return r;
+}
+
+std::string encode_reply(const LspawnReply& r) {
+  std::string p = std::to_string(r.dlv);
+  p += '\0';
+  p += std::to_string(r.code);
+  p += '\0';
+  p += r.reason.substr(0, 1000);
+  p += '\0';
+  return p;
+}
+
+Result<LspawnReply> decode_reply(std::string_view packet) {
+  auto f = split_nul(packet);
+  if (f.size() != 3) return bad("reply needs 3 fields");
+  LspawnReply r;
+  if (!parse_number(f[0], r.dlv) || !parse_number(f[1], r.code) || r.code < 0 || r.code > 255) return bad("bad number");
+  r.reason = f[2];
+  return r;
+}
+
+Status send_request(int sock, const LspawnRequest& r, int msg_fd) {
+  std::string p = encode_request(r);
+  iovec iov{p.data(), p.size()};
+  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctrl;
+  m.msg_controllen = sizeof ctrl;
+  cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &msg_fd, sizeof(int));
+  ssize_t n;
+  do n = ::sendmsg(sock, &m, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(p.size())) return sys_error(ErrorKind::temporary, "send to local-spawn");
+  return {};
+}
+
+Result<LspawnRequest> recv_request(int sock, Fd& msg_fd) {
+  char buf[max_packet];
+  iovec iov{buf, sizeof buf};
+  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int) * 4)];
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctrl;
+  m.msg_controllen = sizeof ctrl;
+  ssize_t n;
+  do n = ::recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return sys_error(ErrorKind::temporary, "receive from queue-send");
+  msg_fd.reset();
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+        if (i == 0 && !msg_fd.valid()) msg_fd.reset(fd);
+        else ::close(fd);  // never keep more descriptors than the protocol carries
+      }
+    }
+  }
+  if (n == 0) return Error{ErrorKind::not_found, "queue-send closed the spawner socket"};
+  if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return bad("truncated");
+  if (!msg_fd.valid()) return bad("no message descriptor");
+  return decode_request(std::string_view(buf, static_cast<size_t>(n)));
+}
+
+Status send_reply(int sock, const LspawnReply& r) {
+  std::string p = encode_reply(r);
+  ssize_t n;
+  do n = ::send(sock, p.data(), p.size(), MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(p.size())) return sys_error(ErrorKind::temporary, "send to queue-send");
+  return {};
+}
+
+Result<LspawnReply> recv_reply(int sock) {
+  char buf[max_packet];
+  ssize_t n;
+  do n = ::recv(sock, buf, sizeof buf, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return sys_error(ErrorKind::temporary, "receive from local-spawn");
+  if (n == 0) return Error{ErrorKind::not_found, "local-spawn closed its socket"};
+  return decode_reply(std::string_view(buf, static_cast<size_t>(n)));
+}
+
+}  // namespace quail
