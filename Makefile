@@ -8,7 +8,7 @@ SHELL := /bin/bash
 JOBS  ?= $(shell nproc)
 ROOT  ?= $(CURDIR)/var
 PYTHON ?= /usr/bin/python3
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 15
 CMAKE_FLAGS ?= -DQUAIL_WERROR=$(if $(CI),ON,ON)
 
 DEB_PACKAGES := g++ clang cmake make pkg-config libsodium-dev libcdb-dev tinycdb doctest-dev \
