@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""bench/run.py: quail's own throughput and memory figures (`make bench`).
+
+  1. local pipeline: N messages (default 2,000) through sendmail, 8 injections at
+     a time; the clock starts at the first injection and stops when the N-th file
+     is in the user's Maildir/new. Also the injection rate alone (until the last
+     sendmail exits).
+  2. if smtpd and tcpserver are built: SMTP accept rate, 8 concurrent smtplib
+     sessions sending N messages of 4 KiB in total (one session per thread, many
+     transactions each); the clock stops at the last 250 after DATA.
+  3. resident memory (VmRSS) of one idle smtpd session, of tcpserver and of
+     queue-send.
+
+Prints a markdown table and writes it to bench/results/latest.md. See
+bench/README.md for how to read it. Options (environment): BENCH_MESSAGES (2000),
+BENCH_CONCURRENCY (8), QUAIL_BIN.
+"""
+import os
+import platform
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+import quailtest as qt  # noqa: E402
+
+N = int(os.environ.get("BENCH_MESSAGES", "2000"))
+CONC = int(os.environ.get("BENCH_CONCURRENCY", "8"))
+DOMAIN = "example.test"
+ALICE = "alice@" + DOMAIN
+BOB = "bob@" + DOMAIN
+DEADLINE = 150  # seconds for any one phase; the whole bench stays near 3 minutes
+
+
+def say(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def new_instance():
+    q = qt.Instance(prefix="quail-bench-")
+    q.init("mx." + DOMAIN, [DOMAIN])
+    q.add_user(ALICE, "alice-secret")
+    return q
+
+
+def bench_local(rows):
+    with new_instance() as q:
+        q.up()
+        msgs = [qt.make_message(i, to=ALICE, sender=BOB, size=2000) for i in range(N)]
+        errors = []
+
+        def one(i):
+            r = q.sendmail(["-i", "-f", BOB, ALICE], msgs[i])
+            if r.returncode != 0:
+                errors.append((i, r.returncode, r.err.strip()))
+        new = os.path.join(q.maildir(ALICE), "new")
+        start = time.monotonic()
+        qt.run_parallel(one, range(N), CONC)
+        injected = time.monotonic() - start
+        if errors:
+            raise RuntimeError("sendmail failed %d times, first: %r" % (len(errors), errors[0]))
+        qt.wait_for(lambda: len(os.listdir(new)) >= N, DEADLINE, "%d messages in Maildir/new" % N, interval=0.005)
+        delivered = time.monotonic() - start
+        rss = {name: [qt.rss_kib(p) for p in q.pids(name)] for name in ("queue-send",)}
+    rows.append(("sendmail -> Maildir/new, %d msgs of ~2 KiB, %d at a time" % (N, CONC),
+                 "%.0f msg/s" % (N / delivered), "%.1f s" % delivered))
+    rows.append(("sendmail injection alone (until the last sendmail exits)",
+                 "%.0f msg/s" % (N / injected), "%.1f s" % injected))
+    if rss["queue-send"]:
+        rows.append(("queue-send resident memory after the run", "%d KiB" % max(rss["queue-send"]), ""))
+
+
+def bench_smtp(rows):
+    missing = qt.missing("smtpd", "tcpserver")
+    if missing:
+        rows.append(("SMTP accept rate", "not measured", "not built: " + ", ".join(missing)))
+        return
+    port = qt.free_port("127.0.0.1")
+    with new_instance() as q:
+        q.up(smtp="127.0.0.1:%d" % port)
+        body = qt.make_message(0, to=ALICE, sender=BOB, size=4096).replace(b"\n", b"\r\n")
+        per = [N // CONC + (1 if i < N % CONC else 0) for i in range(CONC)]
+        errors = []
+        done = [0]
+        lock = threading.Lock()
+        barrier = threading.Barrier(CONC + 1)
+
+        def session(count):
+            try:
+                s = smtplib.SMTP("127.0.0.1", port, timeout=60)
+                s.ehlo("bench.example.test")
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+                barrier.wait()
+                return
+            barrier.wait()
+            try:
+                for _ in range(count):
+                    s.sendmail(BOB, [ALICE], body)
+                    with lock:
+                        done[0] += 1
+                s.quit()
+            except Exception as e:  # noqa: BLE001
+                errors.append(repr(e))
+        threads = [threading.Thread(target=session, args=(c,)) for c in per]
+        for t in threads:
+            t.start()
+        barrier.wait()
+        start = time.monotonic()
+        for t in threads:
+            t.join(DEADLINE)
+        accepted = time.monotonic() - start
+        if errors:
+            rows.append(("SMTP accept rate", "failed", errors[0][:120]))
+        else:
+            rows.append(("SMTP accept, %d sessions, %d msgs of 4 KiB (250 after DATA)" % (CONC, done[0]),
+                         "%.0f msg/s" % (done[0] / accepted), "%.1f s" % accepted))
+        # One idle session: connect, read the greeting, measure its smtpd.
+        before = set(q.pids("smtpd"))
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            c.recv(512)
+            pids = qt.wait_for(lambda: sorted(set(q.pids("smtpd")) - before), 10, "the idle smtpd")
+            time.sleep(0.2)
+            rss = qt.rss_kib(pids[0])
+            rows.append(("smtpd resident memory, one idle session", "%s KiB" % rss, "VmRSS after the greeting"))
+            for name in ("tcpserver", "queue-send"):
+                p = q.pids(name)
+                if p:
+                    rows.append(("%s resident memory" % name, "%d KiB" % max(qt.rss_kib(x) or 0 for x in p), ""))
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def main():
+    need = qt.missing("quail", "sendmail", "queue-inject", "queue-send", "local-deliver")
+    if need:
+        say("bench: programs not built: %s (in %s)" % (", ".join(need), qt.BIN))
+        return 1
+    rows = []
+    t0 = time.monotonic()
+    say("bench: local pipeline, %d messages..." % N)
+    bench_local(rows)
+    say("bench: SMTP...")
+    bench_smtp(rows)
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
+    except OSError:
+        pass
+    lines = ["# quail bench", "",
+             "commit %s, %s, %d CPU (%s), kernel %s, %s" %
+             (git_commit(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count(), cpu,
+              platform.release(), "root fs " + (subprocess.run(["findmnt", "-no", "FSTYPE", "-T", "/tmp"],
+                                                               capture_output=True, text=True).stdout.strip()
+                                                or "?")),
+             "",
+             "| measurement | result | notes |",
+             "|---|---|---|"]
+    lines += ["| %s | %s | %s |" % r for r in rows]
+    lines += ["", "total bench time %.0f s" % (time.monotonic() - t0)]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    with open(os.path.join(HERE, "results", "latest.md"), "w") as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
