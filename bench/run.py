@@ -15,12 +15,13 @@ Prints a markdown table and writes it to bench/results/latest.md. See
 bench/README.md for how to read it. Options (environment): BENCH_MESSAGES (2000),
 BENCH_CONCURRENCY (8), QUAIL_BIN.
 """
+import sys
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import os
 import platform
 import smtplib
 import socket
 import subprocess
-import sys
 import threading
 import time
 

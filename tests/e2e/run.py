@@ -14,12 +14,13 @@ counts as failed. Exit status 1 when anything failed, 2 when FILTER matched
 nothing. A test module skips (unittest.SkipTest) only with an explicit reason,
 which is printed; a skipped module whose test cases are unknown counts as one.
 """
+import sys
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import importlib.util
 import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
