@@ -1,0 +1,134 @@
+// quail up: validate every control file, then start queue-send and the listeners
+// asked for, each detached with its log in ROOT/log and pid in ROOT/run, and return
+// once each is ready. Idempotent: a running service is left alone. See man/quail.8.
+#include <getopt.h>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+#include "control.hpp"
+#include "fd.hpp"
+#include "program.hpp"
+#include "root.hpp"
+#include "service.hpp"
+#include "service_cli.hpp"
+#include "service_lock.hpp"
+#include "up.hpp"
+
+namespace {
+
+namespace admin = quail::admin;
+constexpr int ready_timeout_ms = 10000;
+
+constexpr std::string_view usage_text =
+    "usage: quail up [--smtp A:P] [--submission A:P] [--smtps A:P] [--pop3 A:P] [--pop3s A:P]\n"
+    "       A:P is 127.0.0.1:25 or [::1]:25\n";
+
+int usage() {
+  admin::say("up", "usage error");
+  (void)quail::write_all(2, usage_text);
+  return admin::usage;
+}
+
+int fail(const quail::Error& e) {
+  admin::say("up", e.reason);
+  return admin::exit_code(e.kind);
+}
+
+void tell(const std::string& line) { (void)quail::write_all(1, line + "\n"); }
+
+// What to start: queue-send, then each listener asked for, in service_names() order.
+struct Plan {
+  std::vector<quail::up::StartSpec> services;
+};
+
+Plan make_plan(const std::string& root) {
+  Plan plan;
+  plan.services.push_back({root, "queue-send", {quail::bin_dir(root) + "/queue-send"}});
+  return plan;
+}
+
+// Starts one service unless it already runs; false (after saying why) when it fails.
+int bring_up(const quail::up::StartSpec& spec) {
+  auto st = quail::service_status(spec.root, spec.service);
+  if (st.state == quail::ServiceState::running) {
+    auto running = quail::process_argv(st.pid);
+    if (running && *running != spec.argv) {
+      admin::say("up", spec.service + " runs with other arguments; run quail down to change them");
+    }
+    tell(spec.service + " already running, pid " + std::to_string(st.pid));
+    return admin::ok;
+  }
+  if (st.state == quail::ServiceState::stale) {
+    // A dead process, or a pid reused by another program: the file no longer means anything.
+    if (auto s = quail::remove_pid_file(quail::service_pid_file(spec.root, spec.service)); !s) return fail(s.error());
+  }
+  auto pid = quail::up::start_service(spec, ready_timeout_ms);
+  if (!pid) return fail(pid.error());
+  tell(spec.service + " started, pid " + std::to_string(*pid));
+  return admin::ok;
+}
+
+int run(int argc, char** argv) {
+  static const option longopts[] = {
+      {"root", required_argument, nullptr, 'r'},  {"smtp", required_argument, nullptr, 1},
+      {"submission", required_argument, nullptr, 2}, {"smtps", required_argument, nullptr, 3},
+      {"pop3", required_argument, nullptr, 4},    {"pop3s", required_argument, nullptr, 5},
+      {nullptr, 0, nullptr, 0}};
+  const char* root_flag = nullptr;
+  std::vector<std::string> addr(6);  // by service_names() index; "" = not asked for
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "", longopts, nullptr)) != -1) {
+    if (c == 'r') root_flag = optarg;
+    else if (c >= 1 && c <= 5 && addr[static_cast<size_t>(c)].empty()) addr[static_cast<size_t>(c)] = optarg;
+    else return usage();
+  }
+  if (optind != argc) return usage();
+  auto root = admin::open_root(root_flag);
+  if (!root) return fail(root.error());
+  // One quail up or down at a time per root: two would race on the same pid files.
+  auto lock = quail::FileLock::acquire(*root + "/run/.lock");
+  if (!lock) return fail(lock.error());
+
+  // Nothing starts on a malformed control file: the error names the file and line.
+  if (auto s = quail::Control(*root).validate_all(); !s) return fail(s.error());
+
+  Plan plan = make_plan(*root);
+  struct stat st;
+  if (::stat(plan.services[0].argv[0].c_str(), &st) != 0) {
+    admin::say("up", "queue-send is not installed (" + plan.services[0].argv[0] + ")");
+    return admin::usage;
+  }
+  const auto& names = quail::service_names();
+  for (size_t i = 1; i < names.size(); ++i) {
+    if (addr[i].empty()) continue;
+    auto req = quail::up::parse_listen(names[i], addr[i]);
+    if (!req) return fail(req.error());
+    for (const auto& prog : quail::up::listener_programs(names[i])) {
+      if (::stat((quail::bin_dir(*root) + "/" + prog).c_str(), &st) != 0) {
+        admin::say("up", "--" + names[i] + " needs " + prog + ", which is not installed");
+        return admin::usage;
+      }
+    }
+    auto largv = quail::up::listener_argv(*root, *req);
+    if (!largv) return fail(largv.error());
+    plan.services.push_back({*root, names[i], std::move(*largv)});
+  }
+  for (size_t i = 1; i < plan.services.size(); ++i) {
+    auto warning = quail::up::refresh_rules(*root, plan.services[i].service);
+    if (!warning) return fail(warning.error());
+    if (!warning->empty()) admin::say("up", "warning: " + *warning);
+  }
+
+  for (const auto& spec : plan.services) {
+    if (int code = bring_up(spec); code != admin::ok) return code;
+  }
+  return admin::ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return quail::run_main("quail-up", {admin::temporary, admin::temporary}, [&] { return run(argc, argv); });
+}

@@ -1,0 +1,191 @@
+// quail user: manage virtual users in ROOT/users/users.cdb (add, del, passwd,
+// disable, enable, list). Rewrites are whole-table, atomic, under users/.lock so
+// concurrent commands never lose an update. See man/quail.8 ("user").
+#include <cerrno>
+#include <getopt.h>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+#include "control.hpp"
+#include "durable.hpp"
+#include "fd.hpp"
+#include "password_input.hpp"
+#include "program.hpp"
+#include "service_cli.hpp"
+#include "service_lock.hpp"
+#include "users_table.hpp"
+
+namespace {
+
+namespace admin = quail::admin;
+using quail::Status;
+using quail::UserName;
+
+constexpr std::string_view usage_text =
+    "usage: quail user add|del|passwd|disable|enable USER@DOMAIN\n"
+    "       quail user list [-v]\n";
+
+int usage() {
+  admin::say("user", "usage error");
+  (void)quail::write_all(2, usage_text);
+  return admin::usage;
+}
+
+int fail(const quail::Error& e) {
+  admin::say("user", e.reason);
+  return admin::exit_code(e.kind);
+}
+
+// A user may be added only at a domain this host delivers: virtualdomains or locals.
+Status check_domain(const std::string& root, const std::string& domain) {
+  quail::Control control(root);
+  for (const char* file : {"virtualdomains", "locals"}) {
+    auto list = control.list(file);
+    if (!list) return list.error();
+    for (const auto& d : *list) {
+      if (d == domain) return {};
+    }
+  }
+  return quail::Error{quail::ErrorKind::permanent,
+                      "domain " + domain + " is in neither control/virtualdomains nor control/locals"};
+}
+
+// ROOT/mail/<domain>/<user>/Maildir/{tmp,new,cur}; existing directories are kept.
+Status make_home(const std::string& root, const UserName& n) {
+  std::string path = root + "/mail";
+  for (const std::string& part : {n.domain, n.local, std::string("Maildir")}) {
+    path += "/" + part;
+    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return quail::sys_error(quail::ErrorKind::temporary, "mkdir " + path);
+    if (auto s = quail::fsync_dir(quail::dir_of(path)); !s) return s;
+  }
+  for (const char* sub : {"tmp", "new", "cur"}) {
+    std::string d = path + "/" + sub;
+    if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) return quail::sys_error(quail::ErrorKind::temporary, "mkdir " + d);
+  }
+  return quail::fsync_dir(path);
+}
+
+// Applies change to the table under the lock; change returns admin::ok or the code to exit with.
+template <typename F>
+int rewrite(const std::string& root, F change) {
+  auto lock = quail::FileLock::acquire(quail::users_lock_path(root));
+  if (!lock) return fail(lock.error());
+  auto users = quail::load_users(root);
+  if (!users) return fail(users.error());
+  int code = change(*users);
+  if (code != admin::ok) return code;
+  if (auto s = quail::save_users(root, *users); !s) return fail(s.error());
+  return admin::ok;
+}
+
+int no_such_user(const UserName& n) {
+  admin::say("user", "no such user: " + n.key());
+  return admin::no;
+}
+
+int add(const std::string& root, const UserName& n) {
+  if (auto s = check_domain(root, n.domain); !s) return fail(s.error());
+  auto existing = quail::lookup_user(root, n.key());
+  if (!existing) return fail(existing.error());
+  if (*existing) {
+    admin::say("user", "user exists: " + n.key());
+    return admin::no;
+  }
+  // Hash before taking the lock: argon2id takes a while and others may be waiting.
+  auto pw = quail::read_new_password();
+  if (!pw) return fail(pw.error());
+  auto hash = quail::hash_password(*pw);
+  if (!hash) return fail(hash.error());
+  // The home exists before the user does, so mail is never accepted for a user without a Maildir.
+  if (auto s = make_home(root, n); !s) return fail(s.error());
+  return rewrite(root, [&](quail::UsersMap& users) {
+    if (!users.emplace(n.key(), *hash).second) {
+      admin::say("user", "user exists: " + n.key());
+      return admin::no;
+    }
+    return admin::ok;
+  });
+}
+
+int passwd(const std::string& root, const UserName& n) {
+  auto existing = quail::lookup_user(root, n.key());
+  if (!existing) return fail(existing.error());
+  if (!*existing) return no_such_user(n);
+  auto pw = quail::read_new_password();
+  if (!pw) return fail(pw.error());
+  auto hash = quail::hash_password(*pw);
+  if (!hash) return fail(hash.error());
+  return rewrite(root, [&](quail::UsersMap& users) {
+    auto it = users.find(n.key());
+    if (it == users.end()) return no_such_user(n);
+    auto entry = quail::decode_user_value(it->second);
+    entry.hash = *hash;  // a disabled user stays disabled
+    it->second = quail::encode_user_value(entry);
+    return admin::ok;
+  });
+}
+
+int del(const std::string& root, const UserName& n) {
+  return rewrite(root, [&](quail::UsersMap& users) { return users.erase(n.key()) ? admin::ok : no_such_user(n); });
+}
+
+int set_disabled(const std::string& root, const UserName& n, bool disabled) {
+  return rewrite(root, [&](quail::UsersMap& users) {
+    auto it = users.find(n.key());
+    if (it == users.end()) return no_such_user(n);
+    auto entry = quail::decode_user_value(it->second);
+    entry.disabled = disabled;
+    it->second = quail::encode_user_value(entry);
+    return admin::ok;
+  });
+}
+
+int list(const std::string& root, bool verbose) {
+  auto users = quail::load_users(root);
+  if (!users) return fail(users.error());
+  std::string out;
+  for (const auto& [key, value] : *users) {
+    out += key;
+    if (verbose) out += quail::decode_user_value(value).disabled ? " disabled" : " enabled";
+    out += "\n";
+  }
+  if (!quail::write_all(1, out)) return admin::temporary;
+  return admin::ok;
+}
+
+int run(int argc, char** argv) {
+  static const option longopts[] = {{"root", required_argument, nullptr, 'r'}, {nullptr, 0, nullptr, 0}};
+  const char* root_flag = nullptr;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "+", longopts, nullptr)) != -1) {
+    if (c == 'r') root_flag = optarg;
+    else return usage();
+  }
+  std::vector<std::string> args(argv + optind, argv + argc);
+  if (args.empty()) return usage();
+  auto root = admin::open_root(root_flag);
+  if (!root) return fail(root.error());
+  const std::string& verb = args[0];
+  if (verb == "list") {
+    if (args.size() == 1) return list(*root, false);
+    if (args.size() == 2 && (args[1] == "-v" || args[1] == "--verbose")) return list(*root, true);
+    return usage();
+  }
+  if (args.size() != 2) return usage();
+  auto name = quail::parse_user_name(args[1]);
+  if (!name) return fail(name.error());
+  if (verb == "add") return add(*root, *name);
+  if (verb == "del") return del(*root, *name);
+  if (verb == "passwd") return passwd(*root, *name);
+  if (verb == "disable") return set_disabled(*root, *name, true);
+  if (verb == "enable") return set_disabled(*root, *name, false);
+  return usage();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return quail::run_main("quail-user", {admin::temporary, admin::temporary}, [&] { return run(argc, argv); });
+}

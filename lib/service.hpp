@@ -1,0 +1,56 @@
+// Services started by `quail up`: their names, pid files in ROOT/run, log files in
+// ROOT/log, and whether a pid file names a live process that really is that service.
+// Spec: man/quail.8. Trusts nothing in ROOT/run: /proc is asked before any signal.
+#pragma once
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+#include <vector>
+
+#include "result.hpp"
+
+namespace quail {
+
+// Every service `quail up` may start, in start order: queue-send, then listeners.
+// `quail down` stops them in the reverse order (listeners first, queue-send last).
+const std::vector<std::string>& service_names();
+// True for the services that listen on a TCP port (all but queue-send).
+bool service_is_listener(std::string_view name);
+
+std::string service_pid_file(const std::string& root, std::string_view name);
+std::string service_log_file(const std::string& root, std::string_view name);
+// The program a service's process runs (argv[0] as `quail up` executes it):
+// bin/queue-send for queue-send, bin/tcpserver for every listener.
+std::string service_program(const std::string& root, std::string_view name);
+
+// Reads a pid file ("<pid>\n"): not_found when missing, format when it holds no pid.
+Result<pid_t> read_pid_file(const std::string& path);
+// Writes a pid file durably (write, fsync, rename, fsync ROOT/run).
+Status write_pid_file(const std::string& path, pid_t pid);
+// Removes a pid file and fsyncs its directory; a missing file is no error.
+Status remove_pid_file(const std::string& path);
+
+// The argv of a running process (/proc/<pid>/cmdline); not_found when it is gone
+// or a zombie (a zombie's cmdline is empty).
+Result<std::vector<std::string>> process_argv(pid_t pid);
+// True when pid exists and is not a zombie.
+bool process_alive(pid_t pid);
+// True when pid is alive and was started as `program` (argv[0], the exact path):
+// a pid reused by another program, or by the same program of another root, does not match.
+bool process_is(pid_t pid, const std::string& program);
+
+enum class ServiceState { stopped, running, stale };
+struct ServiceStatus {
+  ServiceState state = ServiceState::stopped;
+  pid_t pid = 0;  // from the pid file; 0 when there is none
+};
+// stopped: no pid file; stale: the pid file names no live process of the
+// service's program (dead, or the pid was reused); running otherwise.
+ServiceStatus service_status(const std::string& root, std::string_view name);
+
+// Sends SIGTERM and waits up to timeout_ms for pid to go; then SIGKILL and waits
+// briefly. Returns true when TERM sufficed, false when KILL was needed; temporary
+// error when the process could not be signalled or survived KILL.
+Result<bool> stop_process(pid_t pid, int timeout_ms);
+
+}  // namespace quail

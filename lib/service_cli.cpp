@@ -1,0 +1,57 @@
+// Shared pieces of the administrator's tools: see service_cli.hpp.
+#include "service_cli.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fd.hpp"
+#include "root.hpp"
+
+namespace quail::admin {
+
+void say(std::string_view command, std::string_view message) {
+  std::string line = "quail " + std::string(command) + ": " + std::string(message) + "\n";
+  (void)write_all(2, line);
+}
+
+int exit_code(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::config:
+    case ErrorKind::format:
+    case ErrorKind::permanent:
+    case ErrorKind::too_long:
+    case ErrorKind::not_found:
+      return usage;
+    default:
+      return temporary;
+  }
+}
+
+std::string absolute_root(const char* flag) {
+  std::string root = resolve_root(flag);
+  if (!root.empty() && root.front() != '/') {
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd)) root = std::string(cwd) + "/" + root;
+  }
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return root;
+}
+
+Result<std::string> open_root(const char* flag) {
+  std::string root = absolute_root(flag);
+  char real[PATH_MAX];
+  if (!::realpath(root.c_str(), real)) {
+    return sys_error(errno == ENOENT ? ErrorKind::not_found : ErrorKind::temporary, "open root " + root);
+  }
+  std::string r = real;
+  struct stat st;
+  if (::stat((r + "/control").c_str(), &st) != 0 || ::stat((r + "/queue").c_str(), &st) != 0) {
+    return Error{ErrorKind::permanent, r + " is not a quail root (no control/ or queue/; see quail init)"};
+  }
+  return r;
+}
+
+}  // namespace quail::admin
