@@ -36,13 +36,17 @@ struct LocalTarget {
   std::string home;          // directory holding .qmail files and Maildir/
   uid_t uid = 0;             // system users; the running user's ids otherwise
   gid_t gid = 0;
-  std::string dotqmail;      // path of the .qmail file that applies; "" = default delivery
+  std::string dotqmail;      // path of the .qmail file that applies; "" = .forward or default delivery
   std::string default_part;  // what "default" matched in a .qmail-...-default file ($DEFAULT)
   std::vector<std::string> alias_targets;  // kind == alias: the alias's right-hand side items
+  std::string forward;       // path of the .forward that applies (no extension, no .qmail); "" for none
 };
 
 // The target for a local address; nullopt when no such user, extension or alias
 // exists (550 5.1.1); an error (temporary) when a table cannot be read.
 Result<std::optional<LocalTarget>> lookup_local(const LocalConfig& cfg, const Address& a);
+// The same without the aliases table: for an alias's `\user` item, which names
+// the user's own mailbox, never an alias again.
+Result<std::optional<LocalTarget>> lookup_local_user(const LocalConfig& cfg, const Address& a);
 
 }  // namespace quail

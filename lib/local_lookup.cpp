@@ -1,0 +1,270 @@
+// Local address resolution, qmail's rules (qmail-getpw, qmail-local): see
+// local_lookup.hpp and man/local-deliver.8. Pure: it reads tables and stats
+// files, never delivers. Trusts the tables' owner (the administrator).
+#include "local_lookup.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aliases.hpp"
+#include "cdb.hpp"
+#include "control.hpp"
+
+namespace quail {
+namespace {
+
+using MaybeTarget = std::optional<LocalTarget>;
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// The local part as a plain string: a quoted local part loses its quotes and escapes.
+std::string plain_local(const std::string& local) {
+  if (local.size() < 2 || local.front() != '"') return local;
+  std::string out;
+  for (size_t i = 1; i + 1 < local.size(); ++i) {
+    if (local[i] == '\\' && i + 2 < local.size()) ++i;
+    out += local[i];
+  }
+  return out;
+}
+
+// A name safe to use as one path component (user names, extensions).
+bool safe_component(const std::string& s) {
+  return !s.empty() && s != "." && s != ".." && s.find('/') == std::string::npos &&
+         s.find('\0') == std::string::npos;
+}
+
+// Whether path exists (stat follows links, as qmail-local does); an error for
+// anything but "no such file", so a permission problem defers, never bounces.
+Result<bool> exists(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT || errno == ENOTDIR) return false;
+  return sys_error(ErrorKind::temporary, "stat " + path);
+}
+
+// A table that may be missing (no users, no aliases yet): nullopt then.
+Result<std::optional<Cdb>> open_table(const std::string& path) {
+  auto db = Cdb::open(path);
+  if (db) return std::optional<Cdb>(std::move(*db));
+  if (db.error().kind == ErrorKind::not_found) return std::optional<Cdb>();
+  return Error{ErrorKind::temporary, db.error().reason};
+}
+
+Result<std::optional<std::string>> find(std::optional<Cdb>& db, const std::string& key, const std::string& path) {
+  if (!db) return std::optional<std::string>();
+  auto v = db->find(key);
+  if (!v) return Error{ErrorKind::temporary, "unable to read " + path + ": " + v.error().reason};
+  return v;
+}
+
+// Chooses the .qmail file for t.ext in t.home (qmail-local's order). False when
+// the extension has no file: the address does not exist.
+Result<bool> resolve_dotqmail(LocalTarget& t) {
+  const std::string base = t.home + "/.qmail";
+  if (t.ext.empty()) {
+    auto q = exists(base);
+    if (!q) return q.error();
+    if (*q) {
+      t.dotqmail = base;
+      return true;
+    }
+    auto f = exists(t.home + "/.forward");
+    if (!f) return f.error();
+    if (*f) t.forward = t.home + "/.forward";
+    return true;
+  }
+  // qmail: the extension is lowercased and dots become colons in file names.
+  std::string ext = lowercase(t.ext);
+  std::replace(ext.begin(), ext.end(), '.', ':');
+  if (!safe_component(ext)) return false;
+  auto q = exists(base + "-" + ext);
+  if (!q) return q.error();
+  if (*q) {
+    t.dotqmail = base + "-" + ext;
+    return true;
+  }
+  // .qmail-foo-bar-default (DEFAULT=baz), .qmail-foo-default (DEFAULT=bar-baz), ...
+  for (size_t cut = ext.rfind('-'); cut != std::string::npos && cut > 0; cut = ext.rfind('-', cut - 1)) {
+    std::string candidate = base + "-" + ext.substr(0, cut) + "-default";
+    auto d = exists(candidate);
+    if (!d) return d.error();
+    if (*d) {
+      t.dotqmail = candidate;
+      t.default_part = lowercase(t.ext.substr(cut + 1));
+      return true;
+    }
+  }
+  auto d = exists(base + "-default");
+  if (!d) return d.error();
+  if (!*d) return false;
+  t.dotqmail = base + "-default";
+  t.default_part = lowercase(t.ext);
+  return true;
+}
+
+// Finishes t (home set) by choosing its .qmail file; nullopt when the extension has none.
+Result<MaybeTarget> with_dotqmail(LocalTarget t) {
+  auto r = resolve_dotqmail(t);
+  if (!r) return r.error();
+  if (!*r) return MaybeTarget();
+  return MaybeTarget(std::move(t));
+}
+
+// Splits local at each '-' from the right: "a-b-c" -> (a-b-c,""), (a-b,"c"), (a,"b-c").
+std::vector<std::pair<std::string, std::string>> user_candidates(const std::string& local) {
+  std::vector<std::pair<std::string, std::string>> out{{local, ""}};
+  for (size_t cut = local.rfind('-'); cut != std::string::npos && cut > 0; cut = local.rfind('-', cut - 1)) {
+    out.emplace_back(local.substr(0, cut), local.substr(cut + 1));
+  }
+  return out;
+}
+
+Result<MaybeTarget> lookup_virtual(const LocalConfig& cfg, const std::string& local, const std::string& domain) {
+  const std::string path = cfg.root + "/users/users.cdb";
+  auto db = open_table(path);
+  if (!db) return db.error();
+  for (const auto& [user, ext] : user_candidates(local)) {
+    if (!safe_component(user)) continue;
+    auto v = find(*db, user + "@" + domain, path);
+    if (!v) return v.error();
+    if (!*v) continue;
+    if (!(*v)->empty() && (**v)[0] == '!') return MaybeTarget();  // a disabled address
+    LocalTarget t;
+    t.kind = TargetKind::virtual_user;
+    t.user = user + "@" + domain;
+    t.local = local;
+    t.ext = ext;
+    t.domain = domain;
+    t.home = cfg.root + "/mail/" + domain + "/" + user;
+    t.uid = ::getuid();
+    t.gid = ::getgid();
+    return with_dotqmail(std::move(t));
+  }
+  return MaybeTarget();
+}
+
+Result<MaybeTarget> lookup_system(const std::string& local, const std::string& domain) {
+  for (const auto& [user, ext] : user_candidates(local)) {
+    if (!safe_component(user)) continue;
+    errno = 0;
+    struct passwd* pw = ::getpwnam(user.c_str());
+    if (!pw) {
+      if (errno != 0 && errno != ENOENT && errno != ESRCH && errno != EBADF && errno != EPERM) {
+        return sys_error(ErrorKind::temporary, "look up user " + user);
+      }
+      continue;
+    }
+    // root never receives mail directly (qmail's rule); alias it instead.
+    if (pw->pw_uid == 0 || !pw->pw_dir || !*pw->pw_dir) continue;
+    struct stat st;
+    if (::stat(pw->pw_dir, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    LocalTarget t;
+    t.kind = TargetKind::system_user;
+    t.user = user;
+    t.local = local;
+    t.ext = ext;
+    t.domain = domain;
+    t.home = pw->pw_dir;
+    t.uid = pw->pw_uid;
+    t.gid = pw->pw_gid;
+    return with_dotqmail(std::move(t));
+  }
+  return MaybeTarget();
+}
+
+Result<MaybeTarget> lookup_alias(const LocalConfig& cfg, const std::string& local, const std::string& domain) {
+  const std::string path = cfg.root + "/users/aliases.cdb";
+  auto db = open_table(path);
+  if (!db) return db.error();
+  for (const std::string& key : {local + "@" + domain, local}) {
+    auto v = find(*db, key, path);
+    if (!v) return v.error();
+    if (!*v || (*v)->empty()) continue;
+    LocalTarget t;
+    t.kind = TargetKind::alias;
+    t.user = key;
+    t.local = local;
+    t.domain = domain;
+    t.home = cfg.root;
+    t.uid = ::getuid();
+    t.gid = ::getgid();
+    t.alias_targets = split_alias_value(**v);
+    return MaybeTarget(std::move(t));
+  }
+  return MaybeTarget();
+}
+
+Result<MaybeTarget> lookup(const LocalConfig& cfg, const Address& a, bool use_aliases) {
+  const std::string domain = lowercase(a.domain());
+  if (!is_local_domain(cfg, domain)) return MaybeTarget();
+  const std::string local = lowercase(plain_local(a.local()));
+  if (local.empty()) return MaybeTarget();
+
+  if (use_aliases) {
+    auto r = lookup_alias(cfg, local, domain);
+    if (!r || *r) return r;
+  }
+  bool virtual_domain = contains(cfg.virtualdomains, domain);
+  if (virtual_domain || !cfg.system) {
+    auto r = lookup_virtual(cfg, local, domain);
+    if (!r || *r) return r;
+  }
+  if (cfg.system && contains(cfg.locals, domain)) {
+    auto r = lookup_system(local, domain);
+    if (!r || *r) return r;
+  }
+  if (local == "postmaster") {
+    LocalTarget t;
+    t.kind = TargetKind::postmaster;
+    t.user = "postmaster";
+    t.local = local;
+    t.domain = domain;
+    t.home = cfg.root + "/mail/postmaster";
+    t.uid = ::getuid();
+    t.gid = ::getgid();
+    return with_dotqmail(std::move(t));
+  }
+  return MaybeTarget();
+}
+
+}  // namespace
+
+Result<LocalConfig> load_local_config(const std::string& root) {
+  Control control(root);
+  LocalConfig cfg;
+  cfg.root = root;
+  auto me = control.line("me");
+  if (!me) return me.error();
+  cfg.me = *me;
+  auto locals = control.list("locals");
+  if (!locals) return locals.error();
+  cfg.locals = std::move(*locals);
+  auto virt = control.list("virtualdomains");
+  if (!virt) return virt.error();
+  cfg.virtualdomains = std::move(*virt);
+  auto system = control.integer("system");
+  if (!system) return system.error();
+  cfg.system = *system == 1;
+  return cfg;
+}
+
+bool is_local_domain(const LocalConfig& cfg, const std::string& domain) {
+  std::string d = lowercase(domain);
+  return contains(cfg.locals, d) || contains(cfg.virtualdomains, d);
+}
+
+Result<std::optional<LocalTarget>> lookup_local(const LocalConfig& cfg, const Address& a) {
+  return lookup(cfg, a, true);
+}
+
+Result<std::optional<LocalTarget>> lookup_local_user(const LocalConfig& cfg, const Address& a) {
+  return lookup(cfg, a, false);
+}
+
+}  // namespace quail

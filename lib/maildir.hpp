@@ -1,0 +1,36 @@
+// Maildir delivery (cr.yp.to/proto/maildir.html): write tmp/<unique>, fsync it,
+// link it into new/, fsync new/. A crash or a full disk leaves nothing in new/.
+// Trusts the caller for the directory; the message is copied as it is.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "result.hpp"
+
+namespace quail {
+
+// A message lying in a file: `length` bytes from `offset` of fd (read with
+// pread, so the fd's own offset is neither used nor moved).
+struct MessageSource {
+  int fd = -1;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+// Copies the message to out (a file or a pipe); io_read / io_write on failure.
+Status copy_message(const MessageSource& msg, int out, std::string_view prefix = {});
+
+// A unique file name for a Maildir: "<sec>.M<usec>P<pid>Q<n>.<host>" (the spec's
+// Mn, Pn and Qn, with '/' and ':' in the host name escaped as \057 and \072).
+std::string maildir_unique_name();
+
+// Delivers header_lines (e.g. "Return-Path: <...>\nDelivered-To: ...\n") followed by
+// the message into maildir (the directory holding tmp/, new/, cur/). Returns the
+// file's path in new/. not_found when maildir or its tmp/ or new/ is missing (the
+// directory is never created here); io_write on a failed write or fsync, after
+// which no file is left in tmp/ or new/.
+Result<std::string> maildir_deliver(const std::string& maildir, std::string_view header_lines,
+                                    const MessageSource& msg);
+
+}  // namespace quail
