@@ -1,0 +1,103 @@
+// tcpserver: accept TCP connections on one address and run a program for each,
+// with the UCSPI environment, tcprules access rules and concurrency limits.
+// See man/tcpserver.8. Arguments, inherited sockets and the rules cdb are checked.
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <grp.h>
+#include <optional>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fd.hpp"
+#include "listener.hpp"
+#include "log.hpp"
+#include "options.hpp"
+#include "program.hpp"
+#include "server.hpp"
+
+namespace {
+
+using namespace quail::tcpserver;
+
+int usage_error(const std::string& reason) {
+  quail::log_error({{"event", "usage"}, {"reason", reason}});
+  quail::write_all(2, std::string(usage_text) + "\n");
+  return exit_usage;
+}
+
+int fail(const quail::Error& e) {
+  quail::log_error({{"event", "fatal"}, {"reason", e.reason}});
+  return e.kind == quail::ErrorKind::permanent ? exit_usage : exit_trouble;
+}
+
+bool executable(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+// The program as a path: itself when it holds a '/', else the first executable
+// in $PATH. Found once at start, so a typo fails here and not per connection.
+std::optional<std::string> find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return executable(name) ? std::optional(name) : std::nullopt;
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  for (;;) {
+    size_t colon = dirs.find(':');
+    std::string dir(dirs.substr(0, colon));
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (executable(candidate)) return candidate;
+    if (colon == std::string_view::npos) return std::nullopt;
+    dirs.remove_prefix(colon + 1);
+  }
+}
+
+// -g then -u, after binding (a port under 1024 needs root) and before any session.
+quail::Status drop_privileges(const Options& o) {
+  if (o.gid && (::setgroups(1, &*o.gid) != 0 || ::setgid(*o.gid) != 0)) {
+    return quail::sys_error(quail::ErrorKind::temporary, "set gid " + std::to_string(*o.gid));
+  }
+  if (o.uid) {
+    if (!o.gid && ::geteuid() == 0 && ::setgroups(0, nullptr) != 0) {
+      return quail::sys_error(quail::ErrorKind::temporary, "clear supplementary groups");
+    }
+    if (::setuid(*o.uid) != 0) return quail::sys_error(quail::ErrorKind::temporary, "set uid " + std::to_string(*o.uid));
+  }
+  return {};
+}
+
+// Tells whoever waits that connections are taken from now on: `quail up` through
+// QUAIL_READY_FD (one "\n", then closed), a script through -1 (the port on fd 1).
+void announce_ready(const Options& o, const Listener& l) {
+  if (o.print_port) quail::write_all(1, std::to_string(l.port) + "\n");
+  const char* ready = std::getenv("QUAIL_READY_FD");
+  if (!ready) return;
+  int fd = -1;
+  std::string_view s(ready);
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), fd);
+  if (ec != std::errc() || end != s.data() + s.size() || fd < 0 || !quail::write_all(fd, "\n")) {
+    quail::log_warn({{"event", "ready_failed"}, {"reason", "QUAIL_READY_FD=" + std::string(s) + " is not writable"}});
+    return;
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return quail::run_main("tcpserver", {exit_trouble, exit_trouble}, [&] {
+    auto opt = parse_options(argc, argv);
+    if (!opt) return usage_error(opt.error().reason);
+    auto program = find_program(opt->program[0]);
+    if (!program) return usage_error("unable to find program " + opt->program[0] + ": not an executable file");
+    auto signals = block_signals();  // before listening, so no SIGTERM is lost
+    if (!signals) return fail(signals.error());
+    auto listener = open_listener(*opt);  // bound here, or inherited (socket activation)
+    if (!listener) return fail(listener.error());
+    if (auto s = drop_privileges(*opt); !s) return fail(s.error());
+    announce_ready(*opt, *listener);
+    Server server(*opt, std::move(*listener), std::move(*signals), std::move(*program));
+    return server.run();  // until SIGTERM, then until the last session ends
+  });
+}

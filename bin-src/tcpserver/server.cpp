@@ -1,0 +1,256 @@
+// The accept loop: see server.hpp.
+#include "server.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <ctime>
+#include <poll.h>
+#include <string_view>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "log.hpp"
+#include "spawn.hpp"
+
+extern char** environ;
+
+namespace quail::tcpserver {
+namespace {
+
+constexpr int accepts_per_wake = 64;  // then look at signals (and ended sessions) again
+constexpr int accept_pause_ms = 100;  // out of fds or memory: let sessions end first
+
+// Set by tcpserver for each session, or meant for tcpserver alone: never passed on
+// from our own environment, so a stale TCPREMOTEHOST cannot reach a session.
+bool set_per_session(std::string_view entry) {
+  static constexpr std::string_view names[] = {
+      "PROTO",         "TCPLOCALIP",     "TCPLOCALPORT",   "TCPLOCALHOST",   "TCPREMOTEIP",   "TCPREMOTEPORT",
+      "TCPREMOTEHOST", "TCPREMOTEINFO",  "TCP6LOCALIP",    "TCP6LOCALPORT",  "TCP6LOCALHOST", "TCP6REMOTEIP",
+      "TCP6REMOTEPORT", "TCP6REMOTEHOST", "TCP6REMOTEINFO", "QUAIL_READY_FD", "LISTEN_PID",    "LISTEN_FDS",
+      "LISTEN_FDNAMES"};
+  std::string_view name = entry.substr(0, entry.find('='));
+  for (auto n : names) {
+    if (n == name) return true;
+  }
+  return false;
+}
+
+long long now_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+// Replaces (or adds) name=value: glibc's getenv returns the first of duplicates.
+void set_var(std::vector<std::string>& env, std::string_view name, std::string_view value) {
+  std::erase_if(env, [&](const std::string& e) {
+    return e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=';
+  });
+  env.push_back(std::string(name) + "=" + std::string(value));
+}
+
+}  // namespace
+
+Result<Fd> block_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return sys_error(ErrorKind::temporary, "block signals");
+  Fd fd(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!fd.valid()) return sys_error(ErrorKind::temporary, "create a signalfd");
+  return fd;
+}
+
+Server::Server(const Options& opt, Listener listener, Fd signals, std::string program_path)
+    : opt_(opt), listener_(std::move(listener)), signals_(std::move(signals)), argv_(opt.program) {
+  argv_[0] = std::move(program_path);
+  for (char** e = environ; *e; ++e) {
+    if (!set_per_session(*e)) base_env_.emplace_back(*e);
+  }
+}
+
+int Server::run() {
+  log_info({{"event", "listen"}, {"local", ip_text(listener_.local)}, {"port", listener_.port},
+            {"inherited", listener_.inherited ? "yes" : "no"}, {"limit", opt_.max_sessions},
+            {"perip", opt_.max_per_ip}, {"backlog", opt_.backlog}, {"rules", opt_.rules}, {"program", argv_[0]}});
+  while (!exit_now_ && !(stopping_ && sessions_.empty())) {
+    pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {listener_.fd.get(), POLLIN, 0}};
+    nfds_t n = 1;
+    int timeout = -1;
+    if (listener_.fd.valid()) {
+      long long pause = accept_pause_until_ms_ - now_ms();
+      if (pause > 0) timeout = static_cast<int>(pause);
+      else n = 2;
+    }
+    if (::poll(fds, n, timeout) < 0) {
+      if (errno == EINTR) continue;
+      log_error({{"event", "fatal"}, {"reason", sys_error(ErrorKind::temporary, "poll").reason}});
+      return exit_trouble;
+    }
+    if (fds[0].revents & POLLIN) read_signals();
+    if (n == 2 && listener_.fd.valid() && fds[1].revents) accept_some();
+  }
+  log_info({{"event", "exit"}, {"sessions", sessions_.size()}});
+  return 0;
+}
+
+void Server::read_signals() {
+  signalfd_siginfo si;
+  bool child = false;
+  while (::read(signals_.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+    if (si.ssi_signo == SIGCHLD) {
+      child = true;
+    } else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+      // The first asks for a graceful stop; a second one means "now": the
+      // sessions are separate processes and simply run on without us.
+      if (stopping_) exit_now_ = true;
+      stopping_ = true;
+      stop_listening();
+      log_info({{"event", "stop"}, {"signal", si.ssi_signo == SIGTERM ? "TERM" : "INT"},
+                {"sessions", sessions_.size()}, {"wait", exit_now_ ? "no" : "yes"}});
+    }
+    // SIGHUP: nothing to reload; the rules cdb is opened for every connection.
+  }
+  if (child) reap();
+}
+
+void Server::reap() {
+  for (;;) {
+    int status;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    auto it = sessions_.find(pid);
+    if (it == sessions_.end()) continue;
+    ExitStatus es = decode_status(status);
+    if (es.signaled) {
+      log_info({{"event", "end"}, {"pid", pid}, {"remote", it->second.remote}, {"signal", es.code}});
+    } else {
+      log_info({{"event", "end"}, {"pid", pid}, {"remote", it->second.remote}, {"status", es.code}});
+    }
+    if (auto p = per_ip_.find(it->second.remote); p != per_ip_.end() && --p->second <= 0) per_ip_.erase(p);
+    sessions_.erase(it);
+  }
+}
+
+void Server::accept_some() {
+  for (int i = 0; i < accepts_per_wake && listener_.fd.valid(); ++i) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    int c = ::accept4(listener_.fd.get(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
+    if (c < 0) {
+      int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK) return;
+      // A connection that died before we took it, or a network error pending on it
+      // (accept(2), "Error handling"): the next one is fine.
+      if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == ENETDOWN || err == ENOPROTOOPT ||
+          err == EHOSTDOWN || err == ENONET || err == EHOSTUNREACH || err == EOPNOTSUPP || err == ENETUNREACH) {
+        continue;
+      }
+      // Out of fds or memory (or a bug): pause instead of spinning on a full queue.
+      log_warn({{"event", "accept_failed"}, {"reason", sys_error(ErrorKind::temporary, "accept", err).reason}});
+      accept_pause_until_ms_ = now_ms() + accept_pause_ms;
+      return;
+    }
+    Fd conn(c);
+    Peer remote;
+    auto ip = ip_from_sockaddr(reinterpret_cast<sockaddr*>(&ss), &remote.port);
+    if (!ip) continue;
+    remote.ip = *ip;
+    remote.text = ip_text(*ip);
+    serve(std::move(conn), remote);
+  }
+}
+
+void Server::serve(Fd conn, const Peer& remote) {
+  Rule rule;
+  if (!apply_rules(remote, rule)) return;
+  if (over_limit(remote, conn.get())) return;
+
+  Peer local;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  std::optional<IpAddress> ip;
+  if (::getsockname(conn.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    ip = ip_from_sockaddr(reinterpret_cast<sockaddr*>(&ss), &local.port);
+  }
+  if (!ip) {
+    ip = listener_.local;
+    local.port = listener_.port;
+  }
+  local.ip = *ip;
+  local.text = ip_text(*ip);
+
+  SpawnOptions so;
+  so.fd_map = {{0, conn.get()}, {1, conn.get()}};
+  so.env = session_env(remote, local, rule);
+  so.set_env = true;
+  auto pid = spawn(argv_, so);
+  if (!pid) {
+    log_error({{"event", "spawn_failed"}, {"remote", remote.text}, {"reason", pid.error().reason}});
+    return;
+  }
+  sessions_.emplace(*pid, Session{remote.text});
+  ++per_ip_[remote.text];
+  log_info({{"event", "connect"}, {"pid", *pid}, {"remote", remote.text}, {"remote_port", remote.port},
+            {"local", local.text}, {"local_port", local.port}, {"sessions", sessions_.size()}});
+}
+
+bool Server::apply_rules(const Peer& remote, Rule& rule) {
+  if (opt_.rules.empty()) return true;
+  auto m = match_rules_file(opt_.rules, remote.ip);
+  if (!m) {
+    if (m.error().kind == ErrorKind::not_found && opt_.rules_optional) return true;
+    // As ucspi-tcp does: without readable rules nobody is let in, silently.
+    log_error({{"event", "refused"}, {"remote", remote.text}, {"reason", m.error().reason}});
+    return false;
+  }
+  if (!m->rule.allow) {
+    log_info({{"event", "deny"}, {"remote", remote.text}, {"rule", m->key.empty() ? "default" : m->key}});
+    return false;
+  }
+  rule = std::move(m->rule);
+  return true;
+}
+
+bool Server::over_limit(const Peer& remote, int conn) {
+  const char* which = nullptr;
+  if (static_cast<long>(sessions_.size()) >= opt_.max_sessions) {
+    which = "total";
+  } else if (opt_.max_per_ip > 0) {
+    auto it = per_ip_.find(remote.text);
+    if (it != per_ip_.end() && it->second >= opt_.max_per_ip) which = "perip";
+  }
+  if (!which) return false;
+  if (opt_.refusal) {
+    // The send buffer of a new connection is empty: this never blocks the loop.
+    std::string text = *opt_.refusal + "\r\n";
+    (void)::send(conn, text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  log_warn({{"event", "refused"}, {"remote", remote.text}, {"reason", "limit"}, {"limit", which},
+            {"sessions", sessions_.size()}});
+  return true;
+}
+
+std::vector<std::string> Server::session_env(const Peer& remote, const Peer& local, const Rule& rule) const {
+  std::vector<std::string> env = base_env_;
+  env.reserve(env.size() + 12 + rule.env.size());
+  // UCSPI names the variables after $PROTO; for IPv6 the TCP* names are set too,
+  // since most mail programs read only TCPREMOTEIP.
+  env.push_back(remote.ip.v6 ? "PROTO=TCP6" : "PROTO=TCP");
+  for (std::string_view p : {std::string_view("TCP"), std::string_view("TCP6")}) {
+    if (p == "TCP6" && !remote.ip.v6) break;
+    std::string prefix(p);
+    env.push_back(prefix + "LOCALIP=" + local.text);
+    env.push_back(prefix + "LOCALPORT=" + std::to_string(local.port));
+    if (opt_.local_name) env.push_back(prefix + "LOCALHOST=" + *opt_.local_name);
+    env.push_back(prefix + "REMOTEIP=" + remote.text);
+    env.push_back(prefix + "REMOTEPORT=" + std::to_string(remote.port));
+  }
+  for (const auto& [name, value] : rule.env) set_var(env, name, value);
+  return env;
+}
+
+void Server::stop_listening() { listener_.fd.reset(); }
+
+}  // namespace quail::tcpserver

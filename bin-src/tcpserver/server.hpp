@@ -1,0 +1,60 @@
+// The accept loop: one process, one thread. Per connection: rules, limits, then
+// the program is spawned with the socket on fds 0 and 1 and the UCSPI environment.
+// Signals arrive through a signalfd, so no handler runs. See man/tcpserver.8.
+#pragma once
+#include <string>
+#include <sys/types.h>
+#include <unordered_map>
+#include <vector>
+
+#include "fd.hpp"
+#include "listener.hpp"
+#include "options.hpp"
+#include "result.hpp"
+#include "tcprules.hpp"
+
+namespace quail::tcpserver {
+
+// Blocks SIGCHLD, SIGTERM, SIGINT and SIGHUP and returns a signalfd for them.
+// Called before listening, so no signal is lost before the loop starts.
+Result<Fd> block_signals();
+
+class Server {
+ public:
+  Server(const Options& opt, Listener listener, Fd signals, std::string program_path);
+  // Serves until SIGTERM or SIGINT, then until the last session ends; the exit code.
+  int run();
+
+ private:
+  struct Session {
+    std::string remote;  // the client address as shown (also the per-address count's key)
+  };
+  struct Peer {
+    IpAddress ip;
+    uint16_t port = 0;
+    std::string text;
+  };
+
+  void read_signals();
+  void reap();
+  void accept_some();
+  void serve(Fd conn, const Peer& remote);
+  // The rule for remote; false when the connection is to be closed (deny, unreadable rules).
+  bool apply_rules(const Peer& remote, Rule& rule);
+  bool over_limit(const Peer& remote, int conn);
+  std::vector<std::string> session_env(const Peer& remote, const Peer& local, const Rule& rule) const;
+  void stop_listening();
+
+  const Options& opt_;
+  Listener listener_;
+  Fd signals_;
+  std::vector<std::string> argv_;      // the program, argv[0] resolved to a path
+  std::vector<std::string> base_env_;  // our environment minus what we set per session
+  std::unordered_map<pid_t, Session> sessions_;
+  std::unordered_map<std::string, long> per_ip_;
+  bool stopping_ = false;
+  bool exit_now_ = false;
+  long long accept_pause_until_ms_ = 0;  // after EMFILE and friends
+};
+
+}  // namespace quail::tcpserver
