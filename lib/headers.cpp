@@ -166,6 +166,8 @@ Status read_delimited(std::string_view s, size_t& i, char close, Token& t) {
     if (c == '\\') {
       if (++i >= s.size()) continue;
       c = static_cast<unsigned char>(s[i]);
+      // quoted-pair is "\" (VCHAR / WSP): an escaped line break would vanish in unfolding.
+      if (c == '\r' || c == '\n') return format_error("escaped line break in a quoted string");
     } else if (close == ']' && c == '[') {
       return format_error("[ inside a domain literal");
     }
@@ -230,7 +232,7 @@ class ListParser {
         continue;
       }
       if (auto s = address(out, true); !s) return s;
-      if (p_ < t_.size() && !t_[p_].is(',')) return unexpected("after an address");
+      if (p_ < t_.size() && !t_[p_].is(',')) return expected("',' after an address");
     }
     return {};
   }
@@ -238,9 +240,8 @@ class ListParser {
  private:
   bool at(char c) const { return p_ < t_.size() && t_[p_].is(c); }
 
-  Error unexpected(const std::string& where) const {
-    if (p_ >= t_.size()) return format_error("address list ends " + where);
-    return format_error("unexpected '" + t_[p_].raw + "' " + where);
+  Error expected(const std::string& what) const {
+    return format_error("expected " + what + ", found " + (p_ >= t_.size() ? "the end" : "'" + t_[p_].raw + "'"));
   }
 
   // mailbox / group; a group's members are appended to out.
@@ -286,7 +287,7 @@ class ListParser {
         continue;
       }
       if (auto s = address(out, false); !s) return s;
-      if (!at(',') && !at(';')) return unexpected("inside a group");
+      if (!at(',') && !at(';')) return expected("',' or ';' in a group");
     }
   }
 
@@ -301,7 +302,7 @@ class ListParser {
         ++p_;
         if (auto d = domain(); !d) return d.error();
       }
-      if (!at(':')) return unexpected("in a source route");
+      if (!at(':')) return expected("':' after a source route");
       ++p_;
     }
     size_t start = p_;
@@ -316,14 +317,14 @@ class ListParser {
       if (!d) return d.error();
       addr += "@" + *d;
     }
-    if (!at('>')) return unexpected("in an address in <>");
+    if (!at('>')) return expected("'>' after the address");
     ++p_;
     return addr;
   }
 
   // word *("." word) over tokens [b, e); quoted words keep their quotes.
   Result<std::string> local_part(size_t b, size_t e) const {
-    if (b == e) return unexpected("where an address was expected");
+    if (b == e) return expected("an address");
     std::string out;
     for (size_t i = b; i < e; ++i) {
       bool want_word = (i - b) % 2 == 0;
@@ -342,7 +343,7 @@ class ListParser {
     if (p_ < t_.size() && t_[p_].kind == Tok::literal) return t_[p_++].raw;
     std::string out;
     for (;;) {
-      if (p_ >= t_.size() || t_[p_].kind != Tok::atom) return unexpected("in a domain");
+      if (p_ >= t_.size() || t_[p_].kind != Tok::atom) return expected("a domain");
       out += t_[p_++].text;
       if (!at('.')) return out;
       ++p_;

@@ -76,6 +76,40 @@ Status extract_recipients(const std::vector<HeaderField>& fields, const std::str
   return {};
 }
 
+// Header fields whose addresses are qualified like the envelope's.
+constexpr std::string_view address_fields[] = {"from", "sender", "reply-to", "to", "cc", "resent-from",
+                                               "resent-sender", "resent-to", "resent-cc"};
+
+// "To: carol" would mean carol at the reader's domain: a field holding an
+// address without @domain is rewritten with every address qualified (comments
+// and group names in that field are lost, as in Postfix). Other fields are kept
+// byte for byte, and so is a field that does not parse.
+void qualify_header(std::vector<HeaderField>& fields, const std::string& domain) {
+  for (auto& f : fields) {
+    if (std::none_of(std::begin(address_fields), std::end(address_fields), [&](auto n) { return f.is(n); })) continue;
+    auto boxes = parse_address_list(f.value());
+    if (!boxes || std::all_of(boxes->begin(), boxes->end(), [](const Mailbox& b) { return has_domain(b.address); })) {
+      continue;
+    }
+    std::string raw = f.name + ":";
+    size_t line = raw.size();
+    bool ok = true;
+    for (size_t i = 0; ok && i < boxes->size(); ++i) {
+      auto q = qualify((*boxes)[i].address, domain);
+      ok = q.ok();
+      if (!ok) break;
+      std::string item = format_mailbox((*boxes)[i].display_name, *q) + (i + 1 < boxes->size() ? "," : "");
+      if (i > 0 && line + 1 + item.size() > 78) {
+        raw += "\n";
+        line = 0;
+      }
+      raw += " " + item;
+      line += 1 + item.size();
+    }
+    if (ok) f.raw = raw + "\n";
+  }
+}
+
 // The invoking user's login name: $USER, $LOGNAME, else the password entry of getuid().
 Result<std::string> login_name() {
   for (const char* var : {"USER", "LOGNAME"}) {
@@ -172,6 +206,7 @@ int submit(const Options& opt) {
   env.envid = xtext(opt.envid);
   for (const auto& r : rcpts) env.recipients.push_back(Recipient{r, opt.notify, ""});
 
+  qualify_header(head->fields, *domain);
   Additions add;
   add.date = rfc5322_date(std::time(nullptr));
   add.message_id = make_message_id(*me);
