@@ -1,0 +1,286 @@
+// Unit tests for lib/local_lookup: qmail's resolution of local addresses over a
+// temp root (users.cdb, aliases.cdb, homes with .qmail files).
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <pwd.h>
+#include <unistd.h>
+
+#include "address.hpp"
+#include "cdb.hpp"
+#include "local_lookup.hpp"
+
+namespace fs = std::filesystem;
+using quail::LocalTarget;
+using quail::TargetKind;
+
+namespace {
+
+struct Root {
+  fs::path path;
+  quail::LocalConfig cfg;
+  Root(bool system = false) {
+    char tmpl[] = "/tmp/quail-lookup-test.XXXXXX";
+    path = ::mkdtemp(tmpl);
+    for (const char* d : {"control", "users", "mail/example.test/alice", "mail/example.test/bob-smith",
+                          "mail/example.test/carol", "mail/example.test/dave", "mail/postmaster"}) {
+      fs::create_directories(path / d);
+    }
+    write("control/me", "mx.example.test\n");
+    write("control/virtualdomains", "example.test\n");
+    write("control/locals", "Other.Test\nsys.test\n");
+    write("control/system", system ? "1\n" : "0\n");
+    REQUIRE(quail::build_cdb((path / "users/users.cdb").string(),
+                             {{"alice@example.test", "$argon2id$x"},
+                              {"bob-smith@example.test", "$argon2id$y"},
+                              {"carol@example.test", "!$argon2id$z"},
+                              {"dave@example.test", "$argon2id$w"},
+                              {"erin@other.test", "$argon2id$v"}})
+                .ok());
+    REQUIRE(quail::build_cdb((path / "users/aliases.cdb").string(),
+                             {{"root", "alice@example.test"},
+                              {"sales@example.test", "bob-smith@example.test\n|/bin/true"},
+                              {"dave", "\\dave"}})
+                .ok());
+    auto c = quail::load_local_config(path.string());
+    REQUIRE(c.ok());
+    cfg = *c;
+  }
+  ~Root() { fs::remove_all(path); }
+  void write(const std::string& rel, const std::string& text) { std::ofstream(path / rel) << text; }
+  std::string home(const std::string& user) { return (path / "mail/example.test" / user).string(); }
+  std::optional<LocalTarget> find(const std::string& addr) {
+    auto a = quail::parse_address(addr);
+    REQUIRE(a.ok());
+    auto r = quail::lookup_local(cfg, *a);
+    REQUIRE(r.ok());
+    return *r;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("lookup: the config reads lists lowercased and is_local_domain uses both") {
+  Root r;
+  CHECK(r.cfg.me == "mx.example.test");
+  CHECK(quail::is_local_domain(r.cfg, "example.test"));
+  CHECK(quail::is_local_domain(r.cfg, "OTHER.test"));
+  CHECK(!quail::is_local_domain(r.cfg, "elsewhere.test"));
+  CHECK(!r.cfg.system);
+}
+
+TEST_CASE("lookup: a malformed control file is a config error") {
+  Root r;
+  r.write("control/virtualdomains", "not a domain!\n");
+  auto c = quail::load_local_config(r.path.string());
+  REQUIRE(!c.ok());
+  CHECK(c.error().kind == quail::ErrorKind::config);
+}
+
+TEST_CASE("lookup: a virtual user without .qmail gets the default delivery") {
+  Root r;
+  auto t = r.find("alice@example.test");
+  REQUIRE(t);
+  CHECK(t->kind == TargetKind::virtual_user);
+  CHECK(t->user == "alice@example.test");
+  CHECK(t->local == "alice");
+  CHECK(t->ext.empty());
+  CHECK(t->home == r.home("alice"));
+  CHECK(t->dotqmail.empty());
+  CHECK(t->forward.empty());
+  CHECK(t->uid == ::getuid());
+}
+
+TEST_CASE("lookup: case does not matter") {
+  Root r;
+  auto t = r.find("ALICE@Example.TEST");
+  REQUIRE(t);
+  CHECK(t->user == "alice@example.test");
+  CHECK(t->local == "alice");
+}
+
+TEST_CASE("lookup: .qmail wins over .forward, .forward over the default") {
+  Root r;
+  r.write("mail/example.test/alice/.forward", "bob@example.test\n");
+  auto t = r.find("alice@example.test");
+  REQUIRE(t);
+  CHECK(t->dotqmail.empty());
+  CHECK(t->forward == r.home("alice") + "/.forward");
+  r.write("mail/example.test/alice/.qmail", "./Maildir/\n");
+  t = r.find("alice@example.test");
+  REQUIRE(t);
+  CHECK(t->dotqmail == r.home("alice") + "/.qmail");
+  CHECK(t->forward.empty());
+}
+
+TEST_CASE("lookup: an extension without a .qmail file does not exist") {
+  Root r;
+  CHECK(!r.find("alice-foo@example.test"));
+  r.write("mail/example.test/alice/.qmail", "./Maildir/\n");
+  CHECK(!r.find("alice-foo@example.test"));
+}
+
+TEST_CASE("lookup: extensions follow qmail's order of .qmail files") {
+  Root r;
+  r.write("mail/example.test/alice/.qmail-foo", "./Maildir/\n");
+  auto t = r.find("alice-foo@example.test");
+  REQUIRE(t);
+  CHECK(t->ext == "foo");
+  CHECK(t->local == "alice-foo");
+  CHECK(t->dotqmail == r.home("alice") + "/.qmail-foo");
+  CHECK(t->default_part.empty());
+  CHECK(!r.find("alice-foo-bar@example.test"));
+
+  r.write("mail/example.test/alice/.qmail-foo-default", "./Maildir/\n");
+  t = r.find("alice-foo-bar-baz@example.test");
+  REQUIRE(t);
+  CHECK(t->ext == "foo-bar-baz");
+  CHECK(t->dotqmail == r.home("alice") + "/.qmail-foo-default");
+  CHECK(t->default_part == "bar-baz");
+
+  r.write("mail/example.test/alice/.qmail-foo-bar-default", "./Maildir/\n");
+  t = r.find("alice-foo-bar-baz@example.test");
+  REQUIRE(t);
+  CHECK(t->dotqmail == r.home("alice") + "/.qmail-foo-bar-default");
+  CHECK(t->default_part == "baz");
+
+  CHECK(!r.find("alice-other@example.test"));
+  r.write("mail/example.test/alice/.qmail-default", "./Maildir/\n");
+  t = r.find("alice-Other-Thing@example.test");
+  REQUIRE(t);
+  CHECK(t->dotqmail == r.home("alice") + "/.qmail-default");
+  CHECK(t->default_part == "other-thing");
+  // The exact file still wins over every -default.
+  t = r.find("alice-foo@example.test");
+  REQUIRE(t);
+  CHECK(t->dotqmail == r.home("alice") + "/.qmail-foo");
+}
+
+TEST_CASE("lookup: extension file names are lowercased, dots become colons") {
+  Root r;
+  r.write("mail/example.test/alice/.qmail-news:letter", "./Maildir/\n");
+  auto t = r.find("alice-News.Letter@example.test");
+  REQUIRE(t);
+  CHECK(t->dotqmail == r.home("alice") + "/.qmail-news:letter");
+  CHECK(t->ext == "news.letter");
+}
+
+TEST_CASE("lookup: an extension with a slash never names a file") {
+  Root r;
+  r.write("mail/example.test/alice/.qmail-default", "./Maildir/\n");
+  CHECK(!r.find("alice-a/b@example.test"));
+}
+
+TEST_CASE("lookup: the longest user name with a dash wins") {
+  Root r;
+  auto t = r.find("bob-smith@example.test");
+  REQUIRE(t);
+  CHECK(t->user == "bob-smith@example.test");
+  CHECK(t->ext.empty());
+  r.write("mail/example.test/bob-smith/.qmail-lists", "./Maildir/\n");
+  t = r.find("bob-smith-lists@example.test");
+  REQUIRE(t);
+  CHECK(t->user == "bob-smith@example.test");
+  CHECK(t->ext == "lists");
+  CHECK(!r.find("bob@example.test"));
+}
+
+TEST_CASE("lookup: a disabled user does not exist, extensions included") {
+  Root r;
+  r.write("mail/example.test/carol/.qmail-default", "./Maildir/\n");
+  CHECK(!r.find("carol@example.test"));
+  CHECK(!r.find("carol-x@example.test"));
+}
+
+TEST_CASE("lookup: unknown users and foreign domains do not exist") {
+  Root r;
+  CHECK(!r.find("nobody@example.test"));
+  CHECK(!r.find("alice@elsewhere.test"));
+  CHECK(!r.find("alice@other.test"));  // users are per domain
+}
+
+TEST_CASE("lookup: locals in a single-user instance are virtual domains") {
+  Root r;
+  auto t = r.find("erin@other.test");
+  REQUIRE(t);
+  CHECK(t->kind == TargetKind::virtual_user);
+  CHECK(t->home == (r.path / "mail/other.test/erin").string());
+}
+
+TEST_CASE("lookup: aliases come before users, domain-specific before bare") {
+  Root r;
+  auto t = r.find("root@example.test");
+  REQUIRE(t);
+  CHECK(t->kind == TargetKind::alias);
+  CHECK(t->user == "root");
+  CHECK(t->alias_targets == std::vector<std::string>{"alice@example.test"});
+  t = r.find("root@other.test");  // a bare alias applies to every local domain
+  REQUIRE(t);
+  CHECK(t->kind == TargetKind::alias);
+
+  t = r.find("sales@example.test");
+  REQUIRE(t);
+  CHECK(t->user == "sales@example.test");
+  CHECK(t->alias_targets == std::vector<std::string>{"bob-smith@example.test", "|/bin/true"});
+  CHECK(!r.find("sales@other.test"));
+
+  t = r.find("dave@example.test");
+  REQUIRE(t);
+  CHECK(t->kind == TargetKind::alias);
+  auto a = quail::parse_address("dave@example.test");
+  auto u = quail::lookup_local_user(r.cfg, *a);
+  REQUIRE(u.ok());
+  REQUIRE(*u);
+  CHECK((*u)->kind == TargetKind::virtual_user);
+}
+
+TEST_CASE("lookup: postmaster exists at every local domain") {
+  Root r;
+  for (const char* addr : {"postmaster@example.test", "Postmaster@other.test", "postmaster@sys.test"}) {
+    CAPTURE(std::string(addr));
+    auto t = r.find(addr);
+    REQUIRE(t);
+    CHECK(t->kind == TargetKind::postmaster);
+    CHECK(t->home == (r.path / "mail/postmaster").string());
+  }
+  CHECK(!r.find("postmaster-x@example.test"));
+  CHECK(!r.find("postmaster@elsewhere.test"));
+}
+
+TEST_CASE("lookup: missing tables mean no users and no aliases") {
+  Root r;
+  fs::remove(r.path / "users/users.cdb");
+  fs::remove(r.path / "users/aliases.cdb");
+  CHECK(!r.find("alice@example.test"));
+  CHECK(!r.find("root@example.test"));
+  CHECK(r.find("postmaster@example.test"));
+}
+
+TEST_CASE("lookup: a damaged table is a temporary error, never 'no such user'") {
+  Root r;
+  r.write("users/users.cdb", "garbage");
+  auto a = quail::parse_address("alice@example.test");
+  auto t = quail::lookup_local(r.cfg, *a);
+  REQUIRE(!t.ok());
+  CHECK(t.error().kind == quail::ErrorKind::temporary);
+}
+
+TEST_CASE("lookup: system users in a system install") {
+  Root r(true);
+  struct passwd* pw = ::getpwnam("daemon");
+  if (!pw || pw->pw_uid == 0 || !fs::is_directory(pw->pw_dir)) return;
+  auto t = r.find("daemon@sys.test");
+  REQUIRE(t);
+  CHECK(t->kind == TargetKind::system_user);
+  CHECK(t->user == "daemon");
+  CHECK(t->home == pw->pw_dir);
+  CHECK(t->uid == pw->pw_uid);
+  CHECK(r.find("root@sys.test").has_value());  // the bare alias "root" applies
+  fs::remove(r.path / "users/aliases.cdb");
+  CHECK(!r.find("root@sys.test"));            // uid 0 never receives mail itself
+  CHECK(!r.find("no-such-login-here@sys.test"));
+  // Virtual users of a domain in virtualdomains stay virtual.
+  CHECK(r.find("alice@example.test")->kind == TargetKind::virtual_user);
+}
