@@ -1,0 +1,54 @@
+// smtpd: one SMTP session on fd 0/1, started by tcpserver (UCSPI environment)
+// or inetd; each accepted message goes to queue-inject. See man/smtpd.8.
+// Trusts the administrator's control files, nothing the client sends.
+#include <sys/stat.h>
+
+#include "line_io.hpp"
+#include "log.hpp"
+#include "program.hpp"
+#include "replies.hpp"
+#include "root.hpp"
+#include "session.hpp"
+#include "settings.hpp"
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_temporary = 111;  // configuration unreadable, out of memory, internal error
+constexpr int config_reply_timeout_ms = 30000;
+
+// Under inetd, fd 2 may be the client's socket: a log line must never reach it.
+bool log_goes_to_client() {
+  struct stat in, err;
+  return ::fstat(0, &in) == 0 && ::fstat(2, &err) == 0 && S_ISSOCK(err.st_mode) && in.st_dev == err.st_dev &&
+         in.st_ino == err.st_ino;
+}
+
+int serve() {
+  using namespace quail::smtpd;
+  if (log_goes_to_client()) quail::log_set_fd(-1);  // XXX: syslog would be better than silence
+  auto settings = load_settings(quail::resolve_root(nullptr));
+  if (!settings) {
+    quail::log_error({{"event", "config"}, {"reason", settings.error().reason}});
+    quail::LineIo io(0, 1, config_reply_timeout_ms);
+    reply(io, 421, "4.3.0", "temporary configuration error, try again later");
+    io.flush();
+    return exit_temporary;
+  }
+  const Settings& s = *settings;
+  quail::log_info({{"sid", s.sid}, {"event", "connect"}, {"ip", s.remote_ip}, {"port", s.remote_port},
+                   {"local", s.local_ip}, {"relay", s.relayclient ? 1 : 0}});
+
+  quail::LineIo io(0, 1, s.timeout_ms);
+  Session session(s, io);
+  EndReason why = session.run();
+
+  quail::log_info({{"sid", s.sid}, {"event", "end"}, {"reason", end_reason_name(why)},
+                   {"accepted", session.accepted()}, {"rejected", session.rejected()},
+                   {"rcpts_refused", session.rcpts_refused()}, {"errors", session.errors()}});
+  return exit_ok;
+}
+
+}  // namespace
+
+int main() { return quail::run_main("smtpd", {exit_temporary, exit_temporary}, serve); }

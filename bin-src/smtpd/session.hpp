@@ -1,0 +1,102 @@
+// One SMTP session from greeting to QUIT: RFC 5321's command order (4.1.4),
+// RFC 2920 pipelining (replies flushed only before a read would block), RFC 3030
+// chunking, RFC 3461 DSN parameters, RFC 6531 SMTPUTF8. Trusts nothing the
+// client sends; every refusal is logged with the session id.
+#pragma once
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "data_decoder.hpp"
+#include "envelope.hpp"
+#include "line_io.hpp"
+#include "queue_exit.hpp"
+#include "replies.hpp"
+#include "settings.hpp"
+#include "smtp_command.hpp"
+
+namespace quail::smtpd {
+
+// RFC 5321 4.5.3.1.4 allows 512 octets; ESMTP parameters (RFC 1869, 3461) need more.
+inline constexpr size_t max_command_line = 1000;
+// More Received fields than this and the message is looping (RFC 5321 6.3).
+inline constexpr unsigned max_received = 100;
+
+enum class EndReason { quit, eof, timeout, errors, io_error, forbidden };
+std::string_view end_reason_name(EndReason r);
+
+struct Refusal {
+  int code;
+  std::string_view enhanced;
+  std::string text;
+};
+
+class Session {
+ public:
+  Session(const Settings& s, LineIo& io) : s_(s), io_(io) {}
+  // Greets the client and serves commands until the session ends.
+  EndReason run();
+
+  unsigned accepted() const { return accepted_; }
+  unsigned rejected() const { return rejected_; }
+  unsigned errors() const { return errors_; }
+  unsigned rcpts_refused() const { return rcpts_refused_; }
+
+ private:
+  struct Transaction {
+    bool active = false;  // MAIL accepted
+    Envelope env;
+    unsigned rcpt_commands = 0;
+  };
+  enum class BdatEnd { none, rset, quit };
+
+  // session.cpp: commands
+  void dispatch(const SmtpCommand& c);
+  void on_hello(const SmtpCommand& c);
+  void on_mail(const SmtpCommand& c);
+  void on_rcpt(const SmtpCommand& c);
+  void on_data();
+  void on_bdat(const SmtpCommand& c);
+  void command_error(std::string_view line, const Error& e);
+  // Replies with an error and counts it; past maxerrors, 421 and the end instead.
+  void error(int code, std::string_view enhanced, std::string_view text);
+  void end_on(IoStatus st);
+  void reset() { tx_ = Transaction(); }
+  bool relay_allowed() const { return s_.relayclient || features_.authenticated; }
+
+  // message.cpp: receiving a message and handing it to the queue
+  void receive_message(const SmtpCommand* first_bdat);
+  bool pump_data(int fd, DataDecoder& dec);
+  bool pump_bdat(int fd, DataDecoder& dec, SmtpCommand cur);
+  bool next_bdat(SmtpCommand& cur);
+  IoStatus read_chunk(uint64_t n, const std::function<void(std::string_view)>& each);
+  bool sink(int fd, std::string_view bytes);
+  std::optional<Refusal> refusal(const DataDecoder& dec, uint64_t wire_size) const;
+  std::string received_header() const;
+  void finish_message(const Result<qq::Outcome>& outcome, const DataDecoder& dec, bool chunked);
+  void log_message(bool ok, uint64_t size, std::string_view result);
+
+  const Settings& s_;
+  LineIo& io_;
+  SessionFeatures features_;
+  std::string helo_;  // empty until HELO/EHLO
+  bool esmtp_ = false;
+  Transaction tx_;
+  std::optional<EndReason> end_;
+  unsigned errors_ = 0;
+  unsigned accepted_ = 0;
+  unsigned rejected_ = 0;
+  unsigned rcpts_refused_ = 0;
+  unsigned message_no_ = 0;
+  bool bdat_aborted_ = false;  // a BDAT transaction failed: its stragglers are not errors
+  // Set while a message is being received (message.cpp).
+  IoStatus msg_io_ = IoStatus::ok;
+  bool sink_failed_ = false;
+  std::optional<Refusal> early_;
+  BdatEnd bdat_end_ = BdatEnd::none;
+  uint64_t chunk_total_ = 0;
+  bool chunk_last_ = false;
+};
+
+}  // namespace quail::smtpd

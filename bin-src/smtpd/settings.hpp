@@ -1,0 +1,38 @@
+// What one smtpd session runs with: control files (read once, at start) and the
+// UCSPI environment tcpserver or inetd gives it. Trusts the administrator's
+// files; the client's address comes from the environment or the socket itself.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "local_lookup.hpp"
+#include "result.hpp"
+
+namespace quail::smtpd {
+
+struct Settings {
+  std::string root;
+  std::string me;          // control/me: Received lines, 221 and EHLO greetings
+  std::string greeting;    // control/smtpgreeting, after "220 "
+  uint64_t databytes = 0;  // 0: no limit
+  size_t maxrcpt = 0;
+  int timeout_ms = 0;
+  int maxerrors = 0;
+  std::vector<std::string> rcpthosts;  // lowercased; ".example" entries match subdomains
+  LocalConfig local;
+  // The client, from the UCSPI environment (getpeername under a bare inetd).
+  std::string remote_ip;
+  std::string remote_port;
+  std::string local_ip;
+  bool relayclient = false;  // RELAYCLIENT set (its value is ignored)
+  std::string sid;           // this session's id in the log and in Received lines
+};
+
+// Reads control files and the environment; a config error names the file and line.
+Result<Settings> load_settings(const std::string& root);
+
+// A new random session id (12 hex digits).
+std::string new_session_id();
+
+}  // namespace quail::smtpd

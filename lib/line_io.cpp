@@ -1,0 +1,138 @@
+// Buffered line I/O: see line_io.hpp. Writes never block past the timeout: on a
+// socket they use MSG_DONTWAIT, elsewhere (pipes in tests) at most one page
+// follows each POLLOUT, which a pipe always has room for.
+#include "line_io.hpp"
+
+#include <cerrno>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace quail {
+
+LineIo::LineIo(int in_fd, int out_fd, int timeout_ms, size_t read_size)
+    : in_fd_(in_fd), out_fd_(out_fd), timeout_ms_(timeout_ms), read_size_(read_size ? read_size : 1) {}
+
+void LineIo::consume(size_t n) {
+  in_pos_ += n;
+  if (in_pos_ > in_.size()) in_pos_ = in_.size();
+  if (in_pos_ == in_.size()) {
+    in_.clear();
+    in_pos_ = 0;
+  }
+}
+
+IoStatus LineIo::wait(short events) {
+  struct pollfd p = {events == POLLIN ? in_fd_ : out_fd_, events, 0};
+  for (;;) {
+    int r = ::poll(&p, 1, timeout_ms_);
+    if (r > 0) return IoStatus::ok;
+    if (r == 0) return IoStatus::timeout;
+    if (errno != EINTR) {
+      errno_ = errno;
+      return IoStatus::error;
+    }
+  }
+}
+
+IoStatus LineIo::fill() {
+  if (auto s = flush(); s != IoStatus::ok) return s;
+  if (eof_) return IoStatus::eof;
+  if (auto s = wait(POLLIN); s != IoStatus::ok) return s;
+  // Keep the buffer from creeping: consumed bytes are dropped before it grows.
+  if (in_pos_ > 0) {
+    in_.erase(0, in_pos_);
+    in_pos_ = 0;
+  }
+  size_t old = in_.size();
+  in_.resize(old + read_size_);
+  for (;;) {
+    ssize_t n = ::read(in_fd_, in_.data() + old, read_size_);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      errno_ = errno;
+      in_.resize(old);
+      // A reset connection is the peer going away, not our trouble.
+      if (errno_ == ECONNRESET) {
+        eof_ = true;
+        return IoStatus::eof;
+      }
+      return IoStatus::error;
+    }
+    in_.resize(old + static_cast<size_t>(n));
+    if (n == 0) {
+      eof_ = true;
+      return IoStatus::eof;
+    }
+    return IoStatus::ok;
+  }
+}
+
+IoStatus LineIo::read_line(std::string& line, size_t max, bool* crlf) {
+  bool skipping = false;
+  size_t scanned = 0;  // bytes of buffered() already known to hold no LF
+  for (;;) {
+    std::string_view buf = buffered();
+    size_t lf = buf.find('\n', scanned);
+    if (lf != std::string_view::npos) {
+      if (skipping || lf + 1 > max) {
+        consume(lf + 1);
+        return IoStatus::too_long;
+      }
+      bool cr = lf > 0 && buf[lf - 1] == '\r';
+      line.assign(buf.substr(0, cr ? lf - 1 : lf));
+      if (crlf) *crlf = cr;
+      consume(lf + 1);
+      return IoStatus::ok;
+    }
+    if (buf.size() >= max) {
+      // Over the limit without a line end: drop what we hold and keep reading to the LF.
+      skipping = true;
+      consume(buf.size());
+      scanned = 0;
+    } else {
+      scanned = buf.size();
+    }
+    if (auto s = fill(); s != IoStatus::ok) return s;
+  }
+}
+
+IoStatus LineIo::write_some() {
+  if (out_is_socket_ != 0) {
+    ssize_t n = ::send(out_fd_, out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) {
+      out_is_socket_ = 1;
+      out_.erase(0, static_cast<size_t>(n));
+      return IoStatus::ok;
+    }
+    if (errno == ENOTSOCK) {
+      out_is_socket_ = 0;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      return IoStatus::ok;
+    } else {
+      errno_ = errno;
+      return IoStatus::error;
+    }
+  }
+  size_t len = out_.size() < 4096 ? out_.size() : 4096;
+  ssize_t n = ::write(out_fd_, out_.data(), len);
+  if (n < 0) {
+    if (errno == EINTR || errno == EAGAIN) return IoStatus::ok;
+    errno_ = errno;
+    return IoStatus::error;
+  }
+  out_.erase(0, static_cast<size_t>(n));
+  return IoStatus::ok;
+}
+
+IoStatus LineIo::flush() {
+  while (!out_.empty()) {
+    if (auto s = wait(POLLOUT); s != IoStatus::ok) return s;
+    if (auto s = write_some(); s != IoStatus::ok) return s;
+  }
+  // Keep an idle session small: a large reply burst should not stay allocated.
+  if (out_.capacity() > 65536) std::string().swap(out_);
+  return IoStatus::ok;
+}
+
+}  // namespace quail

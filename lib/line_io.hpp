@@ -1,0 +1,63 @@
+// Buffered line I/O for the protocol servers (smtpd, later pop3d) on fd 0/1:
+// input is read ahead, replies are queued and written only before the reader
+// would block (RFC 2920 pipelining), and every wait is bounded by a timeout.
+// Trusts nothing it reads; never exits, never logs.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace quail {
+
+enum class IoStatus {
+  ok,
+  eof,       // the peer closed its side (no more input)
+  timeout,   // nothing arrived (or could be sent) within the timeout
+  error,     // read/write/poll failed; errno_value() says why
+  too_long,  // read_line: the line was over the limit and has been skipped
+};
+
+class LineIo {
+ public:
+  // timeout_ms bounds each wait for input or for room to write; negative: no limit.
+  LineIo(int in_fd, int out_fd, int timeout_ms, size_t read_size = 16384);
+  LineIo(const LineIo&) = delete;
+  LineIo& operator=(const LineIo&) = delete;
+
+  // The next line, without its LF and without the CR before it; *crlf (when given)
+  // tells whether it ended in CRLF. A line of more than max octets (its line end
+  // included) is read to its LF and dropped: too_long. eof also when the input
+  // ends inside a line (that partial line is dropped).
+  IoStatus read_line(std::string& line, size_t max, bool* crlf = nullptr);
+
+  // Input read ahead and not consumed yet (for data that is not line based).
+  std::string_view buffered() const { return std::string_view(in_).substr(in_pos_); }
+  void consume(size_t n);
+  bool has_buffered_input() const { return in_pos_ < in_.size(); }
+  // Flushes queued output, then waits for input and appends what arrives.
+  IoStatus fill();
+
+  // Queues output; it is written by flush(), which fill() calls before waiting.
+  void write(std::string_view s) { out_ += s; }
+  IoStatus flush();
+  bool has_pending_output() const { return !out_.empty(); }
+
+  int errno_value() const { return errno_; }
+  void set_timeout(int timeout_ms) { timeout_ms_ = timeout_ms; }
+
+ private:
+  IoStatus wait(short events);
+  IoStatus write_some();
+  int in_fd_;
+  int out_fd_;
+  int timeout_ms_;
+  size_t read_size_;
+  std::string in_;
+  size_t in_pos_ = 0;
+  std::string out_;
+  int errno_ = 0;
+  bool eof_ = false;
+  int out_is_socket_ = -1;  // unknown until the first write
+};
+
+}  // namespace quail
