@@ -171,6 +171,9 @@ class Output {
 }  // namespace
 
 int submit(const Options& opt) {
+  // queue-inject (and a QUEUE_PROGRAM filter) find the root in the environment:
+  // make it the one --root named.
+  if (::setenv("QUAIL_ROOT", opt.root.c_str(), 1) != 0) return fail(sys_error(ErrorKind::temporary, "set QUAIL_ROOT"));
   Control control(opt.root);
   auto me = control.line("me");
   if (!me) return fail(me.error());
@@ -213,6 +216,11 @@ int submit(const Options& opt) {
   add.from = format_mailbox(opt.full_name, sender->empty() ? *user_addr : *sender);
   const std::string header = rewrite_header(head->fields, add);
   const HeaderField* mid = find_field(head->fields, "message-id");
+  // UTF-8 in an address or the header needs SMTPUTF8 on the way out (Postfix's
+  // autodetection for sendmail does the same).
+  auto utf8 = [](std::string_view t) { return std::any_of(t.begin(), t.end(), [](char c) { return c & 0x80; }); };
+  env.smtputf8 = utf8(header) || utf8(env.sender) ||
+                 std::any_of(rcpts.begin(), rcpts.end(), [&](const std::string& r) { return utf8(r); });
 
   Status read_status;
   bool written = false;
