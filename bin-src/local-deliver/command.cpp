@@ -64,9 +64,11 @@ std::string one_line(const std::string& raw) {
   return out;
 }
 
-bool ends_with_code(const std::string& s) {
+// True when s already ends in an RFC 3463 code of the given class ("(#4.2.2)").
+bool ends_with_code(const std::string& s, char cls) {
   size_t open = s.rfind("(#");
-  return open != std::string::npos && s.back() == ')' && s.size() - open >= 9;
+  return open != std::string::npos && s.back() == ')' && s.size() - open >= 8 && s[open + 2] == cls &&
+         s[open + 3] == '.';
 }
 
 int64_t now_ms() {
@@ -88,11 +90,11 @@ Step program_step(bool signaled, int code, const std::string& output) {
       return Step{StepKind::stop, {}};
     case 64: case 65: case 70: case 76: case 77: case 78: case 100: case 112: {
       std::string why = with("program exited " + std::to_string(code));
-      return ends_with_code(why) ? Step{StepKind::permanent, why} : permanent(why, "5.3.0");
+      return ends_with_code(why, '5') ? Step{StepKind::permanent, why} : permanent(why, "5.3.0");
     }
     default: {
       std::string why = with("program exited " + std::to_string(code));
-      return ends_with_code(why) ? Step{StepKind::temporary, why} : temporary(why, "4.3.0");
+      return ends_with_code(why, '4') ? Step{StepKind::temporary, why} : temporary(why, "4.3.0");
     }
   }
 }
