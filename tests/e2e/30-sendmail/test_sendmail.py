@@ -330,6 +330,24 @@ class SendmailTest(unittest.TestCase):
         self.assertRegex(lines[first], r"^\d+ +\d+ ")
         self.assertEqual([line.strip() for line in lines[first + 1:first + 3]], ["bob@example.test", "carol@example.org"])
 
+    def test_mailq_shows_each_recipients_state_from_the_journal(self):
+        self.sendmail(["a@example.test", "b@example.org", "c@example.org", "d@example.org"], b"Subject: q\n\nbody\n")
+        qid = self.todo()[0]
+        with open(os.path.join(self.root, "queue/todo", qid), "rb") as f:
+            birth = int(f.read(56).split()[3])
+        os.rename(os.path.join(self.root, "queue/todo", qid), os.path.join(self.root, "queue/mess", qid))
+        with open(os.path.join(self.root, "queue/stat", qid), "w") as f:
+            f.write("quail-stat 1 %d\nD 0\nF 1 no such user (#5.1.1)\nT 2 1795875845 connection refused (#4.4.1)\n" % birth)
+        out = self.sendmail([], prog="mailq").out
+        self.assertIn("a@example.test (delivered)\n", out)
+        self.assertIn("b@example.org (failed: no such user (#5.1.1))\n", out)
+        self.assertIn("c@example.org (deferred: connection refused (#4.4.1))\n", out)
+        self.assertIn("d@example.org\n", out)
+        # a journal of an earlier message with the same inode (another birth) is ignored
+        with open(os.path.join(self.root, "queue/stat", qid), "w") as f:
+            f.write("quail-stat 1 %d\nD 0\n" % (birth + 1))
+        self.assertNotIn("(delivered)", self.sendmail([], prog="mailq").out)
+
 
 if __name__ == "__main__":
     unittest.main()
