@@ -137,6 +137,8 @@ Status init(const quail::init::Options& o) {
   if (auto s = quail::build_cdb(o.root + "/users/aliases.cdb", {}, 0644); !s) return s;
   quail::QueueDirs q(o.root);
   if (auto s = quail::create_queue_dirs(q); !s) return s;
+  // Anyone who may inject may wake queue-send (queue-layout: 0622); mkfifo obeyed the umask.
+  if (::chmod(q.trigger().c_str(), 0622) != 0) return quail::sys_error(quail::ErrorKind::temporary, "chmod " + q.trigger());
   // create_queue_dirs leaves fsyncs to its caller: make the queue's entries durable.
   for (const auto& dir : {q.queue + "/lock", q.queue, o.root}) {
     if (auto s = quail::fsync_dir(dir); !s) return s;

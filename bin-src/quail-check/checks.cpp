@@ -1,0 +1,274 @@
+// The queue invariants and their repairs: see checks.hpp and queue-layout/README.md.
+#include "checks.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <ctime>
+#include <dirent.h>
+#include <fcntl.h>
+#include <map>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "durable.hpp"
+#include "fd.hpp"
+#include "queue_file.hpp"
+#include "queue_stat.hpp"
+
+namespace quail::check {
+namespace {
+
+// The names in dir (not . and ..); not_found when dir is missing.
+Result<std::vector<std::string>> list_dir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return sys_error(errno == ENOENT ? ErrorKind::not_found : ErrorKind::temporary, "open " + dir);
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool pid_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+// Why a tmp/ file is debris, or "" while it may still be in flight (S1).
+std::string debris_reason(const std::string& name, const struct stat& st) {
+  if (!S_ISREG(st.st_mode)) return "not a regular file";
+  if (std::time(nullptr) - st.st_mtime > debris_age_seconds) return "older than 36 hours";
+  size_t dot = name.find('.');
+  pid_t pid = 0;
+  auto [p, ec] = std::from_chars(name.data(), name.data() + (dot == std::string::npos ? name.size() : dot), pid);
+  if (dot == std::string::npos || ec != std::errc() || p != name.data() + dot) return "not named <pid>.<birth>";
+  if (!pid_alive(pid)) return "its writer, pid " + std::to_string(pid) + ", is not running";
+  return "";
+}
+
+struct Scan {
+  std::map<std::string, ino_t> inode_of[2];     // todo, mess: name -> inode
+};
+
+// Invariant 1 for one of todo/ and mess/.
+void check_queue_dir(const std::string& root, const std::string& where, int slot, Scan& scan,
+                     std::vector<Problem>& out) {
+  std::string dir = root + "/queue/" + where;
+  auto names = list_dir(dir);
+  if (!names) return;  // reported as missing_dir
+  for (const auto& name : *names) {
+    std::string path = dir + "/" + name, shown = "queue/" + where + "/" + name;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) continue;  // taken by queue-send meanwhile
+    if (!S_ISREG(st.st_mode)) {
+      out.push_back({Kind::corrupt, shown, "not a regular file"});
+      continue;
+    }
+    auto file = read_queue_file(path);
+    if (!file) {
+      if (file.error().kind == ErrorKind::not_found) continue;
+      Kind k = file.error().kind == ErrorKind::format ? Kind::corrupt : Kind::unreadable;
+      out.push_back({k, shown, "does not parse: " + file.error().reason});
+      continue;
+    }
+    scan.inode_of[slot][name] = st.st_ino;
+    std::string inode = std::to_string(st.st_ino);
+    if (name != inode) out.push_back({Kind::misnamed, shown, "named " + name + " but its inode is " + inode});
+  }
+}
+
+// The birth a journal records (its first line); format error when it has none.
+Result<int64_t> journal_birth(const std::string& path) {
+  auto fd = open_fd(path, O_RDONLY);
+  if (!fd) return fd.error();
+  char buf[128];
+  ssize_t n = read_full(fd->get(), buf, sizeof buf);
+  if (n < 0) return sys_error(ErrorKind::io_read, "read " + path);
+  // Only the first line matters here; what follows it is cut wherever it falls.
+  auto st = salvage_queue_stat(std::string_view(buf, static_cast<size_t>(n)), 0);
+  if (!st) return st.error();
+  return st->birth_ns;
+}
+
+// Why journal stat/<name> is an orphan, or "" when its message is there. Looks at
+// the queue files now, not at a scan: queue-send may have moved one meanwhile.
+Result<std::string> orphan_reason(const QueueDirs& q, const std::string& name) {
+  auto birth = journal_birth(q.stat() + "/" + name);
+  if (!birth) {
+    if (birth.error().kind == ErrorKind::format) return "not a journal: " + birth.error().reason;
+    return birth.error();
+  }
+  for (const auto& dir : {q.todo(), q.mess()}) {
+    auto file = read_queue_file(dir + "/" + name);
+    if (!file) continue;
+    if (file->header.birth_ns == *birth) return std::string();
+    return "orphan journal: its birth differs from message " + name + "'s";
+  }
+  return "orphan journal: no message " + name + " in todo/ or mess/";
+}
+
+// Invariant 3: every journal has a queue file of the same birth.
+void check_journals(const QueueDirs& q, std::vector<Problem>& out) {
+  auto names = list_dir(q.stat());
+  if (!names) return;
+  for (const auto& name : *names) {
+    std::string shown = "queue/stat/" + name;
+    auto why = orphan_reason(q, name);
+    if (!why) {
+      if (why.error().kind != ErrorKind::not_found) out.push_back({Kind::unreadable, shown, why.error().reason});
+    } else if (!why->empty()) {
+      out.push_back({Kind::orphan, shown, *why});
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::vector<Problem>> find_problems(const std::string& root) {
+  std::vector<Problem> out;
+  QueueDirs q(root);
+  for (const char* d : {"", "/tmp", "/todo", "/mess", "/stat", "/lock"}) {
+    struct stat st;
+    std::string path = q.queue + d;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      out.push_back({Kind::missing_dir, "queue" + std::string(d), "missing or not a directory"});
+    }
+  }
+  struct stat trig;
+  if (::lstat(q.trigger().c_str(), &trig) != 0) {
+    out.push_back({Kind::bad_trigger, "queue/lock/trigger", "missing"});
+  } else if (!S_ISFIFO(trig.st_mode)) {
+    out.push_back({Kind::bad_trigger, "queue/lock/trigger", "not a FIFO"});
+  }
+  Scan scan;
+  check_queue_dir(root, "todo", 0, scan, out);
+  check_queue_dir(root, "mess", 1, scan, out);
+  // Invariant 2; looked at again now, since queue-send may have moved a file between the scans.
+  for (const auto& [name, ino] : scan.inode_of[0]) {
+    if (!scan.inode_of[1].count(name)) continue;
+    struct stat a, b;
+    if (::lstat((q.todo() + "/" + name).c_str(), &a) == 0 && ::lstat((q.mess() + "/" + name).c_str(), &b) == 0) {
+      out.push_back({Kind::duplicate, "queue/todo/" + name,
+                     a.st_ino == b.st_ino ? "the same file is also in mess/" : "another file of that name is in mess/"});
+    }
+  }
+  check_journals(q, out);
+  auto tmp = list_dir(q.tmp());
+  if (tmp) {
+    for (const auto& name : *tmp) {
+      struct stat st;
+      if (::lstat((q.tmp() + "/" + name).c_str(), &st) != 0) continue;  // committed meanwhile
+      std::string why = debris_reason(name, st);
+      if (!why.empty()) out.push_back({Kind::debris, "queue/tmp/" + name, "debris: " + why});
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Moves a file that does not parse out of the queue, never deleting it.
+Result<std::string> move_to_corrupt(const QueueDirs& q, const std::string& where, const std::string& name) {
+  std::string dir = q.queue + "/corrupt";
+  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) return sys_error(ErrorKind::temporary, "mkdir " + dir);
+  std::string base = where + "." + name, dest = base;
+  for (int n = 1; ::link((q.queue + "/" + where + "/" + name).c_str(), (dir + "/" + dest).c_str()) != 0; ++n) {
+    if (errno != EEXIST || n > 1000) return sys_error(ErrorKind::temporary, "move queue/" + where + "/" + name);
+    dest = base + "." + std::to_string(n);
+  }
+  if (auto s = fsync_dir(dir); !s) return s.error();
+  // Linked into corrupt/ durably first, so a crash here leaves two names, never none.
+  if (::unlink((q.queue + "/" + where + "/" + name).c_str()) != 0) {
+    return sys_error(ErrorKind::temporary, "unlink queue/" + where + "/" + name);
+  }
+  if (auto s = fsync_dir(q.queue + "/" + where); !s) return s.error();
+  return "moved to queue/corrupt/" + dest;
+}
+
+// Gives a file that parses the name of its inode (after a restore from backup, say),
+// taking its journal along when the journal's birth matches.
+Result<std::string> rename_to_inode(const QueueDirs& q, const std::string& where, const std::string& name) {
+  std::string dir = q.queue + "/" + where, path = dir + "/" + name;
+  auto file = read_queue_file(path);
+  if (!file) return file.error();
+  struct stat st;
+  if (::fstat(file->fd.get(), &st) != 0) return sys_error(ErrorKind::temporary, "stat " + path);
+  std::string id = std::to_string(st.st_ino);
+  struct stat other;
+  if (::lstat((q.todo() + "/" + id).c_str(), &other) == 0 || ::lstat((q.mess() + "/" + id).c_str(), &other) == 0) {
+    return move_to_corrupt(q, where, name);
+  }
+  // XXX: a crash between the two renames leaves the journal under the new id
+  // without its message; the next check removes it (a possible duplicate, never a loss).
+  auto birth = journal_birth(q.stat() + "/" + name);
+  if (birth && *birth == file->header.birth_ns && ::lstat((q.stat() + "/" + id).c_str(), &other) != 0) {
+    if (::rename((q.stat() + "/" + name).c_str(), (q.stat() + "/" + id).c_str()) != 0) {
+      return sys_error(ErrorKind::temporary, "rename queue/stat/" + name);
+    }
+    if (auto s = fsync_dir(q.stat()); !s) return s.error();
+  }
+  if (::link(path.c_str(), (dir + "/" + id).c_str()) != 0) return sys_error(ErrorKind::temporary, "link " + path);
+  if (::unlink(path.c_str()) != 0) return sys_error(ErrorKind::temporary, "unlink " + path);
+  if (auto s = fsync_dir(dir); !s) return s.error();
+  return "renamed to queue/" + where + "/" + id;
+}
+
+Result<std::string> remove_file(const std::string& path, const std::string& dir) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error(ErrorKind::temporary, "remove " + path);
+  if (auto s = fsync_dir(dir); !s) return s.error();
+  return std::string("removed");
+}
+
+}  // namespace
+
+Result<std::string> repair(const std::string& root, const Problem& p) {
+  QueueDirs q(root);
+  std::string path = root + "/" + p.path;
+  std::string name = p.path.substr(p.path.rfind('/') + 1);
+  std::string where = p.path.substr(6, p.path.rfind('/') - 6);  // "queue/<where>/<name>"
+  struct stat st;
+  switch (p.kind) {
+    case Kind::missing_dir:
+    case Kind::bad_trigger:
+      if (p.kind == Kind::bad_trigger && ::lstat(path.c_str(), &st) == 0 && !S_ISFIFO(st.st_mode) &&
+          ::unlink(path.c_str()) != 0) {
+        return sys_error(ErrorKind::temporary, "remove " + path);
+      }
+      if (auto s = create_queue_dirs(q); !s) return s.error();
+      ::chmod(q.trigger().c_str(), 0622);  // anyone who may inject may wake queue-send; mkfifo obeys the umask
+      for (const auto& d : {q.queue + "/lock", q.queue, root}) {
+        if (auto s = fsync_dir(d); !s) return s.error();
+      }
+      return std::string("created");
+    case Kind::corrupt:
+      return move_to_corrupt(q, where, name);
+    case Kind::misnamed:
+      return rename_to_inode(q, where, name);
+    case Kind::duplicate: {
+      struct stat m;
+      if (::lstat(path.c_str(), &st) != 0 || ::lstat((q.mess() + "/" + name).c_str(), &m) != 0) {
+        return std::string("resolved meanwhile");
+      }
+      // The same file under both names: queue-send owns the mess/ one.
+      if (st.st_ino == m.st_ino) return remove_file(path, q.todo());
+      return Error{ErrorKind::temporary, "two different files named " + name + " remain in todo/ and mess/"};
+    }
+    case Kind::orphan: {
+      auto why = orphan_reason(q, name);
+      if (!why) return why.error().kind == ErrorKind::not_found ? Result<std::string>("gone meanwhile") : why.error();
+      if (why->empty()) return std::string("its message appeared meanwhile; kept");
+      return remove_file(path, q.stat());
+    }
+    case Kind::debris:
+      if (::lstat(path.c_str(), &st) != 0) return std::string("gone meanwhile");
+      if (debris_reason(name, st).empty()) return std::string("in flight again; kept");
+      return remove_file(path, q.tmp());
+    case Kind::unreadable:
+      break;
+  }
+  return Error{ErrorKind::temporary, "cannot repair an unreadable file; check the disk"};
+}
+
+}  // namespace quail::check

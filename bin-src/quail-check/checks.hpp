@@ -1,0 +1,37 @@
+// The queue invariants `quail check` verifies and how --repair restores each one.
+// Normative list: queue-layout/README.md, "Invariants quail check verifies".
+// Safe beside a running queue-send: a file is judged again just before it is touched.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "result.hpp"
+
+namespace quail::check {
+
+enum class Kind {
+  missing_dir,   // a queue directory is missing (repair: create it)
+  bad_trigger,   // lock/trigger missing or not a FIFO (repair: make the FIFO)
+  corrupt,       // todo/ or mess/ file that does not parse (repair: move to queue/corrupt/)
+  misnamed,      // parses, but its name is not its inode number (repair: rename to it)
+  duplicate,     // one id in both todo/ and mess/ (repair: drop the todo/ link of the same file)
+  orphan,        // stat/<id> without a queue file of the same birth (repair: remove)
+  debris,        // tmp/ file whose writer is gone or is over 36 h old (repair: remove)
+  unreadable,    // a file that could not be read at all (no repair: an I/O problem)
+};
+
+struct Problem {
+  Kind kind;
+  std::string path;    // relative to the root, as printed: queue/tmp/123.456
+  std::string detail;  // why it is a problem
+};
+
+// Every problem found under root/queue, in a stable order (directories first).
+Result<std::vector<Problem>> find_problems(const std::string& root);
+// Repairs one problem; returns what was done ("removed", "moved to queue/corrupt/todo.12").
+Result<std::string> repair(const std::string& root, const Problem& p);
+
+// How old a tmp/ file must be to be debris even while its writer's pid is alive.
+inline constexpr int64_t debris_age_seconds = 36 * 3600;
+
+}  // namespace quail::check
