@@ -1,0 +1,248 @@
+// The scheduler's message logic: loading, the retry heap, delivery slots, and
+// recording outcomes as queue-layout/README.md requires (D/F durable before they
+// are forgotten; the unlink of mess/<id> as the record of a one-pass message).
+#include "scheduler.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <ctime>
+#include <map>
+
+#include "address.hpp"
+#include "bounce.hpp"
+#include "bouncer.hpp"
+#include "log.hpp"
+#include "queue_stat.hpp"
+
+namespace quail {
+
+int64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+namespace {
+constexpr int64_t ns_per_s = 1000000000;
+constexpr size_t fresh_batch = 256;   // trigger-found messages taken per loop turn
+constexpr size_t backlog_batch = 32;  // start-up backlog read per loop turn
+
+std::string domain_of(std::string_view address) {
+  size_t at = address.rfind('@');
+  return at == std::string_view::npos ? std::string() : lowercase(address.substr(at + 1));
+}
+}  // namespace
+
+void Scheduler::queue_load(uint64_t id, bool from_todo, bool fresh) {
+  if (!known_.insert(id).second) return;
+  (fresh ? fresh_ : backlog_).push_back({id, from_todo});
+}
+
+void Scheduler::load_some() {
+  for (size_t i = 0; i < fresh_batch && !fresh_.empty(); ++i) {
+    Pending p = fresh_.front();
+    fresh_.pop_front();
+    load_one(p);
+  }
+  for (size_t i = 0; i < backlog_batch && !backlog_.empty() && fresh_.empty(); ++i) {
+    Pending p = backlog_.front();
+    backlog_.pop_front();
+    load_one(p);
+  }
+}
+
+void Scheduler::load_one(const Pending& p) {
+  auto m = store_.load(p.id, p.from_todo);
+  if (!m) {
+    const Error& e = m.error();
+    if (e.kind == ErrorKind::format) {
+      // Left where it is, and kept in known_ so it is not read again: quail check
+      // --repair moves it to queue/corrupt/.
+      log_error({{"msg", std::to_string(p.id)}, {"event", "corrupt"}, {"reason", e.reason}});
+      return;
+    }
+    known_.erase(p.id);
+    if (e.kind != ErrorKind::not_found) log_error({{"msg", std::to_string(p.id)}, {"event", "load"}, {"reason", e.reason}});
+    return;
+  }
+  adopt(std::move(*m), p.from_todo);
+}
+
+void Scheduler::adopt(Message m, bool taken) {
+  if (taken) {
+    log_info({{"msg", m.id_str()}, {"event", "taken"}, {"from", "<" + m.sender + ">"}, {"rcpts", m.rcpts.size()}});
+  }
+  int64_t now = now_ns();
+  for (auto& r : m.rcpts) {
+    if (r.state != RcptState::pending) continue;
+    // A recipient tried before (a T record) waits for its next scheduled time;
+    // one never tried, or whose T was lost in a crash, is tried now.
+    r.next_ns = r.last_try > 0 ? next_retry_ns(m.birth_ns, r.last_try * ns_per_s, s_.retry_scale) : now;
+  }
+  auto [it, inserted] = messages_.emplace(m.id, std::move(m));
+  if (inserted) wake(it->second);
+}
+
+void Scheduler::wake(Message& m) {
+  int64_t t = INT64_MAX;
+  for (const auto& r : m.rcpts) {
+    if (r.state == RcptState::pending) t = std::min(t, r.next_ns);
+  }
+  // A message whose recipients are all final, or that owes a notice, needs a
+  // settle: now, or when its deferred notice is due.
+  if (m.final() || m.owes_bounce()) t = std::min(t, m.bounce_retry_ns);
+  if (t == INT64_MAX) {
+    m.wake_ns = 0;  // only held recipients: nothing to do until HUP
+    return;
+  }
+  if (t <= 0) t = 1;
+  m.wake_ns = t;
+  heap_.push({t, m.id});
+}
+
+void Scheduler::run_due(int64_t now) {
+  while (!heap_.empty() && heap_.top().when <= now) {
+    Wake w = heap_.top();
+    heap_.pop();
+    auto it = messages_.find(w.id);
+    if (it == messages_.end() || it->second.wake_ns != w.when) continue;  // stale entry
+    it->second.wake_ns = 0;
+    dispatch(it->second, now);
+  }
+}
+
+void Scheduler::dispatch(Message& m, int64_t now) {
+  std::map<std::pair<std::string, std::string>, Job> remote;  // (domain, return path) -> job
+  const std::string id = m.id_str();
+  for (uint32_t n = 0; n < m.rcpts.size(); ++n) {
+    Rcpt& r = m.rcpts[n];
+    if (r.state != RcptState::pending || r.next_ns > now) continue;
+    bool local = is_local_address(s_, r.address);
+    if (!local && !s_.remote_available) {
+      r.state = RcptState::held;  // never bounced, never expired: re-checked on HUP
+      held_.insert(m.id);
+      log_info({{"msg", id}, {"event", "held"}, {"to", "<" + r.address + ">"},
+                {"reason", "no remote-deliver program is installed"}});
+      continue;
+    }
+    r.state = RcptState::queued;
+    ++m.active;
+    std::string sender = verp_return_path(m.sender, r.address);
+    if (local) {
+      ready_local_.push_back({m.id, {n}, "", std::move(sender)});
+    } else {
+      std::string domain = domain_of(r.address);
+      Job& j = remote[{domain, sender}];
+      j.msg = m.id;
+      j.domain = domain;
+      j.sender = sender;
+      j.rcpts.push_back(n);
+    }
+  }
+  for (auto& [key, job] : remote) ready_remote_.push_back(std::move(job));
+  if (m.active == 0) settle(m);
+}
+
+void Scheduler::start_deliveries() {
+  if (stopping_) return;
+  while (!ready_local_.empty() && running_local_ < s_.concurrency_local) {
+    Job j = std::move(ready_local_.front());
+    ready_local_.pop_front();
+    start_job(j, false);
+  }
+  while (!ready_remote_.empty() && running_remote_ < s_.concurrency_remote) {
+    Job j = std::move(ready_remote_.front());
+    ready_remote_.pop_front();
+    start_job(j, true);
+  }
+}
+
+void Scheduler::start_job(Job& job, bool remote) {
+  Message& m = messages_.at(job.msg);
+  Attempt a;
+  a.dlv = next_dlv_++;
+  a.msg = m.id;
+  a.remote = remote;
+  a.rcpts = job.rcpts;
+  LaunchSpec spec;
+  spec.program = s_.bin + (remote ? "/remote-deliver" : "/local-deliver");
+  spec.env = child_env_;
+  if (remote) {
+    // The queue file goes on after the message (the envelope): the length says where
+    // the message ends, as local-deliver's second argument does.
+    spec.env.push_back("QUAIL_MESSAGE_LENGTH=" + std::to_string(m.length));
+    spec.args = {job.domain, job.sender};
+    for (uint32_t n : job.rcpts) spec.args.push_back(m.rcpts[n].address);
+  } else {
+    spec.args = {std::to_string(a.dlv), std::to_string(m.length), job.sender, m.rcpts[job.rcpts[0]].address};
+  }
+  Status st;
+  auto fd = store_.open_message(m.id);
+  if (!fd) {
+    st = fd.error();
+  } else {
+    spec.message_fd = fd->get();
+    st = launch(a, spec);
+  }
+  if (!st) {
+    // Our own trouble (fds, processes, a missing program): temporary, never a bounce.
+    int64_t now = now_ns();
+    for (uint32_t n : job.rcpts) {
+      record(m, n, {Verdict::deferred, stat_clean_reason(st.error().reason) + " (#4.3.0)"}, a.dlv, now);
+      --m.active;
+    }
+    if (m.active == 0) settle(m);
+    return;
+  }
+  for (uint32_t n : job.rcpts) m.rcpts[n].state = RcptState::running;
+  (remote ? running_remote_ : running_local_) += 1;
+  running_.emplace(a.pid, std::move(a));
+}
+
+void Scheduler::finish(Attempt& a, const ExitStatus& st) {
+  (a.remote ? running_remote_ : running_local_) -= 1;
+  auto it = messages_.find(a.msg);
+  if (it == messages_.end()) return;
+  Message& m = it->second;
+  int64_t now = now_ns();
+  std::vector<RcptResult> results =
+      a.remote ? remote_results(st, a.report, a.rcpts.size()) : std::vector<RcptResult>{local_result(st, a.report)};
+  for (size_t i = 0; i < a.rcpts.size(); ++i) {
+    record(m, a.rcpts[i], results[i], a.dlv, now);
+    --m.active;
+  }
+  if (m.active == 0) settle(m);
+}
+
+void Scheduler::record(Message& m, uint32_t n, const RcptResult& res, uint64_t dlv, int64_t now) {
+  Rcpt& r = m.rcpts[n];
+  RcptResult out = res;
+  if (res.verdict == Verdict::deferred) {
+    int64_t expire = m.birth_ns + s_.lifetime_s * ns_per_s;
+    if (now >= expire) {
+      // queuelifetime passed: the last temporary reason becomes permanent (5.4.7).
+      out = {Verdict::failed, res.reason + " I'm not going to try again; this message has been in the queue too long. (#5.4.7)"};
+    } else {
+      r.state = RcptState::pending;
+      r.next_ns = std::min(next_retry_ns(m.birth_ns, now, s_.retry_scale), expire);
+      r.reason = res.reason;
+      r.last_try = now / ns_per_s;
+      r.t_due = true;
+    }
+  }
+  if (out.verdict == Verdict::delivered) {
+    r.state = RcptState::delivered;
+    r.recorded = false;
+  } else if (out.verdict == Verdict::failed) {
+    r.state = RcptState::failed;
+    r.reason = out.reason;
+    r.recorded = false;
+    r.bounced = false;
+    r.t_due = false;
+  }
+  const char* result = out.verdict == Verdict::delivered ? "delivered" : out.verdict == Verdict::failed ? "failed" : "deferred";
+  log_info({{"msg", m.id_str()}, {"dlv", dlv}, {"event", "delivery"}, {"to", "<" + r.address + ">"}, {"result", result},
+            {"reason", out.reason}});
+}
+
+}  // namespace quail

@@ -1,0 +1,94 @@
+// The scheduler: every queued message in a compact form, a min-heap of
+// next-attempt times, delivery slots, and the event loop (trigger FIFO, signals,
+// children's pipes) that drives messages from S2 to S5 of queue-layout/README.md.
+// No step rescans the queue: the cost of an event does not grow with its size.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "delivery.hpp"
+#include "fd.hpp"
+#include "settings.hpp"
+#include "store.hpp"
+
+namespace quail {
+
+class Scheduler {
+ public:
+  Scheduler(Settings s) : s_(std::move(s)), store_(s_.root) {}
+  // Opens the trigger FIFO and the signal fd, lists todo/ and mess/ (names only)
+  // and clears tmp/ debris. After this the scheduler is ready (QUAIL_READY_FD).
+  Status start();
+  // The event loop; returns the exit code after SIGTERM once running deliveries ended.
+  int run();
+
+ private:
+  struct Wake {
+    int64_t when;
+    uint64_t id;
+    bool operator>(const Wake& o) const { return when > o.when; }
+  };
+  struct Job {
+    uint64_t msg;
+    std::vector<uint32_t> rcpts;  // one for local; a domain's for remote
+    std::string domain;           // remote only
+    std::string sender;           // the return path given to the child (VERP applied)
+  };
+  struct Pending {
+    uint64_t id;
+    bool from_todo;
+  };
+
+  // Loading (scheduler.cpp)
+  void queue_load(uint64_t id, bool from_todo, bool fresh);
+  void load_some();
+  void load_one(const Pending& p);
+  void adopt(Message m, bool taken);
+  // Scheduling
+  void wake(Message& m);
+  void run_due(int64_t now);
+  void dispatch(Message& m, int64_t now);
+  void start_deliveries();
+  void start_job(Job& job, bool remote);
+  void finish(Attempt& a, const ExitStatus& st);
+  void record(Message& m, uint32_t n, const RcptResult& r, uint64_t dlv, int64_t now);
+  // Ends of passes (scheduler_settle.cpp)
+  void settle(Message& m);
+  bool flush_journal(Message& m);
+  void bounce(Message& m, int64_t now);
+  void unhold();
+  void drop_ready();
+  void reload();
+
+  // Events (scheduler_loop.cpp)
+  void on_trigger();
+  bool on_signals();
+  void reap();
+  int poll_timeout(int64_t now) const;
+
+  Settings s_;
+  Store store_;
+  Fd trigger_r_, trigger_w_, signals_;
+  std::unordered_map<uint64_t, Message> messages_;
+  std::unordered_set<uint64_t> known_;  // ids loaded or waiting to be loaded
+  std::unordered_set<uint64_t> held_;   // messages with held recipients
+  std::deque<Pending> fresh_;           // found by a trigger: loaded first
+  std::deque<Pending> backlog_;         // found at start: loaded a batch at a time
+  std::priority_queue<Wake, std::vector<Wake>, std::greater<Wake>> heap_;
+  std::deque<Job> ready_local_, ready_remote_;
+  std::unordered_map<pid_t, Attempt> running_;
+  int64_t running_local_ = 0, running_remote_ = 0;
+  uint64_t next_dlv_ = 1;
+  int64_t next_tmp_clean_ns_ = 0;
+  bool stopping_ = false;
+  std::vector<std::string> child_env_;
+};
+
+int64_t now_ns();
+
+}  // namespace quail

@@ -1,0 +1,167 @@
+// queue-send's disk steps: see store.hpp. State names are queue-layout/README.md's.
+#include "store.hpp"
+
+#include <cerrno>
+#include <ctime>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "durable.hpp"
+#include "log.hpp"
+#include "queue_stat.hpp"
+
+namespace quail {
+
+bool Message::final() const {
+  for (const auto& r : rcpts) {
+    if (r.state != RcptState::delivered && r.state != RcptState::failed) return false;
+  }
+  return true;
+}
+
+bool Message::owes_bounce() const {
+  for (const auto& r : rcpts) {
+    if (r.state == RcptState::failed && !r.bounced) return true;
+  }
+  return false;
+}
+
+Result<std::vector<uint64_t>> Store::list(const std::string& dir) const {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return sys_error(ErrorKind::temporary, "open directory " + dir);
+  std::vector<uint64_t> ids;
+  errno = 0;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view name(e->d_name);
+    if (valid_queue_id(name)) ids.push_back(std::stoull(std::string(name)));
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err != 0) return sys_error(ErrorKind::temporary, "read directory " + dir, err);
+  return ids;
+}
+
+namespace {
+
+// Applies stat/<id> to m: D/F/B final outcomes and T times. A journal of an
+// earlier message with the same inode (another birth) or with an unreadable first
+// line is discarded; a damaged or torn one is rewritten to its sound prefix so
+// later appends start on a line of their own.
+void apply_journal(Message& m, const std::string& path) {
+  auto text = read_file(path, 64 << 20);
+  if (!text) {
+    if (text.error().kind != ErrorKind::not_found) {
+      log_warn({{"msg", m.id_str()}, {"event", "journal"}, {"reason", text.error().reason}});
+    }
+    return;
+  }
+  auto st = salvage_queue_stat(*text, m.rcpts.size());
+  if (!st || st->birth_ns != m.birth_ns) {
+    log_warn({{"msg", m.id_str()}, {"event", "journal"}, {"result", "discarded"},
+              {"reason", st ? "journal of an earlier message with the same id" : st.error().reason}});
+    ::unlink(path.c_str());
+    return;
+  }
+  m.journal = true;
+  for (size_t n = 0; n < m.rcpts.size(); ++n) {
+    const StatRecipient& s = st->recipients[n];
+    Rcpt& r = m.rcpts[n];
+    r.reason = s.reason;
+    if (s.outcome == StatOutcome::delivered) r.state = RcptState::delivered;
+    if (s.outcome == StatOutcome::failed) r.state = RcptState::failed;
+    r.recorded = s.outcome != StatOutcome::pending;
+    r.bounced = s.bounced;
+    r.last_try = s.last_try;
+  }
+  if (st->good_bytes != text->size()) {
+    log_warn({{"msg", m.id_str()}, {"event", "journal"}, {"result", "rewritten"},
+              {"reason", st->torn_tail ? "torn last record" : "damaged record after byte " + std::to_string(st->good_bytes)}});
+    if (auto w = write_file_durable(path, format_queue_stat(*st), 0640); !w) {
+      log_warn({{"msg", m.id_str()}, {"event", "journal"}, {"reason", w.error().reason}});
+    }
+  }
+}
+
+}  // namespace
+
+Result<Message> Store::load(uint64_t id, bool from_todo) const {
+  std::string name = std::to_string(id);
+  std::string mess = dirs_.mess() + "/" + name;
+  std::string path = from_todo ? dirs_.todo() + "/" + name : mess;
+  auto qf = read_queue_file(path);
+  if (!qf) return qf.error();
+  if (from_todo) {
+    // S2 -> S3. No fsync: should the rename be lost in a crash, the message is
+    // simply taken again from todo/ (queue-layout, "Taking a message").
+    if (::rename(path.c_str(), mess.c_str()) != 0) return sys_error(ErrorKind::temporary, "rename " + path + " to " + mess);
+  }
+  Message m;
+  m.id = id;
+  m.birth_ns = qf->header.birth_ns;
+  m.length = qf->header.message_length;
+  m.sender = std::move(qf->envelope.sender);
+  m.rcpts.resize(qf->envelope.recipients.size());
+  for (size_t n = 0; n < m.rcpts.size(); ++n) m.rcpts[n].address = std::move(qf->envelope.recipients[n].address);
+  apply_journal(m, stat_path(id));
+  return m;
+}
+
+Status Store::append_journal(Message& m, const std::string& records, bool sync) const {
+  std::string path = stat_path(m.id);
+  bool create = !m.journal;
+  // A journal we did not know of is debris (discarded at load): start it afresh.
+  int flags = O_WRONLY | O_APPEND | (create ? O_CREAT | O_TRUNC : 0);
+  auto fd = open_fd(path, flags, 0640);
+  if (!fd) return fd.error();
+  std::string text = create ? stat_header_record(m.birth_ns) + records : records;
+  if (!write_all(fd->get(), text)) return sys_error(ErrorKind::io_write, "write " + path);
+  m.journal = true;
+  if (!sync) return {};
+  if (::fdatasync(fd->get()) != 0) return sys_error(ErrorKind::io_write, "fdatasync " + path);
+  // The first record also makes the journal's name durable.
+  if (create) return fsync_dir(dirs_.stat());
+  return {};
+}
+
+Status Store::remove(const Message& m) const {
+  // S4 -> S5: mess/ first, so a crash in between leaves an orphan journal (removed
+  // by the next load of a message with this id, or by quail check), never a message
+  // without the records that say it is done.
+  std::string mess = mess_path(m.id);
+  if (::unlink(mess.c_str()) != 0 && errno != ENOENT) return sys_error(ErrorKind::temporary, "unlink " + mess);
+  std::string stat = stat_path(m.id);
+  if (m.journal && ::unlink(stat.c_str()) != 0 && errno != ENOENT) {
+    return sys_error(ErrorKind::temporary, "unlink " + stat);
+  }
+  return {};
+}
+
+Result<Fd> Store::open_message(uint64_t id) const {
+  std::string path = mess_path(id);
+  auto fd = open_fd(path, O_RDONLY);
+  if (!fd) return fd.error();
+  if (::lseek(fd->get(), static_cast<off_t>(queue_header_size), SEEK_SET) < 0) {
+    return sys_error(ErrorKind::temporary, "seek in " + path);
+  }
+  return fd;
+}
+
+int Store::clean_tmp(int64_t max_age_s) const {
+  DIR* d = ::opendir(dirs_.tmp().c_str());
+  if (!d) return 0;
+  int removed = 0;
+  time_t now = std::time(nullptr);
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    struct stat st;
+    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+    // Debris of an injection that never reached S2 (queue-layout, invariant 4).
+    if (now - st.st_mtime > max_age_s && ::unlinkat(::dirfd(d), e->d_name, 0) == 0) ++removed;
+  }
+  ::closedir(d);
+  return removed;
+}
+
+}  // namespace quail

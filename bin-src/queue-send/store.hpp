@@ -1,0 +1,77 @@
+// queue-send's view of the queue: a compact in-memory message (no body, the
+// envelope's addresses only) and the disk steps of queue-layout/README.md that
+// move it from S2 (todo/) through S3/S4 (mess/ + stat/) to S5 (gone).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fd.hpp"
+#include "queue_file.hpp"
+#include "result.hpp"
+
+namespace quail {
+
+enum class RcptState : uint8_t {
+  pending,    // waiting for next_ns
+  queued,     // waiting for a delivery slot
+  running,    // a delivery is under way
+  delivered,  // final: D
+  failed,     // final: F
+  held,       // remote, and no remote-deliver is installed: never bounced, never expired
+};
+
+struct Rcpt {
+  std::string address;
+  std::string reason;     // the F reason, or the last temporary one
+  int64_t next_ns = 0;    // pending: when the next attempt is due
+  int64_t last_try = 0;   // unix time of the last temporary failure (a T record to write)
+  RcptState state = RcptState::pending;
+  bool recorded = false;  // its D/F is in the journal, fdatasync'ed
+  bool bounced = false;   // its F is covered by a queued notice (or needs none)
+  bool t_due = false;     // a T record is owed at the end of the pass
+};
+
+struct Message {
+  uint64_t id = 0;
+  int64_t birth_ns = 0;
+  uint64_t length = 0;     // message bytes after the 56-byte header
+  std::string sender;
+  std::vector<Rcpt> rcpts;
+  uint32_t active = 0;     // recipients queued or running: the pass is open while > 0
+  bool journal = false;    // stat/<id> exists
+  int64_t wake_ns = 0;     // the heap entry that is current (0: none)
+  int64_t bounce_retry_ns = 0;  // a notice that failed to queue is retried then
+  std::string id_str() const { return std::to_string(id); }
+  bool final() const;            // every recipient delivered or failed
+  bool owes_bounce() const;      // a failed recipient not yet covered by a notice
+};
+
+class Store {
+ public:
+  explicit Store(const std::string& root) : dirs_(root) {}
+  const QueueDirs& dirs() const { return dirs_; }
+  std::string mess_path(uint64_t id) const { return dirs_.mess() + "/" + std::to_string(id); }
+  std::string stat_path(uint64_t id) const { return dirs_.stat() + "/" + std::to_string(id); }
+
+  // The ids named in a directory (todo/ or mess/); names that are not ids are skipped.
+  Result<std::vector<uint64_t>> list(const std::string& dir) const;
+  // Reads a message; from todo/ it is taken first (S2 -> S3, a rename). Its journal
+  // is applied when its birth matches, discarded when not, rewritten when damaged.
+  // Errors: format for a file that does not parse (left where it is for quail check).
+  Result<Message> load(uint64_t id, bool from_todo) const;
+  // Appends records to stat/<id> (creating it with its first line); when sync, the
+  // records are fdatasync'ed (and stat/ fsync'ed on creation) before returning.
+  Status append_journal(Message& m, const std::string& records, bool sync) const;
+  // S4 -> S5: unlink mess/<id>, then stat/<id>.
+  Status remove(const Message& m) const;
+  // A fresh read-only fd on mess/<id>, positioned at the message (byte 56).
+  Result<Fd> open_message(uint64_t id) const;
+  // Removes tmp/ files older than max_age_s (debris of crashed injections); returns the count.
+  int clean_tmp(int64_t max_age_s) const;
+
+ private:
+  QueueDirs dirs_;
+};
+
+}  // namespace quail
