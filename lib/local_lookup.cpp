@@ -22,17 +22,6 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-// The local part as a plain string: a quoted local part loses its quotes and escapes.
-std::string plain_local(const std::string& local) {
-  if (local.size() < 2 || local.front() != '"') return local;
-  std::string out;
-  for (size_t i = 1; i + 1 < local.size(); ++i) {
-    if (local[i] == '\\' && i + 2 < local.size()) ++i;
-    out += local[i];
-  }
-  return out;
-}
-
 // A name safe to use as one path component (user names, extensions).
 bool safe_component(const std::string& s) {
   return !s.empty() && s != "." && s != ".." && s.find('/') == std::string::npos &&
@@ -203,7 +192,7 @@ Result<MaybeTarget> lookup_alias(const LocalConfig& cfg, const std::string& loca
 Result<MaybeTarget> lookup(const LocalConfig& cfg, const Address& a, bool use_aliases) {
   const std::string domain = lowercase(a.domain());
   if (!is_local_domain(cfg, domain)) return MaybeTarget();
-  const std::string local = lowercase(plain_local(a.local()));
+  const std::string local = lowercase(plain_local_part(a.local()));
   if (local.empty()) return MaybeTarget();
 
   if (use_aliases) {
@@ -234,6 +223,16 @@ Result<MaybeTarget> lookup(const LocalConfig& cfg, const Address& a, bool use_al
 }
 
 }  // namespace
+
+std::string plain_local_part(const std::string& local) {
+  if (local.size() < 2 || local.front() != '"') return local;
+  std::string out;
+  for (size_t i = 1; i + 1 < local.size(); ++i) {
+    if (local[i] == '\\' && i + 2 < local.size()) ++i;
+    out += local[i];
+  }
+  return out;
+}
 
 Result<LocalConfig> load_local_config(const std::string& root) {
   Control control(root);

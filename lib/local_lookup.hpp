@@ -20,6 +20,10 @@ struct LocalConfig {
   std::vector<std::string> virtualdomains;  // control/virtualdomains (lowercased)
   bool system = false;                      // control/system is 1: system users are looked up
 };
+// A local part as a plain string: a quoted local part ("a b") loses its quotes
+// and backslash escapes; a dot-string is returned as it is.
+std::string plain_local_part(const std::string& local);
+
 // Reads the control files lookups depend on; config error names the file and line.
 Result<LocalConfig> load_local_config(const std::string& root);
 // True when mail for domain is delivered on this host.

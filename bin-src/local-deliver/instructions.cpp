@@ -56,22 +56,12 @@ std::string before_dot(const std::string& s) { return s.substr(0, std::min(s.rfi
 
 }  // namespace
 
-std::string plain_local(const std::string& local) {
-  if (local.size() < 2 || local.front() != '"') return local;
-  std::string out;
-  for (size_t i = 1; i + 1 < local.size(); ++i) {
-    if (local[i] == '\\' && i + 2 < local.size()) ++i;
-    out += local[i];
-  }
-  return out;
-}
-
 Runner::Runner(const Context& ctx) : ctx_(ctx) {
   dtline_ = "Delivered-To: " + ctx.recipient() + "\n";
   rpline_ = "Return-Path: <" + ctx.sender + ">\n";
   ufline_ = "From " + (ctx.sender.empty() ? std::string("MAILER-DAEMON") : ctx.sender) + " " +
             asctime_date(std::time(nullptr)) + "\n";
-  new_sender_ = owner_sender(ctx, plain_local(ctx.rcpt.local()));
+  new_sender_ = owner_sender(ctx, plain_local_part(ctx.rcpt.local()));
 }
 
 std::string Runner::path_in_home(const std::string& path) const {
@@ -103,7 +93,7 @@ std::vector<std::string> Runner::environment() const {
     if (!ours) env.emplace_back(kv);
   }
   const LocalTarget& t = ctx_.target;
-  std::string local = plain_local(ctx_.rcpt.local());
+  std::string local = plain_local_part(ctx_.rcpt.local());
   size_t ulen = user_length(t, local.size());
   std::string ext = ulen < local.size() ? local.substr(ulen + 1) : "";
   std::string host = ctx_.rcpt.domain();

@@ -49,7 +49,4 @@ class Runner {
   Fd stdin_;  // the message for programs, made on first use
 };
 
-// The local part as a plain string (a quoted local part without its quotes).
-std::string plain_local(const std::string& local);
-
 }  // namespace quail::ld

@@ -284,3 +284,13 @@ TEST_CASE("lookup: system users in a system install") {
   // Virtual users of a domain in virtualdomains stay virtual.
   CHECK(r.find("alice@example.test")->kind == TargetKind::virtual_user);
 }
+
+TEST_CASE("lookup: a quoted local part names the same user as its plain form") {
+  Root r;
+  CHECK(quail::plain_local_part("\"alice\"") == "alice");
+  CHECK(quail::plain_local_part("\"a\\\"b c\"") == "a\"b c");
+  CHECK(quail::plain_local_part("alice") == "alice");
+  auto t = r.find("\"alice\"@example.test");
+  REQUIRE(t);
+  CHECK(t->user == "alice@example.test");
+}
