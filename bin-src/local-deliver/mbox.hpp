@@ -18,8 +18,8 @@ inline constexpr int mbox_lock_seconds = 30;
 Status mbox_deliver(const std::string& path, std::string_view from_line, std::string_view header_lines,
                     const MessageSource& msg);
 
-// Writes the message to out with ">From " quoting of lines starting "From ";
-// exposed for the mbox tests.
+// mboxo quoting: every line starting "From " is written as ">From ", also when
+// the "From " is split across two chunks fed one after the other.
 class FromQuoter {
  public:
   // Appends the quoted form of data to out.
