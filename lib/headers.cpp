@@ -133,6 +133,7 @@ struct Token {
   std::string text;  // atom text, decoded quoted-string content, literal, or the special character
   std::string raw;   // as written (quoted-string with its quotes and backslashes)
   bool space_before;  // WSP or a comment preceded it
+  size_t end = 0;     // offset just past the token in the parsed text
   bool is(char c) const { return kind == Tok::special && text[0] == c; }
   bool word() const { return kind == Tok::atom || kind == Tok::quoted; }
 };
@@ -216,6 +217,7 @@ Result<std::vector<Token>> tokenize(std::string_view s) {
       else std::snprintf(what, sizeof what, "unexpected byte \\x%02x", c);
       return format_error(what);
     }
+    t.end = i;
     out.push_back(std::move(t));
   }
   return out;
@@ -253,7 +255,7 @@ class ListParser {
       ++p_;
       auto a = angle_addr();
       if (!a) return a.error();
-      out.push_back(Mailbox{phrase(start, end), std::move(*a)});
+      out.push_back(Mailbox{phrase(start, end), std::move(*a), t_[p_ - 2].end});
       return {};
     }
     if (at(':')) {
@@ -268,9 +270,9 @@ class ListParser {
       ++p_;
       auto d = domain();
       if (!d) return d.error();
-      out.push_back(Mailbox{"", *local + "@" + *d});
+      out.push_back(Mailbox{"", *local + "@" + *d, t_[p_ - 1].end});
     } else {
-      out.push_back(Mailbox{"", std::move(*local)});
+      out.push_back(Mailbox{"", std::move(*local), t_[end - 1].end});
     }
     return {};
   }

@@ -56,7 +56,10 @@ struct Mailbox {
   std::string display_name;  // decoded phrase ("" when none); encoded-words left as they are
   std::string address;       // local@domain, or a bare local part when the header had no @domain;
                              // a quoted local part keeps its quotes; CFWS removed
-  bool operator==(const Mailbox&) const = default;
+  size_t end = 0;            // offset in the parsed text just past the address: where
+                             // "@domain" goes to qualify it in place, comments and all
+  // Equal when name and address are (end is where, not what).
+  bool operator==(const Mailbox& o) const { return display_name == o.display_name && address == o.address; }
 };
 
 // Parses an RFC 5322 address-list (To, Cc, Bcc, From, Reply-To...): mailboxes and

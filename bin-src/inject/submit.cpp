@@ -80,33 +80,18 @@ Status extract_recipients(const std::vector<HeaderField>& fields, const std::str
 constexpr std::string_view address_fields[] = {"from", "sender", "reply-to", "to", "cc", "resent-from",
                                                "resent-sender", "resent-to", "resent-cc"};
 
-// "To: carol" would mean carol at the reader's domain: a field holding an
-// address without @domain is rewritten with every address qualified (comments
-// and group names in that field are lost, as in Postfix). Other fields are kept
-// byte for byte, and so is a field that does not parse.
+// "To: carol" would mean carol at the reader's domain: an address without
+// @domain gets it in place, so comments, groups and folding stay as they were
+// ("From: root (Cron Daemon)"). A field that does not parse is left alone.
 void qualify_header(std::vector<HeaderField>& fields, const std::string& domain) {
   for (auto& f : fields) {
     if (std::none_of(std::begin(address_fields), std::end(address_fields), [&](auto n) { return f.is(n); })) continue;
-    auto boxes = parse_address_list(f.value());
-    if (!boxes || std::all_of(boxes->begin(), boxes->end(), [](const Mailbox& b) { return has_domain(b.address); })) {
-      continue;
+    size_t colon = f.raw.find(':') + 1;
+    auto boxes = parse_address_list(std::string_view(f.raw).substr(colon));
+    if (!boxes) continue;
+    for (auto b = boxes->rbegin(); b != boxes->rend(); ++b) {  // from the end: offsets stay valid
+      if (!has_domain(b->address) && qualify(b->address, domain)) f.raw.insert(colon + b->end, "@" + domain);
     }
-    std::string raw = f.name + ":";
-    size_t line = raw.size();
-    bool ok = true;
-    for (size_t i = 0; ok && i < boxes->size(); ++i) {
-      auto q = qualify((*boxes)[i].address, domain);
-      ok = q.ok();
-      if (!ok) break;
-      std::string item = format_mailbox((*boxes)[i].display_name, *q) + (i + 1 < boxes->size() ? "," : "");
-      if (i > 0 && line + 1 + item.size() > 78) {
-        raw += "\n";
-        line = 0;
-      }
-      raw += " " + item;
-      line += 1 + item.size();
-    }
-    if (ok) f.raw = raw + "\n";
   }
 }
 

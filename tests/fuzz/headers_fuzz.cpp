@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Whatever parses can be written back and parses to the same mailboxes.
   if (auto boxes = quail::parse_address_list(in); boxes.ok()) {
     for (const auto& b : *boxes) {
-      if (b.address.empty()) __builtin_trap();
+      if (b.address.empty() || b.end == 0 || b.end > in.size()) __builtin_trap();
       auto again = quail::parse_address_list(quail::format_mailbox(b.display_name, b.address));
       if (!again.ok() || again->size() != 1) __builtin_trap();
       if ((*again)[0].address != b.address) __builtin_trap();

@@ -178,3 +178,14 @@ TEST_CASE("headers: display names are quoted only when they must be") {
   REQUIRE(back);
   CHECK((*back)[0] == Mailbox{"Smith, \"J\"", "j@example.test"});
 }
+
+TEST_CASE("headers: each mailbox says where its address ends, to qualify it in place") {
+  std::string v = " Bob <bob>, root (Cron Daemon),\n team: carol;, \"x y\"@example.test";
+  auto boxes = quail::parse_address_list(v);
+  REQUIRE(boxes);
+  REQUIRE(boxes->size() == 4);
+  for (auto b = boxes->rbegin(); b != boxes->rend(); ++b) {
+    if (b->address.find('@') == std::string::npos) v.insert(b->end, "@example.test");
+  }
+  CHECK(v == " Bob <bob@example.test>, root@example.test (Cron Daemon),\n team: carol@example.test;, \"x y\"@example.test");
+}

@@ -127,6 +127,13 @@ class SendmailTest(unittest.TestCase):
         self.assertEqual(qt.header(message, "To"), [b"Bob <bob@example.test>, dave@example.org"])
         self.assertEqual(sender, "tester@example.test")
 
+    def test_header_addresses_are_qualified_in_place(self):
+        self.sendmail(["-t"], b"From: root (Cron Daemon)\nTo: team: bob,\n  carol@example.org;\nSubject: q\n\nbody\n")
+        message, _, rcpts, _ = self.only_message()
+        self.assertEqual([r for r, _ in rcpts], ["bob@example.test", "carol@example.org"])
+        self.assertIn(b"From: root@example.test (Cron Daemon)\nTo: team: bob@example.test,\n  carol@example.org;\n",
+                      message)
+
     def test_defaultdomain_falls_back_to_me(self):
         os.unlink(os.path.join(self.root, "control/defaultdomain"))
         self.sendmail(["bob"], b"Subject: x\n\nbody\n")
