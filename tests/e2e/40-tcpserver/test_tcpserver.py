@@ -306,6 +306,18 @@ class TcpserverTest(unittest.TestCase):
         self.assertEqual(proc.wait(timeout=10), 0)
         self.assertTrue(self.events(proc, "exit"))
 
+    def test_sessions_take_signals_with_default_handling(self):
+        # tcpserver blocks the signals it reads from its signalfd; a session must
+        # not inherit that mask, or `quail down` could not stop it.
+        port = qt.free_port()
+        proc = self.start(["127.0.0.1", str(port), "/bin/sh", "-c", "echo $$; read x"])
+        with connect("127.0.0.1", port) as s:
+            pid = int(read_line(s))
+            os.kill(pid, signal.SIGTERM)
+            self.assertEqual(read_all(s), b"")
+        ends = self.wait_event(proc, "end")
+        self.assertEqual((ends[0]["pid"], ends[0].get("signal")), (str(pid), str(signal.SIGTERM.value)))
+
     # ------------------------------------------------------------ usage
 
     def test_usage_errors(self):
