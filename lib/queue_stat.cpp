@@ -167,7 +167,9 @@ std::string format_queue_stat(const QueueStat& s) {
     const auto& r = s.recipients[n];
     if (r.outcome == StatOutcome::delivered) out += stat_delivered_record(n);
     if (r.outcome == StatOutcome::failed && !r.bounced) out += stat_failed_record(n, r.reason);
-    if (r.outcome == StatOutcome::pending && r.last_try > 0) out += stat_temporary_record(n, r.last_try, r.reason);
+    if (r.outcome == StatOutcome::pending && (r.last_try > 0 || !r.reason.empty())) {
+      out += stat_temporary_record(n, r.last_try, r.reason);
+    }
   }
   return out;
 }
