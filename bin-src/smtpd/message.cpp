@@ -14,17 +14,25 @@
 namespace quail::smtpd {
 namespace {
 
-// "... (#4.3.0)" -> the code, when its class is `cls`; the text without it.
+// The enhanced code in a queue program's text, "... (#4.3.0)" or "4.3.0 ..." (a
+// filter's exit-82 text), when its class is cls; text loses it. Else fallback.
 std::string split_dsn(std::string& text, char cls, std::string_view fallback) {
+  const int code = cls == '5' ? 500 : 400;
   size_t open = text.rfind("(#");
   if (open != std::string::npos && text.back() == ')') {
-    std::string code = text.substr(open + 2, text.size() - open - 3);
-    std::string rest = text.substr(0, open);
-    while (!rest.empty() && rest.back() == ' ') rest.pop_back();
-    if (!code.empty() && code[0] == cls && enhanced_code_of(cls == '5' ? 500 : 400, code) == code) {
+    std::string dsn = text.substr(open + 2, text.size() - open - 3);
+    if (!dsn.empty() && enhanced_code_of(code, dsn) == dsn) {
+      std::string rest = text.substr(0, open);
+      while (!rest.empty() && rest.back() == ' ') rest.pop_back();
       text = rest.empty() ? "refused" : rest;
-      return code;
+      return dsn;
     }
+  }
+  if (std::string dsn = enhanced_code_of(code, text); !dsn.empty()) {
+    size_t skip = dsn.size();
+    while (skip < text.size() && text[skip] == ' ') ++skip;
+    text = skip < text.size() ? text.substr(skip) : "refused";
+    return dsn;
   }
   return std::string(fallback);
 }
