@@ -218,11 +218,13 @@ class Session:
                 self.proc.kill()
                 self.proc.wait()
 
-    def log_lines(self):
-        """smtpd's log (parsed logfmt) once it has exited."""
+    def log_lines(self, prog="smtpd"):
+        """smtpd's log lines (parsed logfmt) once it has exited; those of queue-inject,
+        which shares its fd 2, when prog is None or "queue-inject"."""
         self.close()
         self.log.seek(0)
-        return [qt.parse_logfmt(l) for l in self.log.read().decode("utf-8", "replace").splitlines() if l]
+        lines = [qt.parse_logfmt(l) for l in self.log.read().decode("utf-8", "replace").splitlines() if l]
+        return [l for l in lines if prog is None or l.get("prog") == prog]
 
 
 # ---------------------------------------------------------------- dialogs
