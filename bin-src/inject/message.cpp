@@ -62,13 +62,16 @@ Result<InputHeader> read_header(InputReader& in) {
   InputHeader h;
   std::string section;
   std::string line;
-  for (;;) {
+  for (bool first = true;; first = false) {
     auto more = in.next(line);
     if (!more) return more.error();
     if (!*more) {
       h.ended = true;
       break;
     }
+    // An mbox separator before the header is the envelope of another system,
+    // not part of the message: sendmail and Postfix drop it too.
+    if (first && line.starts_with("From ")) continue;
     HeaderLine kind = classify_header_line(line);
     if (kind == HeaderLine::blank) break;
     if (kind == HeaderLine::field || (kind == HeaderLine::continuation && !section.empty())) {

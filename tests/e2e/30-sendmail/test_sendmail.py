@@ -240,6 +240,13 @@ class SendmailTest(unittest.TestCase):
         self.assertRegex(message, rb"\n\nthis line is body\n$")
         self.assertEqual(qt.header(message, "Subject"), [b"x"])
 
+    def test_leading_mbox_from_line_is_dropped(self):
+        self.sendmail(["bob@example.test"], b"From alice@example.org Sat Nov 28 14:05:16 2026\nSubject: mbox\n\n"
+                                            b"From the body\n")
+        message, _, _, _ = self.only_message()
+        self.assertTrue(message.startswith(b"Subject: mbox\n"), message)
+        self.assertTrue(message.endswith(b"\n\nFrom the body\n"))
+
     def test_large_message_is_streamed_whole(self):
         body = b"".join(b"%07d 0123456789abcdefghijklmnopqrstuvwxyz\r\n" % i for i in range(150000))
         self.sendmail(["-i", "bob@example.test"], b"Subject: big\r\n\r\n" + body)
