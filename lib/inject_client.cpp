@@ -9,6 +9,8 @@
 #include "root.hpp"
 #include "spawn.hpp"
 
+extern char** environ;
+
 namespace quail {
 
 std::string queue_program(const std::string& root) {
@@ -30,6 +32,13 @@ Result<qq::Outcome> inject_message(const std::string& root, const std::function<
 
   SpawnOptions opt;
   opt.fd_map = {{0, m_read.get()}, {1, e_read.get()}, {6, c_write.get()}};
+  // The queue program finds its root in the environment: hand it ours, whatever
+  // the caller's environment says.
+  opt.set_env = true;
+  for (char** e = environ; *e; ++e) {
+    if (std::string_view(*e).rfind("QUAIL_ROOT=", 0) != 0) opt.env.emplace_back(*e);
+  }
+  opt.env.push_back("QUAIL_ROOT=" + root);
   auto pid = spawn({queue_program(root)}, opt);
   if (!pid) return pid.error();
   m_read.reset();
