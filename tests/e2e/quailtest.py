@@ -165,8 +165,8 @@ def make_message(n, to="alice@example.test", sender="bob@example.test", body=Non
         body = b"message number %d\n" % n
         if size:
             line = b"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxy\n"
-            while len(body) < size:
-                body += line
+            if len(body) < size:
+                body += line * ((size - len(body) + len(line) - 1) // len(line))
     subj = subject if subject is not None else "test %d" % n
     head = (b"From: <%s>\nTo: <%s>\nDate: Thu, 01 Jan 2026 00:00:00 +0000\n"
             b"Message-ID: <test-%d@quail.test>\nSubject: %s\nX-Quail-Test: %d\n" %

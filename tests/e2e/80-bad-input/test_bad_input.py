@@ -20,7 +20,7 @@ qt.require("quail", "quail-init", "quail-user", "quail-up", "quail-down", "queue
 DOMAIN = "example.test"
 ALICE = "alice@" + DOMAIN
 BOB = "bob@" + DOMAIN
-LONG = "a" * 989 + "@" + DOMAIN  # 1001 bytes
+LONG = "a" * (1000 - len(DOMAIN)) + "@" + DOMAIN  # 1001 bytes
 assert len(LONG) == 1001
 
 # (name, envelope, expected exit code)
