@@ -245,21 +245,16 @@ def tmpfs(path, size="1m"):
 def fill_disk(directory, name="filler"):
     """Fill the filesystem holding `directory` with one file; return its path."""
     path = os.path.join(directory, name)
-    chunk = b"\0" * 65536
-    with open(path, "wb") as f:
-        try:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for chunk in (b"\0" * 65536, b"\0" * 512):
             while True:
-                f.write(chunk)
-                f.flush()
-        except OSError:
-            pass
-        small = b"\0" * 512
-        try:
-            while True:
-                f.write(small)
-                f.flush()
-        except OSError:
-            pass
+                try:
+                    os.write(fd, chunk)
+                except OSError:
+                    break
+    finally:
+        os.close(fd)
     return path
 
 
