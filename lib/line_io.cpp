@@ -126,9 +126,15 @@ IoStatus LineIo::write_some() {
 }
 
 IoStatus LineIo::flush() {
+  if (out_broken_ != IoStatus::ok) return out_broken_;
   while (!out_.empty()) {
-    if (auto s = wait(POLLOUT); s != IoStatus::ok) return s;
-    if (auto s = write_some(); s != IoStatus::ok) return s;
+    IoStatus s = wait(POLLOUT);
+    if (s == IoStatus::ok) s = write_some();
+    if (s != IoStatus::ok) {
+      out_broken_ = s;
+      out_.clear();
+      return s;
+    }
   }
   // Keep an idle session small: a large reply burst should not stay allocated.
   if (out_.capacity() > 65536) std::string().swap(out_);

@@ -39,6 +39,8 @@ class LineIo {
 
   // Queues output; it is written by flush(), which fill() calls before waiting.
   void write(std::string_view s) { out_ += s; }
+  // Writes what is queued. After one write failed or timed out, every later flush
+  // fails at once (a client that stopped reading is not waited for twice).
   IoStatus flush();
   bool has_pending_output() const { return !out_.empty(); }
 
@@ -58,6 +60,7 @@ class LineIo {
   int errno_ = 0;
   bool eof_ = false;
   int out_is_socket_ = -1;  // unknown until the first write
+  IoStatus out_broken_ = IoStatus::ok;  // a failed or timed-out write: later flushes fail at once
 };
 
 }  // namespace quail

@@ -181,13 +181,26 @@ void Session::receive_message(const SmtpCommand* first_bdat) {
   chunk_total_ = 0;
   chunk_last_ = false;
   DataDecoder dec(first_bdat ? DataDecoder::Mode::chunked : DataDecoder::Mode::dot);
+  bool pumped = false;
+  int code = -1;
   auto outcome = inject_message(
-      s_.root, [&](int fd) { return first_bdat ? pump_bdat(fd, dec, *first_bdat) : pump_data(fd, dec); }, tx_.env);
-  finish_message(outcome, dec, first_bdat != nullptr);
+      s_.root,
+      [&](int fd) {
+        pumped = true;
+        return first_bdat ? pump_bdat(fd, dec, *first_bdat) : pump_data(fd, dec);
+      },
+      tx_.env, &code);
+  if (!pumped && first_bdat) {
+    // The queue program never started, but the chunk follows its command anyway.
+    chunk_last_ = first_bdat->last;
+    if (IoStatus st = read_chunk(first_bdat->chunk_size, [](std::string_view) {}); st != IoStatus::ok) msg_io_ = st;
+  }
+  finish_message(outcome, code == 0 && !sink_failed_, dec, first_bdat != nullptr);
   reset();
 }
 
-void Session::finish_message(const Result<qq::Outcome>& outcome, const DataDecoder& dec, bool chunked) {
+void Session::finish_message(const Result<qq::Outcome>& outcome, bool queued, const DataDecoder& dec,
+                             bool chunked) {
   uint64_t size = dec.size();
   if (end_) return log_message(false, size, "session ended");  // maxerrors between chunks
   if (msg_io_ != IoStatus::ok) {
@@ -209,7 +222,7 @@ void Session::finish_message(const Result<qq::Outcome>& outcome, const DataDecod
     log_error({{"sid", s_.sid}, {"event", "queue"}, {"reason", outcome.error().reason}});
     r = Refusal{451, "4.3.0", "unable to queue the message"};
   }
-  if (!r && outcome->text != "ok") {
+  if (!r && !queued) {
     std::string text = outcome->text;
     bool perm = outcome->permanent;
     std::string enhanced = split_dsn(text, perm ? '5' : '4', perm ? "5.3.0" : "4.3.0");

@@ -74,7 +74,8 @@ class Session {
   bool sink(int fd, std::string_view bytes);
   std::optional<Refusal> refusal(const DataDecoder& dec, uint64_t wire_size) const;
   std::string received_header() const;
-  void finish_message(const Result<qq::Outcome>& outcome, const DataDecoder& dec, bool chunked);
+  // queued: the queue program exited 0 with the whole message.
+  void finish_message(const Result<qq::Outcome>& outcome, bool queued, const DataDecoder& dec, bool chunked);
   void log_message(bool ok, uint64_t size, std::string_view result);
 
   const Settings& s_;

@@ -209,6 +209,7 @@ class Session:
             return False
 
     def close(self):
+        """Closes the client's end, waits for smtpd; a sanitizer report in its log fails."""
         try:
             self.sock.close()
         finally:
@@ -217,6 +218,10 @@ class Session:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.log.seek(0)
+        text = self.log.read().decode("utf-8", "replace")
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert marker not in text, "sanitizer report in smtpd's log:\n" + text[-4000:]
 
     def log_lines(self, prog="smtpd"):
         """smtpd's log lines (parsed logfmt) once it has exited; those of queue-inject,
@@ -317,6 +322,15 @@ def run_dialog(path, workdir):
 
 def dialog_files():
     return sorted(os.path.join(DIALOGS, f) for f in os.listdir(DIALOGS) if f.endswith(".dialog"))
+
+
+def sanitized():
+    """True when smtpd was built with AddressSanitizer (memory figures mean nothing then)."""
+    try:
+        with open(qt.bin_path("smtpd"), "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
 
 
 def wait_gone(proc, timeout=TIMEOUT):
