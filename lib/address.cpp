@@ -66,7 +66,8 @@ bool valid_label(std::string_view l, bool utf8) {
 bool valid_literal(std::string_view d) {
   std::string inner(d.substr(1, d.size() - 2));
   unsigned char buf[16];
-  if (inner.rfind("IPv6:", 0) == 0) return inet_pton(AF_INET6, inner.c_str() + 5, buf) == 1;
+  // The tag is case-insensitive (RFC 5321 4.1.3): domains are stored lowercased.
+  if (inner.size() > 5 && lowercase(inner.substr(0, 5)) == "ipv6:") return inet_pton(AF_INET6, inner.c_str() + 5, buf) == 1;
   return inet_pton(AF_INET, inner.c_str(), buf) == 1;
 }
 
@@ -145,6 +146,7 @@ Result<Address> parse_path(std::string_view text, bool allow_null, bool utf8, bo
       }
       if (comma == std::string_view::npos) break;
       start = comma + 1;
+      if (start == route.size()) return Error{ErrorKind::format, "malformed source route"};
     }
     if (had_route) *had_route = true;
     inner = inner.substr(colon + 1);

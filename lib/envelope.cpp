@@ -79,6 +79,8 @@ Result<Envelope> parse_envelope(std::string_view bytes) {
       if (!valid_key(key)) return bad("bad extension key");
       if (!clean_text(value) || value.size() > 1000) return bad("bad extension value");
       bool per_rcpt = key == "notify" || key == "orcpt";
+      // An empty DSN value says nothing and would make a repeat look like a first.
+      if (per_rcpt && value.empty()) return bad("empty " + std::string(key));
       if (per_rcpt) {
         if (e.recipients.empty()) return bad(std::string(key) + " before any recipient");
         auto& r = e.recipients.back();

@@ -38,6 +38,9 @@ Result<QueueHeader> parse_queue_header(std::string_view b) {
   }
   QueueHeader h;
   const char* p = b.data() + magic.size();
+  for (size_t i = 0; i < 41; ++i) {
+    if (i != 20 && (p[i] < '0' || p[i] > '9')) return bad;  // digits only: no sign, no space
+  }
   auto r1 = std::from_chars(p, p + 20, h.message_length);
   auto r2 = std::from_chars(p + 21, p + 41, h.birth_ns);
   if (r1.ec != std::errc() || r1.ptr != p + 20 || r2.ec != std::errc() || r2.ptr != p + 41) return bad;
