@@ -34,6 +34,12 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 BIN = os.path.abspath(os.environ.get("QUAIL_BIN", os.path.join(REPO, "build", "bin")))
 
 TRACE_HEADERS = ("received", "return-path", "delivered-to")
+NOTES = []  # note(): text run.py appends to the current test's result line
+
+
+def note(text):
+    """Attach a short figure or finding to the current test's line in run.py's output."""
+    NOTES.append(str(text))
 
 
 # ---------------------------------------------------------------- programs
@@ -496,6 +502,16 @@ class Instance:
             with open(p, "rb") as f:
                 out.append(f.read())
         return out
+
+    def maildir_heads(self, addr, folder="Maildir", subdirs=("new", "cur"), limit=8192, cache=None):
+        """{path: first `limit` bytes} of every message in the Maildir: enough for the
+        header, cheap for big messages. `cache` (a dict) skips files read before."""
+        cache = {} if cache is None else cache
+        for p in self.maildir_files(addr, folder, subdirs):
+            if p not in cache:
+                with open(p, "rb") as f:
+                    cache[p] = f.read(limit)
+        return cache
 
     def queue_entries(self, sub):
         """Names in ROOT/queue/<sub> (todo, mess, tmp, stat)."""

@@ -92,6 +92,10 @@ class _Reporter(unittest.TestResult):
     def stopTest(self, test):
         super().stopTest(test)
         rec = self.current.pop(test.id(), None)
+        qt = sys.modules.get("quailtest")
+        if rec is not None and qt is not None and getattr(qt, "NOTES", None):
+            rec["reason"] = "; ".join(filter(None, [rec["reason"]] + qt.NOTES))
+            del qt.NOTES[:]
         if rec is not None:
             self._send(event="result", id=test.id(), status=rec["status"], detail=rec["detail"],
                        reason=rec["reason"], seconds=round(time.monotonic() - rec["start"], 2))

@@ -113,7 +113,7 @@ class Pipeline(unittest.TestCase):
         self.assertTrue(qt.header(m, "Return-Path"), "no Return-Path in delivered message")
         self.assertTrue(qt.header(m, "Delivered-To"), "no Delivered-To in delivered message")
         self.assertEqual(qt.header(m, "Return-Path")[0], b"<" + BOB.encode() + b">")
-        print("pipeline: %d messages injected in %.1f s, delivered in %.1f s" % (COUNT, injected, elapsed))
+        qt.note("%d messages injected in %.1f s, delivered in %.1f s" % (COUNT, injected, elapsed))
 
     def test_2_extension_addresses(self):
         cases = [(5001, "alice-foo@" + DOMAIN, "Maildir-foo"),
