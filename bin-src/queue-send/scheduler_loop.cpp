@@ -8,6 +8,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +40,11 @@ Status Scheduler::start() {
   auto r = open_fd(trigger, O_RDONLY | O_NONBLOCK);
   if (!r) return r.error();
   trigger_r_ = std::move(*r);
+  // Two schedulers on one queue would deliver everything twice: the first one
+  // holds an flock on the trigger for as long as it runs.
+  if (::flock(trigger_r_.get(), LOCK_EX | LOCK_NB) != 0) {
+    return sys_error(ErrorKind::temporary, "lock " + trigger + " (is another queue-send running?)");
+  }
   // Our own writer keeps the FIFO from reporting EOF when an injector closes it.
   auto w = open_fd(trigger, O_WRONLY | O_NONBLOCK);
   if (!w) return w.error();
