@@ -32,7 +32,7 @@ DOMAIN = "example.test"
 ALICE = "alice@" + DOMAIN
 BOB = "bob@" + DOMAIN
 RETRY = {"QUAIL_RETRY_SCALE": "600"}  # retries after 0.1 s, 0.4 s, 0.9 s, ...
-SENDMAIL_TEMP = (111, 75)  # qmail's temporary exit, sendmail(1)'s EX_TEMPFAIL
+SENDMAIL_TEMP = (111,)  # sendmail(8): qmail-inject's temporary exit
 
 
 def log(*a):
