@@ -145,6 +145,8 @@ class KillDuringFlow(unittest.TestCase):
                         os.kill(pid, signal.SIGKILL)
                     scheduler_kills += 1
                     qt.wait_for(lambda: not (set(q.pids("queue-send")) & set(pids)), 10, "queue-send to die")
+                    with open(q.path("run", "queue-send.pid")) as f:  # left behind: stale now
+                        self.assertIn(int(f.read().strip() or 0), pids, "run/queue-send.pid")
                     time.sleep(rng.uniform(0, 0.5))
                     r = q.up(env=RETRY, check=False)
                     self.assertEqual(r.returncode, 0, "quail up after kill -9 of queue-send (stale pid): %s %s" %
