@@ -177,9 +177,12 @@ void Scheduler::start_job(Job& job, bool remote) {
     spec.args = {std::to_string(a.dlv), std::to_string(m.length), job.sender, m.rcpts[job.rcpts[0]].address};
   }
   Status st;
+  bool via_lspawn = !remote && lspawn_.valid();
   auto fd = store_.open_message(m.id);
   if (!fd) {
     st = fd.error();
+  } else if (via_lspawn) {
+    st = start_via_lspawn(a, m, job, fd->get());
   } else {
     spec.message_fd = fd->get();
     st = launch(a, spec);
@@ -196,7 +199,11 @@ void Scheduler::start_job(Job& job, bool remote) {
   }
   for (uint32_t n : job.rcpts) m.rcpts[n].state = RcptState::running;
   (remote ? running_remote_ : running_local_) += 1;
-  running_.emplace(a.pid, std::move(a));
+  if (via_lspawn) {
+    spawned_.emplace(a.dlv, std::move(a));
+  } else {
+    running_.emplace(a.pid, std::move(a));
+  }
 }
 
 void Scheduler::finish(Attempt& a, const ExitStatus& st) {

@@ -65,6 +65,11 @@ class Scheduler {
   void drop_ready();
   void reload();
 
+  // local-spawn, in system installs (scheduler_lspawn.cpp)
+  Status open_lspawn();
+  Status start_via_lspawn(Attempt& a, const Message& m, const Job& job, int msg_fd);
+  void on_lspawn();
+
   // Events (scheduler_loop.cpp)
   void on_trigger();
   bool on_signals();
@@ -82,10 +87,13 @@ class Scheduler {
   std::priority_queue<Wake, std::vector<Wake>, std::greater<Wake>> heap_;
   std::deque<Job> ready_local_, ready_remote_;
   std::unordered_map<pid_t, Attempt> running_;
+  Fd lspawn_;                                   // $QUAIL_LSPAWN_FD: local-spawn's socket
+  std::unordered_map<uint64_t, Attempt> spawned_;  // local deliveries local-spawn runs, by dlv
   int64_t running_local_ = 0, running_remote_ = 0;
   uint64_t next_dlv_ = 1;
   int64_t next_tmp_clean_ns_ = 0;
   bool stopping_ = false;
+  int exit_code_ = 0;
   std::vector<std::string> child_env_;
 };
 

@@ -50,9 +50,13 @@ Status Scheduler::start() {
   if (!w) return w.error();
   trigger_w_ = std::move(*w);
 
+  if (auto st = open_lspawn(); !st) return st;
   for (char** e = environ; *e; ++e) {
     std::string_view v(*e);
-    if (v.starts_with("QUAIL_ROOT=") || v.starts_with("QUAIL_READY_FD=") || v.starts_with("QUAIL_MESSAGE_LENGTH=")) continue;
+    if (v.starts_with("QUAIL_ROOT=") || v.starts_with("QUAIL_READY_FD=") || v.starts_with("QUAIL_MESSAGE_LENGTH=") ||
+        v.starts_with("QUAIL_LSPAWN_FD=")) {
+      continue;
+    }
     child_env_.emplace_back(v);
   }
   child_env_.push_back("QUAIL_ROOT=" + s_.root);
@@ -69,7 +73,8 @@ Status Scheduler::start() {
   int cleaned = store_.clean_tmp(tmp_max_age_s);
   next_tmp_clean_ns_ = now_ns() + tmp_clean_every_ns;
   log_info({{"event", "start"}, {"todo", todo}, {"mess", mess}, {"tmp_removed", cleaned},
-            {"remote", s_.remote_available ? "yes" : "held"}, {"retry_scale", s_.retry_scale}});
+            {"remote", s_.remote_available ? "yes" : "held"}, {"lspawn", lspawn_.valid() ? "yes" : "no"},
+            {"retry_scale", s_.retry_scale}});
   return {};
 }
 
@@ -100,7 +105,7 @@ bool Scheduler::on_signals() {
       case SIGINT:
         if (!stopping_) {
           stopping_ = true;
-          log_info({{"event", "stopping"}, {"running", running_.size()}});
+          log_info({{"event", "stopping"}, {"running", running_.size() + spawned_.size()}});
           drop_ready();
         }
         break;
@@ -141,13 +146,14 @@ int Scheduler::run() {
   std::vector<pollfd> fds;
   std::vector<pid_t> owners;
   for (;;) {
-    if (stopping_ && running_.empty()) break;
+    if (stopping_ && running_.empty() && spawned_.empty()) break;
     start_deliveries();
     fds.clear();
     owners.clear();
     fds.push_back({signals_.get(), POLLIN, 0});
     // Stopping, new mail waits in todo/ for the next start.
     fds.push_back({stopping_ ? -1 : trigger_r_.get(), POLLIN, 0});
+    fds.push_back({lspawn_.valid() ? lspawn_.get() : -1, POLLIN, 0});
     for (auto& [pid, a] : running_) {
       if (!a.out.valid() || a.eof) continue;
       fds.push_back({a.out.get(), POLLIN, 0});
@@ -159,13 +165,14 @@ int Scheduler::run() {
       return 111;
     }
     if (n > 0) {
-      for (size_t i = 2; i < fds.size(); ++i) {
+      for (size_t i = 3; i < fds.size(); ++i) {
         if (fds[i].revents == 0) continue;
-        auto it = running_.find(owners[i - 2]);
+        auto it = running_.find(owners[i - 3]);
         if (it != running_.end()) drain_output(it->second);
       }
       bool child = fds[0].revents != 0 && on_signals();
       if (fds[1].revents != 0) on_trigger();
+      if (fds[2].revents != 0 && lspawn_.valid()) on_lspawn();
       if (child) reap();
     }
     int64_t now = now_ns();
@@ -179,7 +186,7 @@ int Scheduler::run() {
     }
   }
   log_info({{"event", "stop"}, {"queued", messages_.size()}});
-  return 0;
+  return exit_code_;
 }
 
 }  // namespace quail

@@ -416,6 +416,33 @@ class QueueSendTest(unittest.TestCase):
         self.assertIn(b"another queue-send", p.stderr)
         self.assertIsNone(r.proc.poll())
 
+    @unittest.skipUnless(os.geteuid() == 0 and os.access(os.path.join(BIN, "local-spawn"), os.X_OK),
+                         "needs root and local-spawn (system installs)")
+    def test_local_deliveries_through_local_spawn(self):
+        r = self.root()
+        os.symlink(os.path.join(BIN, "local-spawn"), r.path("bin", "local-spawn"))
+        subprocess.run(["chown", "-R", "nobody:nogroup", r.dir], check=True)
+        os.chmod(r.dir, 0o755)
+        r.logf = open(r.log_path, "ab")
+        r.proc = subprocess.Popen([r.path("bin", "local-spawn"), "nobody", r.path("bin", "queue-send")],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=r.logf,
+                                  env=dict(os.environ, QUAIL_ROOT=r.dir, QUAIL_RETRY_SCALE=SCALE))
+        wait_for(lambda: r.events(event="start", lspawn="yes"), 10, "queue-send started by local-spawn")
+        body = b"Subject: via local-spawn\n\nhi\n"
+        rd, w = os.pipe()
+        os.write(w, b"Fbob@example.test\0Talice@example.test\0Tnobody@example.test\0\0")
+        os.close(w)
+        try:
+            p = subprocess.run([r.path("bin", "queue-inject")], input=body, stdout=rd, stderr=subprocess.PIPE,
+                               env=dict(os.environ, QUAIL_ROOT=r.dir), user="nobody", group="nogroup", timeout=20)
+        finally:
+            os.close(rd)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        wait_for(lambda: r.mailbox("alice"), 10, "delivery through local-spawn")
+        wait_for(lambda: r.mailbox("bob"), 10, "the bounce through local-spawn")
+        wait_for(r.queue_empty, 10, "an empty queue")
+        self.assertEqual(r.stop(), 0)
+
     def test_backlog_at_start_and_new_mail_meanwhile(self):
         r = self.root()
         ids = [r.inject("bob@example.test", ["alice@example.test"]) for _ in range(30)]
