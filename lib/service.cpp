@@ -20,11 +20,17 @@ void sleep_ms(int ms) {
   }
 }
 
+int64_t now_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 // Waits up to timeout_ms for pid to be gone (or a zombie); true when it went.
 bool wait_gone(pid_t pid, int timeout_ms) {
-  for (int waited = 0;; waited += 10) {
+  for (int64_t deadline = now_ms() + timeout_ms;;) {
     if (!process_alive(pid)) return true;
-    if (waited >= timeout_ms) return false;
+    if (now_ms() >= deadline) return false;
     sleep_ms(10);
   }
 }
@@ -78,7 +84,6 @@ Status remove_pid_file(const std::string& path) {
 Result<std::vector<std::string>> process_argv(pid_t pid) {
   auto text = read_file("/proc/" + std::to_string(pid) + "/cmdline", 1 << 20);
   if (!text) return text.error();
-  if (text->empty()) return Error{ErrorKind::not_found, "process " + std::to_string(pid) + " is a zombie"};
   std::vector<std::string> argv;
   size_t start = 0;
   while (start < text->size()) {
@@ -102,9 +107,15 @@ bool process_alive(pid_t pid) {
 }
 
 bool process_is(pid_t pid, const std::string& program) {
-  if (!process_alive(pid)) return false;
   auto argv = process_argv(pid);
-  return argv && !argv->empty() && argv->front() == program;
+  // A live process shows no argv for a moment while it execs (and a zombie for good).
+  for (int i = 0; argv && argv->empty() && i < 50 && process_alive(pid); ++i) {
+    sleep_ms(2);
+    argv = process_argv(pid);
+  }
+  if (!argv || !process_alive(pid)) return false;
+  // argv[1] when a script's interpreter runs it ("#!" makes argv[0] the interpreter).
+  return (argv->size() >= 1 && (*argv)[0] == program) || (argv->size() >= 2 && (*argv)[1] == program);
 }
 
 ServiceStatus service_status(const std::string& root, std::string_view name) {

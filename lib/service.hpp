@@ -30,12 +30,13 @@ Status write_pid_file(const std::string& path, pid_t pid);
 // Removes a pid file and fsyncs its directory; a missing file is no error.
 Status remove_pid_file(const std::string& path);
 
-// The argv of a running process (/proc/<pid>/cmdline); not_found when it is gone
-// or a zombie (a zombie's cmdline is empty).
+// The argv of a process (/proc/<pid>/cmdline); not_found when it is gone. Empty
+// for a zombie, a kernel thread, and briefly for a process in the middle of execve.
 Result<std::vector<std::string>> process_argv(pid_t pid);
 // True when pid exists and is not a zombie.
 bool process_alive(pid_t pid);
-// True when pid is alive and was started as `program` (argv[0], the exact path):
+// True when pid is alive and was started as `program` (argv[0], the exact path, or
+// argv[1] when an interpreter runs `program` as a script):
 // a pid reused by another program, or by the same program of another root, does not match.
 bool process_is(pid_t pid, const std::string& program);
 

@@ -53,6 +53,8 @@ int bring_up(const quail::up::StartSpec& spec) {
   auto st = quail::service_status(spec.root, spec.service);
   if (st.state == quail::ServiceState::running) {
     auto running = quail::process_argv(st.pid);
+    // A script's interpreter comes first in its argv (see process_is).
+    if (running && running->size() > 1 && (*running)[0] != spec.argv[0]) running->erase(running->begin());
     if (running && *running != spec.argv) {
       admin::say("up", spec.service + " runs with other arguments; run quail down to change them");
     }

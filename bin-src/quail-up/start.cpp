@@ -56,11 +56,12 @@ std::vector<std::string> service_env(const StartSpec& spec, int ready_fd) {
   _exit(111);
 }
 
-// The last line of the service's log, to show why it did not start.
-std::string last_log_line(const std::string& path) {
+// The last line this start wrote to the service's log (past offset), to show why it did not start.
+std::string last_log_line(const std::string& path, off_t offset) {
   auto text = read_file(path, 1 << 24);
-  if (!text) return "";
+  if (!text || static_cast<size_t>(offset) >= text->size()) return "";
   std::string_view s = *text;
+  s.remove_prefix(static_cast<size_t>(offset));
   while (!s.empty() && s.back() == '\n') s.remove_suffix(1);
   size_t nl = s.rfind('\n');
   if (nl != std::string_view::npos) s.remove_prefix(nl + 1);
@@ -111,6 +112,7 @@ Result<pid_t> start_service(const StartSpec& spec, int timeout_ms) {
   std::string pid_path = service_pid_file(spec.root, spec.service);
   auto log = open_fd(log_path, O_WRONLY | O_CREAT | O_APPEND, 0640);
   if (!log) return log.error();
+  off_t log_start = ::lseek(log->get(), 0, SEEK_END);
   auto in = open_fd("/dev/null", O_RDONLY);
   if (!in) return in.error();
   int p[2];
@@ -138,7 +140,7 @@ Result<pid_t> start_service(const StartSpec& spec, int timeout_ms) {
   reap(pid, 1000);
   (void)remove_pid_file(pid_path);
   std::string why = spec.service + " did not start: " + s.error().reason;
-  std::string last = last_log_line(log_path);
+  std::string last = last_log_line(log_path, log_start < 0 ? 0 : log_start);
   if (!last.empty()) why += "; last line of " + log_path + ": " + last;
   return Error{ErrorKind::temporary, why};
 }
