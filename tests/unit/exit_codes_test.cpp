@@ -44,8 +44,16 @@ std::optional<std::string> exit_section(const std::string& page) {
     if (in) out += line + "\n";
   }
   if (!found) return std::nullopt;
-  for (const char* dash : {"\\(en", "\\(em", "\\-"}) {
-    for (size_t p; (p = out.find(dash)) != std::string::npos;) out.replace(p, std::string(dash).size(), "-");
+  // Rebuilt rather than replaced in place: GCC 12's -Wrestrict misfires on replace().
+  for (const std::string dash : {"\\(en", "\\(em", "\\-"}) {
+    std::string clean;
+    size_t from = 0;
+    for (size_t p; (p = out.find(dash, from)) != std::string::npos; from = p + dash.size()) {
+      clean.append(out, from, p - from);
+      clean += '-';
+    }
+    clean.append(out, from, std::string::npos);
+    out = std::move(clean);
   }
   for (const char* font : {"\\fB", "\\fI", "\\fR", "\\fP"}) {
     for (size_t p; (p = out.find(font)) != std::string::npos;) out.erase(p, 3);
