@@ -6,7 +6,9 @@ namespace quail::qq {
 Outcome describe(int code, bool signaled, const std::string& custom) {
   if (signaled) return {false, "queue program crashed (#4.3.0)"};
   switch (code) {
-    case ok: return {false, "ok"};
+    case ok:
+      if (custom.size() > 1 && custom[0] == 'K' && custom.size() < 32) return {false, "ok", custom.substr(1)};
+      return {false, "ok"};
     case address_too_long: return {true, "address too long (#5.1.3)"};
     case refused: return {true, "message refused (#5.3.0)"};
     case no_memory: return {false, "out of memory (#4.3.0)"};

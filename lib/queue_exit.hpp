@@ -31,12 +31,14 @@ inline constexpr int envelope_format = 91;
 struct Outcome {
   bool permanent;     // 11-40: the message will never be accepted as it is
   std::string text;   // a human reason, ending in an RFC 3463 code: "... (#4.3.0)"
+  std::string id;     // on success, the queue id queue-inject reported on fd 6 ("K<id>"), if any
 };
 
 // What an exit status of queue-inject (or a QUEUE_PROGRAM filter) means. A code of
 // 82 takes its text from custom ("Dtext" / "Ztext"); unknown codes and signals are
 // temporary (never bounce for our own trouble). `signaled` is true when the
-// process died of a signal.
+// process died of a signal. On code 0, custom "K<id>" is queue-inject's report
+// of the new message's id (a quail addition; qmail-queue filters send nothing).
 Outcome describe(int code, bool signaled = false, const std::string& custom = "");
 
 }  // namespace quail::qq

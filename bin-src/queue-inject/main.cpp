@@ -25,6 +25,14 @@ int fail(int code, const std::string& reason, const std::string& id = "") {
   return code;
 }
 
+// Tells a quail caller the new id ("K<id>" on fd 6, where notqmail's callers read
+// exit 82's text), so its own log can say msg=<id>. Only a pipe there is ours.
+void report_id(const std::string& id) {
+  struct stat st;
+  if (::fstat(6, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
+  quail::write_all(6, "K" + id);
+}
+
 int inject() {
   std::string root = quail::resolve_root(nullptr);
   struct stat st;
@@ -59,6 +67,11 @@ int inject() {
     if (errno == EFBIG) return fail(quail::qq::envelope_format, "envelope over 16 MiB", id);
     return fail(quail::qq::read_error, "unable to read the envelope: " + std::string(strerror(errno)), id);
   }
+  if (env_bytes.empty()) {
+    // The caller gave up on the message (smtpd refusing it after DATA): not a queue problem.
+    quail::log_info({{"msg", id}, {"event", "aborted"}});
+    return quail::qq::envelope_format;
+  }
   auto env = quail::parse_envelope(env_bytes);
   if (!env) {
     int code = env.error().kind == quail::ErrorKind::too_long ? quail::qq::address_too_long : quail::qq::envelope_format;
@@ -73,6 +86,7 @@ int inject() {
   quail::log_info({{"msg", id}, {"event", "queued"}, {"from", "<" + env->sender + ">"},
                    {"rcpts", env->recipients.size()}, {"uid", ::getuid()}});
   quail::pull_trigger(dirs);
+  report_id(id);
   return 0;
 }
 

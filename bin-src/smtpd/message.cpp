@@ -239,8 +239,16 @@ void Session::finish_message(const Result<qq::Outcome>& outcome, bool queued, co
     return reply(io_, r->code, r->enhanced, r->text);
   }
   ++accepted_;
-  std::string id = s_.sid + "." + std::to_string(message_no_);
-  log_message(true, size, "250 2.0.0 ok " + id);
+  // queue-inject reports the queue id; the 250 line and the log carry it so one
+  // grep for msg=<id> joins this session to the message's delivery.
+  std::string id = outcome->id.empty() ? s_.sid + "." + std::to_string(message_no_) : outcome->id;
+  if (!outcome->id.empty()) {
+    log_info({{"sid", s_.sid}, {"msg", outcome->id}, {"event", "accepted"}, {"n", message_no_},
+              {"from", "<" + tx_.env.sender + ">"}, {"rcpts", tx_.env.recipients.size()}, {"size", size},
+              {"result", "250 2.0.0 ok " + id}});
+  } else {
+    log_message(true, size, "250 2.0.0 ok " + id);
+  }
   reply(io_, 250, "2.0.0", "ok " + id);
 }
 
