@@ -77,7 +77,12 @@ void Scheduler::adopt(Message m, bool taken) {
     if (r.state != RcptState::pending) continue;
     // A recipient tried before (a T record) waits for its next scheduled time;
     // one never tried, or whose T was lost in a crash, is tried now.
-    r.next_ns = r.last_try > 0 ? next_retry_ns(m.birth_ns, r.last_try * ns_per_s, s_.retry_scale) : now;
+    if (r.last_try <= 0) {
+      r.next_ns = now;
+      continue;
+    }
+    int64_t expire = m.birth_ns + s_.lifetime_s * ns_per_s;
+    r.next_ns = std::min(next_retry_ns(m.birth_ns, r.last_try * ns_per_s, s_.retry_scale), expire);
   }
   auto [it, inserted] = messages_.emplace(m.id, std::move(m));
   if (inserted) wake(it->second);
