@@ -1,6 +1,11 @@
-// logfmt lines: see log.hpp.
+// logfmt lines: see log.hpp and man/quail-log.5. Trusts its callers to pass no
+// secrets; trusts nothing about the values, which are escaped.
 #include "log.hpp"
 
+#include <cerrno>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "fd.hpp"
@@ -9,11 +14,68 @@ namespace quail {
 namespace {
 std::string g_program = "quail";
 int g_fd = 2;
+enum class Decided { not_yet, fd, syslog };
+Decided g_sink = Decided::not_yet;
+// openlog(3) keeps the ident pointer: this string is not touched while syslog is open.
+std::string g_ident;
+bool g_syslog_open = false;
+LogSyslogWriter g_syslog_writer = nullptr;
 constexpr size_t max_value = 400;
+
+void close_syslog() {
+  if (g_syslog_open) ::closelog();
+  g_syslog_open = false;
+}
+
+bool same_file(int a, int b) {
+  struct stat sa, sb;
+  return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+void write_syslog(std::string_view level, const std::string& line) {
+  int priority = log_syslog_priority(level);
+  if (g_syslog_writer) return g_syslog_writer(priority, line);
+  if (!g_syslog_open) {
+    g_ident = g_program;
+    ::openlog(g_ident.c_str(), LOG_PID, LOG_MAIL);
+    g_syslog_open = true;
+  }
+  ::syslog(priority, "%s", line.c_str());
+}
 }  // namespace
 
-void log_set_program(std::string_view name) { g_program = name; }
-void log_set_fd(int fd) { g_fd = fd; }
+void log_set_program(std::string_view name) {
+  if (name == g_program) return;
+  close_syslog();
+  g_program = name;
+  g_sink = Decided::not_yet;
+}
+
+void log_set_fd(int fd) {
+  g_fd = fd;
+  g_sink = Decided::not_yet;
+}
+
+void log_set_syslog_writer(LogSyslogWriter writer) { g_syslog_writer = writer; }
+
+LogSink log_sink_for(int err, int in, int out) {
+  struct stat st;
+  if (err < 0 || ::fstat(err, &st) != 0 || !S_ISSOCK(st.st_mode)) return LogSink::fd;
+  if (same_file(err, in) || same_file(err, out)) return LogSink::syslog;
+  // Not shared with fd 0/1: a network socket is still a peer (a launcher that
+  // dup'ed the connection differently); a local one is a log collector's (journald).
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(err, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return LogSink::fd;
+  return addr.ss_family == AF_INET || addr.ss_family == AF_INET6 ? LogSink::syslog : LogSink::fd;
+}
+
+int log_syslog_priority(std::string_view level) {
+  if (level == "error") return LOG_ERR;
+  if (level == "warn") return LOG_WARNING;
+  if (level == "debug") return LOG_DEBUG;
+  return LOG_INFO;
+}
 
 std::string log_quote(std::string_view v) {
   bool truncated = v.size() > max_value;
@@ -41,6 +103,10 @@ std::string log_quote(std::string_view v) {
 }
 
 void log_event(std::string_view level, std::initializer_list<LogField> fields) {
+  // A caller may log and then read errno for its own error path.
+  int saved_errno = errno;
+  if (g_sink == Decided::not_yet)
+    g_sink = log_sink_for(g_fd) == LogSink::syslog ? Decided::syslog : Decided::fd;
   std::string line = "prog=" + g_program + " level=" + std::string(level);
   for (const auto& f : fields) {
     line += ' ';
@@ -48,8 +114,13 @@ void log_event(std::string_view level, std::initializer_list<LogField> fields) {
     line += '=';
     line += log_quote(f.value);
   }
-  line += '\n';
-  write_all(g_fd, line);
+  if (g_sink == Decided::syslog) {
+    write_syslog(level, line);
+  } else {
+    line += '\n';
+    write_all(g_fd, line);
+  }
+  errno = saved_errno;
 }
 
 }  // namespace quail

@@ -23,9 +23,10 @@ struct LogField {
 
 // Sets the name every line starts with (prog=...). Called once by the program's runner.
 void log_set_program(std::string_view name);
-// Sets the fd lines go to (default 2).
+// Sets the fd lines go to (default 2). -1 silences the log.
 void log_set_fd(int fd);
-// Writes one line at level "info", "warn", "error" or "debug", in one write(2).
+// Writes one line at level "info", "warn", "error" or "debug", in one write(2) -- or,
+// when the log fd is the peer's socket (inetd), as one syslog(3) record (see log_sink_for).
 void log_event(std::string_view level, std::initializer_list<LogField> fields);
 inline void log_info(std::initializer_list<LogField> f) { log_event("info", f); }
 inline void log_warn(std::initializer_list<LogField> f) { log_event("warn", f); }
@@ -33,5 +34,19 @@ inline void log_error(std::initializer_list<LogField> f) { log_event("error", f)
 
 // Formats one value as logfmt would write it (exposed for tests).
 std::string log_quote(std::string_view value);
+
+// Where the lines meant for fd `err` go. syslog when `err` is a socket that is
+// the same socket as `in` or `out` (inetd hands the connection over as fds 0, 1
+// and 2), or an AF_INET/AF_INET6 socket (a network peer never reads our log).
+// Any other fd -- a log file, a pipe, a local socket to a log collector --
+// keeps the lines. Decided once, at the first line after log_set_program or
+// log_set_fd; exposed for tests, which pass their own fds.
+enum class LogSink { fd, syslog };
+LogSink log_sink_for(int err, int in = 0, int out = 1);
+// The syslog(3) priority of a level: LOG_INFO, LOG_WARNING, LOG_ERR, LOG_DEBUG.
+int log_syslog_priority(std::string_view level);
+// Replaces syslog(3) for tests (nullptr restores it); the line has no newline.
+using LogSyslogWriter = void (*)(int priority, std::string_view line);
+void log_set_syslog_writer(LogSyslogWriter writer);
 
 }  // namespace quail

@@ -1,10 +1,18 @@
 // Unit tests for lib/log: logfmt quoting (spaces, quotes, =, non-printables as
-// \xNN), the cap on long values, and one line per event.
+// \xNN), the cap on long values, one line per event, and the syslog fallback when
+// the log fd is the peer's socket (inetd) but never when it is a log file or pipe.
 #include <doctest/doctest.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <string>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
+#include <vector>
 
 #include "log.hpp"
 
@@ -78,4 +86,173 @@ TEST_CASE("log: an event is one line: prog, level, then the fields in order") {
         "prog=unit-test level=info event=queued msg=12345 to=\"<a b@c>\"\n"
         "prog=unit-test level=warn event=x reason=\"line\\x0abreak\"\n"
         "prog=unit-test level=error event=y\n");
+}
+
+namespace {
+
+using quail::LogSink;
+using quail::log_sink_for;
+
+std::string drain(int fd) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+struct Pair {
+  int a = -1, b = -1;
+  Pair() { REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, &a) == 0); }
+  ~Pair() {
+    ::close(a);
+    ::close(b);
+  }
+};
+
+std::vector<std::pair<int, std::string>> g_syslogged;
+void capture_syslog(int priority, std::string_view line) { g_syslogged.emplace_back(priority, std::string(line)); }
+
+}  // namespace
+
+TEST_CASE("log sink: fd 2 shared with fd 0 or fd 1 as a socket (inetd) goes to syslog") {
+  Pair s;
+  int null = ::open("/dev/null", O_RDWR);
+  REQUIRE(null >= 0);
+  int dup = ::dup(s.a);
+  CHECK(log_sink_for(s.a, s.a, s.a) == LogSink::syslog);
+  CHECK(log_sink_for(dup, s.a, null) == LogSink::syslog);
+  CHECK(log_sink_for(dup, null, s.a) == LogSink::syslog);
+  ::close(dup);
+  ::close(null);
+}
+
+TEST_CASE("log sink: tcpserver's children (fd 0/1 a socket, fd 2 a log file or pipe) keep fd 2") {
+  Pair s;
+  char path[] = "/tmp/quail-log-test-XXXXXX";
+  int file = ::mkstemp(path);
+  REQUIRE(file >= 0);
+  ::unlink(path);
+  int p[2];
+  REQUIRE(::pipe(p) == 0);
+  CHECK(log_sink_for(file, s.a, s.a) == LogSink::fd);
+  CHECK(log_sink_for(p[1], s.a, s.a) == LogSink::fd);
+  ::close(file);
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+TEST_CASE("log sink: a local socket not shared with fd 0/1 is a log collector's; a network one is a peer") {
+  Pair collector, conn;
+  CHECK(log_sink_for(collector.a, conn.a, conn.a) == LogSink::fd);
+  int in4 = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(in4 >= 0);
+  CHECK(log_sink_for(in4, conn.a, conn.a) == LogSink::syslog);
+  ::close(in4);
+  int in6 = ::socket(AF_INET6, SOCK_STREAM, 0);
+  if (in6 >= 0) {  // no IPv6 in some containers
+    CHECK(log_sink_for(in6, conn.a, conn.a) == LogSink::syslog);
+    ::close(in6);
+  }
+}
+
+TEST_CASE("log sink: a closed or negative fd is not a socket") {
+  Pair s;
+  int fd = ::dup(s.a);
+  ::close(fd);
+  CHECK(log_sink_for(fd, s.a, s.a) == LogSink::fd);
+  CHECK(log_sink_for(-1, s.a, s.a) == LogSink::fd);
+}
+
+TEST_CASE("log sink: levels map to syslog priorities") {
+  CHECK(quail::log_syslog_priority("info") == LOG_INFO);
+  CHECK(quail::log_syslog_priority("warn") == LOG_WARNING);
+  CHECK(quail::log_syslog_priority("error") == LOG_ERR);
+  CHECK(quail::log_syslog_priority("debug") == LOG_DEBUG);
+}
+
+TEST_CASE("log sink: a line for a client's TCP socket goes to syslog, never to the client") {
+  int lst = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(lst >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(lst, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(lst, 1) == 0);
+  REQUIRE(::getsockname(lst, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  int server = ::accept(lst, nullptr, nullptr);
+  REQUIRE(server >= 0);
+
+  g_syslogged.clear();
+  quail::log_set_syslog_writer(capture_syslog);
+  quail::log_set_program("unit-test");
+  quail::log_set_fd(server);
+  errno = EACCES;
+  quail::log_warn({{"event", "x"}, {"reason", "a b"}});
+  CHECK(errno == EACCES);
+  quail::log_error({{"event", "y"}});
+  quail::log_set_fd(2);
+  quail::log_set_program("quail");
+  quail::log_set_syslog_writer(nullptr);
+
+  REQUIRE(g_syslogged.size() == 2);
+  CHECK(g_syslogged[0].first == LOG_WARNING);
+  CHECK(g_syslogged[0].second == "prog=unit-test level=warn event=x reason=\"a b\"");
+  CHECK(g_syslogged[1].first == LOG_ERR);
+  CHECK(g_syslogged[1].second == "prog=unit-test level=error event=y");
+  ::fcntl(client, F_SETFL, O_NONBLOCK);
+  char c;
+  CHECK(::read(client, &c, 1) < 0);  // nothing reached the client
+  ::close(client);
+  ::close(server);
+  ::close(lst);
+}
+
+// The whole path with the real fds 0-2, in a child so the test's own fd 2 stays.
+// The child reports what syslog got on `report`; returns what reached `peer`.
+static std::string run_child(int in, int out, int err, int report, int peer) {
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(1);
+    static int report_fd;
+    report_fd = report;
+    quail::log_set_syslog_writer([](int, std::string_view line) { (void)::write(report_fd, line.data(), line.size()); });
+    quail::log_set_program("child");
+    quail::log_set_fd(2);
+    quail::log_info({{"event", "connect"}});
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  ::fcntl(peer, F_SETFL, O_NONBLOCK);
+  return drain(peer);
+}
+
+TEST_CASE("log sink: inetd (fds 0-2 one socket) logs to syslog; tcpserver (fd 2 a pipe) to fd 2") {
+  int rep[2];
+  REQUIRE(::pipe(rep) == 0);
+  {
+    Pair s;
+    CHECK(run_child(s.a, s.a, s.a, rep[1], s.b) == "");
+    ::fcntl(rep[0], F_SETFL, O_NONBLOCK);
+    CHECK(drain(rep[0]) == "prog=child level=info event=connect");
+  }
+  {
+    Pair s;
+    int logp[2];
+    REQUIRE(::pipe(logp) == 0);
+    CHECK(run_child(s.a, s.a, logp[1], rep[1], s.b) == "");
+    ::close(logp[1]);
+    CHECK(drain(logp[0]) == "prog=child level=info event=connect\n");
+    ::close(logp[0]);
+    CHECK(drain(rep[0]) == "");
+  }
+  ::close(rep[0]);
+  ::close(rep[1]);
 }
