@@ -31,6 +31,7 @@ qt.require("quail", "quail-init", "quail-user", "quail-up", "quail-down", "quail
 DOMAIN = "example.test"
 ALICE = "alice@" + DOMAIN
 BOB = "bob@" + DOMAIN
+FAIL = "alice-fail@" + DOMAIN  # .qmail-fail: |exit 100
 RETRY = {"QUAIL_RETRY_SCALE": "600"}  # retries after 0.1 s, 0.4 s, 0.9 s, ...
 SENDMAIL_TEMP = (111,)  # sendmail(8): qmail-inject's temporary exit
 
@@ -56,11 +57,13 @@ class KillDuringFlow(unittest.TestCase):
             q.init("mx." + DOMAIN, [DOMAIN])
             q.add_user(ALICE)
             q.add_user(BOB)
+            with open(os.path.join(q.home(ALICE), ".qmail-fail"), "w") as f:
+                f.write("|exit 100\n")
             q.up(env=RETRY)
             rng = random.Random(int(os.environ.get("E2E_SEED", str(int(time.time())))))
             stop = threading.Event()
             lock = threading.Lock()
-            acked, killed = set(), [0]
+            acked, acked_fail, killed = set(), set(), [0]
             refused = {"direct": {}, "sendmail": {}}
             counter = iter(range(10 ** 9))
 
@@ -107,11 +110,13 @@ class KillDuringFlow(unittest.TestCase):
                 r = random.Random(seed)
                 while not stop.is_set():
                     n = next_n()
-                    msg = qt.make_message(n, to=ALICE, sender=BOB, size=r.choice([200, 4000, 100000]))
-                    res = q.sendmail(["-i", "-f", BOB, ALICE], msg)
+                    # One in 20 fails for good: bounces are in flight when queue-send dies.
+                    to = FAIL if r.random() < 0.05 else ALICE
+                    msg = qt.make_message(n, to=to, sender=BOB, size=r.choice([200, 4000, 100000]))
+                    res = q.sendmail(["-i", "-f", BOB, to], msg)
                     with lock:
                         if res.returncode == 0:
-                            acked.add(n)
+                            (acked_fail if to == FAIL else acked).add(n)
                         else:
                             refused["sendmail"][n] = res.returncode
 
@@ -183,14 +188,24 @@ class KillDuringFlow(unittest.TestCase):
             extra = sorted(set(have) - acked)
             log("crash: %d delivered, %d duplicates %s, %d delivered without an ack (killed after commit)" %
                 (len(have), len(dups), sorted(dups)[:20], len(extra)))
-            qt.note("%d acked, %d delivered, %d duplicates, %d queue-inject and %d queue-send kills" %
-                    (len(acked), sum(have.values()), sum(c - 1 for c in dups.values()), killed[0],
-                     scheduler_kills))
+            qt.note("%d acked, %d delivered, %d duplicates, %d bounced, %d queue-inject and %d queue-send kills" %
+                    (len(acked), sum(have.values()), sum(c - 1 for c in dups.values()), len(acked_fail),
+                     killed[0], scheduler_kills))
             # At least once, not "many times": a kill can only repeat the deliveries in
             # flight (concurrencylocal, default 10) and those not yet recorded.
             self.assertLessEqual(sum(c - 1 for c in dups.values()), 20 * (scheduler_kills + 1),
                                  "far more duplicates than kills of queue-send explain")
-            self.assertFalse(q.maildir_messages(BOB), "a bounce was sent: we never bounce for our own trouble")
+            # Bounces: at least one for every acknowledged message to alice-fail, none for
+            # alice's (we never bounce for our own trouble). Found by the returned header.
+            bounced = {}
+            for head in q.maildir_heads(BOB, limit=32768).values():
+                m = re.search(rb"X-Quail-Test: (\d+)", head)
+                self.assertTrue(m, "a bounce without the returned message's header:\n%r" % head[:2000])
+                bounced[int(m.group(1))] = bounced.get(int(m.group(1)), 0) + 1
+            self.assertEqual(sorted(set(bounced) & acked), [], "bounced for our own trouble")
+            self.assertEqual(sorted(acked_fail - set(bounced)), [], "acknowledged failures never bounced")
+            log("crash: %d bounces for %d failing messages, %d duplicate bounces" %
+                (sum(bounced.values()), len(acked_fail), sum(c - 1 for c in bounced.values())))
             self.assert_check_clean(q)
 
     def assert_check_clean(self, q):
