@@ -173,6 +173,31 @@ class Pipeline(unittest.TestCase):
         qt.wait_for(lambda: [r for r in lines() if r["_file"] == "queue-send.log"], 20,
                     "a queue-send.log line with msg=%s (log files: %s)" % (qid, os.listdir(self.q.path("log"))))
 
+    def test_5_odd_messages_arrive_byte_identical(self):
+        # Big, binary-ish, long lines, no final newline, a lone dot line (sendmail -i).
+        cases = {
+            8001: qt.make_message(8001, to=ALICE, size=8 * 1024 * 1024),
+            8002: qt.make_message(8002, to=ALICE, body=bytes(range(1, 256)).replace(b"\n", b"") * 40 + b"\n"),
+            8003: qt.make_message(8003, to=ALICE, body=b"x" * 20000 + b"\n"),
+            8004: qt.make_message(8004, to=ALICE, body=b"no final newline"),
+            8005: qt.make_message(8005, to=ALICE, body=b"before\n.\nafter a lone dot\n..two dots\n"),
+            8006: qt.make_message(8006, to=ALICE, body=b""),
+        }
+        for n, msg in cases.items():
+            r = self.q.sendmail(["-i", "-f", BOB, ALICE], msg)
+            self.assertEqual(r.returncode, 0, "sendmail #%d: %s" % (n, r.err))
+
+        def arrived():
+            got = {qt.test_number(m): m for m in self.q.maildir_messages(ALICE) if (qt.test_number(m) or 0) >= 8000}
+            return got if len(got) == len(cases) else None
+        got = qt.wait_for(arrived, 60, "the odd messages")
+        for n, msg in cases.items():
+            if not msg.endswith(b"\n"):
+                msg += b"\n"  # a missing final line end is supplied, as qmail-inject does
+            with self.subTest(n=n):
+                self.assertEqual(qt.strip_trace(got[n]), qt.strip_trace(msg),
+                                 "#%d differs (%d vs %d bytes)" % (n, len(got[n]), len(msg)))
+
     def test_9_check_clean_at_end(self):
         qt.wait_for(lambda: not self.q.queue_entries("todo") and not self.q.queue_entries("mess"), 60,
                     "the queue to drain")
