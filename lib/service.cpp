@@ -1,6 +1,8 @@
 // Service pid files and liveness: see service.hpp and man/quail.8 ("SERVICES").
 #include "service.hpp"
 
+#include "control.hpp"
+
 #include <cerrno>
 #include <charconv>
 #include <csignal>
@@ -53,7 +55,10 @@ std::string service_log_file(const std::string& root, std::string_view name) {
 }
 
 std::string service_program(const std::string& root, std::string_view name) {
-  return bin_dir(root) + (service_is_listener(name) ? "/tcpserver" : "/queue-send");
+  if (service_is_listener(name)) return bin_dir(root) + "/tcpserver";
+  // In a system install the scheduler's service process is its root spawner.
+  auto system = Control(root).integer("system");
+  return bin_dir(root) + (system && *system == 1 ? "/local-spawn" : "/queue-send");
 }
 
 Result<pid_t> read_pid_file(const std::string& path) {

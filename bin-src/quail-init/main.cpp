@@ -97,11 +97,13 @@ std::string lines(const std::vector<std::string>& values) {
 
 Status write_control(const quail::init::Options& o) {
   std::string c = o.root + "/control/";
-  // System users receive mail at the host's own name; virtual users at the domains.
-  std::vector<std::string> locals;
-  if (o.system) locals.push_back(o.hostname);
+  // The host's own name is local in every install, as in qmail: postmaster@<me>
+  // receives double bounces. System users receive mail there; virtual users at the domains.
+  std::vector<std::string> locals = {o.hostname};
   std::vector<std::string> rcpthosts = o.domains;
-  if (o.system) rcpthosts.insert(rcpthosts.begin(), o.hostname);
+  if (std::find(rcpthosts.begin(), rcpthosts.end(), o.hostname) == rcpthosts.end()) {
+    rcpthosts.insert(rcpthosts.begin(), o.hostname);
+  }
   const std::vector<std::pair<std::string, std::string>> files = {
       {"me", o.hostname + "\n"},
       {"virtualdomains", lines(o.domains)},

@@ -1,7 +1,9 @@
 // quail init --system: the users and ownerships of a privilege-separated install.
 // Owners and modes follow queue-layout/README.md; the table is in man/quail.8.
-// XXX: only the layout is made here; the services do not yet switch users at run time.
+// At run time quail up starts queue-send under local-spawn (root) as quail-send and
+// tcpserver drops to quail-smtpd; queue-inject is a set-uid quail-queue copy.
 #include <cerrno>
+#include <dirent.h>
 #include <grp.h>
 #include <pwd.h>
 #include <string>
@@ -10,6 +12,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "durable.hpp"
+#include "fd.hpp"
 #include "init.hpp"
 #include "queue_file.hpp"
 #include "spawn.hpp"
@@ -19,7 +23,7 @@ namespace {
 
 constexpr const char* group_name = "quail";
 const std::vector<std::string> system_users = {"quail-queue", "quail-send", "quail-smtpd", "quail-remote",
-                                               "quail-log"};
+                                               "quail-log", "quail-mail"};
 
 Status run_tool(const std::vector<std::string>& argv) {
   auto pid = spawn(argv);
@@ -65,24 +69,72 @@ Status create_system_users(const std::string& root) {
   return {};
 }
 
+// queue-inject becomes a set-uid quail-queue copy (never a link: a set-id program
+// takes its root from where its file lives, lib/root.cpp), so any local user can
+// inject without a set-uid-root program.
+Status install_setuid_inject(const std::string& root) {
+  std::string link = root + "/bin/queue-inject";
+  char target[4096];
+  ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+  if (n <= 0) return sys_error(ErrorKind::temporary, "read link " + link);
+  auto bytes = read_file(std::string(target, static_cast<size_t>(n)), 64 << 20);
+  if (!bytes) return bytes.error();
+  if (::unlink(link.c_str()) != 0) return sys_error(ErrorKind::temporary, "remove " + link);
+  if (auto s = write_file_durable(link, *bytes, 0700); !s) return s;
+  return own(link, "quail-queue", 04711);
+}
+
+// Every file and directory under dir becomes user's (group quail), keeping modes.
+Status own_tree(const std::string& dir, const std::string& user) {
+  passwd* pw = ::getpwnam(user.c_str());
+  group* gr = ::getgrnam(group_name);
+  if (!pw || !gr) return Error{ErrorKind::temporary, "unable to find user " + user};
+  if (::lchown(dir.c_str(), pw->pw_uid, gr->gr_gid) != 0) return sys_error(ErrorKind::temporary, "chown " + dir);
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return sys_error(ErrorKind::temporary, "open " + dir);
+  Status result;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    std::string path = dir + "/" + name;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) continue;
+    result = S_ISDIR(st.st_mode) ? own_tree(path, user)
+                                 : (::lchown(path.c_str(), pw->pw_uid, gr->gr_gid) == 0
+                                        ? Status{}
+                                        : sys_error(ErrorKind::temporary, "chown " + path));
+    if (!result) break;
+  }
+  ::closedir(d);
+  return result;
+}
+
 Status chown_system_layout(const std::string& root) {
   QueueDirs q(root);
+  // The queue's group is quail (quail-queue, quail-send): set-gid directories make
+  // every queue file group quail whoever injected it, so queue-send can read it;
+  // todo/ and mess/ are group-writable because queue-send renames between them.
   const std::vector<std::tuple<std::string, std::string, mode_t>> owners = {
-      {root + "/users", "root", 0750},
+      // Password hashes are for the quail group only; aliases are read by every
+      // local-deliver, which runs as the recipient.
+      {root + "/users", "root", 0755},
       {root + "/users/users.cdb", "root", 0640},
-      {root + "/log", "quail-log", 0750},
+      {root + "/users/aliases.cdb", "root", 0644},
+      {root + "/log", "root", 0750},
       {q.queue, "quail-queue", 0750},
-      {q.tmp(), "quail-queue", 0750},
-      {q.todo(), "quail-queue", 0750},
-      {q.mess(), "quail-queue", 0750},
-      {q.queue + "/lock", "quail-queue", 0750},
-      {q.trigger(), "quail-queue", 0622},
+      {q.tmp(), "quail-queue", 02750},
+      {q.todo(), "quail-queue", 02770},
+      {q.mess(), "quail-queue", 02770},
+      {q.queue + "/lock", "quail-queue", 0755},
+      {q.trigger(), "quail-send", 0622},
       {q.stat(), "quail-send", 0750},
+      {root + "/mail", "quail-mail", 0750},
   };
   for (const auto& [path, user, mode] : owners) {
     if (auto s = own(path, user, mode); !s) return s;
   }
-  return {};
+  if (auto s = own_tree(root + "/mail", "quail-mail"); !s) return s;
+  return install_setuid_inject(root);
 }
 
 }  // namespace quail::init

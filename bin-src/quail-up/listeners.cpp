@@ -2,6 +2,7 @@
 // line it runs (the contract with tcpserver and smtpd; man/quail.8, "LISTENERS").
 #include <arpa/inet.h>
 #include <charconv>
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include "control.hpp"
@@ -64,8 +65,16 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
   if (!backlog) return backlog.error();
   auto me = control.line("me");
   if (!me) return me.error();
+  auto system = control.integer("system");
+  if (!system) return system.error();
   std::string bin = bin_dir(root);
   std::vector<std::string> argv = {bin + "/tcpserver"};
+  if (*system == 1) {
+    // A system install: tcpserver binds (port 25 needs root), then every session runs as quail-smtpd.
+    struct passwd* pw = ::getpwnam("quail-smtpd");
+    if (!pw) return Error{ErrorKind::permanent, "system install without the quail-smtpd user: rerun quail init --system"};
+    argv.insert(argv.end(), {"-u", std::to_string(pw->pw_uid), "-g", std::to_string(pw->pw_gid)});
+  }
   std::string rules = root + "/control/rules." + r.service;
   if (r.service == "smtp" || exists(rules) || exists(rules + ".cdb")) {
     argv.insert(argv.end(), {"-x", rules + ".cdb"});

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 #include "control.hpp"
@@ -42,9 +43,16 @@ struct Plan {
   std::vector<quail::up::StartSpec> services;
 };
 
-Plan make_plan(const std::string& root) {
+Plan make_plan(const std::string& root, bool system) {
   Plan plan;
-  plan.services.push_back({root, "queue-send", {quail::bin_dir(root) + "/queue-send"}});
+  std::string bin = quail::bin_dir(root);
+  if (system) {
+    // local-spawn (root) starts queue-send as quail-send and runs each local
+    // delivery as its recipient: the only process of the install that keeps root.
+    plan.services.push_back({root, "queue-send", {bin + "/local-spawn", "quail-send", bin + "/queue-send"}});
+  } else {
+    plan.services.push_back({root, "queue-send", {bin + "/queue-send"}});
+  }
   return plan;
 }
 
@@ -96,11 +104,19 @@ int run(int argc, char** argv) {
   // Nothing starts on a malformed control file: the error names the file and line.
   if (auto s = quail::Control(*root).validate_all(); !s) return fail(s.error());
 
-  Plan plan = make_plan(*root);
-  struct stat st;
-  if (::stat(plan.services[0].argv[0].c_str(), &st) != 0) {
-    admin::say("up", "queue-send is not installed (" + plan.services[0].argv[0] + ")");
+  auto system = quail::Control(*root).integer("system");
+  if (!system) return fail(system.error());
+  if (*system == 1 && ::geteuid() != 0) {
+    admin::say("up", "a system install (control/system) is started by root");
     return admin::usage;
+  }
+  Plan plan = make_plan(*root, *system == 1);
+  struct stat st;
+  for (const auto& prog : plan.services[0].argv) {
+    if (prog.front() == '/' && ::stat(prog.c_str(), &st) != 0) {
+      admin::say("up", "queue-send needs " + prog + ", which is not installed");
+      return admin::usage;
+    }
   }
   const auto& names = quail::service_names();
   for (size_t i = 1; i < names.size(); ++i) {

@@ -51,17 +51,34 @@ Status check_domain(const std::string& root, const std::string& domain) {
                       "domain " + domain + " is in neither control/virtualdomains nor control/locals"};
 }
 
+// Makes one directory of a home. In a system install (root runs this, ROOT/mail
+// belongs to the mail user) it is given to the mail user; the domain and home
+// directories are then 0750 so smtpd (group quail) can see which .qmail files exist.
+Status make_home_dir(const std::string& path, const struct stat& mail, bool shared) {
+  bool system = ::geteuid() == 0 && mail.st_uid != 0;
+  mode_t mode = system && shared ? 0750 : 0700;
+  if (::mkdir(path.c_str(), mode) != 0) {
+    if (errno == EEXIST) return {};
+    return quail::sys_error(quail::ErrorKind::temporary, "mkdir " + path);
+  }
+  if (system && ::chown(path.c_str(), mail.st_uid, mail.st_gid) != 0) {
+    return quail::sys_error(quail::ErrorKind::temporary, "chown " + path);
+  }
+  return {};
+}
+
 // ROOT/mail/<domain>/<user>/Maildir/{tmp,new,cur}; existing directories are kept.
 Status make_home(const std::string& root, const UserName& n) {
   std::string path = root + "/mail";
+  struct stat mail;
+  if (::stat(path.c_str(), &mail) != 0) return quail::sys_error(quail::ErrorKind::temporary, "stat " + path);
   for (const std::string& part : {n.domain, n.local, std::string("Maildir")}) {
     path += "/" + part;
-    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return quail::sys_error(quail::ErrorKind::temporary, "mkdir " + path);
+    if (auto s = make_home_dir(path, mail, part != "Maildir"); !s) return s;
     if (auto s = quail::fsync_dir(quail::dir_of(path)); !s) return s;
   }
   for (const char* sub : {"tmp", "new", "cur"}) {
-    std::string d = path + "/" + sub;
-    if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) return quail::sys_error(quail::ErrorKind::temporary, "mkdir " + d);
+    if (auto s = make_home_dir(path + "/" + sub, mail, false); !s) return s;
   }
   return quail::fsync_dir(path);
 }
