@@ -1,6 +1,8 @@
 // Shared pieces of the administrator's tools: see service_cli.hpp.
 #include "service_cli.hpp"
 
+#include <getopt.h>
+
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -52,6 +54,28 @@ Result<std::string> open_root(const char* flag) {
     return Error{ErrorKind::permanent, r + " is not a quail root (no control/ or queue/; see quail init)"};
   }
   return r;
+}
+
+int root_only_arguments(std::string_view command, int argc, char** argv, std::string* root) {
+  static const option longopts[] = {{"root", required_argument, nullptr, 'r'}, {nullptr, 0, nullptr, 0}};
+  const char* root_flag = nullptr;
+  opterr = 0;
+  bool bad = false;
+  for (int c; (c = getopt_long(argc, argv, "", longopts, nullptr)) != -1;) {
+    if (c == 'r') root_flag = optarg;
+    else bad = true;
+  }
+  if (bad || optind != argc) {
+    say(command, "usage: quail " + std::string(command));
+    return usage;
+  }
+  auto opened = open_root(root_flag);
+  if (!opened) {
+    say(command, opened.error().reason);
+    return exit_code(opened.error().kind);
+  }
+  *root = std::move(*opened);
+  return ok;
 }
 
 }  // namespace quail::admin

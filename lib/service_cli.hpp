@@ -27,4 +27,8 @@ std::string absolute_root(const char* flag);
 // queue/. permanent error ("not a quail root") otherwise.
 Result<std::string> open_root(const char* flag);
 
+// Parses the arguments of a command that takes nothing but --root and opens the
+// root into *root. admin::ok, or the exit code after saying why ("usage: quail <command>").
+int root_only_arguments(std::string_view command, int argc, char** argv, std::string* root);
+
 }  // namespace quail::admin

@@ -42,24 +42,9 @@ int stop(const std::string& root, const std::string& name) {
 }
 
 int run(int argc, char** argv) {
-  static const option longopts[] = {{"root", required_argument, nullptr, 'r'}, {nullptr, 0, nullptr, 0}};
-  const char* root_flag = nullptr;
-  opterr = 0;
-  int c;
-  while ((c = getopt_long(argc, argv, "", longopts, nullptr)) != -1) {
-    if (c == 'r') root_flag = optarg;
-    else c = '?';
-    if (c == '?') {
-      admin::say("down", "usage: quail down");
-      return admin::usage;
-    }
-  }
-  if (optind != argc) {
-    admin::say("down", "usage: quail down");
-    return admin::usage;
-  }
-  auto root = admin::open_root(root_flag);
-  if (!root) return fail(root.error());
+  std::string opened;
+  if (int code = admin::root_only_arguments("down", argc, argv, &opened); code != admin::ok) return code;
+  const std::string* root = &opened;
   auto lock = quail::FileLock::acquire(*root + "/run/.lock");
   if (!lock) return fail(lock.error());
   int result = admin::ok;

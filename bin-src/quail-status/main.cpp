@@ -14,24 +14,9 @@ namespace {
 namespace admin = quail::admin;
 
 int run(int argc, char** argv) {
-  static const option longopts[] = {{"root", required_argument, nullptr, 'r'}, {nullptr, 0, nullptr, 0}};
-  const char* root_flag = nullptr;
-  opterr = 0;
-  int c;
-  bool bad = false;
-  while ((c = getopt_long(argc, argv, "", longopts, nullptr)) != -1) {
-    if (c == 'r') root_flag = optarg;
-    else bad = true;
-  }
-  if (bad || optind != argc) {
-    admin::say("status", "usage: quail status");
-    return admin::usage;
-  }
-  auto root = admin::open_root(root_flag);
-  if (!root) {
-    admin::say("status", root.error().reason);
-    return admin::exit_code(root.error().kind);
-  }
+  std::string opened;
+  if (int code = admin::root_only_arguments("status", argc, argv, &opened); code != admin::ok) return code;
+  const std::string* root = &opened;
   std::string out;
   bool all_run = true;
   for (const auto& name : quail::service_names()) {
