@@ -3,7 +3,7 @@
 #   make          build every program into build/bin/
 #   make check    deps, build, unit tests under ASan+UBSan, fuzzers (bounded), end-to-end tests
 #   make up/down  start/stop a demo instance under ./var/
-#   make bench    throughput and memory figures
+#   make bench    throughput and memory figures (bench-peers: beside Postfix and OpenSMTPD)
 SHELL := /bin/bash
 JOBS  ?= $(shell nproc)
 ROOT  ?= $(CURDIR)/var
@@ -15,7 +15,7 @@ DEB_PACKAGES := g++ clang cmake make pkg-config libsodium-dev libcdb-dev tinycdb
 	libssl-dev libunbound-dev libclang-rt-14-dev swaks python3 python3-aiosmtpd \
 	procps psmisc strace
 
-.PHONY: all deps build check unit fuzz e2e up down bench clean install
+.PHONY: all deps build check unit fuzz e2e up down bench bench-peers clean install
 
 all: build
 
@@ -63,6 +63,10 @@ down:
 
 bench: build
 	$(PYTHON) bench/run.py
+
+# Opt-in, never in CI: installs Postfix and OpenSMTPD and runs them beside quail.
+bench-peers: build
+	$(PYTHON) bench/peers/run.py
 
 install: build
 	install -d $(DESTDIR)/usr/local/lib/quail/bin
