@@ -105,6 +105,9 @@ def main():
     facts = install.install_all()
     work = tempfile.mkdtemp(prefix="quail-peers-", dir="/var/tmp")
     os.chmod(work, 0o755)
+    # a snapshot of quail's programs: a rebuild of build/bin during the run changes nothing
+    shutil.copytree(qt.BIN, os.path.join(work, "quail-bin"), symlinks=True)
+    qt.BIN = os.path.join(work, "quail-bin")
     ports = {k: qt.free_port() for k in ("quail", "postfix", "opensmtpd", "sink", "relay")}
     quail = systems.Quail(work, ports["quail"], ports["relay"], qt)
     peers = [systems.Postfix(work, ports["postfix"], ports["relay"], facts["uid"], facts["gid"],
