@@ -2,6 +2,9 @@
 // secrets; trusts nothing about the values, which are escaped.
 #include "log.hpp"
 
+#include <cstdio>
+#include <ctime>
+
 #include <cerrno>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,6 +17,7 @@ namespace quail {
 namespace {
 std::string g_program = "quail";
 int g_fd = 2;
+bool g_timestamps = false;
 enum class Decided { not_yet, fd, syslog };
 Decided g_sink = Decided::not_yet;
 // openlog(3) keeps the ident pointer: this string is not touched while syslog is open.
@@ -50,6 +54,8 @@ void log_set_program(std::string_view name) {
   g_program = name;
   g_sink = Decided::not_yet;
 }
+
+void log_set_timestamps(bool on) { g_timestamps = on; }
 
 void log_set_fd(int fd) {
   g_fd = fd;
@@ -108,6 +114,17 @@ void log_event(std::string_view level, std::initializer_list<LogField> fields) {
   if (g_sink == Decided::not_yet)
     g_sink = log_sink_for(g_fd) == LogSink::syslog ? Decided::syslog : Decided::fd;
   std::string line = "prog=" + g_program + " level=" + std::string(level);
+  if (g_timestamps && g_sink != Decided::syslog) {
+    // Files written by quail up have no other clock: ts= is what an administrator sorts by.
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    char ts[80];
+    std::snprintf(ts, sizeof ts, " ts=%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000);
+    line += ts;
+  }
   for (const auto& f : fields) {
     line += ' ';
     line += f.key;

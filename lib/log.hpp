@@ -23,6 +23,9 @@ struct LogField {
 
 // Sets the name every line starts with (prog=...). Called once by the program's runner.
 void log_set_program(std::string_view name);
+// Adds ts=<UTC time, microseconds> after level= on lines written to a file
+// descriptor (syslog stamps its own). run_main turns it on; tests leave it off.
+void log_set_timestamps(bool on);
 // Sets the fd lines go to (default 2). -1 silences the log.
 void log_set_fd(int fd);
 // Writes one line at level "info", "warn", "error" or "debug", in one write(2) -- or,

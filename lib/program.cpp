@@ -13,6 +13,7 @@ namespace quail {
 
 int run_main(std::string_view name, ExitCodes codes, const std::function<int()>& body) {
   log_set_program(name);
+  log_set_timestamps(true);
   std::signal(SIGPIPE, SIG_IGN);
   // A closed fd 0-2 would be reused by the first file we open, and a log line
   // could then land in a mailbox.
