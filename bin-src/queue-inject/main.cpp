@@ -21,7 +21,11 @@ constexpr size_t max_envelope_bytes = 16 << 20;
 constexpr unsigned max_seconds = 86400;
 
 int fail(int code, const std::string& reason, const std::string& id = "") {
-  quail::log_warn({{"msg", id}, {"event", "refused"}, {"code", code}, {"reason", reason}});
+  if (id.empty()) {
+    quail::log_warn({{"event", "refused"}, {"code", code}, {"reason", reason}});
+  } else {
+    quail::log_warn({{"msg", id}, {"event", "refused"}, {"code", code}, {"reason", reason}});
+  }
   return code;
 }
 

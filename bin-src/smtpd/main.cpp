@@ -1,8 +1,6 @@
 // smtpd: one SMTP session on fd 0/1, started by tcpserver (UCSPI environment)
 // or inetd; each accepted message goes to queue-inject. See man/smtpd.8.
 // Trusts the administrator's control files, nothing the client sends.
-#include <sys/stat.h>
-
 #include "line_io.hpp"
 #include "log.hpp"
 #include "program.hpp"
@@ -17,16 +15,9 @@ constexpr int exit_ok = 0;
 constexpr int exit_temporary = 111;  // configuration unreadable, out of memory, internal error
 constexpr int config_reply_timeout_ms = 30000;
 
-// Under inetd, fd 2 may be the client's socket: a log line must never reach it.
-bool log_goes_to_client() {
-  struct stat in, err;
-  return ::fstat(0, &in) == 0 && ::fstat(2, &err) == 0 && S_ISSOCK(err.st_mode) && in.st_dev == err.st_dev &&
-         in.st_ino == err.st_ino;
-}
-
 int serve() {
   using namespace quail::smtpd;
-  if (log_goes_to_client()) quail::log_set_fd(-1);  // XXX: syslog would be better than silence
+  // Under inetd fd 2 may be the client's socket: lib/log sends the lines to syslog then.
   auto settings = load_settings(quail::resolve_root(nullptr));
   if (!settings) {
     quail::log_error({{"event", "config"}, {"reason", settings.error().reason}});
