@@ -145,9 +145,13 @@ def before_250(system, n=10, gap=0.5):
             r += name not in system.delivery
             who.add("%s:%s%s" % (name, call, " (delivery)" if name in system.delivery else ""))
         recv.append(r)
+    by_prog = {}
+    for _, pid, call in syncs:  # the whole trace: every message's acceptance and delivery
+        name = names.get(pid) or procs.comm_title(pid) or "pid%d" % pid
+        by_prog[name] = by_prog.get(name, 0) + 1.0 / n
     lat = [(t1 - t0) * 1000 for t0, t1, _ in windows]
     return {"per_msg": per_msg, "median": statistics.median(per_msg) if per_msg else None,
             "latency_ms": lat, "latency_median_ms": statistics.median(lat) if lat else None,
             "receiving": recv, "receiving_median": statistics.median(recv) if recv else None,
             "who": sorted(who), "dns": dns, "replies": sorted({w[2] for w in windows}),
-            "total_syncs": len(syncs)}
+            "total_syncs": len(syncs), "by_program": by_prog}

@@ -81,8 +81,8 @@ def cpu_rows(res):
                 continue
             cells[s] = "%.2f ms (CPU %.0f%%)" % (statistics.median(r["cpu_ms"] for r in runs),
                                                  100 * statistics.median(r["busy"] for r in runs))
-        out.append(("%s, %d sessions, %s" % (sc["kind"], sc["sessions"], "many/session" if sc["reuse"] else
-                                             "1/session"), cells))
+        out.append(("%s, %d session%s, %s" % (sc["kind"], sc["sessions"], "s" if sc["sessions"] > 1 else "",
+                                              "many msgs/session" if sc["reuse"] else "1 msg/session"), cells))
     return out
 
 
@@ -118,7 +118,7 @@ def markdown(res):
           "attached to every process of the system. Between \".\" and 250: one session, one message at a "
           "time with %.1f s pauses; \"receiving side\" leaves out the system's delivery programs, whose "
           "work for the same message may already have begun." % res.get("before_gap", 0.5), "",
-          "| system | fsyncs per message (%d msgs, 8 sessions) | which calls | fsyncs between \".\" and 250, "
+          "| system | fsyncs per message (%d msgs, 8 sessions) | which calls (by program: the 10-message trace) | fsyncs between \".\" and 250, "
           "receiving side (all) | made by | \".\" to 250, ms (traced) | DNS packets seen |" % res["fsync_messages"],
           "|---|---|---|---|---|---|---|"]
     for s in sy:
@@ -126,6 +126,8 @@ def markdown(res):
             continue
         c, b = res["durability"].get(s, {}), res["before250"].get(s, {})
         calls = ", ".join("%s %d" % kv for kv in sorted(c.get("calls", {}).items())) or c.get("error", "—")
+        if b.get("by_program"):
+            calls += "; per msg by program: " + ", ".join("%s %.1f" % kv for kv in sorted(b["by_program"].items()))
         med, allmed = b.get("receiving_median"), b.get("median")
         flag = " **250 before any fsync**" if med == 0 else ""
         lat = b.get("latency_median_ms")
@@ -157,11 +159,15 @@ def chart(res, path):
     panels = [("SMTP accept (250 after DATA)", [r for r in rows if r[0].startswith("accept")]),
               ("end-to-end: SMTP -> Maildir/new", [r for r in rows if r[0].startswith("end-to-end")]),
               ("relay: SMTP -> smtp-sink", [r for r in rows if r[0].startswith("relay")])]
+    # accept across the top; end-to-end below it, with relay beside it
+    acc, e2e, rel = (len(p[1]) for p in panels)
+    width = max(acc, e2e + rel + (0.8 if rel else 0), 1)
+    fig = plt.figure(figsize=(2.1 * width + 2, 9.5))
+    grid = fig.add_gridspec(2, 2, width_ratios=[max(e2e, 1) + 0.4, rel + 0.4 if rel else 0.01])
+    axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0])] + ([fig.add_subplot(grid[1, 1])] if rel else [])
     panels = [p for p in panels if p[1]]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 + 2.2 * sum(len(p[1]) for p in panels), 5.8),
-                             squeeze=False, gridspec_kw={"width_ratios": [len(p[1]) + 0.6 for p in panels]})
     disk = res["disk"]["median"]
-    for ax, (title, prow) in zip(axes[0], panels):
+    for ax, (title, prow) in zip(axes, panels):
         systems = [s for s in res["systems"] if s in colors]
         width = 0.8 / len(systems)
         top = disk
@@ -203,7 +209,7 @@ def chart(res, path):
     fig.suptitle("quail vs Postfix vs OpenSMTPD: %d messages of 4 KiB per run over loopback, %s" %
                  (res["messages"], res["date"]), fontsize=11)
     fig.text(0.5, 0.01, "   |   ".join(notes), ha="center", fontsize=8)
-    fig.tight_layout(rect=(0, 0.04, 1, 0.95))
+    fig.tight_layout(rect=(0, 0.03, 1, 0.96))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 

@@ -15,6 +15,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3") and __name__ == "__main__":
     os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)  # Debian's matplotlib lives there
 import argparse
+import json
 import platform
 import shutil
 import signal
@@ -54,6 +55,7 @@ def parse_args():
     ap.add_argument("--keep", action="store_true", help="keep the work dir (configs, logs, Maildirs)")
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     ap.add_argument("--scenarios", help="comma list of scenario keys to run, e.g. local-8-many,relay-8-many")
+    ap.add_argument("--from-json", metavar="PATH", help="only rewrite the .md/.png from a results .json")
     ap.add_argument("--skip", default="", help="comma list of phases to skip: matrix, memory, durability")
     a = ap.parse_args()
     a.runs = a.runs or (1 if a.quick else 3)
@@ -98,6 +100,10 @@ def fmt(seconds, n):
 
 def main():
     args = parse_args()
+    if args.from_json:
+        with open(args.from_json) as f:
+            print(report.write_all(json.load(f), args.out))
+        return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally below
     need = qt.missing("quail", "tcpserver", "smtpd", "queue-inject", "queue-send", "local-deliver")
     if need:
