@@ -185,7 +185,8 @@ def chart(res, path):
             top = max(top, group_top)
             if rats.get("Postfix", "—") != "—":
                 ax.text(i, group_top * 1.07 + top * 0.02, "quail/Postfix\n%s" % rats["Postfix"], ha="center",
-                        va="bottom", fontsize=8, color=colors["quail"], fontweight="bold")
+                        va="bottom", fontsize=8, color=colors["quail"], fontweight="bold",
+                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
         ax.axhline(disk, color="black", ls="--", lw=0.8, label="disk: %.0f durable writes/s" % disk)
         ax.set_xticks(range(len(prow)))
         ax.set_xticklabels([r[0].split(", ", 1)[1].replace(", ", "\n") for r in prow], fontsize=8)
