@@ -102,13 +102,16 @@ Status QueueWriter::append(std::string_view bytes) {
 
 Status QueueWriter::commit(const Envelope& env) {
   std::string header = format_queue_header(QueueHeader{message_length_, birth_ns_});
-  if (!flushed_any_) {
+  // Decided before the flush below, which sets flushed_any_ itself: a file that
+  // goes out in one write already has its real header and needs no pwrite.
+  const bool in_parts = flushed_any_;
+  if (!in_parts) {
     // The common case: the whole file goes out in one write.
     buf_.replace(0, queue_header_size, header);
   }
   buf_ += serialize_envelope(env);
   if (auto s = flush(); !s) return s;
-  if (flushed_any_ && ::pwrite(fd_.get(), header.data(), header.size(), 0) != static_cast<ssize_t>(header.size())) {
+  if (in_parts && ::pwrite(fd_.get(), header.data(), header.size(), 0) != static_cast<ssize_t>(header.size())) {
     return sys_error(ErrorKind::io_write, "write header of " + tmp_);
   }
   // S1 -> S2: the data is durable before its name appears in todo/, and the
