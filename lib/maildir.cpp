@@ -39,8 +39,10 @@ bool is_dir(const std::string& path) {
 
 Status copy_message(const MessageSource& msg, int out, std::string_view prefix) {
   // The prefix and the first chunk go out in one write: a small message is one
-  // write(2) in all.
-  std::vector<char> buf(chunk_size + prefix.size());
+  // write(2) in all. The buffer is no bigger than the message: zeroing a 64 KiB
+  // vector for a 4 KiB message costs 16 page faults in a process that lives
+  // for one delivery.
+  std::vector<char> buf(static_cast<size_t>(std::min<uint64_t>(chunk_size, msg.length)) + prefix.size());
   std::copy(prefix.begin(), prefix.end(), buf.begin());
   size_t filled = prefix.size();
   uint64_t done = 0;
