@@ -214,6 +214,15 @@ bool Server::apply_rules(const Peer& remote, Rule& rule) {
 }
 
 bool Server::over_limit(const Peer& remote, int conn) {
+  // A client that reconnects as soon as it reads 221 can be here before we read
+  // its old session's SIGCHLD (accept_some runs up to 64 accepts per wakeup):
+  // collect ended sessions first, so only live ones count against the limits.
+  auto at_limit = [&] {
+    if (static_cast<long>(sessions_.size()) >= opt_.max_sessions) return true;
+    auto it = per_ip_.find(remote.text);
+    return opt_.max_per_ip > 0 && it != per_ip_.end() && it->second >= opt_.max_per_ip;
+  };
+  if (at_limit()) reap();
   const char* which = nullptr;
   if (static_cast<long>(sessions_.size()) >= opt_.max_sessions) {
     which = "total";
