@@ -140,9 +140,17 @@ std::string forward_item_text(const ForwardItem& item) {
       return "|" + item.value;
     case ForwardKind::self:
       return "\\" + item.value;
+    case ForwardKind::address:
+      // An address that would read as a file, program or user ("/x@y" is a valid
+      // address) keeps the angle brackets it came in.
+      if (!item.value.empty() && (item.value.front() == '/' || item.value.front() == '|' ||
+                                  item.value.front() == '\\' || item.value.front() == '.' ||
+                                  item.value.front() == '<' || item.value.front() == '"')) {
+        return "<" + item.value + ">";
+      }
+      break;
     case ForwardKind::mbox:
     case ForwardKind::maildir:
-    case ForwardKind::address:
       break;
   }
   return item.value;

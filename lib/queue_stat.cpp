@@ -2,6 +2,8 @@
 // queue-layout/README.md. The parser trusts no byte of the journal.
 #include "queue_stat.hpp"
 
+#include <cstdint>
+
 #include <charconv>
 #include <cmath>
 
@@ -99,7 +101,11 @@ Result<QueueStat> parse(std::string_view text, size_t recipients, bool salvage) 
     return bad_line(1, "not a quail-stat 1 journal");
   }
   uint64_t birth = 0;
-  if (!parse_number(text.substr(magic.size(), nl - magic.size()), birth)) return bad_line(1, "malformed birth");
+  // The birth is a queue header's: 0 .. INT64_MAX nanoseconds, nothing that wraps negative.
+  if (!parse_number(text.substr(magic.size(), nl - magic.size()), birth) ||
+      birth > static_cast<uint64_t>(INT64_MAX)) {
+    return bad_line(1, "malformed birth");
+  }
   QueueStat s;
   s.birth_ns = static_cast<int64_t>(birth);
   s.recipients.resize(recipients);
