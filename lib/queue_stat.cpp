@@ -70,6 +70,8 @@ Status apply_record(QueueStat& s, std::string_view line, size_t lineno) {
     if (!rest.empty()) return bad_line(lineno, "malformed D record");
     if (r.outcome == StatOutcome::failed) return bad_line(lineno, "D after F for one recipient");
     r.outcome = StatOutcome::delivered;
+    r.reason.clear();  // an earlier T's reason says nothing about a delivered recipient
+    r.last_try = 0;
     return {};
   }
   if (type == 'F') {
