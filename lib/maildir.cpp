@@ -37,6 +37,21 @@ bool is_dir(const std::string& path) {
 
 }  // namespace
 
+Status read_message(const MessageSource& msg, const std::function<bool(std::string_view)>& chunk) {
+  char buf[65536];
+  uint64_t done = 0;
+  while (done < msg.length) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof buf, msg.length - done));
+    ssize_t n = ::pread(msg.fd, buf, want, static_cast<off_t>(msg.offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error(ErrorKind::io_read, "read the message");
+    if (n == 0) return Error{ErrorKind::io_read, "unable to read the message: it ends early"};
+    done += static_cast<uint64_t>(n);
+    if (!chunk(std::string_view(buf, static_cast<size_t>(n)))) break;
+  }
+  return {};
+}
+
 Status copy_message(const MessageSource& msg, int out, std::string_view prefix) {
   // The prefix and the first chunk go out in one write: a small message is one
   // write(2) in all. The buffer is no bigger than the message: zeroing a 64 KiB

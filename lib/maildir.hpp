@@ -3,6 +3,7 @@
 // Trusts the caller for the directory; the message is copied as it is.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,10 @@ struct MessageSource {
   uint64_t offset = 0;
   uint64_t length = 0;
 };
+
+// Reads the message in chunks of up to 64 KiB, handing each to chunk, which
+// returns false to stop early; io_read on failure or a message that ends early.
+Status read_message(const MessageSource& msg, const std::function<bool(std::string_view)>& chunk);
 
 // Copies the message to out (a file or a pipe); io_read / io_write on failure.
 Status copy_message(const MessageSource& msg, int out, std::string_view prefix = {});

@@ -39,21 +39,17 @@ Status write_body(int fd, std::string_view from_line, std::string_view header_li
   out.append(from_line);
   FromQuoter q;
   q.feed(header_lines, out);
-  char buf[65536];
-  uint64_t done = 0;
-  while (done < msg.length) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof buf, msg.length - done));
-    ssize_t n = ::pread(msg.fd, buf, want, static_cast<off_t>(msg.offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sys_error(ErrorKind::io_read, "read the message");
-    if (n == 0) return Error{ErrorKind::io_read, "unable to read the message: it ends early"};
-    done += static_cast<uint64_t>(n);
-    q.feed(std::string_view(buf, static_cast<size_t>(n)), out);
+  bool wrote = true;
+  auto read = read_message(msg, [&](std::string_view chunk) {
+    q.feed(chunk, out);
     if (out.size() >= (1 << 16)) {
-      if (!write_all(fd, out)) return sys_error(ErrorKind::io_write, "write " + path);
+      wrote = write_all(fd, out);
       out.clear();
     }
-  }
+    return wrote;
+  });
+  if (!wrote) return sys_error(ErrorKind::io_write, "write " + path);
+  if (!read) return read.error();
   if (!q.finish(out)) out += '\n';
   out += '\n';  // the blank line that ends a message in mbox
   if (!write_all(fd, out)) return sys_error(ErrorKind::io_write, "write " + path);

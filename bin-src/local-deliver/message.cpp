@@ -63,26 +63,23 @@ Result<MessageSource> open_message(uint64_t length, Fd& holder) {
 
 Result<bool> has_delivered_to(const MessageSource& msg, std::string_view recipient) {
   std::string line;
-  char buf[65536];
-  uint64_t done = 0;
-  while (done < msg.length) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof buf, msg.length - done));
-    ssize_t n = ::pread(msg.fd, buf, want, static_cast<off_t>(msg.offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sys_error(ErrorKind::io_read, "read the message");
-    if (n == 0) return Error{ErrorKind::io_read, "unable to read the message: it ends early"};
-    done += static_cast<uint64_t>(n);
-    for (ssize_t i = 0; i < n; ++i) {
-      if (buf[i] != '\n') {
+  bool found = false, header_done = false;
+  auto read = read_message(msg, [&](std::string_view chunk) {
+    for (char c : chunk) {
+      if (c != '\n') {
         // A header line longer than any sane field is not a Delivered-To match.
-        if (line.size() < 2048) line += buf[i];
+        if (line.size() < 2048) line += c;
         continue;
       }
-      if (line.empty() || line == "\r") return false;  // end of the header
-      if (is_loop_line(line, recipient)) return true;
+      if (line.empty() || line == "\r") header_done = true;  // end of the header
+      else if (is_loop_line(line, recipient)) found = true;
+      if (found || header_done) return false;
       line.clear();
     }
-  }
+    return true;
+  });
+  if (!read) return read.error();
+  if (found || header_done) return found;
   return !line.empty() && is_loop_line(line, recipient);
 }
 
