@@ -1,0 +1,66 @@
+// System logins read from a passwd(5) file by quail itself, not through NSS, so
+// the programs that look them up (smtpd, local-deliver, sendmail) can be fully
+// static: a static glibc cannot load NSS modules (man/quail.8, "System users").
+// Strict: a malformed line never matches and never hides a valid one.
+#pragma once
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+#include <vector>
+
+#include "result.hpp"
+
+namespace quail {
+
+// The file production reads. Tests pass their own path; nothing reads a path
+// from the environment, so a set-id program cannot be pointed elsewhere.
+inline constexpr const char* system_passwd_path = "/etc/passwd";
+
+struct PasswdEntry {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string gecos;
+  std::string dir;    // "" or an absolute path
+  std::string shell;
+  bool operator==(const PasswdEntry&) const = default;
+};
+
+enum class PasswdLine {
+  entry,      // name:passwd:uid:gid:gecos:dir:shell, every field well formed
+  ignored,    // blank, a #comment, or a +/- NIS compat line (quail consults no NIS)
+  malformed,  // anything else: never matches a lookup
+};
+
+// Classifies one line (without its LF); *out is filled for an entry.
+PasswdLine parse_passwd_line(std::string_view line, PasswdEntry* out);
+
+// The text of one passwd file. Lookups scan it without allocating per line;
+// the first well-formed line for a name or uid wins, as in glibc's files module.
+class PasswdFile {
+ public:
+  explicit PasswdFile(std::string text) : text_(std::move(text)) {}
+  // Reads path (normally with one read(2)); a temporary error when it cannot
+  // be read, a missing file included: no user is ever refused for our trouble.
+  static Result<PasswdFile> read(const std::string& path);
+
+  std::optional<PasswdEntry> by_name(std::string_view name) const;
+  std::optional<PasswdEntry> by_uid(uid_t uid) const;
+  // Every entry in file order, and the 1-based numbers of malformed lines (for
+  // an administrator's check and for tests).
+  std::vector<PasswdEntry> entries() const;
+  std::vector<size_t> malformed_lines() const;
+
+ private:
+  std::string text_;
+};
+
+// Lookups in the file at path, kept in memory for the process and read again
+// only when the file changed (its inode, size or mtime): an smtpd checking many
+// RCPTs reads /etc/passwd once. nullopt: no such login. Thread-safe.
+Result<std::optional<PasswdEntry>> passwd_by_name(std::string_view name, const std::string& path = system_passwd_path);
+Result<std::optional<PasswdEntry>> passwd_by_uid(uid_t uid, const std::string& path = system_passwd_path);
+
+}  // namespace quail
