@@ -1,17 +1,43 @@
 // Running queue-inject (or its QUEUE_PROGRAM filter): see inject_client.hpp.
+// The session framing is lib/inject_frame's; man/queue-inject.8 documents both protocols.
 #include "inject_client.hpp"
 
+#include <cerrno>
 #include <cstdlib>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "fd.hpp"
+#include "inject_frame.hpp"
 #include "root.hpp"
 #include "spawn.hpp"
 
 extern char** environ;
 
 namespace quail {
+namespace {
+
+// The queue program finds its root in the environment: hand it ours, whatever
+// the caller's environment says.
+SpawnOptions queue_spawn_options(const std::string& root) {
+  SpawnOptions opt;
+  opt.set_env = true;
+  for (char** e = environ; *e; ++e) {
+    if (std::string_view(*e).rfind("QUAIL_ROOT=", 0) != 0) opt.env.emplace_back(*e);
+  }
+  opt.env.push_back("QUAIL_ROOT=" + root);
+  return opt;
+}
+
+// Room before the message octets in InjectSession's buffer for a "D<n>\n" header,
+// so a frame goes out in one write without copying the octets.
+constexpr size_t gap = frame::max_header;
+// Message octets are framed and written once this many are buffered: a small
+// message and its envelope go out in one write, a large one streams.
+constexpr size_t flush_at = 64 << 10;
+
+}  // namespace
 
 std::string queue_program(const std::string& root) {
   const char* p = std::getenv("QUEUE_PROGRAM");
@@ -30,15 +56,8 @@ Result<qq::Outcome> inject_message(const std::string& root, const std::function<
   if (::pipe2(cp, O_CLOEXEC) != 0) return sys_error(ErrorKind::temporary, "create pipe");
   Fd c_read(cp[0]), c_write(cp[1]);
 
-  SpawnOptions opt;
+  SpawnOptions opt = queue_spawn_options(root);
   opt.fd_map = {{0, m_read.get()}, {1, e_read.get()}, {6, c_write.get()}};
-  // The queue program finds its root in the environment: hand it ours, whatever
-  // the caller's environment says.
-  opt.set_env = true;
-  for (char** e = environ; *e; ++e) {
-    if (std::string_view(*e).rfind("QUAIL_ROOT=", 0) != 0) opt.env.emplace_back(*e);
-  }
-  opt.env.push_back("QUAIL_ROOT=" + root);
   auto pid = spawn({queue_program(root)}, opt);
   if (!pid) return pid.error();
   m_read.reset();
@@ -58,6 +77,162 @@ Result<qq::Outcome> inject_message(const std::string& root, const std::function<
   if (exit_code) *exit_code = st->signaled ? -1 : st->code;
   if (!wrote && st->ok()) return qq::Outcome{false, "unable to write the message to the queue (#4.3.0)"};
   return qq::describe(st->code, st->signaled, custom);
+}
+
+// ---------------------------------------------------------------- InjectSession
+
+class InjectSession::Frames : public MessageSink {
+ public:
+  explicit Frames(InjectSession& s) : s_(s) {}
+  bool write(std::string_view bytes) override { return s_.add_data(bytes); }
+
+ private:
+  InjectSession& s_;
+};
+
+class FdSink : public MessageSink {
+ public:
+  explicit FdSink(int fd) : fd_(fd) {}
+  bool write(std::string_view bytes) override { return write_all(fd_, bytes); }
+
+ private:
+  int fd_;
+};
+
+Status InjectSession::start() {
+  if (pid_ > 0) {
+    // One that ended between messages (its idle alarm) is replaced now rather
+    // than failing the message we are about to send.
+    int w;
+    if (::waitpid(pid_, &w, WNOHANG) == 0) return {};
+    pid_ = 0;
+    to_.reset();
+    from_.reset();
+  }
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) return sys_error(ErrorKind::temporary, "create pipe");
+  Fd in_read(in[0]), in_write(in[1]);
+  if (::pipe2(out, O_CLOEXEC) != 0) return sys_error(ErrorKind::temporary, "create pipe");
+  Fd out_read(out[0]), out_write(out[1]);
+  SpawnOptions opt = queue_spawn_options(root_);
+  opt.fd_map = {{0, in_read.get()}, {1, out_write.get()}};
+  auto pid = spawn({bin_dir(root_) + "/queue-inject", "-s"}, opt);
+  if (!pid) return pid.error();
+  pid_ = *pid;
+  to_ = std::move(in_write);
+  from_ = std::move(out_read);
+  return {};
+}
+
+void InjectSession::close() {
+  if (pid_ <= 0) return;
+  to_.reset();  // EOF between messages: queue-inject exits 0
+  from_.reset();
+  (void)wait_for(pid_);
+  pid_ = 0;
+}
+
+bool InjectSession::flush_data() {
+  size_t n = buf_.size() - gap;
+  if (n == 0 || broken_) return !broken_;
+  std::string h = frame::data_header(n);
+  buf_.replace(gap - h.size(), h.size(), h);
+  if (!write_all(to_.get(), std::string_view(buf_).substr(gap - h.size()))) broken_ = true;
+  buf_.resize(gap);
+  return !broken_;
+}
+
+bool InjectSession::add_data(std::string_view bytes) {
+  while (!bytes.empty() && !broken_) {
+    size_t take = std::min(bytes.size(), flush_at - (buf_.size() - gap));
+    buf_.append(bytes.substr(0, take));
+    bytes.remove_prefix(take);
+    if (buf_.size() - gap >= flush_at) flush_data();
+  }
+  return !broken_;
+}
+
+// Writes the buffered octets (as one D frame) and tail (the E or A frame) in one write.
+bool InjectSession::send_tail(std::string_view tail) {
+  size_t from = gap;
+  if (buf_.size() > gap) {
+    std::string h = frame::data_header(buf_.size() - gap);
+    from = gap - h.size();
+    buf_.replace(from, h.size(), h);
+  }
+  buf_.append(tail);
+  if (!broken_ && !write_all(to_.get(), std::string_view(buf_).substr(from))) broken_ = true;
+  buf_.resize(gap);
+  return !broken_;
+}
+
+// The message got no answer: the process died (killed, crashed, or it ended the
+// session). Whatever its exit code, this message is not queued: a temporary failure.
+qq::Outcome InjectSession::lost(int* exit_code) {
+  to_.reset();
+  from_.reset();
+  auto st = wait_for(pid_);
+  pid_ = 0;
+  if (exit_code) *exit_code = -1;
+  if (st && !st->signaled && st->code != 0) {
+    qq::Outcome o = qq::describe(st->code);
+    o.permanent = false;
+    return o;
+  }
+  if (st && st->signaled) return qq::describe(0, true);
+  return {false, "queue program ended without an answer (#4.3.0)"};
+}
+
+qq::Outcome InjectSession::answer(int* exit_code) {
+  std::string line;
+  char c;
+  // Byte by byte: the answer is short and nothing may follow it before our next message.
+  for (;;) {
+    ssize_t n = ::read(from_.get(), &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return lost(exit_code);
+    if (c == '\n') break;
+    line += c;
+    if (line.size() >= frame::max_answer) break;
+  }
+  auto a = frame::parse_answer(line);
+  if (!a) {
+    close();  // out of step: this one is ended, the next message starts a new one
+    if (exit_code) *exit_code = -1;
+    return qq::Outcome{false, "malformed answer from the queue program (#4.3.0)"};
+  }
+  if (exit_code) *exit_code = a->code;
+  return qq::describe(a->code, false, a->text);
+}
+
+Result<qq::Outcome> InjectSession::inject(const std::function<bool(MessageSink&)>& write_message, const Envelope& env,
+                                          int* exit_code) {
+  if (const char* qp = std::getenv("QUEUE_PROGRAM"); qp && *qp) {
+    return inject_message(root_, [&](int fd) {
+      FdSink sink(fd);
+      return write_message(sink);
+    }, env, exit_code);
+  }
+  if (exit_code) *exit_code = -1;
+  if (auto s = start(); !s) return s.error();
+  broken_ = false;
+  buf_.assign(gap, ' ');
+  Frames frames(*this);
+  const bool wrote = write_message(frames);
+  if (wrote && !broken_) {
+    std::string env_bytes = serialize_envelope(env);
+    send_tail(frame::end_header(env_bytes.size()) + env_bytes);
+  } else if (!broken_) {
+    send_tail(frame::abort_frame);
+  }
+  // After a failed write the process is gone or going: its exit status is all
+  // there is. Otherwise it answers this message (an abort too: we stay in step).
+  int code = -1;
+  qq::Outcome outcome = broken_ ? lost(&code) : answer(&code);
+  if (buf_.capacity() > 2 * flush_at) buf_ = std::string();
+  if (exit_code) *exit_code = code;
+  if (!wrote && code == 0) return qq::Outcome{false, "unable to write the message to the queue (#4.3.0)"};
+  return outcome;
 }
 
 }  // namespace quail

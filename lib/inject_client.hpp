@@ -1,11 +1,15 @@
 // Handing a message to the queue from another program (sendmail, smtpd, forwards,
 // bounces): runs $QUEUE_PROGRAM, else ROOT's queue-inject, and maps its exit code
-// with the one table of queue_exit.hpp.
+// with the one table of queue_exit.hpp. InjectSession keeps one queue-inject -s
+// for many messages (smtpd); trusts its answers no further than their format.
 #pragma once
 #include <functional>
 #include <string>
+#include <string_view>
+#include <sys/types.h>
 
 #include "envelope.hpp"
+#include "fd.hpp"
 #include "queue_exit.hpp"
 #include "result.hpp"
 
@@ -20,5 +24,53 @@ std::string queue_program(const std::string& root);
 // On success (code 0) *id receives nothing: the queue logs the id itself.
 Result<qq::Outcome> inject_message(const std::string& root, const std::function<bool(int)>& write_message,
                                    const Envelope& env, int* exit_code = nullptr);
+
+// Where a message's octets go while the caller receives them.
+class MessageSink {
+ public:
+  virtual ~MessageSink() = default;
+  // False once the queue program is gone; its answer (or exit) then says why.
+  virtual bool write(std::string_view bytes) = 0;
+};
+
+// Many messages through one queue program: queue-inject -s, started at the first
+// message and kept until destruction (EOF ends it cleanly, so it never outlives
+// us by more than its last write). With $QUEUE_PROGRAM set each message runs the
+// filter with inject_message instead: filters speak only the classic protocol.
+class InjectSession {
+ public:
+  explicit InjectSession(std::string root) : root_(std::move(root)) {}
+  InjectSession(const InjectSession&) = delete;
+  InjectSession& operator=(const InjectSession&) = delete;
+  ~InjectSession() { close(); }
+
+  // Hands one message to the queue. write_message streams the message into the
+  // sink and returns false to give it up (nothing is queued then). Returns the
+  // message's outcome, exactly what the classic protocol would have given; a
+  // queue program that died or answered nonsense is a temporary failure for this
+  // message and the next one starts a new process. An error only when no queue
+  // program could be started. *exit_code: the qmail-queue code (-1: none).
+  Result<qq::Outcome> inject(const std::function<bool(MessageSink&)>& write_message, const Envelope& env,
+                             int* exit_code = nullptr);
+  // Ends the session: queue-inject reads EOF between messages and exits; waits for it.
+  void close();
+  // The running queue-inject's pid (0 when none; for tests).
+  pid_t pid() const { return pid_; }
+
+ private:
+  class Frames;
+  Status start();
+  bool add_data(std::string_view bytes);
+  bool flush_data();
+  bool send_tail(std::string_view tail);
+  qq::Outcome answer(int* exit_code);
+  qq::Outcome lost(int* exit_code);
+  std::string root_;
+  pid_t pid_ = 0;
+  Fd to_;     // frames: queue-inject's fd 0
+  Fd from_;   // answers: queue-inject's fd 1
+  std::string buf_;  // a gap for a D header, then message octets not yet framed
+  bool broken_ = false;  // a write to queue-inject failed in this message
+};
 
 }  // namespace quail

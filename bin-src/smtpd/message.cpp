@@ -1,12 +1,11 @@
 // Receiving one message (DATA or a run of BDAT chunks) and handing it to the
-// queue as it arrives: queue-inject runs while the client sends, so nothing is
-// held in memory. A refused message is read to its end and never committed: the
-// queue program gets no envelope and discards it. Nothing is acknowledged
-// before the queue program exits 0 (DESIGN.md, principle 2).
+// queue as it arrives: the session's queue-inject (lib/inject_client) takes it
+// while the client sends, so nothing is held in memory. A refused message is read
+// to its end and never committed: the queue program is told to drop it. Nothing
+// is acknowledged before the queue program answered 0 (DESIGN.md, principle 2).
 #include <ctime>
 
 #include "date.hpp"
-#include "fd.hpp"
 #include "inject_client.hpp"
 #include "log.hpp"
 #include "session.hpp"
@@ -75,10 +74,10 @@ std::optional<Refusal> Session::refusal(const DataDecoder& dec, uint64_t wire_si
   return std::nullopt;
 }
 
-bool Session::sink(int fd, std::string_view bytes) {
+bool Session::sink(MessageSink& queue, std::string_view bytes) {
   if (sink_failed_ || bytes.empty()) return !sink_failed_;
   // A queue program that quit early makes this fail (EPIPE); its exit code says why.
-  if (!write_all(fd, bytes)) sink_failed_ = true;
+  if (!queue.write(bytes)) sink_failed_ = true;
   return !sink_failed_;
 }
 
@@ -96,9 +95,9 @@ IoStatus Session::read_chunk(uint64_t n, const std::function<void(std::string_vi
   return IoStatus::ok;
 }
 
-bool Session::pump_data(int fd, DataDecoder& dec) {
+bool Session::pump_data(MessageSink& queue, DataDecoder& dec) {
   reply(io_, 354, "", "go ahead, end with <CRLF>.<CRLF>");
-  sink(fd, received_header());
+  sink(queue, received_header());
   std::string out;
   while (!dec.done()) {
     if (!io_.has_buffered_input()) {
@@ -110,13 +109,13 @@ bool Session::pump_data(int fd, DataDecoder& dec) {
     out.clear();
     io_.consume(dec.feed(io_.buffered(), out));
     // Once refused, the rest is only read, to find the real end of the data.
-    if (!refusal(dec, dec.size())) sink(fd, out);
+    if (!refusal(dec, dec.size())) sink(queue, out);
   }
   return !refusal(dec, dec.size()) && !sink_failed_;
 }
 
-bool Session::pump_bdat(int fd, DataDecoder& dec, SmtpCommand cur) {
-  sink(fd, received_header());
+bool Session::pump_bdat(MessageSink& queue, DataDecoder& dec, SmtpCommand cur) {
+  sink(queue, received_header());
   std::string out;
   for (;;) {
     chunk_total_ += cur.chunk_size;
@@ -124,7 +123,7 @@ bool Session::pump_bdat(int fd, DataDecoder& dec, SmtpCommand cur) {
     IoStatus st = read_chunk(cur.chunk_size, [&](std::string_view piece) {
       out.clear();
       dec.feed(piece, out);
-      if (!refusal(dec, chunk_total_)) sink(fd, out);
+      if (!refusal(dec, chunk_total_)) sink(queue, out);
     });
     if (st != IoStatus::ok) {
       msg_io_ = st;
@@ -133,7 +132,7 @@ bool Session::pump_bdat(int fd, DataDecoder& dec, SmtpCommand cur) {
     if (cur.last) {
       out.clear();
       dec.finish(out);
-      sink(fd, out);
+      sink(queue, out);
     }
     // Unlike DATA, BDAT can be refused at the chunk that shows the fault.
     if ((early_ = refusal(dec, chunk_total_))) return false;
@@ -183,11 +182,10 @@ void Session::receive_message(const SmtpCommand* first_bdat) {
   DataDecoder dec(first_bdat ? DataDecoder::Mode::chunked : DataDecoder::Mode::dot);
   bool pumped = false;
   int code = -1;
-  auto outcome = inject_message(
-      s_.root,
-      [&](int fd) {
+  auto outcome = inject_.inject(
+      [&](MessageSink& out) {
         pumped = true;
-        return first_bdat ? pump_bdat(fd, dec, *first_bdat) : pump_data(fd, dec);
+        return first_bdat ? pump_bdat(out, dec, *first_bdat) : pump_data(out, dec);
       },
       tx_.env, &code);
   if (!pumped && first_bdat) {

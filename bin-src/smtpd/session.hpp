@@ -10,6 +10,7 @@
 
 #include "data_decoder.hpp"
 #include "envelope.hpp"
+#include "inject_client.hpp"
 #include "line_io.hpp"
 #include "queue_exit.hpp"
 #include "replies.hpp"
@@ -34,7 +35,8 @@ struct Refusal {
 
 class Session {
  public:
-  Session(const Settings& s, LineIo& io) : s_(s), io_(io) {}
+  // The queue-inject session starts at the first message, never for an idle client.
+  Session(const Settings& s, LineIo& io) : s_(s), io_(io), inject_(s.root) {}
   // Greets the client and serves commands until the session ends.
   EndReason run();
 
@@ -67,11 +69,11 @@ class Session {
 
   // message.cpp: receiving a message and handing it to the queue
   void receive_message(const SmtpCommand* first_bdat);
-  bool pump_data(int fd, DataDecoder& dec);
-  bool pump_bdat(int fd, DataDecoder& dec, SmtpCommand cur);
+  bool pump_data(MessageSink& queue, DataDecoder& dec);
+  bool pump_bdat(MessageSink& queue, DataDecoder& dec, SmtpCommand cur);
   bool next_bdat(SmtpCommand& cur);
   IoStatus read_chunk(uint64_t n, const std::function<void(std::string_view)>& each);
-  bool sink(int fd, std::string_view bytes);
+  bool sink(MessageSink& queue, std::string_view bytes);
   std::optional<Refusal> refusal(const DataDecoder& dec, uint64_t wire_size) const;
   std::string received_header() const;
   // queued: the queue program exited 0 with the whole message.
@@ -80,6 +82,8 @@ class Session {
 
   const Settings& s_;
   LineIo& io_;
+  // One queue-inject -s for every message of this SMTP session; ends with us.
+  InjectSession inject_;
   SessionFeatures features_;
   std::string helo_;  // empty until HELO/EHLO
   bool esmtp_ = false;

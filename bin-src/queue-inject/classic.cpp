@@ -1,0 +1,55 @@
+// The qmail-queue protocol, unchanged: the message on fd 0 to end of file, then
+// the envelope on fd 1; one message per process, the exit code is the answer.
+// Trusts neither fd: nothing is committed before both were read and the envelope parsed.
+#include <cerrno>
+#include <cstring>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fd.hpp"
+#include "injection.hpp"
+#include "modes.hpp"
+#include "queue_exit.hpp"
+
+namespace quail::queue_inject {
+namespace {
+
+constexpr size_t max_envelope_bytes = 16 << 20;
+
+// Tells a quail caller the new id ("K<id>" on fd 6, where notqmail's callers read
+// exit 82's text), so its own log can say msg=<id>. Only a pipe there is ours.
+void report_id(const std::string& id) {
+  struct stat st;
+  if (::fstat(6, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
+  write_all(6, "K" + id);
+}
+
+}  // namespace
+
+int run_classic(const std::string& root) {
+  QueueDirs dirs(root);
+  Injection msg(root, dirs);
+  if (int code = msg.start(); code != 0) return code;
+
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(0, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return refuse(qq::read_error, "unable to read the message: " + std::string(strerror(errno)), msg.id());
+    }
+    if (n == 0) break;
+    if (int code = msg.append(std::string_view(buf, static_cast<size_t>(n))); code != 0) return code;
+  }
+
+  std::string env_bytes;
+  if (!read_all(1, env_bytes, max_envelope_bytes)) {
+    if (errno == EFBIG) return refuse(qq::envelope_format, "envelope over 16 MiB", msg.id());
+    return refuse(qq::read_error, "unable to read the envelope: " + std::string(strerror(errno)), msg.id());
+  }
+  int code = msg.finish(env_bytes);
+  if (code == 0) report_id(msg.id());
+  return code;
+}
+
+}  // namespace quail::queue_inject

@@ -1,0 +1,84 @@
+// One message into the queue: see injection.hpp. Order of writes and fsyncs:
+// queue-layout/README.md, "Order of writes in queue-inject" (lib/queue_file does them).
+#include "injection.hpp"
+
+#include <ctime>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "date.hpp"
+#include "envelope.hpp"
+#include "log.hpp"
+#include "queue_exit.hpp"
+
+namespace quail::queue_inject {
+
+int refuse(int code, const std::string& reason, const std::string& id) {
+  if (id.empty()) {
+    log_warn({{"event", "refused"}, {"code", code}, {"reason", reason}});
+  } else {
+    log_warn({{"msg", id}, {"event", "refused"}, {"code", code}, {"reason", reason}});
+  }
+  return code;
+}
+
+int Injection::fail(int code, std::string reason) {
+  reason_ = std::move(reason);
+  // A message that failed is never committed: the writer's destructor removes tmp/.
+  writer_.reset();
+  return refuse(code, reason_, id_);
+}
+
+int Injection::start() {
+  struct stat st;
+  if (::stat(root_.c_str(), &st) != 0) return fail(qq::root_home, "unable to stat root " + root_);
+  if (::stat(dirs_.todo().c_str(), &st) != 0) return fail(qq::queue_dir, "unable to stat " + dirs_.todo());
+
+  // S1: a new file in tmp/ named by pid and time; its inode is the message's id.
+  auto writer = QueueWriter::create(dirs_);
+  if (!writer) return fail(qq::queue_pid, writer.error().reason);
+  id_ = writer->id();
+  writer_.emplace(std::move(*writer));
+  std::string trace = "Received: (quail-queue " + id_ + " invoked by uid " + std::to_string(::getuid()) + "); " +
+                      rfc5322_date(std::time(nullptr)) + "\n";
+  return append(trace);
+}
+
+int Injection::append(std::string_view bytes) {
+  if (auto s = writer_->append(bytes); !s) return fail(qq::write_error, s.error().reason);
+  return 0;
+}
+
+int Injection::finish(std::string_view env_bytes) {
+  if (env_bytes.empty()) {
+    // The caller gave up on the message (smtpd refusing it after DATA): not a queue problem.
+    abort();
+    return qq::envelope_format;
+  }
+  auto env = parse_envelope(env_bytes);
+  if (!env) {
+    int code = env.error().kind == ErrorKind::too_long ? qq::address_too_long : qq::envelope_format;
+    return fail(code, env.error().reason);
+  }
+  // S1 -> S2: fsync the file, rename into todo/, fsync todo/.
+  if (auto s = writer_->commit(*env); !s) {
+    return fail(s.error().kind == ErrorKind::io_write ? qq::write_error : qq::queue_todo, s.error().reason);
+  }
+  writer_.reset();
+  log_info({{"msg", id_}, {"event", "queued"}, {"from", "<" + env->sender + ">"},
+            {"rcpts", env->recipients.size()}, {"uid", ::getuid()}});
+  pull_trigger(dirs_);
+  return 0;
+}
+
+void Injection::abort() {
+  writer_.reset();
+  reason_ = "aborted";
+  if (id_.empty()) {
+    log_info({{"event", "aborted"}});
+  } else {
+    log_info({{"msg", id_}, {"event", "aborted"}});
+  }
+}
+
+}  // namespace quail::queue_inject

@@ -1,0 +1,44 @@
+// One message on its way into the queue, S0 -> S2 of queue-layout/README.md,
+// shared by the classic protocol (classic.cpp) and session mode (session.cpp).
+// Every refusal is logged here, with the message's id once it has one.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "queue_file.hpp"
+
+namespace quail::queue_inject {
+
+// Logs event=refused and returns code.
+int refuse(int code, const std::string& reason, const std::string& id = "");
+
+class Injection {
+ public:
+  Injection(const std::string& root, const QueueDirs& dirs) : root_(root), dirs_(dirs) {}
+  // S0 -> S1: checks the root and the queue, creates tmp/<pid>.<birth> and
+  // writes the trace line. 0, or the qmail-queue code (61, 62, 63, 53).
+  int start();
+  // Appends message octets: 0, or 53 (write error, disk full).
+  int append(std::string_view bytes);
+  // Parses the envelope and commits (S1 -> S2: fsync, rename into todo/, fsync
+  // todo/), logs event=queued and pulls the trigger. 0, or 11, 91, 53, 66.
+  // An empty envelope is the caller giving up (classic protocol): 91, logged aborted.
+  int finish(std::string_view envelope);
+  // Drops the message (tmp file removed): the caller refused it after DATA.
+  void abort();
+  bool started() const { return writer_.has_value(); }
+  const std::string& id() const { return id_; }
+  // The reason of the last failure.
+  const std::string& reason() const { return reason_; }
+
+ private:
+  int fail(int code, std::string reason);
+  const std::string& root_;
+  const QueueDirs& dirs_;
+  std::optional<QueueWriter> writer_;
+  std::string id_;
+  std::string reason_;
+};
+
+}  // namespace quail::queue_inject

@@ -1,0 +1,14 @@
+// queue-inject's two protocols (man/queue-inject.8): classic, one message per
+// process as qmail-queue; session (-s), many framed messages with one answer line each.
+#pragma once
+#include <string>
+
+namespace quail::queue_inject {
+
+// Returns the qmail-queue exit code of the one message.
+int run_classic(const std::string& root);
+// Returns 0 when the caller ended the session between messages, else the code
+// of the message that could not be read.
+int run_session(const std::string& root);
+
+}  // namespace quail::queue_inject
