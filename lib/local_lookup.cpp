@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,30 +137,27 @@ Result<MaybeTarget> lookup_virtual(const LocalConfig& cfg, const std::string& lo
   return MaybeTarget();
 }
 
-Result<MaybeTarget> lookup_system(const std::string& local, const std::string& domain) {
+Result<MaybeTarget> lookup_system(const LocalConfig& cfg, const std::string& local, const std::string& domain) {
   for (const auto& [user, ext] : user_candidates(local)) {
     if (!safe_component(user)) continue;
-    errno = 0;
-    struct passwd* pw = ::getpwnam(user.c_str());
-    if (!pw) {
-      if (errno != 0 && errno != ENOENT && errno != ESRCH && errno != EBADF && errno != EPERM) {
-        return sys_error(ErrorKind::temporary, "look up user " + user);
-      }
-      continue;
-    }
+    // The passwd file itself, not getpwnam: the programs are static, and a login
+    // known only to another NSS source (LDAP, sssd) is not a local user here.
+    auto pw = passwd_by_name(user, cfg.passwd);
+    if (!pw) return pw.error();
+    if (!*pw) continue;
     // root never receives mail directly (qmail's rule); alias it instead.
-    if (pw->pw_uid == 0 || !pw->pw_dir || !*pw->pw_dir) continue;
+    if ((*pw)->uid == 0 || (*pw)->dir.empty()) continue;
     struct stat st;
-    if (::stat(pw->pw_dir, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    if (::stat((*pw)->dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
     LocalTarget t;
     t.kind = TargetKind::system_user;
     t.user = user;
     t.local = local;
     t.ext = ext;
     t.domain = domain;
-    t.home = pw->pw_dir;
-    t.uid = pw->pw_uid;
-    t.gid = pw->pw_gid;
+    t.home = std::move((*pw)->dir);
+    t.uid = (*pw)->uid;
+    t.gid = (*pw)->gid;
     return with_dotqmail(std::move(t));
   }
   return MaybeTarget();
@@ -205,7 +201,7 @@ Result<MaybeTarget> lookup(const LocalConfig& cfg, const Address& a, bool use_al
     if (!r || *r) return r;
   }
   if (cfg.system && contains(cfg.locals, domain)) {
-    auto r = lookup_system(local, domain);
+    auto r = lookup_system(cfg, local, domain);
     if (!r || *r) return r;
   }
   if (local == "postmaster") {

@@ -1,7 +1,8 @@
 // Which local mailbox an address names: virtual users (users/users.cdb), system
-// users (getpwnam, --system instances), aliases (users/aliases.cdb), extensions
-// and .qmail-ext / -default files. One lookup shared by local-deliver (delivery)
-// and smtpd (RCPT-time refusal), so the outside never gets a backscatter bounce.
+// users (/etc/passwd through lib/passwd_file, never NSS; --system instances),
+// aliases (users/aliases.cdb), extensions and .qmail-ext / -default files. One
+// lookup shared by local-deliver (delivery) and smtpd (RCPT-time refusal), so the
+// outside never gets a backscatter bounce.
 #pragma once
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "address.hpp"
+#include "passwd_file.hpp"
 #include "result.hpp"
 
 namespace quail {
@@ -19,6 +21,9 @@ struct LocalConfig {
   std::vector<std::string> locals;          // control/locals (lowercased)
   std::vector<std::string> virtualdomains;  // control/virtualdomains (lowercased)
   bool system = false;                      // control/system is 1: system users are looked up
+  // Where system logins are read: always /etc/passwd in programs (load_local_config
+  // never takes it from the environment or a control file); tests set their own.
+  std::string passwd = system_passwd_path;
 };
 // A local part as a plain string: a quoted local part ("a b") loses its quotes
 // and backslash escapes; a dot-string is returned as it is.

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
-#include <pwd.h>
 #include <unistd.h>
 
 #include "address.hpp"
@@ -17,6 +16,7 @@
 #include "inject_client.hpp"
 #include "log.hpp"
 #include "message.hpp"
+#include "passwd_file.hpp"
 
 namespace quail::submit {
 namespace {
@@ -95,14 +95,17 @@ void qualify_header(std::vector<HeaderField>& fields, const std::string& domain)
   }
 }
 
-// The invoking user's login name: $USER, $LOGNAME, else the password entry of getuid().
+// The invoking user's login name: $USER, $LOGNAME, else getuid()'s entry in
+// /etc/passwd (read by quail, not NSS: sendmail is static; see man/sendmail.8).
 Result<std::string> login_name() {
   for (const char* var : {"USER", "LOGNAME"}) {
     const char* v = std::getenv(var);
     if (v && *v) return std::string(v);
   }
-  if (struct passwd* pw = ::getpwuid(::getuid())) return std::string(pw->pw_name);
-  return refused("unable to find a login name for uid " + std::to_string(::getuid()) + ": set USER or use -f");
+  auto pw = passwd_by_uid(::getuid());
+  if (pw && *pw) return std::move((*pw)->name);
+  return refused("unable to find a login name for uid " + std::to_string(::getuid()) + " in " + system_passwd_path +
+                 (pw ? "" : " (" + pw.error().reason + ")") + ": set USER or use -f");
 }
 
 // The envelope sender: -f as given ("" or "<>" is the null sender), else user@defaultdomain.

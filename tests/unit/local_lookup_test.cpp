@@ -285,6 +285,44 @@ TEST_CASE("lookup: system users in a system install") {
   CHECK(r.find("alice@example.test")->kind == TargetKind::virtual_user);
 }
 
+TEST_CASE("lookup: system users come from the passwd file itself, never from NSS") {
+  Root r(true);
+  fs::create_directories(r.path / "home/sam");
+  fs::create_directories(r.path / "home/root");
+  r.write("home/sam/.qmail-lists-default", "./Maildir/\n");
+  r.write("home/file", "not a directory\n");
+  const std::string home = (r.path / "home").string();
+  r.write("passwd", "toor:x:0:0::" + home + "/root:/bin/sh\n"
+                    "sam:x:1000:1000:broken line:" + home + "/root\n"
+                    "sam:x:1001:1002::" + home + "/sam:/bin/sh\n"
+                    "filer:x:1003:1003::" + home + "/file:/bin/sh\n"
+                    "gone:x:1004:1004::" + home + "/gone:/bin/sh\n"
+                    "+nis:x:1005:1005::" + home + "/sam:/bin/sh\n");
+  r.cfg.passwd = (r.path / "passwd").string();
+  auto t = r.find("sam@sys.test");
+  REQUIRE(t);
+  CHECK(t->kind == TargetKind::system_user);
+  CHECK(t->home == home + "/sam");  // the malformed line before it neither matches nor hides it
+  CHECK(t->uid == 1001);
+  CHECK(t->gid == 1002);
+  auto ext = r.find("sam-lists-quail@sys.test");
+  REQUIRE(ext);
+  CHECK(ext->user == "sam");
+  CHECK(ext->default_part == "quail");
+  CHECK(!r.find("sam-other@sys.test"));   // an extension without a .qmail file
+  CHECK(!r.find("toor@sys.test"));        // uid 0, whatever its name
+  CHECK(!r.find("filer@sys.test"));       // home is not a directory
+  CHECK(!r.find("gone@sys.test"));        // home does not exist
+  CHECK(!r.find("+nis@sys.test"));
+  CHECK(!r.find("daemon@sys.test"));      // in /etc/passwd, not in this file
+  // An unreadable passwd file defers: it is never "no such user".
+  r.cfg.passwd = (r.path / "no-passwd").string();
+  auto a = quail::parse_address("sam@sys.test");
+  auto missing = quail::lookup_local(r.cfg, *a);
+  REQUIRE(!missing.ok());
+  CHECK(missing.error().kind == quail::ErrorKind::temporary);
+}
+
 TEST_CASE("lookup: a quoted local part names the same user as its plain form") {
   Root r;
   CHECK(quail::plain_local_part("\"alice\"") == "alice");
