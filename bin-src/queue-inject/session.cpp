@@ -51,12 +51,9 @@ bool SessionLoop::answer(int code, std::string_view text) {
   failed_ = 0;
   in_message = 0;
   alarm(max_seconds);
-  if (!write_all(1, line)) {
-    // The caller is gone; a committed message stays queued (at worst a duplicate
-    // if it sends it again elsewhere, as with a classic caller that died).
-    log_warn({{"event", "answer"}, {"reason", "unable to write the answer: " + std::string(strerror(errno))}});
-    answer_lost_ = true;
-  }
+  // A caller that is gone cannot be told; a committed message stays queued (at
+  // worst a duplicate if it is sent again, as with a classic caller that died).
+  if (!write_all(1, line)) answer_lost_ = true;
   return !answer_lost_;
 }
 
