@@ -32,6 +32,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+sys.path.insert(0, HERE)
 import quailtest as qt  # noqa: E402
 import queue_load  # noqa: E402
 
@@ -148,11 +149,17 @@ def bench_smtp(rows):
 
 
 def git_commit():
+    """HEAD, and how many tracked files outside bench/ differ from it: the programs
+    measured are built from the working tree."""
     try:
-        return subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
+        head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, timeout=10).stdout.strip()
+        st = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+                            capture_output=True, text=True, timeout=30).stdout.splitlines()
     except OSError:
         return "?"
+    dirty = [l for l in st if not l[3:].startswith("bench/")]
+    return head + (" + uncommitted changes in %d files" % len(dirty) if dirty else "")
 
 
 def main():
