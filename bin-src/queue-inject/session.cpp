@@ -28,7 +28,7 @@ void on_alarm(int) { _exit(in_message ? qq::timeout : 0); }
 
 class SessionLoop {
  public:
-  SessionLoop(const std::string& root) : root_(root), dirs_(root) {}
+  explicit SessionLoop(const std::string& root) : root_(root), dirs_(root) {}
   // Feeds what was read; false when the session must end (*code says how).
   bool feed(std::string_view in, int& code);
   // End of input or a read error: clean between messages, else the message is lost.
