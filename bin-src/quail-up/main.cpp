@@ -46,13 +46,11 @@ struct Plan {
 Plan make_plan(const std::string& root, bool system) {
   Plan plan;
   std::string bin = quail::bin_dir(root);
-  if (system) {
-    // local-spawn (root) starts queue-send as quail-send and runs each local
-    // delivery as its recipient: the only process of the install that keeps root.
-    plan.services.push_back({root, "queue-send", {bin + "/local-spawn", "quail-send", bin + "/queue-send"}});
-  } else {
-    plan.services.push_back({root, "queue-send", {bin + "/queue-send"}});
-  }
+  // local-spawn runs each local delivery in a forked child (no exec per delivery).
+  // System install: it keeps root (the only process that does), starts queue-send
+  // as quail-send and each delivery as its recipient. Single-user ("-"): no uid
+  // changes, and queue-send takes local-spawn's place (the service's pid is queue-send's).
+  plan.services.push_back({root, "queue-send", {bin + "/local-spawn", system ? "quail-send" : "-", bin + "/queue-send"}});
   return plan;
 }
 
@@ -63,7 +61,12 @@ int bring_up(const quail::up::StartSpec& spec) {
     auto running = quail::process_argv(st.pid);
     // A script's interpreter comes first in its argv (see process_is).
     if (running && running->size() > 1 && (*running)[0] != spec.argv[0]) running->erase(running->begin());
-    if (running && *running != spec.argv) {
+    // `local-spawn - queue-send` runs as the queue-send it execs in its own place.
+    std::vector<std::string> expected = spec.argv;
+    if (expected.size() > 2 && expected[1] == "-" && expected[0].ends_with("/local-spawn")) {
+      expected.erase(expected.begin(), expected.begin() + 2);
+    }
+    if (running && *running != expected) {
       admin::say("up", spec.service + " runs with other arguments; run quail down to change them");
     }
     tell(spec.service + " already running, pid " + std::to_string(st.pid));

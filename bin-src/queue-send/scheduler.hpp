@@ -69,6 +69,7 @@ class Scheduler {
   Status open_lspawn();
   Status start_via_lspawn(Attempt& a, const Message& m, const Job& job, int msg_fd);
   void on_lspawn();
+  void close_lspawn();
 
   // Events (scheduler_loop.cpp)
   void on_trigger();

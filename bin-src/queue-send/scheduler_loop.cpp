@@ -185,6 +185,7 @@ int Scheduler::run() {
       }
     }
   }
+  close_lspawn();
   log_info({{"event", "stop"}, {"queued", messages_.size()}});
   return exit_code_;
 }

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <string_view>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "log.hpp"
 #include "lspawn.hpp"
@@ -69,6 +71,19 @@ void Scheduler::on_lspawn() {
   spawned_.erase(it);
   a.report = reply->reason;
   finish(a, ExitStatus{false, reply->code});
+}
+
+// local-spawn run as "-" made its fork server our child: closing the socket ends
+// it, and waiting for it means that once we are gone (quail down) nothing of the
+// service is left. Under a root local-spawn (our parent) there is no child here.
+void Scheduler::close_lspawn() {
+  if (!lspawn_.valid()) return;
+  lspawn_.reset();
+  for (int i = 0; i < 500; ++i) {
+    pid_t pid = ::waitpid(-1, nullptr, WNOHANG);
+    if (pid < 0) return;  // ECHILD: none left
+    if (pid == 0) ::usleep(10000);
+  }
 }
 
 }  // namespace quail

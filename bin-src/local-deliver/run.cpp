@@ -1,0 +1,77 @@
+// One local delivery: see run.hpp. Trusts its caller (queue-send's arguments or
+// local-spawn's checked request) for the request and fd 0; users' files for nothing.
+#include "run.hpp"
+
+#include "address.hpp"
+#include "delivery.hpp"
+#include "fd.hpp"
+#include "log.hpp"
+#include "message.hpp"
+#include "outcome.hpp"
+#include "root.hpp"
+
+namespace quail::ld {
+namespace {
+
+// The one line on fd 1 and the one log line on fd 2, then the exit code.
+int report(std::string_view dlv, std::string_view recipient, const Step& s) {
+  quail::write_all(1, s.reason + "\n");
+  switch (s.kind) {
+    case StepKind::ok:
+    case StepKind::stop:
+      log_info({{"dlv", dlv}, {"event", "delivered"}, {"to", recipient}, {"reason", s.reason}});
+      return exit_delivered;
+    case StepKind::permanent:
+      log_warn({{"dlv", dlv}, {"event", "failed"}, {"to", recipient}, {"reason", s.reason}});
+      return exit_permanent;
+    case StepKind::temporary:
+      break;
+  }
+  log_warn({{"dlv", dlv}, {"event", "deferred"}, {"to", recipient}, {"reason", s.reason}});
+  return exit_temporary;
+}
+
+Step deliver_one(const DeliveryRequest& req, const LocalConfig* given) {
+  Context ctx;
+  ctx.root = given ? given->root : resolve_root(nullptr);
+  ctx.sender = req.sender;
+  if (given) {
+    ctx.cfg = *given;
+  } else {
+    auto cfg = load_local_config(ctx.root);
+    if (!cfg) return temporary(cfg.error(), "4.3.5");
+    ctx.cfg = std::move(*cfg);
+  }
+
+  auto rcpt = parse_address(req.recipient);
+  if (!rcpt) return permanent("malformed recipient address", "5.1.3");
+  ctx.rcpt = *rcpt;
+  if (!is_local_domain(ctx.cfg, ctx.rcpt.domain())) return permanent("not a local domain", "5.1.2");
+
+  // The message stays where queue-send put it; only programs get a copy.
+  Fd holder;
+  auto msg = open_message(req.length, holder);
+  if (!msg) return temporary(msg.error());
+  ctx.msg = *msg;
+  auto loop = has_delivered_to(ctx.msg, ctx.recipient());
+  if (!loop) return temporary(loop.error());
+  if (*loop) return permanent("This message is looping: it already has my Delivered-To line.", "5.4.6");
+
+  auto target = lookup_local(ctx.cfg, ctx.rcpt);
+  if (!target) return temporary(target.error());
+  if (!*target) return permanent("no mailbox here by that name", "5.1.1");
+  ctx.target = std::move(**target);
+  return deliver(ctx);
+}
+
+}  // namespace
+
+int run_delivery(const DeliveryRequest& req, const LocalConfig* cfg) {
+  return report(req.dlv, req.recipient, deliver_one(req, cfg));
+}
+
+int report_temporary(std::string_view dlv, std::string_view recipient, const std::string& why, const char* code) {
+  return report(dlv, recipient, temporary(why, code));
+}
+
+}  // namespace quail::ld

@@ -1,0 +1,79 @@
+// A delivery child: see child.hpp. Runs as root when local-spawn switches users,
+// until become(); trusts the request only as decode_request checked it.
+#include "child.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <exception>
+#include <unistd.h>
+
+#include "identity.hpp"
+#include "local_lookup.hpp"
+#include "log.hpp"
+#include "run.hpp"
+
+namespace quail {
+namespace {
+
+// What an exec would have reset: handlers back to default (SIGPIPE stays
+// ignored, as local-deliver's runner sets it), no signal blocked.
+void reset_signals() {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, sig == SIGPIPE ? SIG_IGN : SIG_DFL);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+// fd 0 the message, fd 1 the reason pipe, fd 2 the log; nothing else: not the
+// scheduler's socket, not the other children's pipes, not the signal pipe.
+bool take_descriptors(int message_fd, int reason_fd) {
+  if (::dup2(message_fd, 0) < 0 || ::dup2(reason_fd, 1) < 0) return false;
+  if (::close_range(3, ~0U, 0) == 0) return true;
+  for (long fd = 3, max = ::sysconf(_SC_OPEN_MAX); fd < max; ++fd) ::close(static_cast<int>(fd));
+  return true;
+}
+
+void take_environment(const std::vector<std::string>& env) {
+  ::clearenv();
+  for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));  // the strings outlive the child's use
+}
+
+int deliver(const ChildSpec& spec) {
+  const LspawnRequest& r = *spec.req;
+  ld::DeliveryRequest req{std::to_string(r.dlv), r.message_length, r.sender, r.recipient};
+  // control/ as it is now: a user or domain added since local-spawn started counts.
+  auto cfg = load_local_config(spec.root);
+  if (!cfg) return ld::report_temporary(req.dlv, req.recipient, cfg.error().reason);
+  if (spec.switching_users) {
+    std::string why;
+    auto id = delivery_identity(*cfg, r.recipient, why);
+    if (!id) return ld::report_temporary(req.dlv, req.recipient, why, "4.3.0");
+    if (id->uid == 0) return ld::report_temporary(req.dlv, req.recipient, "refusing to deliver as root", "4.3.0");
+    if (!become(*id)) {
+      return ld::report_temporary(req.dlv, req.recipient, "unable to switch to uid " + std::to_string(id->uid), "4.3.0");
+    }
+  }
+  return ld::run_delivery(req, &*cfg);
+}
+
+}  // namespace
+
+void run_delivery_child(const ChildSpec& spec) {
+  reset_signals();
+  if (!take_descriptors(spec.message_fd, spec.reason_fd)) _exit(111);
+  take_environment(*spec.env);
+  log_set_program("local-deliver");
+  int code = 111;
+  try {
+    code = deliver(spec);
+  } catch (const std::bad_alloc&) {
+    log_error({{"event", "fatal"}, {"reason", "out of memory"}});
+  } catch (const std::exception& e) {
+    log_error({{"event", "fatal"}, {"reason", std::string("internal error: ") + e.what()}});
+  }
+  _exit(code);
+}
+
+}  // namespace quail

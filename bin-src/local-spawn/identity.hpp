@@ -1,0 +1,30 @@
+// Whose uid runs what in a system install: the scheduler's user, and each
+// delivery's (the recipient's system user, else the owner of ROOT/mail). The only
+// code in quail that changes uid. See man/local-spawn.8, SECURITY.
+#pragma once
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+#include "local_lookup.hpp"
+
+namespace quail {
+
+struct Identity {
+  uid_t uid;
+  gid_t gid;
+  std::string name;  // for initgroups; "" = no supplementary groups
+};
+
+// Looks up a login; nullopt when unknown.
+std::optional<Identity> identity_of(const std::string& login);
+// Drops to id for good (groups, gid, uid) and checks that root cannot be regained.
+bool become(const Identity& id);
+
+// The user one delivery runs as, from cfg (control files read for this very
+// delivery): a system user's own ids; for virtual users, aliases, postmaster
+// and unknown or malformed recipients (local-deliver refuses those itself), the
+// owner of ROOT/mail. nullopt with why set when a table or ROOT/mail cannot be read.
+std::optional<Identity> delivery_identity(const LocalConfig& cfg, const std::string& recipient, std::string& why);
+
+}  // namespace quail

@@ -1,0 +1,155 @@
+// The fork server: see server.hpp. Signals reach the loop through a self-pipe;
+// every signal is blocked across fork() so a child never runs our handlers.
+#include "server.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "child.hpp"
+#include "delivery_terms.hpp"
+#include "log.hpp"
+
+namespace quail {
+namespace {
+
+constexpr size_t max_reason = 4096;
+
+int g_signal_read = -1, g_signal_write = -1;
+volatile sig_atomic_t g_pending[3] = {0, 0, 0};  // SIGTERM, SIGHUP, SIGINT to pass on
+constexpr int forwarded[3] = {SIGTERM, SIGHUP, SIGINT};
+
+void on_signal(int sig) {
+  for (int i = 0; i < 3; ++i) {
+    if (sig == forwarded[i]) g_pending[i] = 1;
+  }
+  int saved = errno;
+  (void)!::write(g_signal_write, "", 1);
+  errno = saved;
+}
+
+}  // namespace
+
+Status Server::install_signals(bool forward) {
+  int sp[2];
+  if (::pipe2(sp, O_CLOEXEC | O_NONBLOCK) != 0) return sys_error(ErrorKind::temporary, "create the signal pipe");
+  g_signal_read = sp[0];
+  g_signal_write = sp[1];
+  struct sigaction sa = {};
+  sa.sa_handler = on_signal;
+  sigfillset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  ::sigaction(SIGCHLD, &sa, nullptr);
+  for (int sig : forwarded) {
+    if (forward) {
+      ::sigaction(sig, &sa, nullptr);
+    } else {
+      ::signal(sig, SIG_IGN);
+    }
+  }
+  return {};
+}
+
+int Server::run() {
+  // A scheduler child: serve until it exits. A scheduler parent: until its socket closes.
+  while (s_.scheduler > 0 || (s_.scheduler < 0 && sock_.valid())) {
+    pollfd fds[2] = {{sock_.valid() ? sock_.get() : -1, POLLIN, 0}, {g_signal_read, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      log_error({{"event", "fatal"}, {"reason", sys_error(ErrorKind::temporary, "poll").reason}});
+      return 111;
+    }
+    if (fds[1].revents) on_signals();
+    if (fds[0].revents) on_request();
+  }
+  return s_.scheduler == 0 ? scheduler_status_ : 0;
+}
+
+void Server::on_request() {
+  Fd msg;
+  auto req = recv_request(sock_.get(), msg);
+  if (req) {
+    start(*req, msg.get());
+    return;
+  }
+  if (req.error().kind == ErrorKind::format) {
+    log_warn({{"event", "bad-request"}, {"reason", req.error().reason}});
+    return;
+  }
+  // End of stream (the scheduler is exiting) or a broken socket: no more requests.
+  if (req.error().kind != ErrorKind::not_found) log_warn({{"event", "bad-request"}, {"reason", req.error().reason}});
+  sock_.reset();
+}
+
+void Server::start(const LspawnRequest& req, int message_fd) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) {
+    reply({req.dlv, 111, sys_error(ErrorKind::temporary, "create a pipe").reason + " (#4.3.0)"});
+    return;
+  }
+  Fd rd(p[0]), wr(p[1]);
+  ::fcntl(rd.get(), F_SETFL, O_NONBLOCK);
+  sigset_t all, old;
+  sigfillset(&all);
+  ::sigprocmask(SIG_BLOCK, &all, &old);
+  pid_t pid = ::fork();
+  if (pid == 0) run_delivery_child({&req, message_fd, wr.get(), s_.root, s_.switching_users, &s_.env});
+  int err = errno;
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) {
+    reply({req.dlv, 111, sys_error(ErrorKind::temporary, "fork", err).reason + " (#4.3.0)"});
+    return;
+  }
+  children_.push_back({pid, req.dlv, std::move(rd)});
+}
+
+void Server::on_signals() {
+  char drain[64];
+  while (::read(g_signal_read, drain, sizeof drain) > 0) {
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (!g_pending[i]) continue;
+    g_pending[i] = 0;
+    if (s_.scheduler > 0) ::kill(s_.scheduler, forwarded[i]);
+  }
+  int w;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &w, WNOHANG)) > 0) {
+    if (pid == s_.scheduler) {
+      scheduler_status_ = WIFEXITED(w) ? WEXITSTATUS(w) : 111;
+      s_.scheduler = 0;
+      continue;
+    }
+    for (size_t i = 0; i < children_.size(); ++i) {
+      if (children_[i].pid != pid) continue;
+      finish(children_[i], w);
+      children_[i] = std::move(children_.back());
+      children_.pop_back();
+      break;
+    }
+  }
+}
+
+void Server::finish(Child& c, int wstatus) {
+  // The child has exited, so its reason is all in the pipe; a grandchild that
+  // kept the pipe open cannot make us wait (non-blocking).
+  std::string out;
+  char buf[max_reason];
+  ssize_t n;
+  while (out.size() < max_reason && (n = ::read(c.reason.get(), buf, max_reason - out.size())) > 0) {
+    out.append(buf, static_cast<size_t>(n));
+  }
+  c.reason.reset();
+  reply(reply_for(c.dlv, wstatus, out));
+}
+
+void Server::reply(const LspawnReply& r) {
+  // Without the socket (the scheduler has gone) the outcome is lost: the scheduler
+  // retries what it did not hear about.
+  if (sock_.valid()) (void)send_reply(sock_.get(), r);
+}
+
+}  // namespace quail

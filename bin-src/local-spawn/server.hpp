@@ -1,0 +1,55 @@
+// local-spawn's loop: the scheduler's requests in, one forked delivery child per
+// request, the reply sent when the child is reaped. The children never hold the
+// scheduler's socket; the server keeps pid -> (dlv, reason pipe). See man/local-spawn.8.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "fd.hpp"
+#include "lspawn.hpp"
+
+namespace quail {
+
+struct ServerSettings {
+  std::string root;
+  bool switching_users = false;   // root: each delivery becomes its recipient's user
+  std::vector<std::string> env;   // every delivery's whole environment
+  pid_t scheduler = -1;           // our child the scheduler (root), or -1: it is our parent
+};
+
+class Server {
+ public:
+  // Installs the signal handlers: SIGCHLD, and SIGTERM/SIGHUP/SIGINT passed on
+  // to a scheduler child (ignored when the scheduler is our parent: it gets its
+  // own). Call before the scheduler child is started.
+  static Status install_signals(bool forward);
+
+  Server(Fd sock, ServerSettings s) : sock_(std::move(sock)), s_(std::move(s)) {}
+  void set_scheduler(pid_t pid) { s_.scheduler = pid; }
+  // Serves until the scheduler is gone: our child exited (returns its exit code,
+  // 111 for a signal), or, when it is our parent, its socket closed (returns 0).
+  // Deliveries still running then finish on their own; their replies are lost
+  // and queue-send retries them (delivery is at least once).
+  int run();
+
+ private:
+  struct Child {
+    pid_t pid;
+    uint64_t dlv;
+    Fd reason;  // read end, non-blocking
+  };
+  void on_request();
+  void start(const LspawnRequest& req, int message_fd);
+  void on_signals();
+  void finish(Child& c, int wstatus);
+  void reply(const LspawnReply& r);
+
+  Fd sock_;
+  ServerSettings s_;
+  std::vector<Child> children_;
+  int scheduler_status_ = 111;
+};
+
+}  // namespace quail
