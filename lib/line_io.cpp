@@ -4,6 +4,7 @@
 #include "line_io.hpp"
 
 #include <cerrno>
+#include <cstring>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,12 +15,8 @@ LineIo::LineIo(int in_fd, int out_fd, int timeout_ms, size_t read_size)
     : in_fd_(in_fd), out_fd_(out_fd), timeout_ms_(timeout_ms), read_size_(read_size ? read_size : 1) {}
 
 void LineIo::consume(size_t n) {
-  in_pos_ += n;
-  if (in_pos_ > in_.size()) in_pos_ = in_.size();
-  if (in_pos_ == in_.size()) {
-    in_.clear();
-    in_pos_ = 0;
-  }
+  in_begin_ = n < in_end_ - in_begin_ ? in_begin_ + n : in_end_;
+  if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
 }
 
 IoStatus LineIo::wait(short events) {
@@ -40,18 +37,24 @@ IoStatus LineIo::fill() {
   if (eof_) return IoStatus::eof;
   if (auto s = wait(POLLIN); s != IoStatus::ok) return s;
   // Keep the buffer from creeping: consumed bytes are dropped before it grows.
-  if (in_pos_ > 0) {
-    in_.erase(0, in_pos_);
-    in_pos_ = 0;
+  if (in_begin_ > 0) {
+    std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
+    in_end_ -= in_begin_;
+    in_begin_ = 0;
   }
-  size_t old = in_.size();
-  in_.resize(old + read_size_);
+  if (in_cap_ - in_end_ < read_size_) {
+    // new char[] leaves the bytes uninitialised: only what read(2) fills is touched.
+    size_t cap = in_cap_ * 2 > in_end_ + read_size_ ? in_cap_ * 2 : in_end_ + read_size_;
+    std::unique_ptr<char[]> bigger(new char[cap]);
+    if (in_end_ > 0) std::memcpy(bigger.get(), in_.get(), in_end_);
+    in_ = std::move(bigger);
+    in_cap_ = cap;
+  }
   for (;;) {
-    ssize_t n = ::read(in_fd_, in_.data() + old, read_size_);
+    ssize_t n = ::read(in_fd_, in_.get() + in_end_, read_size_);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       errno_ = errno;
-      in_.resize(old);
       // A reset connection is the peer going away, not our trouble.
       if (errno_ == ECONNRESET) {
         eof_ = true;
@@ -59,7 +62,7 @@ IoStatus LineIo::fill() {
       }
       return IoStatus::error;
     }
-    in_.resize(old + static_cast<size_t>(n));
+    in_end_ += static_cast<size_t>(n);
     if (n == 0) {
       eof_ = true;
       return IoStatus::eof;

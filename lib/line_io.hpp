@@ -4,6 +4,7 @@
 // Trusts nothing it reads; never exits, never logs.
 #pragma once
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -31,9 +32,9 @@ class LineIo {
   IoStatus read_line(std::string& line, size_t max, bool* crlf = nullptr);
 
   // Input read ahead and not consumed yet (for data that is not line based).
-  std::string_view buffered() const { return std::string_view(in_).substr(in_pos_); }
+  std::string_view buffered() const { return std::string_view(in_.get() + in_begin_, in_end_ - in_begin_); }
   void consume(size_t n);
-  bool has_buffered_input() const { return in_pos_ < in_.size(); }
+  bool has_buffered_input() const { return in_begin_ < in_end_; }
   // Flushes queued output, then waits for input and appends what arrives.
   IoStatus fill();
 
@@ -54,8 +55,13 @@ class LineIo {
   int out_fd_;
   int timeout_ms_;
   size_t read_size_;
-  std::string in_;
-  size_t in_pos_ = 0;
+  // Read-ahead: in_[in_begin_, in_end_) is unconsumed input. Not a std::string:
+  // resizing one zero-fills it, and an idle session would then keep pages
+  // (read_size of them) it never read into.
+  std::unique_ptr<char[]> in_;
+  size_t in_cap_ = 0;
+  size_t in_begin_ = 0;
+  size_t in_end_ = 0;
   std::string out_;
   int errno_ = 0;
   bool eof_ = false;

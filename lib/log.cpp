@@ -2,12 +2,13 @@
 // secrets; trusts nothing about the values, which are escaped.
 #include "log.hpp"
 
-#include <cstdio>
-#include <ctime>
-
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -20,15 +21,14 @@ int g_fd = 2;
 bool g_timestamps = false;
 enum class Decided { not_yet, fd, syslog };
 Decided g_sink = Decided::not_yet;
-// openlog(3) keeps the ident pointer: this string is not touched while syslog is open.
-std::string g_ident;
-bool g_syslog_open = false;
+int g_syslog_fd = -1;
+bool g_syslog_stream = false;
 LogSyslogWriter g_syslog_writer = nullptr;
 constexpr size_t max_value = 400;
 
 void close_syslog() {
-  if (g_syslog_open) ::closelog();
-  g_syslog_open = false;
+  if (g_syslog_fd >= 0) ::close(g_syslog_fd);
+  g_syslog_fd = -1;
 }
 
 bool same_file(int a, int b) {
@@ -36,15 +36,67 @@ bool same_file(int a, int b) {
   return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+// /dev/log, as syslog(3) finds it: a datagram socket, else a stream one.
+void connect_syslog() {
+  struct sockaddr_un a {};
+  a.sun_family = AF_UNIX;
+  std::strcpy(a.sun_path, "/dev/log");
+  for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
+    int fd = ::socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    if (::connect(fd, reinterpret_cast<struct sockaddr*>(&a), sizeof a) == 0) {
+      g_syslog_fd = fd;
+      g_syslog_stream = type == SOCK_STREAM;
+      return;
+    }
+    ::close(fd);
+  }
+}
+
+// Not syslog(3): glibc stamps each record with the local time, and local time
+// links its time-zone code (tzfile, sscanf, strtod: ~110 KiB) into every static
+// program. Syslog daemons stamp what they receive (rsyslog and journald ignore a
+// local client's stamp anyway), so the record goes without one.
 void write_syslog(std::string_view level, const std::string& line) {
   int priority = log_syslog_priority(level);
   if (g_syslog_writer) return g_syslog_writer(priority, line);
-  if (!g_syslog_open) {
-    g_ident = g_program;
-    ::openlog(g_ident.c_str(), LOG_PID, LOG_MAIL);
-    g_syslog_open = true;
+  std::string record = log_syslog_record(priority, g_program, ::getpid(), line);
+  // A restarted syslog daemon: reconnect once, as syslog(3) does.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (g_syslog_fd < 0) connect_syslog();
+    if (g_syslog_fd < 0) return;
+    size_t len = record.size() + (g_syslog_stream ? 1 : 0);  // a stream record ends in its NUL
+    if (::send(g_syslog_fd, record.c_str(), len, MSG_NOSIGNAL) == static_cast<ssize_t>(len)) return;
+    close_syslog();
   }
-  ::syslog(priority, "%s", line.c_str());
+}
+
+// UTC from a Unix time without gmtime_r, which would link glibc's time-zone
+// code (see write_syslog). Days to civil date: H. Hinnant's algorithm.
+struct Utc {
+  int64_t year;
+  unsigned month, day, hour, minute, second;
+};
+Utc utc_of(int64_t t) {
+  int64_t days = t / 86400, secs = t % 86400;
+  if (secs < 0) {
+    secs += 86400;
+    --days;
+  }
+  days += 719468;  // from 1970-01-01 to 0000-03-01
+  int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  auto doe = static_cast<unsigned>(days - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  Utc u;
+  u.day = doy - (153 * mp + 2) / 5 + 1;
+  u.month = mp < 10 ? mp + 3 : mp - 9;
+  u.year = static_cast<int64_t>(yoe) + era * 400 + (u.month <= 2 ? 1 : 0);
+  u.hour = static_cast<unsigned>(secs / 3600);
+  u.minute = static_cast<unsigned>(secs / 60 % 60);
+  u.second = static_cast<unsigned>(secs % 60);
+  return u;
 }
 }  // namespace
 
@@ -108,6 +160,22 @@ std::string log_quote(std::string_view v) {
   return quote ? "\"" + body + "\"" : body;
 }
 
+std::string log_utc_timestamp(int64_t seconds, long micros) {
+  Utc u = utc_of(seconds);
+  char ts[64];
+  std::snprintf(ts, sizeof ts, "%04lld-%02u-%02uT%02u:%02u:%02u.%06ldZ", static_cast<long long>(u.year), u.month, u.day,
+                u.hour, u.minute, u.second, micros);
+  return ts;
+}
+
+std::string log_syslog_record(int priority, std::string_view ident, long pid, std::string_view line) {
+  std::string r = "<" + std::to_string(LOG_MAIL | priority) + ">";
+  r += ident;
+  r += "[" + std::to_string(pid) + "]: ";
+  r += line;
+  return r;
+}
+
 void log_event(std::string_view level, std::initializer_list<LogField> fields) {
   // A caller may log and then read errno for its own error path.
   int saved_errno = errno;
@@ -118,12 +186,8 @@ void log_event(std::string_view level, std::initializer_list<LogField> fields) {
     // Files written by quail up have no other clock: ts= is what an administrator sorts by.
     timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    struct tm tm;
-    gmtime_r(&now.tv_sec, &tm);
-    char ts[80];
-    std::snprintf(ts, sizeof ts, " ts=%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000);
-    line += ts;
+    line += " ts=";
+    line += log_utc_timestamp(now.tv_sec, now.tv_nsec / 1000);
   }
   for (const auto& f : fields) {
     line += ' ';

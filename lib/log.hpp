@@ -2,6 +2,7 @@
 // Values are quoted when needed, non-printables become \xNN, each value is capped.
 // Callers never pass a password, AUTH data, or a message body (see man/quail-log.5).
 #pragma once
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -29,7 +30,8 @@ void log_set_timestamps(bool on);
 // Sets the fd lines go to (default 2). -1 silences the log.
 void log_set_fd(int fd);
 // Writes one line at level "info", "warn", "error" or "debug", in one write(2) -- or,
-// when the log fd is the peer's socket (inetd), as one syslog(3) record (see log_sink_for).
+// when the log fd is the peer's socket (inetd), as one syslog record on /dev/log
+// (see log_sink_for).
 void log_event(std::string_view level, std::initializer_list<LogField> fields);
 inline void log_info(std::initializer_list<LogField> f) { log_event("info", f); }
 inline void log_warn(std::initializer_list<LogField> f) { log_event("warn", f); }
@@ -48,7 +50,12 @@ enum class LogSink { fd, syslog };
 LogSink log_sink_for(int err, int in = 0, int out = 1);
 // The syslog(3) priority of a level: LOG_INFO, LOG_WARNING, LOG_ERR, LOG_DEBUG.
 int log_syslog_priority(std::string_view level);
-// Replaces syslog(3) for tests (nullptr restores it); the line has no newline.
+// The record sent to /dev/log for one line: "<facility|priority>ident[pid]: line",
+// LOG_MAIL, without a timestamp (the daemon stamps it; see log.cpp). For tests.
+std::string log_syslog_record(int priority, std::string_view ident, long pid, std::string_view line);
+// "YYYY-MM-DDThh:mm:ss.uuuuuuZ" for a Unix time (what ts= holds). For tests.
+std::string log_utc_timestamp(int64_t seconds, long micros);
+// Replaces the /dev/log writer for tests (nullptr restores it); the line has no newline.
 using LogSyslogWriter = void (*)(int priority, std::string_view line);
 void log_set_syslog_writer(LogSyslogWriter writer);
 

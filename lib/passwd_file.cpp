@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <mutex>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -127,8 +126,10 @@ Result<PasswdFile> read_fd(int fd, const std::string& path, FileStamp& stamp) {
   return PasswdFile(std::move(text));
 }
 
+// One per process. No lock: quail's programs are single-threaded (they spawn,
+// never start threads), and a mutex would link C++'s system_error machinery
+// into every static program that looks a user up.
 struct Cache {
-  std::mutex lock;
   std::string path;
   FileStamp stamp;
   std::optional<PasswdFile> file;
@@ -143,7 +144,6 @@ Cache& cache() {
 template <typename T, typename Fn>
 Result<std::optional<T>> with_file(const std::string& path, Fn fn) {
   Cache& c = cache();
-  std::lock_guard<std::mutex> guard(c.lock);
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return sys_error(ErrorKind::temporary, "stat " + path);
   if (!c.file || c.path != path || !(c.stamp == FileStamp::of(st))) {

@@ -59,7 +59,7 @@ class PasswdFile {
 
 // Lookups in the file at path, kept in memory for the process and read again
 // only when the file changed (its inode, size or mtime): an smtpd checking many
-// RCPTs reads /etc/passwd once. nullopt: no such login. Thread-safe.
+// RCPTs reads /etc/passwd once. nullopt: no such login. Not thread-safe.
 Result<std::optional<PasswdEntry>> passwd_by_name(std::string_view name, const std::string& path = system_passwd_path);
 Result<std::optional<PasswdEntry>> passwd_by_uid(uid_t uid, const std::string& path = system_passwd_path);
 

@@ -4,7 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <string>
@@ -255,4 +257,29 @@ TEST_CASE("log sink: inetd (fds 0-2 one socket) logs to syslog; tcpserver (fd 2 
   }
   ::close(rep[0]);
   ::close(rep[1]);
+}
+
+TEST_CASE("log: ts= is UTC computed without the C library's time zones") {
+  CHECK(quail::log_utc_timestamp(0, 0) == "1970-01-01T00:00:00.000000Z");
+  CHECK(quail::log_utc_timestamp(951782400, 5) == "2000-02-29T00:00:00.000005Z");  // a leap day
+  CHECK(quail::log_utc_timestamp(1795885917, 189332) == "2026-11-28T17:11:57.189332Z");
+  CHECK(quail::log_utc_timestamp(4107542399, 999999) == "2100-02-28T23:59:59.999999Z");  // 2100 is no leap year
+  CHECK(quail::log_utc_timestamp(4107542400, 0) == "2100-03-01T00:00:00.000000Z");
+  CHECK(quail::log_utc_timestamp(-1, 0) == "1969-12-31T23:59:59.000000Z");
+  // Every day of four centuries agrees with gmtime_r.
+  for (int64_t t = -2208988800; t < 10413792000; t += 86400 - 7) {
+    time_t tt = static_cast<time_t>(t);
+    struct tm tm;
+    REQUIRE(gmtime_r(&tt, &tm));
+    char want[64];
+    std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.000000Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    REQUIRE(quail::log_utc_timestamp(t, 0) == want);
+  }
+}
+
+TEST_CASE("log: a syslog record is LOG_MAIL, ident[pid], the line, and no timestamp") {
+  CHECK(quail::log_syslog_record(LOG_INFO, "smtpd", 42, "prog=smtpd level=info event=x") ==
+        "<22>smtpd[42]: prog=smtpd level=info event=x");
+  CHECK(quail::log_syslog_record(LOG_ERR, "pop3d", 7, "") == "<19>pop3d[7]: ");
 }
