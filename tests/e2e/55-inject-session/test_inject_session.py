@@ -86,6 +86,11 @@ class Smtpd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        # smtpd's and queue-inject's fd 2: a sanitizer build reports there.
+        self.log.seek(0)
+        text = self.log.read().decode("utf-8", "replace")
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert marker not in text, "sanitizer report in the log:\n" + text[-4000:]
 
     def log_lines(self, prog=None):
         self.log.seek(0)
