@@ -1,0 +1,346 @@
+"""15-local-spawn: local deliveries run by the fork server (man/local-spawn.8).
+
+Single-user instance (`quail up` starts `local-spawn - queue-send`): SMTP and
+sendmail mail reaches a Maildir, an mbox, a |program and a forward from one
+.qmail; the program sees the documented environment and none of the services'
+variables, and runs under a forked local-spawn (no exec of local-deliver) that
+holds no socket and no signal handler; a delivery whose child crashes or whose
+program hangs and is killed is a temporary failure and is retried; a user or a
+domain added after `quail up` gets mail without a HUP; `quail down` leaves no
+process. System install (root only): each delivery runs as its recipient's uid,
+still no exec, SIGHUP to local-spawn reaches queue-send and not the delivery, and
+a domain added to control/locals after `quail up` is honoured.
+"""
+import os
+import pwd
+import signal
+import smtplib
+import subprocess
+import time
+import unittest
+
+import quailtest as qt
+
+qt.require("quail", "quail-init", "quail-user", "quail-up", "quail-down", "sendmail", "queue-inject",
+           "queue-send", "local-spawn", "local-deliver", "tcpserver", "smtpd")
+
+DOMAIN = "example.test"
+ALICE = "alice@" + DOMAIN
+BOB = "bob@" + DOMAIN
+LOCAL_SPAWN = os.path.realpath(qt.bin_path("local-spawn"))
+# What a |program may see: local-deliver's own environment (QUAIL_ROOT, PATH), the
+# qmail-command(8) variables, and what sh itself sets.
+DOCUMENTED = {"QUAIL_ROOT", "PATH", "USER", "HOME", "LOCAL", "HOST", "RECIPIENT", "SENDER", "NEWSENDER", "EXT",
+              "EXT2", "EXT3", "EXT4", "HOST2", "HOST3", "HOST4", "DEFAULT", "DTLINE", "RPLINE", "UFLINE",
+              "PWD", "OLDPWD", "SHLVL", "_"}
+
+# A program that records who runs it, then waits until the test lets it finish:
+# <name>.ppid is the delivery child (the program's parent), <name>.pid the program.
+SLOW = ("|id -u > {n}.uid; echo $PPID > {n}.ppid; echo $$ > {n}.pid; "
+        "test -f {n}.ok && exit 0; exec sleep 120\n")
+
+
+def read(path, default=None):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return default
+
+
+def env_file(path):
+    out = {}
+    for line in read(path, b"").decode("latin-1").splitlines():
+        if "=" in line and line.split("=", 1)[0].isidentifier():
+            k, v = line.split("=", 1)
+            out[k] = v
+    return out
+
+
+def fd_links(pid):
+    out = []
+    d = "/proc/%d/fd" % pid
+    for n in os.listdir(d):
+        try:
+            out.append(os.readlink(os.path.join(d, n)))
+        except OSError:
+            pass
+    return out
+
+
+def status_fields(pid):
+    out = {}
+    for line in qt._proc_read(pid, "status").decode().splitlines():
+        k, _, v = line.partition(":")
+        out[k] = v.strip()
+    return out
+
+
+def ppid_of(pid):
+    st = qt._proc_read(pid, "stat").split(b")")[-1].split()
+    return int(st[1]) if st else None
+
+
+def servers(q):
+    """The fork server(s) under q: local-spawn processes that are not delivery children."""
+    spawns = q.pids("local-spawn")
+    return [p for p in spawns if ppid_of(p) not in spawns]
+
+
+def alive(pid):
+    st = qt._proc_read(pid, "stat").split(b")")[-1].split()
+    return bool(st) and st[0] != b"Z"
+
+
+class DeliveryChildChecks:
+    """Waits for a slow program (SLOW) under `home` and checks its delivery child."""
+
+    def slow_child(self, home, name, timeout=30):
+        qt.wait_for(lambda: read(os.path.join(home, name + ".pid")), timeout, "the slow program to start")
+        child = int(read(os.path.join(home, name + ".ppid")).strip())
+        program = int(read(os.path.join(home, name + ".pid")).strip())
+        try:
+            # The delivery is local-spawn forked: local-deliver was never exec'd.
+            self.assertEqual(os.readlink("/proc/%d/exe" % child), LOCAL_SPAWN)
+            self.assertFalse([l for l in fd_links(child) if l.startswith("socket:")],
+                             "the delivery child holds a socket: %s" % fd_links(child))
+            st = status_fields(child)
+            self.assertEqual(int(st["SigCgt"], 16), 0, "the delivery child has signal handlers")
+            self.assertEqual(int(st["SigBlk"], 16), 0, "the delivery child blocks signals")
+            self.assertEqual(int(st["SigIgn"], 16), 1 << (signal.SIGPIPE - 1), "only SIGPIPE is ignored")
+        except BaseException:
+            self.release(home, name, program)  # a failed check must not leave a delivery hanging
+            raise
+        return child, program, st
+
+    def release(self, home, name, program):
+        with open(os.path.join(home, name + ".ok"), "w"):
+            pass
+        try:
+            os.kill(program, signal.SIGTERM)  # the hang ends: a temporary failure, then a retry
+        except ProcessLookupError:
+            pass
+
+    def delivery_events(self, q, to):
+        return [e for e in q.log_lines("queue-send") if e.get("event") == "delivery" and e.get("to") == "<%s>" % to]
+
+
+class SingleUser(unittest.TestCase, DeliveryChildChecks):
+    @classmethod
+    def setUpClass(cls):
+        cls.q = qt.Instance()
+        try:
+            cls.q.init("mx." + DOMAIN, [DOMAIN])
+            cls.q.add_user(ALICE)
+            cls.q.add_user(BOB)
+            home = cls.q.home(ALICE)
+            files = {
+                ".qmail": "./Maildir/\n./mbox\n"
+                          "|env > prog.env; readlink /proc/$PPID/exe > prog.parent; "
+                          "for f in /proc/$$/fd/*; do readlink $f; done > prog.fds; cat > prog.msg\n"
+                          "&" + BOB + "\n",
+                ".qmail-crash": SLOW.format(n="crash"),
+                ".qmail-hang": SLOW.format(n="hang"),
+            }
+            for name, text in files.items():
+                with open(os.path.join(home, name), "w") as f:
+                    f.write(text)
+                os.chmod(os.path.join(home, name), 0o644)
+            cls.port = qt.free_port()
+            cls.up = cls.q.up(env={"QUAIL_RETRY_SCALE": "600", "QUAIL_LEAK_MARKER": "1"},
+                              smtp="127.0.0.1:%d" % cls.port)
+        except BaseException:
+            cls.q.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.q.cleanup()
+
+    def sendmail(self, n, to, sender=BOB):
+        r = self.q.sendmail(["-i", "-f", sender, to], qt.make_message(n, to=to, sender=sender))
+        self.assertEqual(r.returncode, 0, r.err)
+
+    def test_services_are_queue_send_and_its_fork_server(self):
+        with open(self.q.path("run", "queue-send.pid")) as f:
+            service = int(f.read())
+        self.assertEqual(self.q.pids("queue-send"), [service])
+        server = servers(self.q)
+        self.assertEqual(len(server), 1)
+        self.assertEqual(ppid_of(server[0]), service, "the fork server is queue-send's child")
+        rss = qt.rss_kib(server[0])
+        qt.note("local-spawn VmRSS %d KiB" % rss)
+        self.assertLess(rss, 8192)
+        again = self.q.up(smtp="127.0.0.1:%d" % self.port)  # idempotent, and no false alarm
+        self.assertNotIn("other arguments", again.err)
+        self.assertIn("already running", again.out)
+
+    def test_smtp_and_sendmail_reach_maildir_mbox_program_and_forward(self):
+        home = self.q.home(ALICE)
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
+            msg = qt.make_message(1, to=ALICE, sender="carol@elsewhere.test")
+            c.sendmail("carol@elsewhere.test", [ALICE], msg.replace(b"\n", b"\r\n"))
+        self.sendmail(2, ALICE)
+        qt.wait_for(lambda: self.q.maildir_count(ALICE) >= 2 and self.q.maildir_count(BOB) >= 2, 30,
+                    "two messages in alice's Maildir and two forwards to bob")
+        got = {qt.test_number(m): m for m in self.q.maildir_messages(ALICE)}
+        self.assertEqual(qt.header(got[1], "Return-Path"), [b"<carol@elsewhere.test>"])
+        self.assertEqual(qt.header(got[2], "Delivered-To"), [ALICE.encode()])
+        mbox = read(os.path.join(home, "mbox"))
+        self.assertTrue(mbox.startswith(b"From ") and b"\nFrom carol@elsewhere.test " in b"\n" + mbox, mbox[:80])
+        self.assertEqual(mbox.count(b"\nDelivered-To: " + ALICE.encode() + b"\n"), 2)
+        forwarded = self.q.maildir_messages(BOB)
+        self.assertTrue(all(ALICE.encode() in b"".join(qt.header(m, "Delivered-To")) for m in forwarded))
+        self.assertEqual(read(os.path.join(home, "prog.parent")).strip().decode(), LOCAL_SPAWN)
+        env = env_file(os.path.join(home, "prog.env"))
+        self.assertEqual(env["RECIPIENT"], ALICE)
+        self.assertEqual(env["USER"], ALICE)
+        self.assertEqual(env["HOME"], home)
+        self.assertEqual(env["QUAIL_ROOT"], self.q.root)
+        self.assertIn("PATH", env)
+        self.assertEqual(set(env) - DOCUMENTED, set(), "variables a program should not see")
+        fds = read(os.path.join(home, "prog.fds")).decode().split()
+        self.assertFalse([l for l in fds if l.startswith("socket:")], fds)
+
+    def test_a_crashed_delivery_child_is_a_temporary_failure_and_retried(self):
+        home = self.q.home(ALICE)
+        to = "alice-crash@" + DOMAIN
+        self.sendmail(10, to)
+        child, program, _ = self.slow_child(home, "crash")
+        try:
+            os.kill(child, signal.SIGSEGV)
+            first = qt.wait_for(lambda: self.delivery_events(self.q, to), 30, "the first attempt's outcome")[0]
+            self.assertEqual(first["result"], "deferred")
+            self.assertIn("killed by signal %d" % signal.SIGSEGV, first["reason"])
+        finally:
+            self.release(home, "crash", program)
+        qt.wait_for(lambda: any(e["result"] == "delivered" for e in self.delivery_events(self.q, to)), 30,
+                    "the retry to deliver")
+
+    def test_a_hung_program_ignores_signals_to_the_services_and_its_end_is_retried(self):
+        home = self.q.home(ALICE)
+        to = "alice-hang@" + DOMAIN
+        self.sendmail(11, to)
+        child, program, _ = self.slow_child(home, "hang")
+        try:
+            with open(self.q.path("run", "queue-send.pid")) as f:
+                service = int(f.read())
+            server = servers(self.q)[0]
+            for pid, sig in ((server, signal.SIGTERM), (server, signal.SIGHUP), (service, signal.SIGHUP)):
+                os.kill(pid, sig)
+            time.sleep(0.3)
+            self.assertTrue(alive(child) and alive(program), "a signal to the services reached the delivery")
+            self.assertEqual(self.q.pids("queue-send"), [service])
+            self.assertEqual(servers(self.q), [server], "local-spawn ignores TERM: queue-send decides")
+        finally:
+            self.release(home, "hang", program)
+        qt.wait_for(lambda: any(e["result"] == "delivered" for e in self.delivery_events(self.q, to)), 30,
+                    "the retry to deliver")
+        first = self.delivery_events(self.q, to)[0]
+        self.assertEqual(first["result"], "deferred")
+        self.assertIn("(#4.", first["reason"])
+
+    def test_a_user_added_after_up_gets_mail_without_hup(self):
+        carol = "carol@" + DOMAIN
+        self.q.add_user(carol)
+        self.sendmail(20, carol)
+        qt.wait_for(lambda: self.q.maildir_count(carol), 30, "mail for a user added after up")
+
+
+class DownLeavesNothing(unittest.TestCase):
+    def test_quail_down_leaves_no_process(self):
+        with qt.Instance() as q:
+            q.init("mx." + DOMAIN, [DOMAIN])
+            q.add_user(ALICE)
+            q.up()
+            self.assertEqual(len(q.pids("local-spawn")), 1)
+            r = q.sendmail(["-i", ALICE], qt.make_message(1))
+            self.assertEqual(r.returncode, 0, r.err)
+            qt.wait_for(lambda: q.maildir_count(ALICE), 30, "a delivery")
+            q.quail("down")
+            self.assertEqual(qt.processes_under(q.root), [], "processes left after quail down")
+
+
+LOGIN = "quaills1"
+
+
+@unittest.skipUnless(os.geteuid() == 0, "a system install needs root")
+class SystemInstall(unittest.TestCase, DeliveryChildChecks):
+    @classmethod
+    def setUpClass(cls):
+        subprocess.run(["userdel", "-r", LOGIN], capture_output=True)
+        subprocess.run(["useradd", "-m", "-s", "/bin/sh", LOGIN], check=True)
+        cls.pw = pwd.getpwnam(LOGIN)
+        probe = subprocess.run(["su", "-s", "/bin/sh", LOGIN, "-c", "test -x " + qt.bin_path("local-spawn")])
+        if probe.returncode != 0:
+            subprocess.run(["userdel", "-r", LOGIN], capture_output=True)
+            raise unittest.SkipTest("the build tree %s is not reachable by an ordinary login" % qt.bin_path(""))
+        home = cls.pw.pw_dir
+        for sub in ("", "tmp", "new", "cur"):
+            os.makedirs(os.path.join(home, "Maildir", sub), exist_ok=True)
+        with open(os.path.join(home, ".qmail-slow"), "w") as f:
+            f.write(SLOW.format(n="slow"))
+        os.chmod(os.path.join(home, ".qmail-slow"), 0o644)
+        subprocess.run(["chown", "-R", "%d:%d" % (cls.pw.pw_uid, cls.pw.pw_gid), home], check=True)
+        cls.q = qt.Instance(prefix="quail-lspawn-sys-")
+        try:
+            os.chmod(cls.q.tmp, 0o755)
+            cls.q.init(hostname="mx.sys.test", domains=("sys.test",), extra=("--system",))
+            cls.q.up(env={"QUAIL_RETRY_SCALE": "600"})
+        except BaseException:
+            cls.q.cleanup()
+            subprocess.run(["userdel", "-r", LOGIN], capture_output=True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.q.cleanup()
+        subprocess.run(["userdel", "-r", LOGIN], capture_output=True)
+
+    def test_a_delivery_runs_forked_as_its_recipient_and_hup_goes_to_queue_send(self):
+        home = self.pw.pw_dir
+        to = LOGIN + "-slow@mx.sys.test"
+        r = self.q.sendmail(["-i", to], qt.make_message(30, to=to))
+        self.assertEqual(r.returncode, 0, r.err)
+        child, program, st = self.slow_child(home, "slow")
+        try:
+            self.assertEqual(read(os.path.join(home, "slow.uid")).strip(), str(self.pw.pw_uid).encode())
+            self.assertEqual([int(x) for x in st["Uid"].split()], [self.pw.pw_uid] * 4)
+            spawner = servers(self.q)
+            self.assertEqual(len(spawner), 1)
+            self.assertEqual(ppid_of(child), spawner[0], "one fork, no second one")
+            self.assertEqual(status_fields(spawner[0])["Uid"].split(), ["0"] * 4)
+            os.kill(spawner[0], signal.SIGHUP)  # passed on to queue-send, not to the delivery
+            qt.wait_for(lambda: [e for e in self.q.log_lines("queue-send") if e.get("event") == "reload"], 10,
+                        "queue-send to reload on local-spawn's SIGHUP")
+            self.assertTrue(alive(child), "SIGHUP reached the delivery child")
+        finally:
+            self.release(home, "slow", program)
+        qt.wait_for(lambda: any(e["result"] == "delivered" for e in self.delivery_events(self.q, to)), 30,
+                    "the retry to deliver")
+
+    def test_a_domain_added_to_locals_after_up_delivers_as_the_login(self):
+        # queue-send routes by the locals it read at start or at its last SIGHUP
+        # (queue-send(8)); local-spawn needs none: each delivery reads control/ afresh.
+        new = os.path.join(self.pw.pw_dir, "Maildir", "new")
+        before = set(os.listdir(new))
+        with open(self.q.path("control", "locals"), "a") as f:
+            f.write("late.sys.test\n")
+        scheduler = self.q.pids("queue-send")
+        self.assertEqual(len(scheduler), 1)
+
+        def reloads():
+            return len([e for e in self.q.log_lines("queue-send") if e.get("event") == "reload"])
+        seen = reloads()
+        os.kill(scheduler[0], signal.SIGHUP)  # queue-send only: local-spawn is not told
+        qt.wait_for(lambda: reloads() > seen, 10, "queue-send to reload")
+        to = LOGIN + "@late.sys.test"
+        r = self.q.sendmail(["-i", to], qt.make_message(31, to=to))
+        self.assertEqual(r.returncode, 0, r.err)
+        files = qt.wait_for(lambda: set(os.listdir(new)) - before, 30, "mail at a domain added after up")
+        st = os.stat(os.path.join(new, files.pop()))
+        self.assertEqual((st.st_uid, st.st_gid), (self.pw.pw_uid, self.pw.pw_gid))
+
+
+if __name__ == "__main__":
+    unittest.main()
