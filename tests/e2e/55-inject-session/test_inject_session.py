@@ -177,14 +177,24 @@ class InjectSession(unittest.TestCase):
         s.close()
         with open(trace, errors="replace") as f:
             lines = f.read().splitlines()
+        # "<pid> <syscall>(...", the pid padded with blanks to a common width.
+        calls = [re.match(r"(\d+)\s+(\w+)\(", l) for l in lines]
+        calls = [(m.group(1), m.group(2)) if m else (None, None) for m in calls]
         for qid in ids:
             ren = next(i for i, l in enumerate(lines) if "rename" in l and "/todo/%s\"" % qid in l)
-            pid = lines[ren].split()[0]
-            before = [i for i in range(ren) if lines[i].startswith(pid + " fsync(")]
-            after = [i for i in range(ren + 1, len(lines)) if lines[i].startswith(pid + " fsync(")]
+            pid = calls[ren][0]
+            mine = [i for i in range(len(lines)) if calls[i][0] == pid]
+            k = mine.index(ren)
             reply = next(i for i, l in enumerate(lines) if "250 2.0.0 ok %s" % qid in l)
-            self.assertTrue(before, "no fsync of the queue file before its rename")
-            self.assertTrue(after and after[0] < reply,
+            # S1 -> S2: the file's fsync is queue-inject's last call before the rename,
+            # todo/'s fsync its first after it, and smtpd's 250 comes after both.
+            self.assertTrue(k > 0 and calls[mine[k - 1]] == (pid, "fsync"),
+                            "no fsync of the queue file right before its rename:\n%s" % "\n".join(lines[:ren + 1]))
+            self.assertTrue(k + 1 < len(mine) and calls[mine[k + 1]] == (pid, "fsync"), "no fsync of todo/")
+            done = mine[k + 1]
+            if "<unfinished" in lines[done]:  # another process ran while it waited
+                done = next(i for i in range(done, len(lines)) if re.match(pid + r"\s+<\.\.\. fsync resumed", lines[i]))
+            self.assertLess(done, reply,
                             "250 for %s before todo/ was fsync'ed:\n%s" % (qid, "\n".join(lines[ren:reply + 1])))
 
     def test_killed_queue_inject_fails_its_message_and_the_next_one_succeeds(self):
