@@ -69,7 +69,10 @@ int serve_as_root(const char* user_name, quail::Fd sock, quail::Fd peer, quail::
 // local-spawn user|- scheduler [arg ...]
 int main(int argc, char** argv) {
   return quail::run_main("local-spawn", {exit_temporary, exit_temporary}, [&] {
-    if (argc < 3) return fatal(exit_usage, "usage: local-spawn user|- scheduler [arg ...]");
+    if (argc < 3) {
+      quail::log_error({{"event", "usage"}, {"reason", "usage: local-spawn user|- scheduler [arg ...]"}});
+      return exit_usage;
+    }
     bool as_myself = std::string(argv[1]) == "-";
     quail::ServerSettings settings;
     settings.root = quail::resolve_root(nullptr);
