@@ -223,6 +223,7 @@ Result<qq::Outcome> InjectSession::inject(const std::function<bool(MessageSink&)
     std::string env_bytes = serialize_envelope(env);
     send_tail(frame::end_header(env_bytes.size()) + env_bytes);
   } else if (!broken_) {
+    buf_.resize(gap);  // octets of a message given up need not travel
     send_tail(frame::abort_frame);
   }
   // After a failed write the process is gone or going: its exit status is all
