@@ -12,6 +12,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "date.hpp"
 #include "fd.hpp"
 
 namespace quail {
@@ -71,33 +72,6 @@ void write_syslog(std::string_view level, const std::string& line) {
   }
 }
 
-// UTC from a Unix time without gmtime_r, which would link glibc's time-zone
-// code (see write_syslog). Days to civil date: H. Hinnant's algorithm.
-struct Utc {
-  int64_t year;
-  unsigned month, day, hour, minute, second;
-};
-Utc utc_of(int64_t t) {
-  int64_t days = t / 86400, secs = t % 86400;
-  if (secs < 0) {
-    secs += 86400;
-    --days;
-  }
-  days += 719468;  // from 1970-01-01 to 0000-03-01
-  int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  auto doe = static_cast<unsigned>(days - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  Utc u;
-  u.day = doy - (153 * mp + 2) / 5 + 1;
-  u.month = mp < 10 ? mp + 3 : mp - 9;
-  u.year = static_cast<int64_t>(yoe) + era * 400 + (u.month <= 2 ? 1 : 0);
-  u.hour = static_cast<unsigned>(secs / 3600);
-  u.minute = static_cast<unsigned>(secs / 60 % 60);
-  u.second = static_cast<unsigned>(secs % 60);
-  return u;
-}
 }  // namespace
 
 void log_set_program(std::string_view name) {
@@ -161,7 +135,7 @@ std::string log_quote(std::string_view v) {
 }
 
 std::string log_utc_timestamp(int64_t seconds, long micros) {
-  Utc u = utc_of(seconds);
+  UtcTime u = utc_time(seconds);
   char ts[64];
   std::snprintf(ts, sizeof ts, "%04lld-%02u-%02uT%02u:%02u:%02u.%06ldZ", static_cast<long long>(u.year), u.month, u.day,
                 u.hour, u.minute, u.second, micros);

@@ -40,7 +40,7 @@ int Injection::start() {
   id_ = writer->id();
   writer_.emplace(std::move(*writer));
   std::string trace = "Received: (quail-queue " + id_ + " invoked by uid " + std::to_string(::getuid()) + "); " +
-                      rfc5322_date(std::time(nullptr)) + "\n";
+                      rfc5322_date_utc(std::time(nullptr)) + "\n";
   return append(trace);
 }
 

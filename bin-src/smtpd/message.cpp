@@ -59,7 +59,7 @@ std::string Session::received_header() const {
                   " (quail smtpd) with " + with + " id " + s_.sid + "." + std::to_string(message_no_);
   // The recipient only when there is one: a list would disclose Bcc recipients.
   if (tx_.env.recipients.size() == 1) h += "\n\tfor <" + tx_.env.recipients.front().address + ">";
-  h += "; " + rfc5322_date(std::time(nullptr)) + "\n";
+  h += "; " + rfc5322_date_utc(std::time(nullptr)) + "\n";
   return h;
 }
 

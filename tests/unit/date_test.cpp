@@ -73,3 +73,25 @@ TEST_CASE("date: asctime date is UTC whatever the zone, with a space-padded day"
   CHECK(quail::asctime_date(0) == "Thu Jan  1 00:00:00 1970");
   CHECK(quail::asctime_date(1700000000) == "Tue Nov 14 22:13:20 2023");
 }
+
+TEST_CASE("utc dates agree with gmtime_r, before and after 1970, across leap days") {
+  for (int64_t t = -5000000000LL; t < 5000000000LL; t += 86400LL * 37 + 3671) {
+    time_t tt = static_cast<time_t>(t);
+    struct tm tm;
+    REQUIRE(gmtime_r(&tt, &tm) != nullptr);
+    quail::UtcTime u = quail::utc_time(t);
+    CHECK(u.year == tm.tm_year + 1900);
+    CHECK(u.month == static_cast<unsigned>(tm.tm_mon + 1));
+    CHECK(u.day == static_cast<unsigned>(tm.tm_mday));
+    CHECK(u.hour == static_cast<unsigned>(tm.tm_hour));
+    CHECK(u.minute == static_cast<unsigned>(tm.tm_min));
+    CHECK(u.second == static_cast<unsigned>(tm.tm_sec));
+    CHECK(u.weekday == static_cast<unsigned>(tm.tm_wday));
+  }
+}
+
+TEST_CASE("trace headers' dates are UTC whatever TZ says") {
+  CHECK(quail::rfc5322_date_utc(0) == "Thu, 1 Jan 1970 00:00:00 +0000");
+  CHECK(quail::rfc5322_date_utc(951782400) == "Tue, 29 Feb 2000 00:00:00 +0000");
+  CHECK(quail::rfc5322_date_utc(-1) == "Wed, 31 Dec 1969 23:59:59 +0000");
+}
