@@ -1,27 +1,44 @@
 // Identities and the uid switch: see identity.hpp. Runs as root, in local-spawn
-// (the scheduler's start) and in each delivery child before it delivers.
+// (the scheduler's start) and in each delivery child before it delivers. Logins
+// and groups come from /etc/passwd and /etc/group read here, not through NSS.
 #include "identity.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <grp.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "address.hpp"
+#include "groups.hpp"
+#include "passwd_file.hpp"
 
 namespace quail {
+namespace {
+
+// The login name of uid, for its supplementary groups; "" when it has none.
+std::string login_of(uid_t uid) {
+  auto pw = passwd_by_uid(uid);
+  return pw && *pw ? (*pw)->name : std::string();
+}
+
+}  // namespace
 
 std::optional<Identity> identity_of(const std::string& login) {
-  struct passwd* pw = ::getpwnam(login.c_str());
-  if (!pw) return std::nullopt;
-  return Identity{pw->pw_uid, pw->pw_gid, pw->pw_name};
+  auto pw = passwd_by_name(login);
+  if (!pw || !*pw) return std::nullopt;
+  return Identity{(*pw)->uid, (*pw)->gid, (*pw)->name};
 }
 
 bool become(const Identity& id) {
   if (id.uid == 0) return false;
-  if (!id.name.empty() ? ::initgroups(id.name.c_str(), id.gid) != 0 : ::setgroups(0, nullptr) != 0) return false;
+  std::vector<gid_t> groups;
+  if (!id.name.empty()) {
+    auto g = supplementary_groups(id.name, id.gid);
+    if (!g) return false;
+    groups = std::move(*g);
+  }
+  if (::setgroups(groups.size(), groups.data()) != 0) return false;
   if (::setgid(id.gid) != 0 || ::setuid(id.uid) != 0) return false;
   return ::setuid(0) != 0 && ::getuid() == id.uid && ::geteuid() == id.uid;
 }
@@ -35,8 +52,7 @@ std::optional<Identity> delivery_identity(const LocalConfig& cfg, const std::str
     }
     if (target->has_value() && (*target)->kind == TargetKind::system_user) {
       const auto& t = **target;
-      struct passwd* pw = ::getpwuid(t.uid);
-      return Identity{t.uid, t.gid, pw ? pw->pw_name : ""};
+      return Identity{t.uid, t.gid, login_of(t.uid)};
     }
   }
   struct stat st;
@@ -45,8 +61,7 @@ std::optional<Identity> delivery_identity(const LocalConfig& cfg, const std::str
     why = "unable to stat " + mail + ": " + std::strerror(errno);
     return std::nullopt;
   }
-  struct passwd* pw = ::getpwuid(st.st_uid);
-  return Identity{st.st_uid, st.st_gid, pw ? pw->pw_name : ""};
+  return Identity{st.st_uid, st.st_gid, login_of(st.st_uid)};
 }
 
 }  // namespace quail

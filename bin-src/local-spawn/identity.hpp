@@ -13,12 +13,13 @@ namespace quail {
 struct Identity {
   uid_t uid;
   gid_t gid;
-  std::string name;  // for initgroups; "" = no supplementary groups
+  std::string name;  // whose /etc/group memberships apply; "" = no supplementary groups
 };
 
-// Looks up a login; nullopt when unknown.
+// Looks up a login in /etc/passwd; nullopt when unknown or unreadable.
 std::optional<Identity> identity_of(const std::string& login);
-// Drops to id for good (groups, gid, uid) and checks that root cannot be regained.
+// Drops to id for good (groups from /etc/group, gid, uid) and checks that root
+// cannot be regained; false on any failure (an unreadable /etc/group included).
 bool become(const Identity& id);
 
 // The user one delivery runs as, from cfg (control files read for this very

@@ -1,5 +1,6 @@
 // The scheduler's start: see scheduler_start.hpp. Between fork and exec only
-// async-signal-safe calls, apart from become()'s initgroups (local-spawn has one thread).
+// async-signal-safe calls, apart from become()'s reads of /etc/passwd and /etc/group
+// (local-spawn has one thread, so no lock can be held across the fork).
 #include "scheduler_start.hpp"
 
 #include <cerrno>

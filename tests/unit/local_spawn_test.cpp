@@ -53,3 +53,26 @@ TEST_CASE("local-spawn: a delivery's environment is QUAIL_ROOT and PATH") {
         V{"QUAIL_ROOT=/r", "PATH=/home/u/bin:/usr/bin", "QUEUE_PROGRAM=/usr/local/bin/filter"});
   CHECK(delivery_environment("/r", false, nullptr, "") == V{"QUAIL_ROOT=/r", "PATH=/usr/local/bin:/usr/bin:/bin"});
 }
+
+#include "../../bin-src/local-spawn/groups.cpp"
+
+TEST_CASE("local-spawn: supplementary groups come from the group file's member lists") {
+  using quail::groups_in;
+  using G = std::vector<gid_t>;
+  const std::string file =
+      "root:x:0:\n"
+      "mail:x:8:alice\n"
+      "quail:x:998:quail-smtpd,quail-mail,alice\n"
+      "dup:x:998:alice\n"            // a gid already had
+      "# staff:x:50:alice\n"         // a comment
+      "+nisgroup:x:60:alice\n"       // NIS compat: not consulted
+      "bad:x:notanumber:alice\n"     // malformed: grants nothing
+      "short:x:70\n"                 // three fields
+      "alicia:x:80:alicia,xalice\n"  // names are whole words
+      "tail:x:90:bob,alice";         // no final newline
+  CHECK(groups_in(file, "alice", 1000) == G{1000, 8, 998, 90});
+  CHECK(groups_in(file, "quail-mail", 997) == G{997, 998});
+  CHECK(groups_in(file, "nobody", 65534) == G{65534});
+  CHECK(groups_in(file, "", 5) == G{5});
+  CHECK(groups_in("mail:x:8:alice\r\n", "alice", 1) == G{1});  // a CR is a malformed line
+}
