@@ -27,7 +27,6 @@ class Server {
   static Status install_signals(bool forward);
 
   Server(Fd sock, ServerSettings s) : sock_(std::move(sock)), s_(std::move(s)) {}
-  void set_scheduler(pid_t pid) { s_.scheduler = pid; }
   // Serves until the scheduler is gone: our child exited (returns its exit code,
   // 111 for a signal), or, when it is our parent, its socket closed (returns 0).
   // Deliveries still running then finish on their own; their replies are lost
