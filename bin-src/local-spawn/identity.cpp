@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "address.hpp"
-#include "groups.hpp"
+#include "group_file.hpp"
 #include "passwd_file.hpp"
 
 namespace quail {

@@ -54,7 +54,7 @@ TEST_CASE("local-spawn: a delivery's environment is QUAIL_ROOT and PATH") {
   CHECK(delivery_environment("/r", false, nullptr, "") == V{"QUAIL_ROOT=/r", "PATH=/usr/local/bin:/usr/bin:/bin"});
 }
 
-#include "../../bin-src/local-spawn/groups.cpp"
+#include "group_file.hpp"
 
 TEST_CASE("local-spawn: supplementary groups come from the group file's member lists") {
   using quail::groups_in;

@@ -1,5 +1,5 @@
-// group(5) read by local-spawn: see groups.hpp.
-#include "groups.hpp"
+// group(5) read by local-spawn: see group_file.hpp.
+#include "group_file.hpp"
 
 #include <algorithm>
 
