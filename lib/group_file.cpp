@@ -4,23 +4,12 @@
 #include <algorithm>
 
 #include "fd.hpp"
+#include "passwd_file.hpp"
 
 namespace quail {
 namespace {
 
 constexpr size_t max_group_size = size_t{64} << 20;
-
-bool parse_gid(std::string_view s, gid_t& out) {
-  if (s.empty() || s.size() > 10) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (v >= 0xffffffffu) return false;  // (gid_t)-1 means "none"
-  out = static_cast<gid_t>(v);
-  return true;
-}
 
 // True when line is a well-formed group entry listing user; its gid in gid.
 bool lists(std::string_view line, std::string_view user, gid_t& gid) {
@@ -33,7 +22,7 @@ bool lists(std::string_view line, std::string_view user, gid_t& gid) {
     f[i] = line.substr(start, i < 3 ? colon - start : std::string_view::npos);
     start = colon + 1;
   }
-  if (f[0].empty() || !parse_gid(f[2], gid)) return false;
+  if (f[0].empty() || !parse_id(f[2], gid)) return false;
   for (unsigned char c : line) {
     if (c < 0x20 || c == 0x7f) return false;
   }

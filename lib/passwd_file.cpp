@@ -23,19 +23,6 @@ struct Fields {
   uint32_t gid = 0;
 };
 
-// A uid or gid: 1 to 10 decimal digits, below 2^32 - 1 ((uid_t)-1 means "none").
-bool parse_id(std::string_view s, uint32_t& out) {
-  if (s.empty() || s.size() > 10) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (v >= 0xffffffffu) return false;
-  out = static_cast<uint32_t>(v);
-  return true;
-}
-
 bool has_control(std::string_view s) {
   for (unsigned char c : s) {
     if (c < 0x20 || c == 0x7f) return true;
@@ -159,6 +146,19 @@ Result<std::optional<T>> with_file(const std::string& path, Fn fn) {
 }
 
 }  // namespace
+
+// A uid or gid: 1 to 10 decimal digits, below 2^32 - 1 ((uid_t)-1 means "none").
+bool parse_id(std::string_view s, uint32_t& out) {
+  if (s.empty() || s.size() > 10) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v >= 0xffffffffu) return false;
+  out = static_cast<uint32_t>(v);
+  return true;
+}
 
 PasswdLine parse_passwd_line(std::string_view line, PasswdEntry* out) {
   Fields f;

@@ -4,6 +4,7 @@
 // Strict: a malformed line never matches and never hides a valid one.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,10 @@ enum class PasswdLine {
 
 // Classifies one line (without its LF); *out is filled for an entry.
 PasswdLine parse_passwd_line(std::string_view line, PasswdEntry* out);
+
+// A uid or gid field of passwd(5) or group(5): 1 to 10 decimal digits, below
+// 2^32 - 1 ((uid_t)-1 means "none"); false for anything else.
+bool parse_id(std::string_view s, uint32_t& out);
 
 // The text of one passwd file. Lookups scan it without allocating per line;
 // the first well-formed line for a name or uid wins, as in glibc's files module.
