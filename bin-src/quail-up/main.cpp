@@ -9,6 +9,7 @@
 
 #include "control.hpp"
 #include "fd.hpp"
+#include "passwd_file.hpp"
 #include "program.hpp"
 #include "root.hpp"
 #include "service.hpp"
@@ -82,6 +83,18 @@ int bring_up(const quail::up::StartSpec& spec) {
   return admin::ok;
 }
 
+// quail reads logins from /etc/passwd itself (man/quail.8, SYSTEM USERS) and
+// skips a malformed line: its login would get no mail, so the administrator hears
+// of it here, once per start, rather than from a 550 to a sender.
+void warn_malformed_logins() {
+  auto file = quail::PasswdFile::read(quail::system_passwd_path);
+  if (!file) return;
+  for (size_t line : file->malformed_lines()) {
+    admin::say("up", std::string("warning: ") + quail::system_passwd_path + " line " + std::to_string(line) +
+                         " is malformed; quail ignores it (that login receives no mail)");
+  }
+}
+
 int run(int argc, char** argv) {
   static const option longopts[] = {
       {"root", required_argument, nullptr, 'r'},  {"smtp", required_argument, nullptr, 1},
@@ -113,6 +126,7 @@ int run(int argc, char** argv) {
     admin::say("up", "a system install (control/system) is started by root");
     return admin::usage;
   }
+  if (*system == 1) warn_malformed_logins();
   Plan plan = make_plan(*root, *system == 1);
   struct stat st;
   for (const auto& prog : plan.services[0].argv) {

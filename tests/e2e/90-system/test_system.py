@@ -121,3 +121,31 @@ class SystemInstallTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root to edit /etc/passwd")
+class MalformedPasswdTest(unittest.TestCase):
+    """quail reads logins from /etc/passwd itself and skips a malformed line; in a
+    system install `quail up` says which line, so the administrator hears of it
+    before a sender gets a 550."""
+
+    def test_quail_up_names_a_malformed_passwd_line(self):
+        q = qt.Instance(prefix="quail-sys-")
+        os.chmod(q.tmp, 0o755)  # the services' users must reach ROOT
+        with open("/etc/passwd", "rb") as f:
+            saved = f.read()
+        try:
+            q.init(hostname="mx.sys.test", domains=("sys.test",), extra=("--system",))
+            with open("/etc/passwd", "ab") as f:
+                f.write(b"quailbroken:x:notanumber:100::/nonexistent:/bin/sh\n")
+            line = saved.count(b"\n") + 1
+            r = q.quail("up", check=False)
+            out = (r.stdout or b"") + (r.stderr or b"")
+            if isinstance(out, bytes):
+                out = out.decode(errors="replace")
+            self.assertEqual(r.returncode, 0, out)
+            self.assertIn("/etc/passwd line %d is malformed" % line, out)
+        finally:
+            with open("/etc/passwd", "wb") as f:
+                f.write(saved)
+            q.cleanup()
