@@ -51,8 +51,7 @@ class ScratchFs:
         self.where = None
         self.why = ""
         mnt = os.path.join(self.dir, "mnt")
-        with qt._LIVE_LOCK:  # unmounted also when quailtest cleans up on SIGTERM
-            qt._LIVE.add(self)
+        qt.register_cleanup(self)  # unmounted also when quailtest cleans up on SIGTERM
         try:
             os.mkdir(mnt)
             with open(self.image, "wb") as f:
@@ -74,8 +73,7 @@ class ScratchFs:
                 subprocess.run(["umount", "-l", self.where], capture_output=True, timeout=60)
             self.where = None
         shutil.rmtree(self.dir, ignore_errors=True)
-        with qt._LIVE_LOCK:
-            qt._LIVE.discard(self)
+        qt.unregister_cleanup(self)
 
 
 def new_instance(where=None):

@@ -328,6 +328,18 @@ def _cleanup_all(*_):
             pass
 
 
+def register_cleanup(obj):
+    """Have obj.cleanup() run with every live Instance's when the run is
+    interrupted (SIGTERM, SIGINT): for scratch resources a test or bench makes."""
+    with _LIVE_LOCK:
+        _LIVE.add(obj)
+
+
+def unregister_cleanup(obj):
+    with _LIVE_LOCK:
+        _LIVE.discard(obj)
+
+
 def _on_signal(signum, _frame):
     _cleanup_all()
     os._exit(128 + signum)
