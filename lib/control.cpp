@@ -26,6 +26,7 @@ const std::vector<ControlSpec>& control_registry() {
       {"databytes", ControlKind::integer, "52428800", 0, 2147483647, "smtpd, queue-inject", "largest message accepted, in bytes; 0 means no limit"},
       {"maxrcpt", ControlKind::integer, "1000", 1, 100000, "smtpd", "recipients accepted per message"},
       {"timeoutsmtpd", ControlKind::integer, "300", 1, 86400, "smtpd", "seconds to wait for a client command or data"},
+      {"timeoutprogram", ControlKind::integer, "3600", 1, 86400, "local-deliver", "seconds a .qmail |program may run before it is killed and the delivery deferred"},
       {"maxerrors", ControlKind::integer, "10", 1, 1000, "smtpd", "bad commands before the session is closed"},
       {"smtpgreeting", ControlKind::line, "=me", 0, 0, "smtpd", "text of the 220 greeting after the code"},
       {"smtproutes", ControlKind::list, "", 0, 0, "remote-deliver", "domain:relay[:port] routes that override MX lookup"},

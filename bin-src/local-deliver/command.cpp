@@ -111,7 +111,7 @@ Step run_program(const ProgramRun& run) {
   // pipe open; without one (old kernels), poll in short ticks.
   Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
   std::string output;
-  const int64_t deadline = now_ms() + program_timeout_seconds * 1000LL;
+  const int64_t deadline = now_ms() + run.timeout_seconds * 1000LL;
   bool pipe_open = true, exited = false;
   int wstatus = 0;
   while (!exited) {
@@ -119,7 +119,7 @@ Step run_program(const ProgramRun& run) {
     if (left <= 0) {
       ::kill(-*pid, SIGKILL);
       ::waitpid(*pid, &wstatus, 0);
-      return temporary("program timed out after " + std::to_string(program_timeout_seconds) + " seconds");
+      return temporary("program timed out after " + std::to_string(run.timeout_seconds) + " seconds");
     }
     struct pollfd fds[2] = {{rd.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
     int tick = pidfd.valid() ? static_cast<int>(std::min<int64_t>(left, 60000)) : 50;

@@ -2,6 +2,7 @@
 // stdin, the environment qmail-local gives, a time limit, and the exit code
 // read the way qmail-local reads it.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 
 namespace quail::ld {
 
+// The default of control/timeoutprogram.
 inline constexpr int program_timeout_seconds = 3600;
 
 struct ProgramRun {
@@ -16,6 +18,7 @@ struct ProgramRun {
   int stdin_fd = -1;              // the message (rewound before the start)
   std::string cwd;                // the home directory (local-deliver has chdir'ed there)
   std::vector<std::string> env;   // the complete environment
+  int64_t timeout_seconds = program_timeout_seconds;  // control/timeoutprogram
 };
 
 // Runs the command and maps its ending: 0 ok, 99 stop, 100 and

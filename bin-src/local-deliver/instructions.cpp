@@ -11,6 +11,7 @@
 #include "mbox.hpp"
 #include "message.hpp"
 #include "command.hpp"
+#include "control.hpp"
 
 extern char** environ;
 
@@ -120,7 +121,10 @@ Step Runner::program(const std::string& command) {
     if (!fd) return temporary(fd.error());
     stdin_ = std::move(*fd);
   }
-  return run_program(ProgramRun{command, stdin_.get(), ctx_.target.home, environment()});
+  // Read for this program only: a delivery without one never opens the file.
+  auto limit = Control(ctx_.root).integer("timeoutprogram");
+  if (!limit) return temporary(limit.error(), "4.3.5");
+  return run_program(ProgramRun{command, stdin_.get(), ctx_.target.home, environment(), *limit});
 }
 
 void Runner::forward(const std::string& address) {

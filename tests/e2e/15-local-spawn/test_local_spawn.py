@@ -221,6 +221,28 @@ class SingleUser(unittest.TestCase, DeliveryChildChecks):
         qt.wait_for(lambda: any(e["result"] == "delivered" for e in self.delivery_events(self.q, to)), 30,
                     "the retry to deliver")
 
+    def test_control_timeoutprogram_bounds_a_program_and_the_delivery_is_deferred(self):
+        home = self.q.home(ALICE)
+        to = "alice-limit@" + DOMAIN
+        with open(os.path.join(home, ".qmail-limit"), "w") as f:
+            f.write(SLOW.format(n="limit"))
+        self.q.write_control("timeoutprogram", "2\n")
+        try:
+            started = time.monotonic()
+            self.sendmail(12, to)
+            first = qt.wait_for(lambda: self.delivery_events(self.q, to), 30, "the first attempt's outcome")[0]
+            self.assertEqual(first["result"], "deferred")
+            self.assertIn("program timed out after 2 seconds", first["reason"])
+            self.assertLess(time.monotonic() - started, 20)
+            program = int(read(os.path.join(home, "limit.pid")).strip())
+            qt.wait_for(lambda: not alive(program), 10, "the timed-out program to be killed")
+        finally:
+            os.unlink(self.q.path("control", "timeoutprogram"))
+            with open(os.path.join(home, "limit.ok"), "w"):
+                pass
+        qt.wait_for(lambda: any(e["result"] == "delivered" for e in self.delivery_events(self.q, to)), 30,
+                    "the retry to deliver")
+
     def test_a_hung_program_ignores_signals_to_the_services_and_its_end_is_retried(self):
         home = self.q.home(ALICE)
         to = "alice-hang@" + DOMAIN
