@@ -328,6 +328,18 @@ def _cleanup_all(*_):
             pass
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def assert_no_sanitizer_report(log_file, whose):
+    """Fails when a sanitizer build reported into log_file (an open binary file
+    that a program under test had as fd 2); whose names it in the message."""
+    log_file.seek(0)
+    text = log_file.read().decode("utf-8", "replace")
+    for marker in SANITIZER_MARKERS:
+        assert marker not in text, "sanitizer report in %s:\n%s" % (whose, text[-4000:])
+
+
 def register_cleanup(obj):
     """Have obj.cleanup() run with every live Instance's when the run is
     interrupted (SIGTERM, SIGINT): for scratch resources a test or bench makes."""

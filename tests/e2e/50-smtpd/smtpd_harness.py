@@ -218,10 +218,7 @@ class Session:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.seek(0)
-        text = self.log.read().decode("utf-8", "replace")
-        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
-            assert marker not in text, "sanitizer report in smtpd's log:\n" + text[-4000:]
+        qt.assert_no_sanitizer_report(self.log, "smtpd's log")
 
     def log_lines(self, prog="smtpd"):
         """smtpd's log lines (parsed logfmt) once it has exited; those of queue-inject,

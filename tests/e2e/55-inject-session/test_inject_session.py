@@ -87,10 +87,7 @@ class Smtpd:
                 self.proc.kill()
                 self.proc.wait()
         # smtpd's and queue-inject's fd 2: a sanitizer build reports there.
-        self.log.seek(0)
-        text = self.log.read().decode("utf-8", "replace")
-        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
-            assert marker not in text, "sanitizer report in the log:\n" + text[-4000:]
+        qt.assert_no_sanitizer_report(self.log, "smtpd's or queue-inject's log")
 
     def log_lines(self, prog=None):
         self.log.seek(0)
