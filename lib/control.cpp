@@ -1,10 +1,7 @@
 // Control file registry and strict readers: see control.hpp and control/README.md.
 #include "control.hpp"
 
-#include <cerrno>
 #include <charconv>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "address.hpp"
 #include "fd.hpp"
@@ -118,23 +115,7 @@ Result<std::vector<std::string>> parse_control_list(std::string_view text, const
 }
 
 Result<std::string> Control::raw(std::string_view name) const {
-  // Not read_file: its 64 KiB stack buffer would stay resident in every idle
-  // smtpd, and control files are a line or a few.
-  const std::string path = dir_ + "/" + std::string(name);
-  auto fd = open_fd(path, O_RDONLY);
-  if (!fd) return fd.error();
-  std::string out;
-  char buf[2048];
-  for (;;) {
-    ssize_t n = ::read(fd->get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sys_error(ErrorKind::io_read, "read " + path);
-    if (n == 0) return out;
-    if (out.size() + static_cast<size_t>(n) > max_control_size) {
-      return Error{ErrorKind::io_read, "unable to read " + path + ": bigger than 1 MiB"};
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
+  return read_file(dir_ + "/" + std::string(name), max_control_size);
 }
 
 Result<std::string> Control::line(std::string_view name) const {

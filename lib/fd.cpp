@@ -32,20 +32,26 @@ ssize_t read_full(int fd, char* buf, size_t n) {
   return static_cast<ssize_t>(got);
 }
 
+// Reads straight into out, growing it a chunk at a time: no big buffer on the
+// stack, whose pages would stay resident in every long-lived caller (an idle
+// smtpd reads its control files through here).
 bool read_all(int fd, std::string& out, size_t limit) {
-  char buf[65536];
+  size_t chunk = 4096;
   for (;;) {
-    ssize_t r = ::read(fd, buf, sizeof buf);
+    const size_t old = out.size();
+    out.resize(old + chunk);
+    ssize_t r = ::read(fd, out.data() + old, chunk);
+    out.resize(old + (r > 0 ? static_cast<size_t>(r) : 0));
     if (r < 0) {
       if (errno == EINTR) continue;
       return false;
     }
     if (r == 0) return true;
-    if (out.size() + static_cast<size_t>(r) > limit) {
+    if (out.size() > limit) {
       errno = EFBIG;
       return false;
     }
-    out.append(buf, static_cast<size_t>(r));
+    if (chunk < 65536) chunk *= 2;
   }
 }
 
