@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "durable.hpp"
+#include "queue_pool.hpp"
 
 namespace quail {
 namespace {
@@ -56,7 +57,7 @@ bool valid_queue_id(std::string_view id) {
 }
 
 Status create_queue_dirs(const QueueDirs& d) {
-  for (const auto& dir : {d.queue, d.tmp(), d.todo(), d.mess(), d.stat(), d.queue + "/lock"}) {
+  for (const auto& dir : {d.queue, d.tmp(), d.todo(), d.mess(), d.stat(), d.pool(), d.queue + "/lock"}) {
     if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) return sys_error(ErrorKind::temporary, "mkdir " + dir);
   }
   if (::mkfifo(d.trigger().c_str(), 0622) != 0 && errno != EEXIST) {
@@ -68,14 +69,21 @@ Status create_queue_dirs(const QueueDirs& d) {
 Result<QueueWriter> QueueWriter::create(const QueueDirs& dirs) {
   int64_t birth = now_ns();
   std::string tmp = dirs.tmp() + "/" + std::to_string(::getpid()) + "." + std::to_string(birth);
-  auto fd = open_fd(tmp, O_WRONLY | O_CREAT | O_EXCL, 0640);
-  if (!fd) return fd.error();
+  // S0 -> S1: a spent file from pool/ when there is one, else a new file.
+  off_t old_size = 0;
+  Fd fd = take_pooled_file(dirs.pool(), tmp, static_cast<uint64_t>(birth / 1000), old_size);
+  if (!fd.valid()) {
+    auto created = open_fd(tmp, O_WRONLY | O_CREAT | O_EXCL, 0640);
+    if (!created) return created.error();
+    fd = std::move(*created);
+  }
   struct stat st;
-  if (::fstat(fd->get(), &st) != 0) {
+  if (::fstat(fd.get(), &st) != 0) {
     ::unlink(tmp.c_str());
     return sys_error(ErrorKind::temporary, "fstat " + tmp);
   }
-  QueueWriter w(dirs, tmp, std::move(*fd), std::to_string(st.st_ino), birth);
+  QueueWriter w(dirs, tmp, std::move(fd), std::to_string(st.st_ino), birth);
+  w.old_size_ = static_cast<uint64_t>(old_size);
   w.buf_.reserve(16384);
   w.buf_.assign(queue_header_size, ' ');  // the header is filled in at commit
   return w;
@@ -88,6 +96,7 @@ QueueWriter::~QueueWriter() {
 Status QueueWriter::flush() {
   if (buf_.empty()) return {};
   if (!write_all(fd_.get(), buf_)) return sys_error(ErrorKind::io_write, "write " + tmp_);
+  written_ += buf_.size();
   buf_.clear();
   flushed_any_ = true;
   return {};
@@ -113,6 +122,10 @@ Status QueueWriter::commit(const Envelope& env) {
   if (auto s = flush(); !s) return s;
   if (in_parts && ::pwrite(fd_.get(), header.data(), header.size(), 0) != static_cast<ssize_t>(header.size())) {
     return sys_error(ErrorKind::io_write, "write header of " + tmp_);
+  }
+  // A pooled file longer than this message keeps none of its old bytes.
+  if (old_size_ > written_ && ::ftruncate(fd_.get(), static_cast<off_t>(written_)) != 0) {
+    return sys_error(ErrorKind::io_write, "truncate " + tmp_);
   }
   // S1 -> S2: the data is durable before its name appears in todo/, and the
   // name is durable (todo/ fsync'ed) before the caller acknowledges.

@@ -30,6 +30,7 @@ struct QueueDirs {
   std::string todo() const { return queue + "/todo"; }
   std::string mess() const { return queue + "/mess"; }
   std::string stat() const { return queue + "/stat"; }
+  std::string pool() const { return queue + "/pool"; }
   std::string trigger() const { return queue + "/lock/trigger"; }
 };
 
@@ -63,6 +64,8 @@ class QueueWriter {
   int64_t birth_ns_;
   std::string buf_;
   uint64_t message_length_ = 0;
+  uint64_t written_ = 0;   // bytes written to the file so far
+  uint64_t old_size_ = 0;  // a pooled file's size when taken (0 for a new file)
   bool flushed_any_ = false;
   bool committed_ = false;
 };

@@ -129,7 +129,7 @@ void check_journals(const QueueDirs& q, std::vector<Problem>& out) {
 Result<std::vector<Problem>> find_problems(const std::string& root) {
   std::vector<Problem> out;
   QueueDirs q(root);
-  for (const char* d : {"", "/tmp", "/todo", "/mess", "/stat", "/lock"}) {
+  for (const char* d : {"", "/tmp", "/todo", "/mess", "/stat", "/pool", "/lock"}) {
     struct stat st;
     std::string path = q.queue + d;
     if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {

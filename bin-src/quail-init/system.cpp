@@ -113,7 +113,8 @@ Status chown_system_layout(const std::string& root) {
   QueueDirs q(root);
   // The queue's group is quail (quail-queue, quail-send): set-gid directories make
   // every queue file group quail whoever injected it, so queue-send can read it;
-  // todo/ and mess/ are group-writable because queue-send renames between them.
+  // todo/, mess/ and pool/ are group-writable because queue-send renames between
+  // them (and queue-inject takes files back out of pool/).
   const std::vector<std::tuple<std::string, std::string, mode_t>> owners = {
       // Password hashes are for the quail group only; aliases are read by every
       // local-deliver, which runs as the recipient.
@@ -125,6 +126,7 @@ Status chown_system_layout(const std::string& root) {
       {q.tmp(), "quail-queue", 02750},
       {q.todo(), "quail-queue", 02770},
       {q.mess(), "quail-queue", 02770},
+      {q.pool(), "quail-queue", 02770},
       {q.queue + "/lock", "quail-queue", 0755},
       {q.trigger(), "quail-send", 0622},
       {q.stat(), "quail-send", 0750},

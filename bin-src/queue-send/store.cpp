@@ -2,6 +2,7 @@
 #include "store.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
@@ -86,6 +87,24 @@ void apply_journal(Message& m, const std::string& path) {
 
 }  // namespace
 
+// todo/<id> -> mess/<id>. A crash on a filesystem that does not keep metadata
+// updates in order can leave one file under both names (queue-layout, "The pool");
+// rename(2) between two names of one file does nothing, so the todo/ name is
+// dropped here and the message is taken once.
+Status Store::take(const std::string& todo, const std::string& mess) const {
+  if (::renameat2(AT_FDCWD, todo.c_str(), AT_FDCWD, mess.c_str(), RENAME_NOREPLACE) == 0) return {};
+  if (errno == EINVAL && ::rename(todo.c_str(), mess.c_str()) == 0) return {};  // no RENAME_NOREPLACE here
+  if (errno == EEXIST) {
+    struct stat a, b;
+    if (::lstat(todo.c_str(), &a) == 0 && ::lstat(mess.c_str(), &b) == 0 && a.st_ino == b.st_ino &&
+        a.st_dev == b.st_dev && ::unlink(todo.c_str()) == 0) {
+      return {};
+    }
+    errno = EEXIST;
+  }
+  return sys_error(ErrorKind::temporary, "rename " + todo + " to " + mess);
+}
+
 Result<Message> Store::load(uint64_t id, bool from_todo) const {
   std::string name = std::to_string(id);
   std::string mess = dirs_.mess() + "/" + name;
@@ -95,7 +114,7 @@ Result<Message> Store::load(uint64_t id, bool from_todo) const {
   if (from_todo) {
     // S2 -> S3. No fsync: should the rename be lost in a crash, the message is
     // simply taken again from todo/ (queue-layout, "Taking a message").
-    if (::rename(path.c_str(), mess.c_str()) != 0) return sys_error(ErrorKind::temporary, "rename " + path + " to " + mess);
+    if (auto s = take(path, mess); !s) return s.error();
   }
   Message m;
   m.id = id;
@@ -129,8 +148,13 @@ Status Store::remove(const Message& m) const {
   // S4 -> S5: mess/ first, so a crash in between leaves an orphan journal (removed
   // by the next load of a message with this id, or by quail check), never a message
   // without the records that say it is done.
+  // Parking the file in pool/ is the same record as the unlink: mess/<id> is gone.
   std::string mess = mess_path(m.id);
-  if (::unlink(mess.c_str()) != 0 && errno != ENOENT) return sys_error(ErrorKind::temporary, "unlink " + mess);
+  uint64_t bytes = queue_header_size + m.length + m.sender.size() + 2;
+  for (const auto& r : m.rcpts) bytes += r.address.size() + 2;
+  if (!pool_.park(mess, m.id_str(), bytes) && ::unlink(mess.c_str()) != 0 && errno != ENOENT) {
+    return sys_error(ErrorKind::temporary, "unlink " + mess);
+  }
   std::string stat = stat_path(m.id);
   if (m.journal && ::unlink(stat.c_str()) != 0 && errno != ENOENT) {
     return sys_error(ErrorKind::temporary, "unlink " + stat);

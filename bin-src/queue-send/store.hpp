@@ -8,6 +8,7 @@
 
 #include "fd.hpp"
 #include "queue_file.hpp"
+#include "queue_pool.hpp"
 #include "result.hpp"
 
 namespace quail {
@@ -49,7 +50,7 @@ struct Message {
 
 class Store {
  public:
-  explicit Store(const std::string& root) : dirs_(root) {}
+  explicit Store(const std::string& root) : dirs_(root), pool_(dirs_.pool()) {}
   const QueueDirs& dirs() const { return dirs_; }
   std::string mess_path(uint64_t id) const { return dirs_.mess() + "/" + std::to_string(id); }
   std::string stat_path(uint64_t id) const { return dirs_.stat() + "/" + std::to_string(id); }
@@ -63,7 +64,7 @@ class Store {
   // Appends records to stat/<id> (creating it with its first line); when sync, the
   // records are fdatasync'ed (and stat/ fsync'ed on creation) before returning.
   Status append_journal(Message& m, const std::string& records, bool sync) const;
-  // S4 -> S5: unlink mess/<id>, then stat/<id>.
+  // S4 -> S5: mess/<id> goes to pool/ (or is unlinked), then stat/<id> is unlinked.
   Status remove(const Message& m) const;
   // A fresh read-only fd on mess/<id>, positioned at the message (byte 56).
   Result<Fd> open_message(uint64_t id) const;
@@ -71,7 +72,9 @@ class Store {
   int clean_tmp(int64_t max_age_s) const;
 
  private:
+  Status take(const std::string& todo, const std::string& mess) const;
   QueueDirs dirs_;
+  mutable PoolKeeper pool_;  // what it counts is a cache of pool/, not the store's state
 };
 
 }  // namespace quail

@@ -118,6 +118,22 @@ class SystemInstallTest(unittest.TestCase):
         files = qt.wait_for(lambda: set(os.listdir(new)) - before, 30, "SMTP mail in ~/Maildir/new")
         self.assertEqual(os.stat(os.path.join(new, files.pop())).st_uid, self.pw.pw_uid)
 
+    def test_queue_send_parks_spent_files_and_a_login_injection_writes_over_one(self):
+        # quail-send parks into pool/, the set-uid quail-queue injector takes back out.
+        st = os.stat(self.q.path("queue", "pool"))
+        self.assertEqual((user_name(st.st_uid), stat.S_IMODE(st.st_mode)), ("quail-queue", 0o2770))
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
+            c.sendmail("someone@elsewhere.test", ["alice@sys.test"], b"Subject: to the pool\r\n\r\nhi\r\n")
+        pooled = qt.wait_for(lambda: self.q.queue_empty() and self.q.queue_entries("pool"), 30, "a file in pool/")
+        self.assertEqual(user_name(os.stat(self.q.path("queue", "pool", pooled[0])).st_uid), "quail-queue")
+        taken = [l["msg"] for l in self.q.log_lines("queue-send") if l.get("event") == "taken"]
+        r = self.as_login([self.q.path("bin", "sendmail"), "alice@sys.test"], b"Subject: over a pooled file\n\nx\n")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        qt.wait_for(lambda: len([l for l in self.q.log_lines("queue-send") if l.get("event") == "taken"]) > len(taken),
+                    30, "the login's message taken")
+        last = [l["msg"] for l in self.q.log_lines("queue-send") if l.get("event") == "taken"][-1]
+        self.assertIn(last, pooled)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,161 @@
+// Unit tests for lib/queue_pool (queue-layout/README.md, "The pool"): queue-send
+// parks spent queue files, queue-inject writes over them; nothing unfit is ever used.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "queue_file.hpp"
+#include "queue_pool.hpp"
+
+using quail::PoolKeeper;
+using quail::QueueDirs;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempQueue {
+  std::string root;
+  QueueDirs dirs{"/nonexistent"};
+  TempQueue() {
+    char tmpl[] = "/tmp/quail-ut-pool-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    root = tmpl;
+    dirs = QueueDirs(root);
+    REQUIRE(quail::create_queue_dirs(dirs).ok());
+  }
+  ~TempQueue() { fs::remove_all(root); }
+  // A finished queue file in mess/, named by its inode as queue-inject names it.
+  std::string spent(const std::string& text) {
+    std::string tmp = dirs.tmp() + "/spent";
+    std::ofstream(tmp) << text;
+    std::string path = dirs.mess() + "/" + std::to_string(inode(tmp));
+    fs::rename(tmp, path);
+    return path;
+  }
+  static ino_t inode(const std::string& path) {
+    struct stat st;
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    return st.st_ino;
+  }
+  static size_t count(const std::string& dir) {
+    size_t n = 0;
+    for (auto it = fs::directory_iterator(dir); it != fs::directory_iterator(); ++it) ++n;
+    return n;
+  }
+  std::string tmp_name() const { return dirs.tmp() + "/taker"; }
+};
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+quail::Envelope one_rcpt() {
+  quail::Envelope e;
+  e.sender = "bob@example.test";
+  e.recipients = {quail::Recipient{"alice@example.test", "", ""}};
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("pool: a parked file is taken back with its inode, and queue-inject's next message overwrites it") {
+  TempQueue q;
+  std::string spent = q.spent(std::string(3000, '#'));
+  ino_t ino = TempQueue::inode(spent);
+  PoolKeeper keeper(q.dirs.pool());
+  REQUIRE(keeper.park(spent, std::to_string(ino), 3000));
+  CHECK_FALSE(fs::exists(spent));
+  CHECK(TempQueue::inode(q.dirs.pool() + "/" + std::to_string(ino)) == ino);
+
+  // QueueWriter takes it: the id is the old inode, and no byte of the old file survives.
+  auto w = quail::QueueWriter::create(q.dirs);
+  REQUIRE(w.ok());
+  CHECK(w->id() == std::to_string(ino));
+  REQUIRE(w->append("Subject: short\n\nhi\n").ok());
+  REQUIRE(w->commit(one_rcpt()).ok());
+  CHECK(TempQueue::count(q.dirs.pool()) == 0);
+  std::string path = q.dirs.todo() + "/" + w->id();
+  auto f = quail::read_queue_file(path);
+  REQUIRE(f.ok());
+  CHECK(f->header.message_length == 19);
+  CHECK(f->envelope.recipients.size() == 1);
+  CHECK(read_all(path).find('#') == std::string::npos);
+  CHECK(fs::file_size(path) < 200);
+}
+
+TEST_CASE("pool: an empty or missing pool/ gives nothing, and queue-inject creates a file as before") {
+  TempQueue q;
+  off_t old = -1;
+  CHECK_FALSE(quail::take_pooled_file(q.dirs.pool(), q.tmp_name(), 1, old).valid());
+  fs::remove(q.dirs.pool());
+  CHECK_FALSE(quail::take_pooled_file(q.dirs.pool(), q.tmp_name(), 1, old).valid());
+  auto w = quail::QueueWriter::create(q.dirs);
+  REQUIRE(w.ok());
+  REQUIRE(w->append("Subject: a\n\nb\n").ok());
+  REQUIRE(w->commit(one_rcpt()).ok());
+  // queue-send of a queue made before the pool existed unlinks as it always did.
+  PoolKeeper keeper(q.dirs.pool());
+  std::string spent = q.spent("old");
+  CHECK_FALSE(keeper.park(spent, "1", 3));
+}
+
+TEST_CASE("pool: unfit entries are removed by name and never written through") {
+  TempQueue q;
+  std::string outside = q.root + "/victim";
+  std::ofstream(outside) << "keep me";
+  std::string pool = q.dirs.pool();
+  off_t old = 0;
+
+  SUBCASE("a symlink") { fs::create_symlink(outside, pool + "/12345"); }
+  SUBCASE("a second name of a live file") { fs::create_hard_link(outside, pool + "/12345"); }
+  SUBCASE("a FIFO: no blocking open") { REQUIRE(::mkfifo((pool + "/12345").c_str(), 0600) == 0); }
+  SUBCASE("a directory") { fs::create_directory(pool + "/12345"); }
+
+  quail::Fd fd = quail::take_pooled_file(pool, q.tmp_name(), 7, old);
+  CHECK_FALSE(fd.valid());
+  CHECK(read_all(outside) == "keep me");
+  CHECK(fs::exists(outside));
+  CHECK(TempQueue::count(pool) == 0);
+}
+
+TEST_CASE("pool: names that are not queue ids are left alone") {
+  TempQueue q;
+  std::ofstream(q.dirs.pool() + "/notes.txt") << "admin's file";
+  off_t old = 0;
+  CHECK_FALSE(quail::take_pooled_file(q.dirs.pool(), q.tmp_name(), 3, old).valid());
+  CHECK(fs::exists(q.dirs.pool() + "/notes.txt"));
+}
+
+TEST_CASE("pool: large files are not parked, and a full pool refuses, then counts again") {
+  TempQueue q;
+  PoolKeeper keeper(q.dirs.pool());
+  std::string big = q.spent("big");
+  CHECK_FALSE(keeper.park(big, "7", quail::pool_max_file_bytes + 1));
+  CHECK(fs::exists(big));
+
+  for (size_t i = 0; i < quail::pool_max_files; ++i) {
+    std::string s = q.spent("s");
+    REQUIRE(keeper.park(s, std::to_string(TempQueue::inode(s)), 1));
+  }
+  CHECK(TempQueue::count(q.dirs.pool()) == quail::pool_max_files);
+  std::string one_more = q.spent("s");
+  CHECK_FALSE(keeper.park(one_more, std::to_string(TempQueue::inode(one_more)), 1));
+
+  // Injections take files meanwhile; the keeper notices once its refusals run out.
+  for (const auto& e : fs::directory_iterator(q.dirs.pool())) fs::remove(e.path());
+  size_t refused = 0;
+  while (!keeper.park(one_more, std::to_string(TempQueue::inode(one_more)), 1)) {
+    ++refused;
+    REQUIRE(refused <= quail::pool_max_files);
+  }
+  CHECK(refused == quail::pool_max_files);
+  CHECK(TempQueue::count(q.dirs.pool()) == 1);
+}
