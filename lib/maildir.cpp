@@ -1,9 +1,11 @@
-// Maildir delivery: see maildir.hpp. Two fsyncs per message: the file, then new/.
+// Maildir delivery: see maildir.hpp. Two fsyncs per message: the file, then new/;
+// one rename (RENAME_NOREPLACE) from tmp/ to new/ where the filesystem has it.
 #include "maildir.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -28,11 +30,6 @@ std::string escaped_host() {
     else out += *p;
   }
   return out;
-}
-
-bool is_dir(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 }  // namespace
@@ -87,43 +84,83 @@ std::string maildir_unique_name() {
          std::to_string(++deliveries) + "." + host;
 }
 
+Status maildir_publish(int md_fd, const std::string& name, bool noreplace_rename) {
+  const std::string tmp = "tmp/" + name, dest = "new/" + name;
+  if (noreplace_rename) {
+    // One call, and an existing new/<name> is never replaced (EEXIST).
+    if (::renameat2(md_fd, tmp.c_str(), md_fd, dest.c_str(), RENAME_NOREPLACE) == 0) return {};
+    if (errno != EINVAL && errno != ENOSYS) return sys_error(ErrorKind::io_write, "move " + tmp + " to " + dest);
+  }
+  // A filesystem without RENAME_NOREPLACE: link(2) never replaces either; the
+  // tmp/ name is then removed (a failure there leaves only a harmless extra name).
+  if (::linkat(md_fd, tmp.c_str(), md_fd, dest.c_str(), 0) == 0) {
+    ::unlinkat(md_fd, tmp.c_str(), 0);
+    return {};
+  }
+  int err = errno;
+  if (err != EPERM && err != ENOSYS && err != EOPNOTSUPP) {
+    return sys_error(ErrorKind::io_write, "link " + tmp + " to " + dest, err);
+  }
+  // No hard links either: a plain rename keeps the guarantee here, since the
+  // unique name cannot exist in new/ yet.
+  if (::renameat(md_fd, tmp.c_str(), md_fd, dest.c_str()) != 0) {
+    return sys_error(ErrorKind::io_write, "rename " + tmp + " to " + dest);
+  }
+  return {};
+}
+
 Result<std::string> maildir_deliver(const std::string& maildir, std::string_view header_lines,
                                     const MessageSource& msg) {
-  std::string tmp_dir = maildir + "/tmp", new_dir = maildir + "/new";
-  if (!is_dir(tmp_dir) || !is_dir(new_dir)) {
-    return Error{ErrorKind::not_found, "unable to find Maildir " + maildir + ": " +
-                                           (is_dir(maildir) ? "tmp/ or new/ is missing" : "no such directory")};
+  // Everything below is relative to the Maildir's descriptor: its path is
+  // walked once, not once per stat, create, link, open and unlink.
+  Fd md(::open(maildir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  auto missing = [&](const char* what) {
+    return Error{ErrorKind::not_found, "unable to find Maildir " + maildir + ": " + what};
+  };
+  if (!md.valid()) {
+    if (errno == ENOENT || errno == ENOTDIR) return missing("no such directory");
+    return sys_error(ErrorKind::io_write, "open " + maildir);
+  }
+  Fd new_dir(::openat(md.get(), "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!new_dir.valid()) {
+    if (errno == ENOENT || errno == ENOTDIR) return missing("tmp/ or new/ is missing");
+    return sys_error(ErrorKind::io_write, "open " + maildir + "/new");
   }
   // A name clash means another delivery took this name in the same microsecond:
   // a fresh name (Q grows) resolves it.
-  Result<TempFile> file = Error{};
+  Fd file;
   std::string name;
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  for (int attempt = 0; attempt < 5 && !file.valid(); ++attempt) {
     name = maildir_unique_name();
-    file = TempFile::create(tmp_dir + "/" + name, 0600);
-    if (file || errno != EEXIST) break;
+    file.reset(::openat(md.get(), ("tmp/" + name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!file.valid() && errno != EEXIST) break;
   }
-  if (!file) return Error{ErrorKind::io_write, file.error().reason};
-  if (auto s = copy_message(msg, file->fd(), header_lines); !s) {
-    if (s.error().kind == ErrorKind::io_write) return sys_error(ErrorKind::io_write, "write " + file->path());
+  if (!file.valid()) {
+    if (errno == ENOENT || errno == ENOTDIR) return missing("tmp/ or new/ is missing");
+    return sys_error(ErrorKind::io_write, "create " + maildir + "/tmp/" + name);
+  }
+  // Until it is in new/, a failure removes the tmp/ file: nothing is left behind.
+  struct TmpName {
+    int dir;
+    std::string path;
+    ~TmpName() {
+      if (!path.empty()) ::unlinkat(dir, path.c_str(), 0);
+    }
+  } tmp{md.get(), "tmp/" + name};
+  const std::string shown = maildir + "/" + tmp.path;
+  if (auto s = copy_message(msg, file.get(), header_lines); !s) {
+    if (s.error().kind == ErrorKind::io_write) return sys_error(ErrorKind::io_write, "write " + shown);
     return s.error();
   }
-  if (auto s = fsync_fd(file->fd(), file->path()); !s) return s.error();
-  // link(2), not rename(2): an existing name in new/ is never replaced.
-  std::string dest = new_dir + "/" + name;
-  if (::link(file->path().c_str(), dest.c_str()) != 0) {
-    int err = errno;
-    if (err != EPERM && err != ENOSYS && err != EOPNOTSUPP) {
-      return sys_error(ErrorKind::io_write, "link " + file->path() + " to " + dest, err);
-    }
-    // A filesystem without hard links: rename keeps the same guarantee here,
-    // since the unique name cannot exist in new/ yet.
-    if (auto s = file->commit_to(dest); !s) return s.error();
-  }
-  // From here the message is in new/; the TempFile unlinks its tmp/ name.
-  if (auto s = fsync_dir(new_dir); !s) {
-    ::unlink(dest.c_str());
-    return Error{ErrorKind::io_write, s.error().reason};
+  if (auto s = fsync_fd(file.get(), shown); !s) return s.error();
+  if (auto s = maildir_publish(md.get(), name); !s) return s.error();
+  tmp.path.clear();
+  // The message is in new/ from here; its name is durable once new/ is.
+  std::string dest = maildir + "/new/" + name;
+  if (::fsync(new_dir.get()) != 0) {
+    Error e = sys_error(ErrorKind::io_write, "fsync " + maildir + "/new");
+    ::unlinkat(md.get(), ("new/" + name).c_str(), 0);
+    return e;
   }
   return dest;
 }

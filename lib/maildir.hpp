@@ -1,5 +1,6 @@
 // Maildir delivery (cr.yp.to/proto/maildir.html): write tmp/<unique>, fsync it,
-// link it into new/, fsync new/. A crash or a full disk leaves nothing in new/.
+// move it into new/ without ever replacing a file there, fsync new/. A crash or
+// a full disk leaves nothing in new/.
 // Trusts the caller for the directory; the message is copied as it is.
 #pragma once
 #include <cstdint>
@@ -29,6 +30,12 @@ Status copy_message(const MessageSource& msg, int out, std::string_view prefix =
 // A unique file name for a Maildir: "<sec>.M<usec>P<pid>Q<n>.<host>" (the spec's
 // Mn, Pn and Qn, with '/' and ':' in the host name escaped as \057 and \072).
 std::string maildir_unique_name();
+
+// Moves tmp/<name> to new/<name> in the Maildir open as md_fd, never replacing
+// an existing new/<name> (that is io_write, EEXIST): renameat2(RENAME_NOREPLACE),
+// or, where the filesystem answers EINVAL to it (or noreplace_rename is false, for
+// tests), link(2) then unlink of tmp/<name>; rename(2) where there are no hard links.
+Status maildir_publish(int md_fd, const std::string& name, bool noreplace_rename = true);
 
 // Delivers header_lines (e.g. "Return-Path: <...>\nDelivered-To: ...\n") followed by
 // the message into maildir (the directory holding tmp/, new/, cur/). Returns the

@@ -126,3 +126,65 @@ TEST_CASE("maildir: a write error (full disk) leaves nothing in tmp/ or new/") {
   ::close(fd);
   ::close(full);
 }
+
+namespace {
+
+// A Maildir with tmp/<name> holding `content`; returns the Maildir's descriptor.
+int maildir_with_tmp(const fs::path& md, const std::string& name, const std::string& content) {
+  for (const char* sub : {"tmp", "new", "cur"}) fs::create_directories(md / sub);
+  std::ofstream(md / "tmp" / name, std::ios::binary) << content;
+  return ::open(md.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+}  // namespace
+
+TEST_CASE("maildir: tmp/ -> new/ by rename or by link, leaving nothing in tmp/") {
+  for (bool noreplace : {true, false}) {
+    TempDir t;
+    fs::path md = t.path / "Maildir";
+    int fd = maildir_with_tmp(md, "1.M2P3Q4.host", "new message\n");
+    REQUIRE(fd >= 0);
+    auto s = quail::maildir_publish(fd, "1.M2P3Q4.host", noreplace);
+    ::close(fd);
+    CHECK(s.ok());
+    CHECK(slurp(md / "new" / "1.M2P3Q4.host") == "new message\n");
+    CHECK(count(md / "tmp") == 0);
+  }
+}
+
+TEST_CASE("maildir: a name already in new/ is never replaced: the delivery fails (and defers)") {
+  for (bool noreplace : {true, false}) {
+    TempDir t;
+    fs::path md = t.path / "Maildir";
+    int fd = maildir_with_tmp(md, "1.M2P3Q4.host", "new message\n");
+    REQUIRE(fd >= 0);
+    std::ofstream(md / "new" / "1.M2P3Q4.host", std::ios::binary) << "delivered before\n";
+    auto s = quail::maildir_publish(fd, "1.M2P3Q4.host", noreplace);
+    ::close(fd);
+    REQUIRE(!s.ok());
+    CHECK(s.error().kind == quail::ErrorKind::io_write);  // local-deliver: temporary (#4.3.0)
+    CHECK(slurp(md / "new" / "1.M2P3Q4.host") == "delivered before\n");
+    CHECK(count(md / "new") == 1);
+  }
+}
+
+TEST_CASE("maildir: a new/ that is a file, or a missing tmp/, is not_found with nothing created") {
+  TempDir t;
+  fs::path md = t.path / "Maildir";
+  fs::create_directories(md / "new");
+  std::string message = "x\n";
+  int fd = message_file(t.path, message);
+  auto r = quail::maildir_deliver(md.string(), "", {fd, 4, message.size()});
+  REQUIRE(!r.ok());
+  CHECK(r.error().kind == quail::ErrorKind::not_found);
+  CHECK(!fs::exists(md / "tmp"));
+  CHECK(count(md / "new") == 0);
+  fs::create_directories(md / "tmp");
+  fs::remove(md / "new");
+  std::ofstream(md / "new") << "not a directory";
+  r = quail::maildir_deliver(md.string(), "", {fd, 4, message.size()});
+  ::close(fd);
+  REQUIRE(!r.ok());
+  CHECK(r.error().kind == quail::ErrorKind::not_found);
+  CHECK(count(md / "tmp") == 0);
+}
