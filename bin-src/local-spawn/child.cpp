@@ -16,11 +16,10 @@ namespace quail {
 namespace {
 
 // What an exec would have reset: handlers back to default (SIGPIPE stays
-// ignored, as local-deliver's runner sets it), no signal blocked.
-void reset_signals() {
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, sig == SIGPIPE ? SIG_IGN : SIG_DFL);
-  }
+// ignored, as local-deliver's runner sets it), no signal blocked. Only the
+// signals signals_to_reset() found differ need a call.
+void reset_signals(const std::vector<int>& differ) {
+  for (int sig : differ) ::signal(sig, sig == SIGPIPE ? SIG_IGN : SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -60,8 +59,20 @@ int deliver(const ChildSpec& spec) {
 
 }  // namespace
 
+std::vector<int> signals_to_reset() {
+  std::vector<int> differ;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction now;
+    if (sig == SIGKILL || sig == SIGSTOP || ::sigaction(sig, nullptr, &now) != 0) continue;
+    bool ignored = !(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_IGN;
+    bool plain = !(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL;
+    if (sig == SIGPIPE ? !ignored : !plain) differ.push_back(sig);
+  }
+  return differ;
+}
+
 void run_delivery_child(const ChildSpec& spec) {
-  reset_signals();
+  reset_signals(*spec.reset_signals);
   if (!take_descriptors(spec.message_fd, spec.reason_fd)) _exit(111);
   take_environment(*spec.env);
   log_set_program("local-deliver");

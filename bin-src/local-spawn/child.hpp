@@ -17,7 +17,13 @@ struct ChildSpec {
   std::string root;
   bool switching_users;               // root with a scheduler user: become the recipient
   const std::vector<std::string>* env;  // the whole environment (delivery_environment)
+  const std::vector<int>* reset_signals;  // signals_to_reset(), taken once the handlers are in place
 };
+
+// The signals whose disposition is not what an exec'd local-deliver starts
+// with (default; SIGPIPE ignored): the only ones a child must reset, instead of
+// one sigaction for each of the 64 (measured: 64 system calls per delivery).
+std::vector<int> signals_to_reset();
 
 // Runs in the child right after fork(), with every signal blocked; never returns:
 // _exit()s with local-deliver's exit code (111 for any trouble of its own).

@@ -96,7 +96,9 @@ void Server::start(const LspawnRequest& req, int message_fd) {
   sigfillset(&all);
   ::sigprocmask(SIG_BLOCK, &all, &old);
   pid_t pid = ::fork();
-  if (pid == 0) run_delivery_child({&req, message_fd, wr.get(), s_.root, s_.switching_users, &s_.env});
+  if (pid == 0) {
+    run_delivery_child({&req, message_fd, wr.get(), s_.root, s_.switching_users, &s_.env, &reset_signals_});
+  }
   int err = errno;
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "child.hpp"
 #include "fd.hpp"
 #include "lspawn.hpp"
 
@@ -26,7 +27,8 @@ class Server {
   // own). Call before the scheduler child is started.
   static Status install_signals(bool forward);
 
-  Server(Fd sock, ServerSettings s) : sock_(std::move(sock)), s_(std::move(s)) {}
+  // Call after install_signals: the children reset what differs from the defaults then.
+  Server(Fd sock, ServerSettings s) : sock_(std::move(sock)), s_(std::move(s)), reset_signals_(signals_to_reset()) {}
   // Serves until the scheduler is gone: our child exited (returns its exit code,
   // 111 for a signal), or, when it is our parent, its socket closed (returns 0).
   // Deliveries still running then finish on their own; their replies are lost
@@ -48,6 +50,7 @@ class Server {
   Fd sock_;
   ServerSettings s_;
   std::vector<Child> children_;
+  std::vector<int> reset_signals_;
   int scheduler_status_ = 111;
 };
 
