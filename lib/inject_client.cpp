@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -184,18 +185,20 @@ qq::Outcome InjectSession::lost(int* exit_code) {
 }
 
 qq::Outcome InjectSession::answer(int* exit_code) {
-  std::string line;
-  char c;
-  // Byte by byte: the answer is short and nothing may follow it before our next message.
-  for (;;) {
-    ssize_t n = ::read(from_.get(), &c, 1);
+  // queue-inject writes each answer in one write and nothing more before our next
+  // message, so one read normally brings the whole line; a byte after its LF is out of step.
+  char buf[frame::max_answer];
+  size_t have = 0;
+  const char* lf = nullptr;
+  while (!lf && have < sizeof buf) {
+    ssize_t n = ::read(from_.get(), buf + have, sizeof buf - have);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return lost(exit_code);
-    if (c == '\n') break;
-    line += c;
-    if (line.size() >= frame::max_answer) break;
+    lf = static_cast<const char*>(std::memchr(buf + have, '\n', static_cast<size_t>(n)));
+    have += static_cast<size_t>(n);
   }
-  auto a = frame::parse_answer(line);
+  Result<frame::Answer> a = Error{ErrorKind::format, "answer"};
+  if (lf && lf + 1 == buf + have) a = frame::parse_answer(std::string_view(buf, static_cast<size_t>(lf - buf)));
   if (!a) {
     close();  // out of step: this one is ended, the next message starts a new one
     if (exit_code) *exit_code = -1;

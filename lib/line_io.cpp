@@ -131,8 +131,14 @@ IoStatus LineIo::write_some() {
 IoStatus LineIo::flush() {
   if (out_broken_ != IoStatus::ok) return out_broken_;
   while (!out_.empty()) {
-    IoStatus s = wait(POLLOUT);
-    if (s == IoStatus::ok) s = write_some();
+    // A socket write never blocks (MSG_DONTWAIT): try it first and poll only when
+    // it made no progress, which saves a poll per reply.
+    size_t before = out_.size();
+    IoStatus s = out_is_socket_ == 1 ? write_some() : IoStatus::ok;
+    if (s == IoStatus::ok && out_.size() == before) {
+      s = wait(POLLOUT);
+      if (s == IoStatus::ok) s = write_some();
+    }
     if (s != IoStatus::ok) {
       out_broken_ = s;
       out_.clear();
