@@ -15,37 +15,20 @@
 namespace quail {
 namespace {
 
-// What an exec would have reset: handlers back to default (SIGPIPE stays
-// ignored, as local-deliver's runner sets it), no signal blocked. Only the
-// signals signals_to_reset() found differ need a call.
-void reset_signals(const std::vector<int>& differ) {
-  for (int sig : differ) ::signal(sig, sig == SIGPIPE ? SIG_IGN : SIG_DFL);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
 // fd 0 the message, fd 1 the reason pipe, fd 2 the log; nothing else: not the
 // scheduler's socket, not the other children's pipes, not the signal pipe.
 bool take_descriptors(int message_fd, int reason_fd) {
   if (::dup2(message_fd, 0) < 0 || ::dup2(reason_fd, 1) < 0) return false;
-  if (::close_range(3, ~0U, 0) == 0) return true;
-  for (long fd = 3, max = ::sysconf(_SC_OPEN_MAX); fd < max; ++fd) ::close(static_cast<int>(fd));
+  close_from(3);
   return true;
 }
 
-void take_environment(const std::vector<std::string>& env) {
-  ::clearenv();
-  for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));  // the strings outlive the child's use
-}
-
-int deliver(const ChildSpec& spec) {
-  const LspawnRequest& r = *spec.req;
+int deliver(const LspawnRequest& r, const std::string& root, bool switching_users) {
   ld::DeliveryRequest req{std::to_string(r.dlv), r.message_length, r.sender, r.recipient};
   // control/ as it is now: a user or domain added since local-spawn started counts.
-  auto cfg = load_local_config(spec.root);
+  auto cfg = load_local_config(root);
   if (!cfg) return ld::report_temporary(req.dlv, req.recipient, cfg.error().reason);
-  if (spec.switching_users) {
+  if (switching_users) {
     std::string why;
     auto id = delivery_identity(*cfg, r.recipient, why);
     if (!id) return ld::report_temporary(req.dlv, req.recipient, why, "4.3.0");
@@ -58,6 +41,37 @@ int deliver(const ChildSpec& spec) {
 }
 
 }  // namespace
+
+void close_from(int lowest) {
+  if (::close_range(static_cast<unsigned>(lowest), ~0U, 0) == 0) return;
+  for (long fd = lowest, max = ::sysconf(_SC_OPEN_MAX); fd < max; ++fd) ::close(static_cast<int>(fd));
+}
+
+int deliver_request(const LspawnRequest& r, const std::string& root, bool switching_users, bool& healthy) {
+  healthy = false;
+  try {
+    int code = deliver(r, root, switching_users);
+    healthy = true;
+    return code;
+  } catch (const std::bad_alloc&) {
+    log_error({{"event", "fatal"}, {"reason", "out of memory"}});
+  } catch (const std::exception& e) {
+    log_error({{"event", "fatal"}, {"reason", std::string("internal error: ") + e.what()}});
+  }
+  return 111;
+}
+
+void reset_child_signals(const std::vector<int>& differ) {
+  for (int sig : differ) ::signal(sig, sig == SIGPIPE ? SIG_IGN : SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void take_child_environment(const std::vector<std::string>& env) {
+  ::clearenv();
+  for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));  // the strings outlive the child's use
+}
 
 std::vector<int> signals_to_reset() {
   std::vector<int> differ;
@@ -72,19 +86,12 @@ std::vector<int> signals_to_reset() {
 }
 
 void run_delivery_child(const ChildSpec& spec) {
-  reset_signals(*spec.reset_signals);
+  reset_child_signals(*spec.reset_signals);
   if (!take_descriptors(spec.message_fd, spec.reason_fd)) _exit(111);
-  take_environment(*spec.env);
+  take_child_environment(*spec.env);
   log_set_program("local-deliver");
-  int code = 111;
-  try {
-    code = deliver(spec);
-  } catch (const std::bad_alloc&) {
-    log_error({{"event", "fatal"}, {"reason", "out of memory"}});
-  } catch (const std::exception& e) {
-    log_error({{"event", "fatal"}, {"reason", std::string("internal error: ") + e.what()}});
-  }
-  _exit(code);
+  bool healthy;
+  _exit(deliver_request(*spec.req, spec.root, spec.switching_users, healthy));
 }
 
 }  // namespace quail

@@ -25,6 +25,16 @@ struct ChildSpec {
 // one sigaction for each of the 64 (measured: 64 system calls per delivery).
 std::vector<int> signals_to_reset();
 
+// The pieces of a child's start and of its delivery, shared with a delivery
+// worker (worker.hpp). Each runs in the forked process only.
+void reset_child_signals(const std::vector<int>& differ);  // then unblocks every signal
+void take_child_environment(const std::vector<std::string>& env);
+void close_from(int lowest);  // closes every descriptor from lowest up
+// One delivery (control/ read afresh, the user switched when switching_users):
+// the reason on fd 1, the log line on fd 2, local-deliver's exit code; 111 with
+// healthy false when it ended in an exception (the process should not go on).
+int deliver_request(const LspawnRequest& r, const std::string& root, bool switching_users, bool& healthy);
+
 // Runs in the child right after fork(), with every signal blocked; never returns:
 // _exit()s with local-deliver's exit code (111 for any trouble of its own).
 [[noreturn]] void run_delivery_child(const ChildSpec& spec);

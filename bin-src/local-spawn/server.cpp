@@ -55,16 +55,30 @@ Status Server::install_signals(bool forward) {
 
 int Server::run() {
   // A scheduler child: serve until it exits. A scheduler parent: until its socket closes.
+  std::vector<pollfd> fds;
+  std::vector<pid_t> polled;
   while (s_.scheduler > 0 || (s_.scheduler < 0 && sock_.valid())) {
-    pollfd fds[2] = {{sock_.valid() ? sock_.get() : -1, POLLIN, 0}, {g_signal_read, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    fds.assign({{sock_.valid() ? sock_.get() : -1, POLLIN, 0}, {g_signal_read, POLLIN, 0}});
+    polled.clear();
+    for (const Worker& w : workers_) {
+      if (!w.busy || !w.ctl.valid()) continue;
+      fds.push_back({w.ctl.get(), POLLIN, 0});
+      polled.push_back(w.pid);
+    }
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       log_error({{"event", "fatal"}, {"reason", sys_error(ErrorKind::temporary, "poll").reason}});
+      stop_workers();
       return 111;
+    }
+    // Replies before reaping: a worker that answered and then exited was not lost.
+    for (size_t i = 0; i < polled.size(); ++i) {
+      if (fds[2 + i].revents) on_worker(polled[i]);
     }
     if (fds[1].revents) on_signals();
     if (fds[0].revents) on_request();
   }
+  stop_workers();
   return s_.scheduler == 0 ? scheduler_status_ : 0;
 }
 
@@ -85,6 +99,10 @@ void Server::on_request() {
 }
 
 void Server::start(const LspawnRequest& req, int message_fd) {
+  if (!s_.switching_users) {
+    dispatch(req, message_fd);
+    return;
+  }
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) {
     reply({req.dlv, 111, sys_error(ErrorKind::temporary, "create a pipe").reason + " (#4.3.0)"});
@@ -131,6 +149,12 @@ void Server::on_signals() {
       children_[i] = std::move(children_.back());
       children_.pop_back();
       break;
+    }
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      if (workers_[i].pid == pid) {
+        worker_ended(i, w);
+        break;
+      }
     }
   }
 }

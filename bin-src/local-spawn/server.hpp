@@ -1,6 +1,7 @@
 // local-spawn's loop: the scheduler's requests in, one forked delivery child per
-// request, the reply sent when the child is reaped. The children never hold the
-// scheduler's socket; the server keeps pid -> (dlv, reason pipe). See man/local-spawn.8.
+// request (switching users) or a delivery worker (single-user), the reply sent
+// when the child is reaped or the worker answers. Neither ever holds the
+// scheduler's socket; the server keeps pid -> (dlv, reason pipe or socket). See man/local-spawn.8.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -41,8 +42,19 @@ class Server {
     uint64_t dlv;
     Fd reason;  // read end, non-blocking
   };
+  struct Worker {
+    pid_t pid;
+    Fd ctl;             // our end of its socket pair; invalid once it closed
+    uint64_t dlv = 0;   // the delivery it is running
+    bool busy = false;
+  };
   void on_request();
   void start(const LspawnRequest& req, int message_fd);
+  void dispatch(const LspawnRequest& req, int message_fd);
+  Status fork_worker();
+  void on_worker(pid_t pid);
+  void worker_ended(size_t i, int wstatus);
+  void stop_workers();
   void on_signals();
   void finish(Child& c, int wstatus);
   void reply(const LspawnReply& r);
@@ -50,6 +62,7 @@ class Server {
   Fd sock_;
   ServerSettings s_;
   std::vector<Child> children_;
+  std::vector<Worker> workers_;
   std::vector<int> reset_signals_;
   int scheduler_status_ = 111;
 };

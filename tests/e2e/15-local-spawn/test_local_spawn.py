@@ -4,7 +4,8 @@ Single-user instance (`quail up` starts `local-spawn - queue-send`): SMTP and
 sendmail mail reaches a Maildir, an mbox, a |program and a forward from one
 .qmail; the program sees the documented environment and none of the services'
 variables, and runs under a forked local-spawn (no exec of local-deliver) that
-holds no socket and no signal handler; a delivery whose child crashes or whose
+holds no signal handler and no socket but its own to the server (a reused
+delivery worker), never the scheduler's; a delivery whose child crashes or whose
 program hangs and is killed is a temporary failure and is retried; a user or a
 domain added after `quail up` gets mail without a HUP; `quail down` leaves no
 process. System install (root only): each delivery runs as its recipient's uid,
@@ -102,8 +103,16 @@ class DeliveryChildChecks:
         try:
             # The delivery is local-spawn forked: local-deliver was never exec'd.
             self.assertEqual(os.readlink("/proc/%d/exe" % child), LOCAL_SPAWN)
-            self.assertFalse([l for l in fd_links(child) if l.startswith("socket:")],
-                             "the delivery child holds a socket: %s" % fd_links(child))
+            sockets = [l for l in fd_links(child) if l.startswith("socket:")]
+            if self.WORKERS:
+                # A single-user delivery worker holds one socket, its own pair with
+                # the server; never the scheduler's: none that queue-send or the
+                # server holds (an inherited end would be the same socket).
+                theirs = {l for p in self.q.pids("queue-send") + servers(self.q) for l in fd_links(p)}
+                self.assertLessEqual(len(sockets), 1, "the delivery worker holds sockets: %s" % fd_links(child))
+                self.assertFalse(set(sockets) & theirs, "the delivery worker holds the scheduler's socket")
+            else:
+                self.assertFalse(sockets, "the delivery child holds a socket: %s" % fd_links(child))
             st = status_fields(child)
             self.assertEqual(int(st["SigCgt"], 16), 0, "the delivery child has signal handlers")
             self.assertEqual(int(st["SigBlk"], 16), 0, "the delivery child blocks signals")
@@ -130,6 +139,8 @@ class DeliveryChildChecks:
 
 
 class SingleUser(unittest.TestCase, DeliveryChildChecks):
+    WORKERS = True  # deliveries run in reused workers (man/local-spawn.8, "Workers")
+
     @classmethod
     def setUpClass(cls):
         cls.q = qt.Instance()
@@ -266,6 +277,31 @@ class SingleUser(unittest.TestCase, DeliveryChildChecks):
         self.assertEqual(first["result"], "deferred")
         self.assertIn("(#4.", first["reason"])
 
+    def test_workers_are_replaced_after_100_deliveries_and_no_delivery_is_lost(self):
+        dave = "dave@" + DOMAIN
+        self.q.add_user(dave)
+        n = 230
+        qt.run_parallel(lambda i: self.sendmail(100 + i, dave), range(n), concurrency=8)
+        qt.wait_for(lambda: self.q.maildir_count(dave) == n, 60, "%d deliveries" % n)
+        # Every delivery succeeded at its first attempt, none went to a worker on its way out.
+        events = self.delivery_events(self.q, dave)
+        self.assertEqual([e for e in events if e["result"] != "delivered"], [])
+        self.assertEqual(len(events), n)
+        # The Maildir names carry the delivering process (P<pid>): no worker served more than 100.
+        per_pid = {}
+        for name in os.listdir(os.path.join(self.q.maildir(dave), "new")):
+            pid = name.split("P", 1)[1].split("Q", 1)[0]
+            per_pid[pid] = per_pid.get(pid, 0) + 1
+        self.assertLessEqual(max(per_pid.values()), 100, per_pid)
+        self.assertLess(len(per_pid), n // 10, "deliveries are not reusing workers: %s" % per_pid)
+        # Idle workers are the server's children; none holds the scheduler's socket.
+        server = servers(self.q)[0]
+        workers = [p for p in self.q.pids("local-spawn") if ppid_of(p) == server]
+        self.assertLessEqual(len(workers), 16)
+        theirs = {l for p in self.q.pids("queue-send") + [server] for l in fd_links(p)}
+        for w in workers:
+            self.assertFalse({l for l in fd_links(w) if l.startswith("socket:")} & theirs)
+
     def test_a_user_added_after_up_gets_mail_without_hup(self):
         carol = "carol@" + DOMAIN
         self.q.add_user(carol)
@@ -292,6 +328,8 @@ LOGIN = "quaills1"
 
 @unittest.skipUnless(os.geteuid() == 0, "a system install needs root")
 class SystemInstall(unittest.TestCase, DeliveryChildChecks):
+    WORKERS = False  # one child per delivery, each its recipient's uid
+
     @classmethod
     def setUpClass(cls):
         subprocess.run(["userdel", "-r", LOGIN], capture_output=True)
