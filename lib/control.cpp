@@ -15,7 +15,7 @@ const std::vector<ControlSpec>& control_registry() {
       {"locals", ControlKind::domains, "", 0, 0, "queue-send, local-deliver, smtpd", "domains delivered to system users and aliases on this host"},
       {"virtualdomains", ControlKind::domains, "", 0, 0, "queue-send, local-deliver, smtpd", "domains whose users are virtual (users/users.cdb)"},
       {"rcpthosts", ControlKind::domains, "", 0, 0, "smtpd", "domains accepted from clients without relay rights; .example matches subdomains"},
-      {"concurrencylocal", ControlKind::integer, "10", 1, 1000, "queue-send", "local deliveries run at once"},
+      {"concurrencylocal", ControlKind::integer, "20", 1, 1000, "queue-send", "local deliveries run at once"},
       {"concurrencyremote", ControlKind::integer, "20", 1, 1000, "queue-send", "remote deliveries run at once"},
       {"queuelifetime", ControlKind::integer, "604800", 60, 31536000, "queue-send", "seconds a message may stay queued before it bounces"},
       {"bouncefrom", ControlKind::line, "MAILER-DAEMON", 0, 0, "queue-send", "local part of the From: address of bounces"},

@@ -178,7 +178,7 @@ TEST_CASE("control: a missing file gives the registry default") {
   CHECK(c.dir() == root.path + "/control");
   CHECK(c.line("me").value() == "localhost");
   CHECK(c.line("bouncefrom").value() == "MAILER-DAEMON");
-  CHECK(c.integer("concurrencylocal").value() == 10);
+  CHECK(c.integer("concurrencylocal").value() == 20);
   CHECK(c.integer("concurrencyremote").value() == 20);
   CHECK(c.integer("queuelifetime").value() == 604800);
   CHECK(c.integer("databytes").value() == 52428800);

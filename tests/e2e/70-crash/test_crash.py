@@ -194,7 +194,7 @@ class KillDuringFlow(unittest.TestCase):
                     (len(acked), sum(have.values()), sum(c - 1 for c in dups.values()), len(acked_fail),
                      killed[0], scheduler_kills))
             # At least once, not "many times": a kill can only repeat the deliveries in
-            # flight (concurrencylocal, default 10) and those not yet recorded.
+            # flight (concurrencylocal, default 20) and those not yet recorded.
             self.assertLessEqual(sum(c - 1 for c in dups.values()), 20 * (scheduler_kills + 1),
                                  "far more duplicates than kills of queue-send explain")
             # Bounces: at least one for every acknowledged message to alice-fail, none for
