@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <list>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,15 +37,53 @@ Result<bool> exists(const std::string& path) {
   return sys_error(ErrorKind::temporary, "stat " + path);
 }
 
-// A table that may be missing (no users, no aliases yet): nullopt then.
-Result<std::optional<Cdb>> open_table(const std::string& path) {
+// A table stays open between lookups in one process (an smtpd session checking
+// many recipients, a delivery worker serving many deliveries): one stat of its
+// path per lookup tells whether it was replaced since. quail user and quail
+// aliases replace a table by rename, so a new table is a new inode; mapping and
+// unmapping it per lookup cost more than the lookup itself.
+struct OpenTable {
+  std::string path;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  timespec mtime{};
+  std::optional<Cdb> db;
+  bool same_file(const struct stat& st) const {
+    return st.st_dev == dev && st.st_ino == ino && st.st_size == size && st.st_mtim.tv_sec == mtime.tv_sec &&
+           st.st_mtim.tv_nsec == mtime.tv_nsec;
+  }
+};
+
+// A table that may be missing (no users, no aliases yet): nullptr then.
+Result<Cdb*> open_table(const std::string& path) {
+  static std::list<OpenTable> open_tables;  // users.cdb and aliases.cdb of one root; nodes never move
+  auto it = std::find_if(open_tables.begin(), open_tables.end(), [&](const OpenTable& t) { return t.path == path; });
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (it != open_tables.end()) open_tables.erase(it);
+    if (errno == ENOENT || errno == ENOTDIR) return static_cast<Cdb*>(nullptr);
+    return sys_error(ErrorKind::temporary, "stat " + path);
+  }
+  if (it != open_tables.end() && it->same_file(st)) return &*it->db;
+  if (it != open_tables.end()) open_tables.erase(it);
+  // Replaced between the stat and the open: the next lookup sees another stat and opens it again.
   auto db = Cdb::open(path);
-  if (db) return std::optional<Cdb>(std::move(*db));
-  if (db.error().kind == ErrorKind::not_found) return std::optional<Cdb>();
-  return Error{ErrorKind::temporary, db.error().reason};
+  if (!db) {
+    if (db.error().kind == ErrorKind::not_found) return static_cast<Cdb*>(nullptr);
+    return Error{ErrorKind::temporary, db.error().reason};
+  }
+  OpenTable& t = open_tables.emplace_back();
+  t.path = path;
+  t.dev = st.st_dev;
+  t.ino = st.st_ino;
+  t.size = st.st_size;
+  t.mtime = st.st_mtim;
+  t.db.emplace(std::move(*db));
+  return &*t.db;
 }
 
-Result<std::optional<std::string>> find(std::optional<Cdb>& db, const std::string& key, const std::string& path) {
+Result<std::optional<std::string>> find(Cdb* db, const std::string& key, const std::string& path) {
   if (!db) return std::optional<std::string>();
   auto v = db->find(key);
   if (!v) return Error{ErrorKind::temporary, "unable to read " + path + ": " + v.error().reason};

@@ -332,3 +332,25 @@ TEST_CASE("lookup: a quoted local part names the same user as its plain form") {
   REQUIRE(t);
   CHECK(t->user == "alice@example.test");
 }
+
+TEST_CASE("lookup: a table kept open between lookups is seen replaced, removed and restored") {
+  // One process, many lookups (an smtpd session, a delivery worker): each lookup
+  // stats the table and reopens it only when it is another file.
+  Root r;
+  CHECK(r.find("alice@example.test"));
+  REQUIRE(quail::build_cdb((r.path / "users/users.cdb").string(), {{"zoe@example.test", "$argon2id$q"}}).ok());
+  fs::create_directories(r.path / "mail/example.test/zoe");
+  CHECK_FALSE(r.find("alice@example.test"));
+  CHECK(r.find("zoe@example.test"));
+  fs::remove(r.path / "users/users.cdb");
+  CHECK_FALSE(r.find("zoe@example.test"));
+  REQUIRE(quail::build_cdb((r.path / "users/users.cdb").string(), {{"alice@example.test", "$argon2id$x"}}).ok());
+  CHECK(r.find("alice@example.test"));
+  // Written over in place (not as quail writes it): the size differs, so it is read again.
+  r.write("users/users.cdb", "not a cdb at all");
+  auto a = quail::parse_address("alice@example.test");
+  REQUIRE(a.ok());
+  auto res = quail::lookup_local(r.cfg, *a);
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.error().kind == quail::ErrorKind::temporary);
+}

@@ -83,7 +83,8 @@ TEST_CASE("spawn: fd_map puts the parent's descriptors on the child's numbers") 
   quail::Fd r(p[0]), w(p[1]);
   SpawnOptions opt;
   opt.fd_map = {{w.get(), w.get()}};
-  auto pid = quail::spawn({"/bin/sh", "-c", "printf same >&" + std::to_string(w.get())}, opt);
+  // /dev/fd/N, not >&N: dash reads only one digit there, and this process may hold more than ten descriptors.
+  auto pid = quail::spawn({"/bin/sh", "-c", "printf same >/dev/fd/" + std::to_string(w.get())}, opt);
   REQUIRE(pid.ok());
   w.reset();
   std::string out;
