@@ -194,7 +194,7 @@ def chart(res, path):
         ax.set_ylim(0, top * 1.3)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel("messages/s, median of %d runs" % res["runs_count"], fontsize=8)
-        ax.legend(fontsize=8, loc="upper right")
+        ax.legend(fontsize=8, loc="upper left")  # the one-message-per-session groups on the left are the low ones
     notes = []
     for s in res["systems"]:
         d, m, b = res["durability"].get(s, {}), res["memory"].get(s, {}), res["before250"].get(s, {})
