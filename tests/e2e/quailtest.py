@@ -570,3 +570,27 @@ class Instance:
     def pids(self, name):
         """Live pids of program `name` running under this root."""
         return processes_under(self.root, name)
+
+
+class TemplateRoot:
+    """A root made once per test class (`quail init` and users: user add hashes
+    slowly on purpose) that each test copies: copy(test) gives a fresh Instance,
+    removed when the test ends."""
+
+    def __init__(self, prefix, hostname, domains, users=()):
+        self.prefix = prefix
+        self.q = Instance(prefix=prefix)
+        self.q.init(hostname, list(domains))
+        for u in users:
+            self.q.add_user(u)
+
+    def copy(self, test, root=None):
+        q = Instance(prefix=self.prefix)
+        test.addCleanup(q.cleanup)
+        subprocess.run(["cp", "-a", self.q.root, root or q.root], check=True, timeout=60)
+        if root:
+            q.root = root
+        return q
+
+    def cleanup(self):
+        self.q.cleanup()

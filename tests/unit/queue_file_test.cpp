@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "queue_file.hpp"
+#include "temp_queue.hpp"
 
 using quail::Envelope;
 using quail::ErrorKind;
@@ -23,25 +24,6 @@ using quail::Recipient;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh ROOT with queue/ created by create_queue_dirs.
-struct TempQueue {
-  std::string root;
-  QueueDirs dirs{"/nonexistent"};
-  TempQueue() {
-    char tmpl[] = "/tmp/quail-ut-queue-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    root = tmpl;
-    dirs = QueueDirs(root);
-    REQUIRE(quail::create_queue_dirs(dirs).ok());
-  }
-  ~TempQueue() { fs::remove_all(root); }
-  static size_t count(const std::string& dir) {
-    size_t n = 0;
-    for (auto it = fs::directory_iterator(dir); it != fs::directory_iterator(); ++it) ++n;
-    return n;
-  }
-};
 
 Envelope sample_envelope() {
   Envelope e;

@@ -12,6 +12,7 @@
 
 #include "queue_file.hpp"
 #include "queue_pool.hpp"
+#include "temp_queue.hpp"
 
 using quail::PoolKeeper;
 using quail::QueueDirs;
@@ -20,37 +21,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempQueue {
-  std::string root;
-  QueueDirs dirs{"/nonexistent"};
-  TempQueue() {
-    char tmpl[] = "/tmp/quail-ut-pool-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    root = tmpl;
-    dirs = QueueDirs(root);
-    REQUIRE(quail::create_queue_dirs(dirs).ok());
-  }
-  ~TempQueue() { fs::remove_all(root); }
-  // A finished queue file in mess/, named by its inode as queue-inject names it.
-  std::string spent(const std::string& text) {
-    std::string tmp = dirs.tmp() + "/spent";
-    std::ofstream(tmp) << text;
-    std::string path = dirs.mess() + "/" + std::to_string(inode(tmp));
-    fs::rename(tmp, path);
-    return path;
-  }
-  static ino_t inode(const std::string& path) {
-    struct stat st;
-    REQUIRE(::lstat(path.c_str(), &st) == 0);
-    return st.st_ino;
-  }
-  static size_t count(const std::string& dir) {
-    size_t n = 0;
-    for (auto it = fs::directory_iterator(dir); it != fs::directory_iterator(); ++it) ++n;
-    return n;
-  }
-  std::string tmp_name() const { return dirs.tmp() + "/taker"; }
-};
+// A finished queue file in q's mess/, named by its inode as queue-inject names it.
+std::string spent(TempQueue& q, const std::string& text) {
+  std::string tmp = q.dirs.tmp() + "/spent";
+  std::ofstream(tmp) << text;
+  std::string path = q.dirs.mess() + "/" + std::to_string(TempQueue::inode(tmp));
+  fs::rename(tmp, path);
+  return path;
+}
+
+std::string tmp_name(const TempQueue& q) { return q.dirs.tmp() + "/taker"; }
 
 std::string read_all(const std::string& path) {
   std::ifstream in(path);
@@ -67,12 +47,12 @@ quail::Envelope one_rcpt() {
 }  // namespace
 
 TEST_CASE("pool: a parked file is taken back with its inode, and queue-inject's next message overwrites it") {
-  TempQueue q;
-  std::string spent = q.spent(std::string(3000, '#'));
-  ino_t ino = TempQueue::inode(spent);
+  TempQueue q("quail-ut-pool");
+  std::string old_file = spent(q, std::string(3000, '#'));
+  ino_t ino = TempQueue::inode(old_file);
   PoolKeeper keeper(q.dirs.pool());
-  REQUIRE(keeper.park(spent, std::to_string(ino), 3000));
-  CHECK_FALSE(fs::exists(spent));
+  REQUIRE(keeper.park(old_file, std::to_string(ino), 3000));
+  CHECK_FALSE(fs::exists(old_file));
   CHECK(TempQueue::inode(q.dirs.pool() + "/" + std::to_string(ino)) == ino);
 
   // QueueWriter takes it: the id is the old inode, and no byte of the old file survives.
@@ -92,23 +72,23 @@ TEST_CASE("pool: a parked file is taken back with its inode, and queue-inject's 
 }
 
 TEST_CASE("pool: an empty or missing pool/ gives nothing, and queue-inject creates a file as before") {
-  TempQueue q;
+  TempQueue q("quail-ut-pool");
   off_t old = -1;
-  CHECK_FALSE(quail::take_pooled_file(q.dirs.pool(), q.tmp_name(), 1, old).valid());
+  CHECK_FALSE(quail::take_pooled_file(q.dirs.pool(), tmp_name(q), 1, old).valid());
   fs::remove(q.dirs.pool());
-  CHECK_FALSE(quail::take_pooled_file(q.dirs.pool(), q.tmp_name(), 1, old).valid());
+  CHECK_FALSE(quail::take_pooled_file(q.dirs.pool(), tmp_name(q), 1, old).valid());
   auto w = quail::QueueWriter::create(q.dirs);
   REQUIRE(w.ok());
   REQUIRE(w->append("Subject: a\n\nb\n").ok());
   REQUIRE(w->commit(one_rcpt()).ok());
   // queue-send of a queue made before the pool existed unlinks as it always did.
   PoolKeeper keeper(q.dirs.pool());
-  std::string spent = q.spent("old");
-  CHECK_FALSE(keeper.park(spent, "1", 3));
+  std::string old_file = spent(q, "old");
+  CHECK_FALSE(keeper.park(old_file, "1", 3));
 }
 
 TEST_CASE("pool: unfit entries are removed by name and never written through") {
-  TempQueue q;
+  TempQueue q("quail-ut-pool");
   std::string outside = q.root + "/victim";
   std::ofstream(outside) << "keep me";
   std::string pool = q.dirs.pool();
@@ -119,7 +99,7 @@ TEST_CASE("pool: unfit entries are removed by name and never written through") {
   SUBCASE("a FIFO: no blocking open") { REQUIRE(::mkfifo((pool + "/12345").c_str(), 0600) == 0); }
   SUBCASE("a directory") { fs::create_directory(pool + "/12345"); }
 
-  quail::Fd fd = quail::take_pooled_file(pool, q.tmp_name(), 7, old);
+  quail::Fd fd = quail::take_pooled_file(pool, tmp_name(q), 7, old);
   CHECK_FALSE(fd.valid());
   CHECK(read_all(outside) == "keep me");
   CHECK(fs::exists(outside));
@@ -127,26 +107,26 @@ TEST_CASE("pool: unfit entries are removed by name and never written through") {
 }
 
 TEST_CASE("pool: names that are not queue ids are left alone") {
-  TempQueue q;
+  TempQueue q("quail-ut-pool");
   std::ofstream(q.dirs.pool() + "/notes.txt") << "admin's file";
   off_t old = 0;
-  CHECK_FALSE(quail::take_pooled_file(q.dirs.pool(), q.tmp_name(), 3, old).valid());
+  CHECK_FALSE(quail::take_pooled_file(q.dirs.pool(), tmp_name(q), 3, old).valid());
   CHECK(fs::exists(q.dirs.pool() + "/notes.txt"));
 }
 
 TEST_CASE("pool: large files are not parked, and a full pool refuses, then counts again") {
-  TempQueue q;
+  TempQueue q("quail-ut-pool");
   PoolKeeper keeper(q.dirs.pool());
-  std::string big = q.spent("big");
+  std::string big = spent(q, "big");
   CHECK_FALSE(keeper.park(big, "7", quail::pool_max_file_bytes + 1));
   CHECK(fs::exists(big));
 
   for (size_t i = 0; i < quail::pool_max_files; ++i) {
-    std::string s = q.spent("s");
+    std::string s = spent(q, "s");
     REQUIRE(keeper.park(s, std::to_string(TempQueue::inode(s)), 1));
   }
   CHECK(TempQueue::count(q.dirs.pool()) == quail::pool_max_files);
-  std::string one_more = q.spent("s");
+  std::string one_more = spent(q, "s");
   CHECK_FALSE(keeper.park(one_more, std::to_string(TempQueue::inode(one_more)), 1));
 
   // Injections take files meanwhile; the keeper notices once its refusals run out.

@@ -13,8 +13,6 @@ the next injection (queue-layout/README.md, "The pool"):
   keeps no order) is delivered once and both names go.
 """
 import os
-import re
-import subprocess
 import unittest
 
 import quailtest as qt
@@ -27,34 +25,24 @@ POOL_MAX = 100
 
 
 def message(n, size=0):
-    body = b"pool message %d\n" % n + b"y" * 70 + b"\n"
-    body *= max(1, size // len(body))
-    return b"From: <bob@remote.test>\nSubject: pool %d\n\n" % n + body
+    return qt.make_message(n, to=ALICE, sender="bob@remote.test", size=size)
 
 
 def subjects(q):
-    out = []
-    for m in q.maildir_messages(ALICE):
-        out.append(int(re.search(rb"Subject: pool (\d+)", m).group(1)))
-    return sorted(out)
+    return sorted(qt.test_number(m) for m in q.maildir_messages(ALICE))
 
 
 class QueuePool(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.template = qt.Instance(prefix="quail-e2e-22-")
-        cls.template.init("mx." + DOMAIN, [DOMAIN])
-        cls.template.add_user(ALICE)
+        cls.template = qt.TemplateRoot("quail-e2e-22-", "mx." + DOMAIN, [DOMAIN], [ALICE])
 
     @classmethod
     def tearDownClass(cls):
         cls.template.cleanup()
 
     def instance(self):
-        q = qt.Instance(prefix="quail-e2e-22-")
-        self.addCleanup(q.cleanup)
-        subprocess.run(["cp", "-a", self.template.root, q.root], check=True, timeout=60)
-        return q
+        return self.template.copy(self)
 
     def inject(self, q, n, size=0):
         code, err = q.queue_inject(message(n, size), qt.envelope("bob@remote.test", ALICE))
@@ -80,7 +68,7 @@ class QueuePool(unittest.TestCase):
         qt.note("%d of %d ids seen before" % (len(ids) - len(set(ids)), total))
         # Every message is exactly what was sent, with no tail of a longer old one.
         for m in q.maildir_messages(ALICE):
-            n = int(re.search(rb"Subject: pool (\d+)", m).group(1))
+            n = qt.test_number(m)
             self.assertTrue(m.endswith(message(n, 2000 + 97 * (n % 30)).split(b"\n\n", 1)[1]), "message %d" % n)
         q.down()
         r = q.check()

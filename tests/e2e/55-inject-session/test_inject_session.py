@@ -104,22 +104,14 @@ def queue_id(text):
 class InjectSession(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        # One template root (user add hashes slowly on purpose); each test copies it.
-        cls.template = qt.Instance(prefix="quail-e2e-55-")
-        cls.template.init("mx." + DOMAIN, [DOMAIN])
-        cls.template.add_user(ALICE)
+        cls.template = qt.TemplateRoot("quail-e2e-55-", "mx." + DOMAIN, [DOMAIN], [ALICE])
 
     @classmethod
     def tearDownClass(cls):
         cls.template.cleanup()
 
     def instance(self, root=None):
-        q = qt.Instance(prefix="quail-e2e-55-")
-        self.addCleanup(q.cleanup)
-        subprocess.run(["cp", "-a", self.template.root, root or q.root], check=True, timeout=60)
-        if root:
-            q.root = root
-        return q
+        return self.template.copy(self, root)
 
     def smtpd(self, q, **kw):
         s = Smtpd(q, **kw)
