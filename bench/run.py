@@ -174,6 +174,14 @@ def main():
     say("bench: SMTP...")
     bench_smtp(rows)
     queue_load.bench_queue(rows, say)
+    # Issue 4 asks for these two; the programs they measure do not exist yet. The
+    # rows stay in the table so that nobody reads their absence as a result.
+    for row, program in (("remote relay, quail -> a local SMTP sink", "remote-deliver"),
+                         ("POP3 download", "pop3d")):
+        if qt.missing(program):
+            rows.append((row, "not measured", "%s is not built yet" % program))
+        else:
+            rows.append((row, "not measured", "%s exists: write its measurement here" % program))
     cpu = "?"
     try:
         with open("/proc/cpuinfo") as f:
