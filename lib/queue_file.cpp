@@ -162,7 +162,7 @@ Result<QueueFile> read_queue_file(const std::string& path) {
   }
   auto e = parse_envelope(env);
   if (!e) return Error{ErrorKind::format, path + ": " + e.error().reason};
-  return QueueFile{std::move(*fd), *h, std::move(*e)};
+  return QueueFile{std::move(*fd), *h, std::move(*e), static_cast<uint64_t>(st.st_size)};
 }
 
 void pull_trigger(const QueueDirs& dirs) {

@@ -75,6 +75,7 @@ struct QueueFile {
   Fd fd;
   QueueHeader header;
   Envelope envelope;
+  uint64_t file_size = 0;
   uint64_t message_offset() const { return queue_header_size; }
 };
 // Opens and validates a queue file (todo/<id> or mess/<id>).

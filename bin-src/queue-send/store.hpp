@@ -37,6 +37,7 @@ struct Message {
   uint64_t id = 0;
   int64_t birth_ns = 0;
   uint64_t length = 0;     // message bytes after the 56-byte header
+  uint64_t file_bytes = 0; // the whole queue file (pool/ takes small ones)
   std::string sender;
   std::vector<Rcpt> rcpts;
   uint32_t active = 0;     // recipients queued or running: the pass is open while > 0

@@ -185,6 +185,7 @@ TEST_CASE("queue file: an empty message round-trips") {
   REQUIRE(f.ok());
   CHECK(f->header.message_length == 0);
   CHECK(f->envelope == sample_envelope());
+  CHECK(f->file_size == fs::file_size(q.dirs.todo() + "/" + w->id()));
 }
 
 TEST_CASE("queue file: a writer destroyed without commit leaves nothing in tmp/ or todo/") {
