@@ -133,6 +133,17 @@ class QueuePool(unittest.TestCase):
         qt.wait_for(lambda: q.maildir_count(ALICE) == 5 and q.queue_empty(), 30, "5 deliveries")
         self.assertFalse(os.path.exists(q.path("queue", "pool")))
         self.assertEqual(subjects(q), list(range(5)))
+        # quail check names it; --repair makes it, and a restarted queue-send parks again.
+        r = q.check()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("queue/pool", r.out)
+        self.assertEqual(q.check(repair=True).returncode, 0, "repair")
+        self.assertTrue(os.path.isdir(q.path("queue", "pool")))
+        q.down()
+        q.up()
+        self.inject(q, 5)
+        qt.wait_for(lambda: q.maildir_count(ALICE) == 6 and q.queue_empty() and q.queue_entries("pool"), 30,
+                    "a parked file after the repair")
 
     def test_one_file_under_todo_and_mess_is_delivered_once(self):
         q = self.instance()
