@@ -594,3 +594,24 @@ class TemplateRoot:
 
     def cleanup(self):
         self.q.cleanup()
+
+
+def add_login(name, reachable=None):
+    """A throwaway system login (root only): removed first if a crashed run left it.
+    With `reachable` (a program in BIN), raises unittest.SkipTest unless the login
+    can run it (the build tree may sit under a directory it cannot enter).
+    Returns its pwd entry; remove_login(name) undoes it."""
+    import pwd
+    import unittest
+    remove_login(name)
+    subprocess.run(["useradd", "-m", "-s", "/bin/sh", name], check=True, capture_output=True)
+    if reachable:
+        probe = subprocess.run(["su", "-s", "/bin/sh", name, "-c", "test -x " + bin_path(reachable)])
+        if probe.returncode != 0:
+            remove_login(name)
+            raise unittest.SkipTest("the build tree %s is not reachable by an ordinary login" % bin_path(""))
+    return pwd.getpwnam(name)
+
+
+def remove_login(name):
+    subprocess.run(["userdel", "-r", name], capture_output=True)

@@ -13,7 +13,6 @@ still no exec, SIGHUP to local-spawn reaches queue-send and not the delivery, an
 a domain added to control/locals after `quail up` is honoured.
 """
 import os
-import pwd
 import signal
 import smtplib
 import subprocess
@@ -332,13 +331,7 @@ class SystemInstall(unittest.TestCase, DeliveryChildChecks):
 
     @classmethod
     def setUpClass(cls):
-        subprocess.run(["userdel", "-r", LOGIN], capture_output=True)
-        subprocess.run(["useradd", "-m", "-s", "/bin/sh", LOGIN], check=True)
-        cls.pw = pwd.getpwnam(LOGIN)
-        probe = subprocess.run(["su", "-s", "/bin/sh", LOGIN, "-c", "test -x " + qt.bin_path("local-spawn")])
-        if probe.returncode != 0:
-            subprocess.run(["userdel", "-r", LOGIN], capture_output=True)
-            raise unittest.SkipTest("the build tree %s is not reachable by an ordinary login" % qt.bin_path(""))
+        cls.pw = qt.add_login(LOGIN, reachable="local-spawn")
         home = cls.pw.pw_dir
         for sub in ("", "tmp", "new", "cur"):
             os.makedirs(os.path.join(home, "Maildir", sub), exist_ok=True)
@@ -353,13 +346,13 @@ class SystemInstall(unittest.TestCase, DeliveryChildChecks):
             cls.q.up(env={"QUAIL_RETRY_SCALE": "600"})
         except BaseException:
             cls.q.cleanup()
-            subprocess.run(["userdel", "-r", LOGIN], capture_output=True)
+            qt.remove_login(LOGIN)
             raise
 
     @classmethod
     def tearDownClass(cls):
         cls.q.cleanup()
-        subprocess.run(["userdel", "-r", LOGIN], capture_output=True)
+        qt.remove_login(LOGIN)
 
     def test_a_delivery_runs_forked_as_its_recipient_and_hup_goes_to_queue_send(self):
         home = self.pw.pw_dir

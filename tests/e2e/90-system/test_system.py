@@ -33,14 +33,8 @@ class SystemInstallTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         qt.require("quail", "queue-send", "local-spawn", "local-deliver", "sendmail", "tcpserver", "smtpd")
-        subprocess.run(["userdel", "-r", LOGIN], capture_output=True)
-        subprocess.run(["useradd", "-m", "-s", "/bin/sh", LOGIN], check=True)
-        cls.pw = pwd.getpwnam(LOGIN)
         # ROOT/bin links to the build tree: the login must be able to run programs there.
-        probe = subprocess.run(["su", "-s", "/bin/sh", LOGIN, "-c", "test -x " + qt.bin_path("sendmail")])
-        if probe.returncode != 0:
-            subprocess.run(["userdel", "-r", LOGIN], capture_output=True)
-            raise unittest.SkipTest("the build tree %s is not reachable by an ordinary login" % qt.bin_path(""))
+        cls.pw = qt.add_login(LOGIN, reachable="sendmail")
         maildir = os.path.join(cls.pw.pw_dir, "Maildir")
         for sub in ("", "tmp", "new", "cur"):
             os.makedirs(os.path.join(maildir, sub), exist_ok=True)
@@ -55,7 +49,7 @@ class SystemInstallTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.q.cleanup()
-        subprocess.run(["userdel", "-r", LOGIN], capture_output=True)
+        qt.remove_login(LOGIN)
 
     def as_login(self, argv, data):
         env = {"PATH": "/usr/bin:/bin", "QUAIL_ROOT": self.q.root, "USER": LOGIN, "HOME": self.pw.pw_dir}
@@ -135,9 +129,6 @@ class SystemInstallTest(unittest.TestCase):
         self.assertIn(last, pooled)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root to edit /etc/passwd")
 class MalformedPasswdTest(unittest.TestCase):
@@ -165,3 +156,7 @@ class MalformedPasswdTest(unittest.TestCase):
             with open("/etc/passwd", "wb") as f:
                 f.write(saved)
             q.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
