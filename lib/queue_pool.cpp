@@ -5,7 +5,6 @@
 // keeps full: parking and reusing the files removes both.
 #include "queue_pool.hpp"
 
-#include <cerrno>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
