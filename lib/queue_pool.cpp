@@ -38,8 +38,8 @@ PoolKeeper::PoolKeeper(std::string pool_dir) : dir_(std::move(pool_dir)) {
   if (!dir_.empty() && (::stat(dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) dir_.clear();
 }
 
-bool PoolKeeper::park(const std::string& path, const std::string& id, uint64_t file_bytes) {
-  if (dir_.empty() || file_bytes > pool_max_file_bytes) return false;
+bool PoolKeeper::park(const std::string& path, const std::string& id) {
+  if (dir_.empty()) return false;
   if (!counted_ || parked_ >= pool_max_files) {
     if (refuse_ > 0) {
       --refuse_;

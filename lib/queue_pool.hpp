@@ -24,9 +24,10 @@ class PoolKeeper {
  public:
   // An empty or missing pool_dir (a queue made before the pool existed) parks nothing.
   explicit PoolKeeper(std::string pool_dir);
-  // Renames a finished queue file (`path`, named `id`) into pool/ when it is small
-  // and there is room. False: nothing was done, and the caller unlinks it.
-  bool park(const std::string& path, const std::string& id, uint64_t file_bytes);
+  // Renames a finished queue file (`path`, named `id`, at most pool_max_file_bytes:
+  // the caller knows its size) into pool/ when there is room. False: nothing was
+  // done, and the caller unlinks it.
+  bool park(const std::string& path, const std::string& id);
 
  private:
   std::string dir_;

@@ -120,7 +120,7 @@ Result<Message> Store::load(uint64_t id, bool from_todo) const {
   m.id = id;
   m.birth_ns = qf->header.birth_ns;
   m.length = qf->header.message_length;
-  m.file_bytes = qf->file_size;
+  m.small = qf->file_size <= pool_max_file_bytes;
   m.sender = std::move(qf->envelope.sender);
   m.rcpts.resize(qf->envelope.recipients.size());
   for (size_t n = 0; n < m.rcpts.size(); ++n) m.rcpts[n].address = std::move(qf->envelope.recipients[n].address);
@@ -151,7 +151,7 @@ Status Store::remove(const Message& m) const {
   // without the records that say it is done.
   // Parking the file in pool/ is the same record as the unlink: mess/<id> is gone.
   std::string mess = mess_path(m.id);
-  if (!pool_.park(mess, m.id_str(), m.file_bytes) && ::unlink(mess.c_str()) != 0 && errno != ENOENT) {
+  if (!(m.small && pool_.park(mess, m.id_str())) && ::unlink(mess.c_str()) != 0 && errno != ENOENT) {
     return sys_error(ErrorKind::temporary, "unlink " + mess);
   }
   std::string stat = stat_path(m.id);

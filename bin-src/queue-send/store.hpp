@@ -37,11 +37,11 @@ struct Message {
   uint64_t id = 0;
   int64_t birth_ns = 0;
   uint64_t length = 0;     // message bytes after the 56-byte header
-  uint64_t file_bytes = 0; // the whole queue file (pool/ takes small ones)
   std::string sender;
   std::vector<Rcpt> rcpts;
   uint32_t active = 0;     // recipients queued or running: the pass is open while > 0
   bool journal = false;    // stat/<id> exists
+  bool small = false;      // the queue file fits pool/ (a bool: it sits in padding, a size would not)
   int64_t wake_ns = 0;     // the heap entry that is current (0: none)
   int64_t bounce_retry_ns = 0;  // a notice that failed to queue is retried then
   std::string id_str() const { return std::to_string(id); }

@@ -51,7 +51,7 @@ TEST_CASE("pool: a parked file is taken back with its inode, and queue-inject's 
   std::string old_file = spent(q, std::string(3000, '#'));
   ino_t ino = TempQueue::inode(old_file);
   PoolKeeper keeper(q.dirs.pool());
-  REQUIRE(keeper.park(old_file, std::to_string(ino), 3000));
+  REQUIRE(keeper.park(old_file, std::to_string(ino)));
   CHECK_FALSE(fs::exists(old_file));
   CHECK(TempQueue::inode(q.dirs.pool() + "/" + std::to_string(ino)) == ino);
 
@@ -84,7 +84,7 @@ TEST_CASE("pool: an empty or missing pool/ gives nothing, and queue-inject creat
   // queue-send of a queue made before the pool existed unlinks as it always did.
   PoolKeeper keeper(q.dirs.pool());
   std::string old_file = spent(q, "old");
-  CHECK_FALSE(keeper.park(old_file, "1", 3));
+  CHECK_FALSE(keeper.park(old_file, "1"));
 }
 
 TEST_CASE("pool: unfit entries are removed by name and never written through") {
@@ -114,25 +114,23 @@ TEST_CASE("pool: names that are not queue ids are left alone") {
   CHECK(fs::exists(q.dirs.pool() + "/notes.txt"));
 }
 
-TEST_CASE("pool: large files are not parked, and a full pool refuses, then counts again") {
+// Which files are small enough is queue-send's decision (it knows their sizes): e2e 22.
+TEST_CASE("pool: a full pool refuses, then counts again") {
   TempQueue q("quail-ut-pool");
   PoolKeeper keeper(q.dirs.pool());
-  std::string big = spent(q, "big");
-  CHECK_FALSE(keeper.park(big, "7", quail::pool_max_file_bytes + 1));
-  CHECK(fs::exists(big));
 
   for (size_t i = 0; i < quail::pool_max_files; ++i) {
     std::string s = spent(q, "s");
-    REQUIRE(keeper.park(s, std::to_string(TempQueue::inode(s)), 1));
+    REQUIRE(keeper.park(s, std::to_string(TempQueue::inode(s))));
   }
   CHECK(TempQueue::count(q.dirs.pool()) == quail::pool_max_files);
   std::string one_more = spent(q, "s");
-  CHECK_FALSE(keeper.park(one_more, std::to_string(TempQueue::inode(one_more)), 1));
+  CHECK_FALSE(keeper.park(one_more, std::to_string(TempQueue::inode(one_more))));
 
   // Injections take files meanwhile; the keeper notices once its refusals run out.
   for (const auto& e : fs::directory_iterator(q.dirs.pool())) fs::remove(e.path());
   size_t refused = 0;
-  while (!keeper.park(one_more, std::to_string(TempQueue::inode(one_more)), 1)) {
+  while (!keeper.park(one_more, std::to_string(TempQueue::inode(one_more)))) {
     ++refused;
     REQUIRE(refused <= quail::pool_max_files);
   }
