@@ -245,6 +245,8 @@ void Scheduler::record(Message& m, uint32_t n, const RcptResult& res, uint64_t d
   if (out.verdict == Verdict::delivered) {
     r.state = RcptState::delivered;
     r.recorded = false;
+    r.reason = out.reason;          // quoted by a success report
+    r.reported = out.peer_dsn;      // the peer took NOTIFY and reports success itself
   } else if (out.verdict == Verdict::failed) {
     r.state = RcptState::failed;
     r.reason = out.reason;

@@ -60,7 +60,8 @@ class Scheduler {
   // Ends of passes (scheduler_settle.cpp)
   void settle(Message& m);
   bool flush_journal(Message& m);
-  void bounce(Message& m, int64_t now);
+  std::string notices(Message& m, int64_t now);  // queues what m owes; returns its R/W records
+  void append_notice_records(Message& m, const std::string& records);
   void unhold();
   void drop_ready();
   void reload();

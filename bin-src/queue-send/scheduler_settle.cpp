@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "bounce.hpp"
 #include "bouncer.hpp"
 #include "log.hpp"
 #include "queue_stat.hpp"
@@ -16,14 +17,22 @@ void Scheduler::settle(Message& m) {
   if (m.final()) {
     if (m.owes_bounce()) {
       // A D that only memory holds would be delivered again if we died between
-      // queuing the notice and the unlink: make it durable first (bounces are rare).
+      // queuing the notice and the unlink: make it durable first (notices are rare).
       bool loose_d = false;
       for (const auto& r : m.rcpts) loose_d |= r.state == RcptState::delivered && !r.recorded;
       if (loose_d) flush_journal(m);
-      bounce(m, now);
+      std::string records = notices(m, now);
       if (m.owes_bounce()) {
-        // The notice could not be queued: the message stays in S3/S4 until it is.
-        flush_journal(m);
+        // A notice could not be queued: the message stays in S3/S4 until it is;
+        // what was queued is recorded so it is not sent twice.
+        bool recorded = flush_journal(m);
+        bool bounced = true, any_failed = false;
+        for (const auto& r : m.rcpts) {
+          any_failed |= r.state == RcptState::failed;
+          bounced &= r.state != RcptState::failed || r.bounced;
+        }
+        if (any_failed && bounced) records += stat_bounced_record();
+        if (recorded) append_notice_records(m, records);
         wake(m);
         return;
       }
@@ -44,17 +53,30 @@ void Scheduler::settle(Message& m) {
   // Some recipients wait for a retry (or are held): the outcomes of this pass are
   // about to be forgotten as delivery state, so D/F go to disk now.
   bool recorded = flush_journal(m);
-  if (m.owes_bounce()) {
-    bounce(m, now);
+  bool delay_due = false;
+  for (const auto& r : m.rcpts) delay_due |= delay_notice_due(s_, m.birth_ns, r, now);
+  if (m.owes_bounce() || delay_due) {
+    bool owed_failure = false;
+    for (const auto& r : m.rcpts) owed_failure |= r.state == RcptState::failed && !r.bounced;
+    std::string records = notices(m, now);
     // B covers every F before it, so it is written only when those are on disk.
     // It is not fdatasync'ed: a lost B means one more notice, never a lost one.
-    if (!m.owes_bounce() && recorded) {
-      if (auto st = store_.append_journal(m, stat_bounced_record(), false); !st) {
-        log_error({{"msg", m.id_str()}, {"event", "journal"}, {"reason", st.error().reason}});
-      }
-    }
+    bool bounced = true;
+    for (const auto& r : m.rcpts) bounced &= r.state != RcptState::failed || r.bounced;
+    if (owed_failure && bounced && recorded) records += stat_bounced_record();
+    // R and W only follow the D they report on (and W its T) once those are on disk.
+    if (recorded) append_notice_records(m, records);
   }
   wake(m);
+}
+
+void Scheduler::append_notice_records(Message& m, const std::string& records) {
+  if (records.empty()) return;
+  // fdatasync'ed, so a notice is sent once also across a crash, save the window
+  // between queuing it and this record (queue-layout, "Duplicate guarantee").
+  if (auto st = store_.append_journal(m, records, true); !st) {
+    log_error({{"msg", m.id_str()}, {"event", "journal"}, {"reason", st.error().reason}});
+  }
 }
 
 bool Scheduler::flush_journal(Message& m) {
@@ -64,6 +86,10 @@ bool Scheduler::flush_journal(Message& m) {
     const Rcpt& r = m.rcpts[n];
     if (r.recorded) continue;
     if (r.state == RcptState::delivered) records += stat_delivered_record(n);
+    // A peer that took the DSN parameters reports success itself: R says none is owed.
+    if (r.state == RcptState::delivered && r.reported && (r.notify & notify_success)) {
+      records += stat_reported_record(n);
+    }
     if (r.state == RcptState::failed) records += stat_failed_record(n, r.reason);
     sync |= r.state == RcptState::delivered || r.state == RcptState::failed;
   }
@@ -85,16 +111,14 @@ bool Scheduler::flush_journal(Message& m) {
   return true;
 }
 
-void Scheduler::bounce(Message& m, int64_t now) {
-  std::string reason;
-  if (send_bounces(s_, store_, m, reason) == BounceOutcome::deferred) {
+std::string Scheduler::notices(Message& m, int64_t now) {
+  std::string reason, records;
+  if (send_notices(s_, store_, m, now, records, reason) == BounceOutcome::deferred) {
     m.bounce_retry_ns = now + std::max<int64_t>(1, retry_unit_ns / s_.retry_scale);
-    return;
+  } else {
+    m.bounce_retry_ns = 0;
   }
-  m.bounce_retry_ns = 0;
-  for (auto& r : m.rcpts) {
-    if (r.state == RcptState::failed) r.bounced = true;
-  }
+  return records;
 }
 
 void Scheduler::unhold() {

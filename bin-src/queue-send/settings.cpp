@@ -52,6 +52,9 @@ Result<Settings> load_settings(const std::string& root) {
   auto life = c.integer("queuelifetime");
   if (!life) return life.error();
   s.lifetime_s = *life;
+  auto dw = c.integer("delaywarning");
+  if (!dw) return dw.error();
+  s.delaywarning_s = *dw;
   auto local = load_local_config(root);
   if (!local) return local.error();
   s.local = std::move(*local);
