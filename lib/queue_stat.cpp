@@ -202,7 +202,10 @@ std::string format_queue_stat(const QueueStat& s) {
 
 int64_t next_retry_ns(int64_t birth_ns, int64_t now_ns, int64_t scale) {
   if (scale < 1) scale = 1;
-  int64_t unit = retry_unit_ns / scale;
+  return next_retry_unit_ns(birth_ns, now_ns, retry_unit_ns / scale);
+}
+
+int64_t next_retry_unit_ns(int64_t birth_ns, int64_t now_ns, int64_t unit) {
   if (unit < 1) unit = 1;
   if (now_ns < birth_ns) return birth_ns + unit;
   int64_t age = now_ns - birth_ns;

@@ -63,5 +63,8 @@ std::string stat_clean_reason(std::string_view reason);
 // (QUAIL_RETRY_SCALE, a testing aid) divides the whole schedule.
 inline constexpr int64_t retry_unit_ns = 60LL * 1000 * 1000 * 1000;
 int64_t next_retry_ns(int64_t birth_ns, int64_t now_ns, int64_t scale = 1);
+// The same schedule with another unit (queue-send's remote schedule,
+// control/retryunitremote): birth + unit_ns * n^2, the first later than now.
+int64_t next_retry_unit_ns(int64_t birth_ns, int64_t now_ns, int64_t unit_ns);
 
 }  // namespace quail

@@ -28,6 +28,7 @@ struct Attempt {
   uint64_t dlv = 0;             // dlv= in the log: unique in this run
   uint64_t msg = 0;
   bool remote = false;
+  std::string domain;           // remote: the recipients' domain
   std::vector<uint32_t> rcpts;  // indexes into the message's recipients
   Fd out;                       // the child's fd 1 (non-blocking read end)
   std::string report;           // what it wrote so far (capped)

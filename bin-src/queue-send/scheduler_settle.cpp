@@ -150,6 +150,10 @@ void Scheduler::unhold() {
 
 void Scheduler::drop_ready() {
   // TERM: jobs not started go back to waiting; their messages' passes may end here.
+  for (auto& [name, d] : domains_) {
+    for (Job& j : d.waiting) ready_remote_.push_back(std::move(j));
+    d.waiting.clear();
+  }
   for (auto* q : {&ready_local_, &ready_remote_}) {
     std::deque<Job> jobs = std::move(*q);
     q->clear();

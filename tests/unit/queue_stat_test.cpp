@@ -182,6 +182,16 @@ TEST_CASE("retry: the schedule is the smallest square strictly after now, at eve
   }
 }
 
+TEST_CASE("retry: the remote schedule is the same square law on its own unit") {
+  const int64_t birth = 1000 * s, unit = 300 * s;
+  CHECK(quail::next_retry_unit_ns(birth, birth, unit) == birth + 300 * s);
+  CHECK(quail::next_retry_unit_ns(birth, birth + 300 * s, unit) == birth + 1200 * s);
+  CHECK(quail::next_retry_unit_ns(birth, birth + 1201 * s, unit) == birth + 2700 * s);
+  CHECK(quail::next_retry_unit_ns(birth, birth - 5 * s, unit) == birth + 300 * s);
+  CHECK(quail::next_retry_unit_ns(birth, birth, 0) == birth + 1);  // a unit below 1 ns is 1 ns
+  CHECK(quail::next_retry_unit_ns(birth, birth + 7 * 60 * s, retry_unit_ns) == next_retry_ns(birth, birth + 7 * 60 * s));
+}
+
 TEST_CASE("retry: QUAIL_RETRY_SCALE divides the schedule") {
   const int64_t birth = 5 * s;
   CHECK(next_retry_ns(birth, birth, 60) == birth + 1 * s);
