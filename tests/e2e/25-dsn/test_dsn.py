@@ -11,9 +11,11 @@ and none again after a restart of queue-send (the journal's W record); a
 failing UTF-8 recipient of an SMTPUTF8 message is reported with a utf-8
 address type and its 8-bit RET=FULL original comes back byte for byte.
 
-A "relayed" report needs remote-deliver, which this branch does not have: the
-KDSN report parsing and the relayed report are unit-tested
-(tests/unit/queue_send_report_test.cpp, tests/unit/dsn_report_test.cpp).
+A "relayed" report needs remote-deliver, which this branch does not have: a
+shell stand-in speaking its report contract (as 20-queue-send's held-recipient
+test uses) gives a relayed report for a peer without DSN and none for a peer
+whose K carries the "DSN " mark; the parsing and the report are also
+unit-tested (tests/unit/queue_send_report_test.cpp, dsn_report_test.cpp).
 """
 import sys
 sys.dont_write_bytecode = True
@@ -22,6 +24,7 @@ import email.policy
 import importlib.util
 import os
 import smtplib
+import time
 import unittest
 
 import quailtest as qt
@@ -165,6 +168,62 @@ class DsnFromTheQueue(unittest.TestCase):
         self.assertTrue(blocks[1]["Will-Retry-Until"])
         self.assertEqual(list(n.iter_parts())[2].get_content_type(), "text/rfc822-headers")
         self.assertEqual(len(r.events(msg=qid, event="report", kind="delayed")), 1)
+
+    def test_relayed_report_for_a_peer_without_dsn_and_none_for_a_peer_with_dsn(self):
+        # remote-deliver is not in this branch: a shell stand-in speaks its report
+        # contract, with the "DSN " mark on K for a peer that took the parameters.
+        r = self.root()
+        fake = r.path("bin", "remote-deliver")
+        with open(fake, "w") as f:
+            f.write("#!/bin/sh\ndom=$1; shift 2\nfor a in \"$@\"; do printf 'r\\0'; done\n"
+                    "case $dom in dsn.test) printf 'KDSN ' ;; *) printf K ;; esac\n"
+                    "printf 'mx.%s [192.0.2.2] accepted the message: 250 2.0.0 ok\\0' \"$dom\"\n")
+        os.chmod(fake, 0o755)
+        r.start()
+        success = b"Xnotify=SUCCESS\0"
+        both = r.inject("bob@example.test", [("alice@example.test", success),
+                                             ("carol@plain.test", success + b"Xorcpt=rfc822;carol+40plain.test\0")],
+                        msg_ext=b"Xenvid=mixed\0")
+        peer = r.inject("bob@example.test", [("dave@dsn.test", success)])
+        for qid in (both, peer):
+            qs.wait_for(lambda: r.events(msg=qid, event="done"), 20, "message %s done" % qid)
+        box = qs.wait_for(lambda: r.mailbox("bob"), 20, "the report")
+        self.assertEqual(len(box), 1, "one report for the mixed message, none for the DSN peer's")
+        self.assertFalse(r.events(msg=peer, event="report"))
+        rep = box[0]
+        self.assertEqual(rep.get_content_type(), "multipart/report")
+        blocks = status_blocks(rep)
+        self.assertEqual(blocks[0]["Original-Envelope-Id"], "mixed")
+        by_rcpt = {b["Final-Recipient"]: b for b in blocks[1:]}
+        self.assertEqual(set(by_rcpt), {"rfc822; alice@example.test", "rfc822; carol@plain.test"})
+        self.assertEqual(by_rcpt["rfc822; alice@example.test"]["Action"], "delivered")
+        carol = by_rcpt["rfc822; carol@plain.test"]
+        self.assertEqual(carol["Action"], "relayed")
+        self.assertEqual(carol["Status"], "2.0.0")
+        self.assertEqual(carol["Original-Recipient"], "rfc822; carol@plain.test")
+        self.assertEqual(carol["Remote-MTA"], "dns; mx.plain.test")
+        self.assertEqual(carol["Diagnostic-Code"], "smtp; 250 2.0.0 ok")
+        d = r.events(msg=peer, event="delivery")[0]
+        self.assertEqual(d["reason"], "mx.dsn.test [192.0.2.2] accepted the message: 250 2.0.0 ok")
+
+    def test_a_success_report_lost_in_a_crash_is_sent_after_the_restart_and_an_r_record_prevents_a_second(self):
+        # The state a crash leaves: D on disk, the report not (yet) queued; and the
+        # state after the report was queued: D and R.
+        r = self.root()
+        birth = time.time_ns() - 10 * 10**9
+        owed = r.craft("mess", "bob@example.test", [("alice@example.test", b"Xnotify=SUCCESS\0")], birth,
+                       journal="D 0\n")
+        done = r.craft("mess", "bob@example.test", [("alice@example.test", b"Xnotify=SUCCESS\0")], birth + 1,
+                       journal="D 0\nR 0\n")
+        r.start()
+        for qid in (owed, done):
+            qs.wait_for(lambda: r.events(msg=qid, event="done"), 20, "message %s done" % qid)
+        box = qs.wait_for(lambda: r.mailbox("bob"), 20, "the owed report")
+        self.assertEqual(len(box), 1)
+        self.assertEqual(status_blocks(box[0])[1]["Action"], "delivered")
+        self.assertTrue(r.events(msg=owed, event="report", kind="success"))
+        self.assertFalse(r.events(msg=done, event="report"))
+        self.assertFalse(r.mailbox("alice"), "nothing delivered again")
 
     def test_utf8_recipient_failure_uses_utf8_type_and_returns_8bit_original_intact(self):
         r = self.root()
