@@ -74,7 +74,7 @@ class Scheduler {
   void settle(Message& m);
   bool flush_journal(Message& m);
   std::string notices(Message& m, int64_t now);  // queues what m owes; returns its R/W records
-  void append_notice_records(Message& m, const std::string& records);
+  void append_notice_records(Message& m, bool b, const std::string& records);  // B first when b
   void unhold();
   void drop_ready();
   void reload();

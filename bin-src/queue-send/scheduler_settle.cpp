@@ -11,6 +11,14 @@
 #include "scheduler.hpp"
 
 namespace quail {
+namespace {
+bool owes_failure_notice(const Message& m) {
+  for (const auto& r : m.rcpts) {
+    if (r.state == RcptState::failed && !r.bounced) return true;
+  }
+  return false;
+}
+}  // namespace
 
 void Scheduler::settle(Message& m) {
   int64_t now = now_ns();
@@ -21,18 +29,13 @@ void Scheduler::settle(Message& m) {
       bool loose_d = false;
       for (const auto& r : m.rcpts) loose_d |= r.state == RcptState::delivered && !r.recorded;
       if (loose_d) flush_journal(m);
+      bool owed_failure = owes_failure_notice(m);
       std::string records = notices(m, now);
       if (m.owes_bounce()) {
         // A notice could not be queued: the message stays in S3/S4 until it is;
         // what was queued is recorded so it is not sent twice.
         bool recorded = flush_journal(m);
-        bool bounced = true, any_failed = false;
-        for (const auto& r : m.rcpts) {
-          any_failed |= r.state == RcptState::failed;
-          bounced &= r.state != RcptState::failed || r.bounced;
-        }
-        if (any_failed && bounced) records += stat_bounced_record();
-        if (recorded) append_notice_records(m, records);
+        if (recorded) append_notice_records(m, owed_failure && !owes_failure_notice(m), records);
         wake(m);
         return;
       }
@@ -56,25 +59,21 @@ void Scheduler::settle(Message& m) {
   bool delay_due = false;
   for (const auto& r : m.rcpts) delay_due |= delay_notice_due(s_, m.birth_ns, r, now);
   if (m.owes_bounce() || delay_due) {
-    bool owed_failure = false;
-    for (const auto& r : m.rcpts) owed_failure |= r.state == RcptState::failed && !r.bounced;
+    bool owed_failure = owes_failure_notice(m);
     std::string records = notices(m, now);
-    // B covers every F before it, so it is written only when those are on disk.
-    // It is not fdatasync'ed: a lost B means one more notice, never a lost one.
-    bool bounced = true;
-    for (const auto& r : m.rcpts) bounced &= r.state != RcptState::failed || r.bounced;
-    if (owed_failure && bounced && recorded) records += stat_bounced_record();
-    // R and W only follow the D they report on (and W its T) once those are on disk.
-    if (recorded) append_notice_records(m, records);
+    // B covers every F before it, and R and W follow the D they report on (W its
+    // T), so they are written only when those are on disk.
+    if (recorded) append_notice_records(m, owed_failure && !owes_failure_notice(m), records);
   }
   wake(m);
 }
 
-void Scheduler::append_notice_records(Message& m, const std::string& records) {
-  if (records.empty()) return;
-  // fdatasync'ed, so a notice is sent once also across a crash, save the window
-  // between queuing it and this record (queue-layout, "Duplicate guarantee").
-  if (auto st = store_.append_journal(m, records, true); !st) {
+void Scheduler::append_notice_records(Message& m, bool b, const std::string& records) {
+  if (!b && records.empty()) return;
+  // R and W are fdatasync'ed, so a notice is sent once also across a crash, save
+  // the window between queuing it and this record (queue-layout, "Duplicate
+  // guarantee"); a B alone is not (a lost B means one more notice).
+  if (auto st = store_.append_journal(m, (b ? stat_bounced_record() : "") + records, !records.empty()); !st) {
     log_error({{"msg", m.id_str()}, {"event", "journal"}, {"reason", st.error().reason}});
   }
 }
