@@ -1,23 +1,8 @@
-// Bounce routing and RFC 3464 delivery status notifications: see bounce.hpp.
-// Every text that reaches a header field is cleaned of control bytes and capped.
+// Bounce routing and the DSN values of RFC 3461/3463: see bounce.hpp.
 #include "bounce.hpp"
-
-#include "date.hpp"
 
 namespace quail {
 namespace {
-
-constexpr size_t max_field = 900;  // keeps each DSN line under RFC 5322's 998
-
-// One header-safe line: control bytes become spaces, the length is capped.
-std::string one_line(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (out.size() >= max_field) break;
-    out += (c < 0x20 || c == 0x7f) ? ' ' : static_cast<char>(c);
-  }
-  return out;
-}
 
 bool digits(std::string_view s, size_t min, size_t max) {
   if (s.size() < min || s.size() > max) return false;
@@ -114,51 +99,52 @@ std::string_view message_headers(std::string_view message) {
   return message.substr(0, blank + 2);
 }
 
-BounceText build_bounce(const BounceSpec& s) {
-  const std::string b = s.boundary;
-  BounceText t;
-  std::string& h = t.head;
-  h += "From: " + one_line(s.from) + "\n";
-  h += "To: " + one_line(s.to) + "\n";
-  h += std::string("Subject: ") + (s.double_bounce ? "double bounce: " : "") + "failure notice\n";
-  h += "Date: " + rfc5322_date(static_cast<time_t>(s.now)) + "\n";
-  h += "Message-ID: <" + one_line(s.message_id) + ">\n";
-  h += "Auto-Submitted: auto-replied\n";
-  h += "MIME-Version: 1.0\n";
-  h += "Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"" + b + "\"\n";
-  h += "\nThis is a MIME-formatted delivery status notification (RFC 3464).\n";
-
-  // Part 1: for people.
-  h += "\n--" + b + "\nContent-Type: text/plain; charset=utf-8\n\n";
-  h += "Hi. This is the quail mail system at " + one_line(s.me) + ".\n";
-  if (s.double_bounce) h += "A failure notice (bounce) could not be delivered to its recipient.\n";
-  h += "I'm afraid I wasn't able to deliver your message to the following addresses.\n";
-  h += "This is a permanent error; I've given up. Sorry it didn't work out.\n";
-  for (const auto& r : s.failed) {
-    h += "\n<" + one_line(r.address) + ">:\n" + one_line(r.reason) + "\n";
+uint8_t notify_flags(std::string_view notify) {
+  if (notify.empty()) return notify_failure | notify_delay;
+  uint8_t out = 0;
+  size_t pos = 0;
+  for (;;) {
+    size_t comma = notify.find(',', pos);
+    std::string_view item = notify.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    if (item == "SUCCESS") out |= notify_success;
+    if (item == "FAILURE") out |= notify_failure;
+    if (item == "DELAY") out |= notify_delay;
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
   }
+  return out;  // NEVER, or nothing we know: no notice at all
+}
 
-  // Part 2: for programs (RFC 3464 section 2).
-  h += "\n--" + b + "\nContent-Type: message/delivery-status\n\n";
-  h += "Reporting-MTA: dns; " + one_line(s.me) + "\n";
-  if (std::string envid = xtext_decode(s.envid); !envid.empty()) h += "Original-Envelope-Id: " + one_line(envid) + "\n";
-  h += "Arrival-Date: " + rfc5322_date(static_cast<time_t>(s.arrival)) + "\n";
-  for (const auto& r : s.failed) {
-    h += "\nFinal-Recipient: rfc822; " + one_line(r.address) + "\n";
-    if (size_t semi = r.orcpt.find(';'); semi != std::string::npos) {
-      std::string addr = xtext_decode(r.orcpt.substr(semi + 1));
-      if (!addr.empty()) h += "Original-Recipient: " + one_line(r.orcpt.substr(0, semi)) + "; " + one_line(addr) + "\n";
+std::string dsn_status_as(std::string_view reason, char cls, std::string_view fallback) {
+  std::string st = dsn_status(reason, "");
+  if (st.empty()) return std::string(fallback);
+  st[0] = cls;
+  return st;
+}
+
+RemoteReply remote_reply(std::string_view reason) {
+  RemoteReply out;
+  // "<host> [<ip>]" at the start names the server that answered.
+  size_t sp = reason.find(' ');
+  if (sp != std::string_view::npos && sp > 0 && reason.substr(sp, 2) == " [") {
+    std::string_view host = reason.substr(0, sp);
+    bool ok = true;
+    for (char c : host) {
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+                  c == ':' || c == '[' || c == ']');
     }
-    h += "Action: failed\n";
-    h += "Status: " + dsn_status(r.reason) + "\n";
-    if (!r.reason.empty()) h += "Diagnostic-Code: x-quail; " + one_line(r.reason) + "\n";
+    if (ok) out.host = std::string(host);
   }
-
-  // Part 3: the original, or its headers (RET=HDRS).
-  h += "\n--" + b + "\n";
-  h += s.headers_only ? "Content-Type: text/rfc822-headers\n\n" : "Content-Type: message/rfc822\n\n";
-  t.tail = "\n--" + b + "--\n";
-  return t;
+  // ": " then a three-digit reply code starts what the server said.
+  for (size_t p = reason.find(": "); p != std::string_view::npos; p = reason.find(": ", p + 1)) {
+    std::string_view r = reason.substr(p + 2);
+    if (r.size() >= 3 && r[0] >= '2' && r[0] <= '5' && digits(r.substr(0, 3), 3, 3) &&
+        (r.size() == 3 || r[3] == ' ' || r[3] == '-')) {
+      out.reply = std::string(r);
+      break;
+    }
+  }
+  return out;
 }
 
 }  // namespace quail

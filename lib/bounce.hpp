@@ -1,6 +1,7 @@
-// Bounces: where a delivery failure notice goes (null sender, double bounce, VERP)
-// and what it says (RFC 3464 multipart/report, RFC 3462/6522). Trusts its inputs to
-// be a parsed envelope and reasons from our own delivery programs; cleans them anyway.
+// Bounces: where a delivery status notice goes (null sender, double bounce, VERP)
+// and the DSN values it is made of (NOTIFY, xtext, RFC 3463 status, the remote
+// reply in a reason); lib/dsn_report builds the notice. Trusts its inputs to be a
+// parsed envelope and reasons from our own delivery programs; cleans them anyway.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -38,33 +39,22 @@ std::string xtext_decode(std::string_view xtext);
 // The header section of a message with LF line ends, through its blank line.
 std::string_view message_headers(std::string_view message);
 
-struct BounceRecipient {
-  std::string address;
-  std::string orcpt;   // DSN ORCPT as given ("rfc822;bob@example.test", xtext), or ""
-  std::string reason;  // ends in "(#5.x.y)"
-};
+// The DSN NOTIFY of one recipient as bits. "" (no NOTIFY) gives failure and delay:
+// RFC 3461 4.1 leaves the default to us (see man/queue-send.8). NEVER gives none.
+inline constexpr uint8_t notify_success = 1, notify_failure = 2, notify_delay = 4;
+uint8_t notify_flags(std::string_view notify);
 
-struct BounceSpec {
-  std::string me;            // control/me: Reporting-MTA
-  std::string from;          // bouncefrom@me
-  std::string to;            // the bounce's recipient (header To:)
-  std::string envid;         // DSN ENVID (xtext) or ""
-  std::string boundary;      // unique, never inside the original
-  std::string message_id;    // without angle brackets
-  int64_t arrival = 0;       // unix time the original was queued
-  int64_t now = 0;           // unix time of the notice
-  bool headers_only = false; // RET=HDRS: text/rfc822-headers instead of message/rfc822
-  bool double_bounce = false;
-  std::vector<BounceRecipient> failed;
-};
+// The RFC 3463 status of a reason ending in "(#c.s.d)" with its class set to
+// `cls` ('2', '4' or '5'); `fallback` when it has none.
+std::string dsn_status_as(std::string_view reason, char cls, std::string_view fallback);
 
-// The notice is `head`, then the original message (or only its headers), then
-// `tail`; LF line ends, as the queue stores messages. Streaming the original
-// between the two keeps a large message out of memory.
-struct BounceText {
-  std::string head;
-  std::string tail;
+// Parts of a reason from a remote server, for the DSN's Remote-MTA and
+// Diagnostic-Code: "<host> [<ip>] ...: 550 5.1.1 no such user (#5.1.1)" gives host
+// "<host>" and reply "550 5.1.1 no such user (#5.1.1)"; "" for what it lacks.
+struct RemoteReply {
+  std::string host;
+  std::string reply;
 };
-BounceText build_bounce(const BounceSpec& spec);
+RemoteReply remote_reply(std::string_view reason);
 
 }  // namespace quail

@@ -33,6 +33,9 @@ const std::vector<ControlSpec>& control_registry() {
       {"backlog", ControlKind::integer, "256", 1, 65535, "quail up, tcpserver", "listen(2) backlog of each listener"},
       {"aliases", ControlKind::list, "", 0, 0, "quail-aliases", "aliases in /etc/aliases syntax, compiled into users/aliases.cdb by quail aliases"},
       {"dnsservers", ControlKind::list, "", 0, 0, "remote-deliver, smtpd", "IP addresses of the DNS resolvers to ask; empty means /etc/resolv.conf"},
+      {"delaywarning", ControlKind::integer, "14400", 0, 31536000, "queue-send", "seconds after a message's birth before a recipient still deferred gets one delay notice; 0 sends none"},
+      {"retryunitremote", ControlKind::integer, "300", 1, 86400, "queue-send", "seconds: remote attempt n of a message comes unit * n^2 after its birth"},
+      {"concurrencyperdomain", ControlKind::integer, "10", 1, 1000, "queue-send", "remote deliveries run at once to one domain"},
   };
   return registry;
 }

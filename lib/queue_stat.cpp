@@ -45,6 +45,18 @@ bool clean(std::string_view reason) {
   return reason.size() <= max_reason;
 }
 
+// R <n> / W <n>: a success report / delay notice for recipient n is queued. They
+// contradict nothing: each only spares the recipient a second notice.
+Status apply_notice_record(QueueStat& s, std::string_view line, size_t lineno) {
+  uint64_t n = 0;
+  if (line.size() < 3 || line[1] != ' ' || !parse_number(line.substr(2), n)) {
+    return bad_line(lineno, "malformed " + std::string(1, line[0]) + " record");
+  }
+  if (n >= s.recipients.size()) return bad_line(lineno, "recipient number out of range");
+  (line[0] == 'R' ? s.recipients[n].reported : s.recipients[n].warned) = true;
+  return {};
+}
+
 // Applies one record line (without its '\n') to s; an error says what is wrong.
 Status apply_record(QueueStat& s, std::string_view line, size_t lineno) {
   if (line.empty()) return bad_line(lineno, "empty record");
@@ -57,6 +69,7 @@ Status apply_record(QueueStat& s, std::string_view line, size_t lineno) {
     }
     return {};
   }
+  if (type == 'R' || type == 'W') return apply_notice_record(s, line, lineno);
   if ((type != 'D' && type != 'F' && type != 'T') || line.size() < 3 || line[1] != ' ') {
     return bad_line(lineno, "unknown record");
   }
@@ -159,6 +172,9 @@ std::string stat_temporary_record(size_t n, int64_t unix_time, std::string_view 
          stat_clean_reason(reason) + "\n";
 }
 
+std::string stat_reported_record(size_t n) { return number_record('R', n) + "\n"; }
+std::string stat_warned_record(size_t n) { return number_record('W', n) + "\n"; }
+
 std::string format_queue_stat(const QueueStat& s) {
   std::string out = stat_header_record(s.birth_ns);
   bool any_bounced = false;
@@ -178,13 +194,18 @@ std::string format_queue_stat(const QueueStat& s) {
     if (r.outcome == StatOutcome::pending && (r.last_try > 0 || !r.reason.empty())) {
       out += stat_temporary_record(n, r.last_try, r.reason);
     }
+    if (r.reported) out += stat_reported_record(n);
+    if (r.warned) out += stat_warned_record(n);
   }
   return out;
 }
 
 int64_t next_retry_ns(int64_t birth_ns, int64_t now_ns, int64_t scale) {
   if (scale < 1) scale = 1;
-  int64_t unit = retry_unit_ns / scale;
+  return next_retry_unit_ns(birth_ns, now_ns, retry_unit_ns / scale);
+}
+
+int64_t next_retry_unit_ns(int64_t birth_ns, int64_t now_ns, int64_t unit) {
   if (unit < 1) unit = 1;
   if (now_ns < birth_ns) return birth_ns + unit;
   int64_t age = now_ns - birth_ns;

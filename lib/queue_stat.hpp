@@ -19,6 +19,8 @@ struct StatRecipient {
   bool bounced = false;     // failed, and a `B` record followed its `F`
   int64_t last_try = 0;     // unix time of the last `T` record, 0 for none
   std::string reason;       // the `F` reason, else the last `T` reason
+  bool reported = false;    // an `R` record: its success report is queued (or the peer sends it)
+  bool warned = false;      // a `W` record: its delay notice is queued
 };
 
 struct QueueStat {
@@ -47,6 +49,8 @@ std::string stat_delivered_record(size_t n);
 std::string stat_failed_record(size_t n, std::string_view reason);
 std::string stat_bounced_record();
 std::string stat_temporary_record(size_t n, int64_t unix_time, std::string_view reason);
+std::string stat_reported_record(size_t n);
+std::string stat_warned_record(size_t n);
 // The text of a journal holding exactly what `s` says (used to rewrite a damaged one).
 std::string format_queue_stat(const QueueStat& s);
 // A reason as a journal stores it: control bytes become spaces, at most 1000 bytes.
@@ -59,5 +63,8 @@ std::string stat_clean_reason(std::string_view reason);
 // (QUAIL_RETRY_SCALE, a testing aid) divides the whole schedule.
 inline constexpr int64_t retry_unit_ns = 60LL * 1000 * 1000 * 1000;
 int64_t next_retry_ns(int64_t birth_ns, int64_t now_ns, int64_t scale = 1);
+// The same schedule with another unit (queue-send's remote schedule,
+// control/retryunitremote): birth + unit_ns * n^2, the first later than now.
+int64_t next_retry_unit_ns(int64_t birth_ns, int64_t now_ns, int64_t unit_ns);
 
 }  // namespace quail

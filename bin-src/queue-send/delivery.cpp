@@ -111,12 +111,15 @@ std::vector<RcptResult> remote_results(const ExitStatus& st, std::string_view re
   }
   std::string_view fin = items.back();
   Verdict fin_verdict = fin[0] == 'K' ? Verdict::delivered : fin[0] == 'D' ? Verdict::failed : Verdict::deferred;
+  std::string_view fin_text = fin.substr(1);
+  bool peer_dsn = fin[0] == 'K' && fin_text.starts_with("DSN ");
+  if (peer_dsn) fin_text.remove_prefix(4);
   for (size_t n = 0; n < recipients; ++n) {
     std::string_view it = items[n];
     char c = it.empty() ? '?' : it[0];
     std::string_view text = it.empty() ? it : it.substr(1);
     if (c == 'r') {
-      out[n] = {fin_verdict, with_code(fin.substr(1), fin_verdict, "remote-deliver gave no reason")};
+      out[n] = {fin_verdict, with_code(fin_text, fin_verdict, "remote-deliver gave no reason"), peer_dsn};
     } else if (c == 'h') {
       out[n] = {Verdict::failed, with_code(text, Verdict::failed, "remote-deliver gave no reason")};
     } else if (c == 's') {

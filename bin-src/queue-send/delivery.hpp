@@ -20,6 +20,7 @@ enum class Verdict : uint8_t { delivered, failed, deferred };
 struct RcptResult {
   Verdict verdict = Verdict::deferred;
   std::string reason;  // one line; failed ends in "(#5.x.y)", deferred in "(#4.x.y)"
+  bool peer_dsn = false;  // delivered to a peer that took the DSN parameters: it reports success
 };
 
 struct Attempt {
@@ -27,6 +28,7 @@ struct Attempt {
   uint64_t dlv = 0;             // dlv= in the log: unique in this run
   uint64_t msg = 0;
   bool remote = false;
+  std::string domain;           // remote: the recipients' domain
   std::vector<uint32_t> rcpts;  // indexes into the message's recipients
   Fd out;                       // the child's fd 1 (non-blocking read end)
   std::string report;           // what it wrote so far (capped)
@@ -49,7 +51,9 @@ RcptResult local_result(const ExitStatus& st, std::string_view out);
 // remote-deliver's qmail-remote report: per recipient r/h/s + text + NUL, then
 // K/Z/D + text + NUL. An r recipient takes the final K (delivered), Z (deferred)
 // or D (failed); h is failed, s is deferred. A non-zero exit or a short report
-// defers every recipient.
+// defers every recipient. A final K whose text starts with "DSN " says the peer
+// advertised DSN and was given NOTIFY/ORCPT/RET/ENVID (man/queue-send.8): its r
+// recipients are delivered with peer_dsn, and the four bytes leave the reason.
 std::vector<RcptResult> remote_results(const ExitStatus& st, std::string_view report, size_t recipients);
 
 }  // namespace quail

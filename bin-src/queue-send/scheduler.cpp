@@ -82,7 +82,7 @@ void Scheduler::adopt(Message m, bool taken) {
       continue;
     }
     int64_t expire = m.birth_ns + s_.lifetime_s * ns_per_s;
-    r.next_ns = std::min(next_retry_ns(m.birth_ns, r.last_try * ns_per_s, s_.retry_scale), expire);
+    r.next_ns = std::min(retry_at(m, r, r.last_try * ns_per_s), expire);
   }
   auto [it, inserted] = messages_.emplace(m.id, std::move(m));
   if (inserted) wake(it->second);
@@ -130,13 +130,22 @@ void Scheduler::dispatch(Message& m, int64_t now) {
                 {"reason", "no remote-deliver program is installed"}});
       continue;
     }
+    std::string domain = local ? std::string() : domain_of(r.address);
+    if (!local) {
+      // A backed-off destination takes no slot: its recipients wait for the
+      // back-off to end (or for their expiry, which gets one more attempt).
+      int64_t expire = m.birth_ns + s_.lifetime_s * ns_per_s;
+      if (int64_t until = backoff_until(domain, now); until > now && now < expire) {
+        r.next_ns = std::min(until, expire);
+        continue;
+      }
+    }
     r.state = RcptState::queued;
     ++m.active;
     std::string sender = verp_return_path(m.sender, r.address);
     if (local) {
       ready_local_.push_back({m.id, {n}, "", std::move(sender)});
     } else {
-      std::string domain = domain_of(r.address);
       Job& j = remote[{domain, sender}];
       j.msg = m.id;
       j.domain = domain;
@@ -155,10 +164,11 @@ void Scheduler::start_deliveries() {
     ready_local_.pop_front();
     start_job(j, false);
   }
+  int64_t now = now_ns();
   while (!ready_remote_.empty() && running_remote_ < s_.concurrency_remote) {
     Job j = std::move(ready_remote_.front());
     ready_remote_.pop_front();
-    start_job(j, true);
+    if (admit_remote(j, now)) start_job(j, true);
   }
 }
 
@@ -168,6 +178,7 @@ void Scheduler::start_job(Job& job, bool remote) {
   a.dlv = next_dlv_++;
   a.msg = m.id;
   a.remote = remote;
+  a.domain = job.domain;
   a.rcpts = job.rcpts;
   LaunchSpec spec;
   spec.program = s_.bin + (remote ? "/remote-deliver" : "/local-deliver");
@@ -204,6 +215,7 @@ void Scheduler::start_job(Job& job, bool remote) {
   }
   for (uint32_t n : job.rcpts) m.rcpts[n].state = RcptState::running;
   (remote ? running_remote_ : running_local_) += 1;
+  if (remote) ++domains_[job.domain].running;
   if (via_lspawn) {
     spawned_.emplace(a.dlv, std::move(a));
   } else {
@@ -213,12 +225,13 @@ void Scheduler::start_job(Job& job, bool remote) {
 
 void Scheduler::finish(Attempt& a, const ExitStatus& st) {
   (a.remote ? running_remote_ : running_local_) -= 1;
-  auto it = messages_.find(a.msg);
-  if (it == messages_.end()) return;
-  Message& m = it->second;
   int64_t now = now_ns();
   std::vector<RcptResult> results =
       a.remote ? remote_results(st, a.report, a.rcpts.size()) : std::vector<RcptResult>{local_result(st, a.report)};
+  if (a.remote) remote_done(a, results, now);
+  auto it = messages_.find(a.msg);
+  if (it == messages_.end()) return;
+  Message& m = it->second;
   for (size_t i = 0; i < a.rcpts.size(); ++i) {
     record(m, a.rcpts[i], results[i], a.dlv, now);
     --m.active;
@@ -236,7 +249,7 @@ void Scheduler::record(Message& m, uint32_t n, const RcptResult& res, uint64_t d
       out = {Verdict::failed, res.reason + " I'm not going to try again; this message has been in the queue too long. (#5.4.7)"};
     } else {
       r.state = RcptState::pending;
-      r.next_ns = std::min(next_retry_ns(m.birth_ns, now, s_.retry_scale), expire);
+      r.next_ns = std::min(retry_at(m, r, now), expire);
       r.reason = res.reason;
       r.last_try = now / ns_per_s;
       r.t_due = true;
@@ -245,6 +258,8 @@ void Scheduler::record(Message& m, uint32_t n, const RcptResult& res, uint64_t d
   if (out.verdict == Verdict::delivered) {
     r.state = RcptState::delivered;
     r.recorded = false;
+    r.reason = out.reason;          // quoted by a success report
+    r.reported = out.peer_dsn;      // the peer took NOTIFY and reports success itself
   } else if (out.verdict == Verdict::failed) {
     r.state = RcptState::failed;
     r.reason = out.reason;

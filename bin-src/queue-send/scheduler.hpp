@@ -43,6 +43,13 @@ class Scheduler {
     uint64_t id;
     bool from_todo;
   };
+  // A remote destination's state, kept while it has runs, waiting jobs or a back-off.
+  struct Domain {
+    int64_t running = 0;
+    int failures = 0;           // remote runs in a row in which every recipient was deferred
+    int64_t backoff_until = 0;  // no new run starts before this (ns)
+    std::deque<Job> waiting;    // jobs over concurrencyperdomain, in order
+  };
 
   // Loading (scheduler.cpp)
   void queue_load(uint64_t id, bool from_todo, bool fresh);
@@ -57,10 +64,17 @@ class Scheduler {
   void start_job(Job& job, bool remote);
   void finish(Attempt& a, const ExitStatus& st);
   void record(Message& m, uint32_t n, const RcptResult& r, uint64_t dlv, int64_t now);
+  // Remote destinations (scheduler_domains.cpp)
+  int64_t retry_at(const Message& m, const Rcpt& r, int64_t now) const;
+  int64_t backoff_until(const std::string& domain, int64_t now) const;
+  bool admit_remote(Job& job, int64_t now);
+  void return_job(const Job& job, int64_t until);
+  void remote_done(const Attempt& a, const std::vector<RcptResult>& results, int64_t now);
   // Ends of passes (scheduler_settle.cpp)
   void settle(Message& m);
   bool flush_journal(Message& m);
-  void bounce(Message& m, int64_t now);
+  std::string notices(Message& m, int64_t now);  // queues what m owes; returns its R/W records
+  void append_notice_records(Message& m, bool b, const std::string& records);  // B first when b
   void unhold();
   void drop_ready();
   void reload();
@@ -87,6 +101,7 @@ class Scheduler {
   std::deque<Pending> backlog_;         // found at start: loaded a batch at a time
   std::priority_queue<Wake, std::vector<Wake>, std::greater<Wake>> heap_;
   std::deque<Job> ready_local_, ready_remote_;
+  std::unordered_map<std::string, Domain> domains_;
   std::unordered_map<pid_t, Attempt> running_;
   Fd lspawn_;                                   // $QUAIL_LSPAWN_FD: local-spawn's socket
   std::unordered_map<uint64_t, Attempt> spawned_;  // local deliveries local-spawn runs, by dlv

@@ -4,26 +4,38 @@
 #include <algorithm>
 #include <vector>
 
+#include "bounce.hpp"
 #include "bouncer.hpp"
 #include "log.hpp"
 #include "queue_stat.hpp"
 #include "scheduler.hpp"
 
 namespace quail {
+namespace {
+bool owes_failure_notice(const Message& m) {
+  for (const auto& r : m.rcpts) {
+    if (r.state == RcptState::failed && !r.bounced) return true;
+  }
+  return false;
+}
+}  // namespace
 
 void Scheduler::settle(Message& m) {
   int64_t now = now_ns();
   if (m.final()) {
     if (m.owes_bounce()) {
       // A D that only memory holds would be delivered again if we died between
-      // queuing the notice and the unlink: make it durable first (bounces are rare).
+      // queuing the notice and the unlink: make it durable first (notices are rare).
       bool loose_d = false;
       for (const auto& r : m.rcpts) loose_d |= r.state == RcptState::delivered && !r.recorded;
       if (loose_d) flush_journal(m);
-      bounce(m, now);
+      bool owed_failure = owes_failure_notice(m);
+      std::string records = notices(m, now);
       if (m.owes_bounce()) {
-        // The notice could not be queued: the message stays in S3/S4 until it is.
-        flush_journal(m);
+        // A notice could not be queued: the message stays in S3/S4 until it is;
+        // what was queued is recorded so it is not sent twice.
+        bool recorded = flush_journal(m);
+        if (recorded) append_notice_records(m, owed_failure && !owes_failure_notice(m), records);
         wake(m);
         return;
       }
@@ -44,17 +56,26 @@ void Scheduler::settle(Message& m) {
   // Some recipients wait for a retry (or are held): the outcomes of this pass are
   // about to be forgotten as delivery state, so D/F go to disk now.
   bool recorded = flush_journal(m);
-  if (m.owes_bounce()) {
-    bounce(m, now);
-    // B covers every F before it, so it is written only when those are on disk.
-    // It is not fdatasync'ed: a lost B means one more notice, never a lost one.
-    if (!m.owes_bounce() && recorded) {
-      if (auto st = store_.append_journal(m, stat_bounced_record(), false); !st) {
-        log_error({{"msg", m.id_str()}, {"event", "journal"}, {"reason", st.error().reason}});
-      }
-    }
+  bool delay_due = false;
+  for (const auto& r : m.rcpts) delay_due |= delay_notice_due(s_, m.birth_ns, r, now);
+  if (m.owes_bounce() || delay_due) {
+    bool owed_failure = owes_failure_notice(m);
+    std::string records = notices(m, now);
+    // B covers every F before it, and R and W follow the D they report on (W its
+    // T), so they are written only when those are on disk.
+    if (recorded) append_notice_records(m, owed_failure && !owes_failure_notice(m), records);
   }
   wake(m);
+}
+
+void Scheduler::append_notice_records(Message& m, bool b, const std::string& records) {
+  if (!b && records.empty()) return;
+  // R and W are fdatasync'ed, so a notice is sent once also across a crash, save
+  // the window between queuing it and this record (queue-layout, "Duplicate
+  // guarantee"); a B alone is not (a lost B means one more notice).
+  if (auto st = store_.append_journal(m, (b ? stat_bounced_record() : "") + records, !records.empty()); !st) {
+    log_error({{"msg", m.id_str()}, {"event", "journal"}, {"reason", st.error().reason}});
+  }
 }
 
 bool Scheduler::flush_journal(Message& m) {
@@ -64,6 +85,10 @@ bool Scheduler::flush_journal(Message& m) {
     const Rcpt& r = m.rcpts[n];
     if (r.recorded) continue;
     if (r.state == RcptState::delivered) records += stat_delivered_record(n);
+    // A peer that took the DSN parameters reports success itself: R says none is owed.
+    if (r.state == RcptState::delivered && r.reported && (r.notify & notify_success)) {
+      records += stat_reported_record(n);
+    }
     if (r.state == RcptState::failed) records += stat_failed_record(n, r.reason);
     sync |= r.state == RcptState::delivered || r.state == RcptState::failed;
   }
@@ -85,16 +110,14 @@ bool Scheduler::flush_journal(Message& m) {
   return true;
 }
 
-void Scheduler::bounce(Message& m, int64_t now) {
-  std::string reason;
-  if (send_bounces(s_, store_, m, reason) == BounceOutcome::deferred) {
+std::string Scheduler::notices(Message& m, int64_t now) {
+  std::string reason, records;
+  if (send_notices(s_, store_, m, now, records, reason) == BounceOutcome::deferred) {
     m.bounce_retry_ns = now + std::max<int64_t>(1, retry_unit_ns / s_.retry_scale);
-    return;
+  } else {
+    m.bounce_retry_ns = 0;
   }
-  m.bounce_retry_ns = 0;
-  for (auto& r : m.rcpts) {
-    if (r.state == RcptState::failed) r.bounced = true;
-  }
+  return records;
 }
 
 void Scheduler::unhold() {
@@ -126,6 +149,10 @@ void Scheduler::unhold() {
 
 void Scheduler::drop_ready() {
   // TERM: jobs not started go back to waiting; their messages' passes may end here.
+  for (auto& [name, d] : domains_) {
+    for (Job& j : d.waiting) ready_remote_.push_back(std::move(j));
+    d.waiting.clear();
+  }
   for (auto* q : {&ready_local_, &ready_remote_}) {
     std::deque<Job> jobs = std::move(*q);
     q->clear();

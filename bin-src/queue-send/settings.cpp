@@ -52,6 +52,15 @@ Result<Settings> load_settings(const std::string& root) {
   auto life = c.integer("queuelifetime");
   if (!life) return life.error();
   s.lifetime_s = *life;
+  auto dw = c.integer("delaywarning");
+  if (!dw) return dw.error();
+  s.delaywarning_s = *dw;
+  auto ru = c.integer("retryunitremote");
+  if (!ru) return ru.error();
+  s.retry_unit_remote_s = *ru;
+  auto cd = c.integer("concurrencyperdomain");
+  if (!cd) return cd.error();
+  s.concurrency_per_domain = *cd;
   auto local = load_local_config(root);
   if (!local) return local.error();
   s.local = std::move(*local);

@@ -19,6 +19,9 @@ struct Settings {
   int64_t concurrency_local = 10;   // control/concurrencylocal
   int64_t concurrency_remote = 20;  // control/concurrencyremote
   int64_t lifetime_s = 604800;      // control/queuelifetime
+  int64_t delaywarning_s = 14400;   // control/delaywarning (0: no delay notices)
+  int64_t retry_unit_remote_s = 300;  // control/retryunitremote
+  int64_t concurrency_per_domain = 10;  // control/concurrencyperdomain
   int64_t retry_scale = 1;          // $QUAIL_RETRY_SCALE, a testing aid
   bool remote_available = false;    // bin/remote-deliver is an executable
   LocalConfig local;                // control/locals, control/virtualdomains (lib/local_lookup)

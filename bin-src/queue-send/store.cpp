@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bounce.hpp"
 #include "durable.hpp"
 #include "log.hpp"
 #include "queue_stat.hpp"
@@ -25,6 +26,7 @@ bool Message::final() const {
 bool Message::owes_bounce() const {
   for (const auto& r : rcpts) {
     if (r.state == RcptState::failed && !r.bounced) return true;
+    if (r.state == RcptState::delivered && (r.notify & notify_success) && !r.reported) return true;
   }
   return false;
 }
@@ -75,6 +77,8 @@ void apply_journal(Message& m, const std::string& path) {
     r.recorded = s.outcome != StatOutcome::pending;
     r.bounced = s.bounced;
     r.last_try = s.last_try;
+    r.reported = s.reported;
+    r.warned = s.warned;
   }
   if (st->good_bytes != text->size()) {
     log_warn({{"msg", m.id_str()}, {"event", "journal"}, {"result", "rewritten"},
@@ -123,7 +127,10 @@ Result<Message> Store::load(uint64_t id, bool from_todo) const {
   m.small = qf->file_size <= pool_max_file_bytes;
   m.sender = std::move(qf->envelope.sender);
   m.rcpts.resize(qf->envelope.recipients.size());
-  for (size_t n = 0; n < m.rcpts.size(); ++n) m.rcpts[n].address = std::move(qf->envelope.recipients[n].address);
+  for (size_t n = 0; n < m.rcpts.size(); ++n) {
+    m.rcpts[n].address = std::move(qf->envelope.recipients[n].address);
+    m.rcpts[n].notify = notify_flags(qf->envelope.recipients[n].notify);
+  }
   apply_journal(m, stat_path(id));
   return m;
 }

@@ -31,6 +31,9 @@ struct Rcpt {
   bool recorded = false;  // its D/F is in the journal, fdatasync'ed
   bool bounced = false;   // its F is covered by a queued notice (or needs none)
   bool t_due = false;     // a T record is owed at the end of the pass
+  uint8_t notify = 0;     // DSN NOTIFY bits (lib/bounce notify_flags)
+  bool reported = false;  // its success report is queued, or the peer sends it (R)
+  bool warned = false;    // its delay notice is queued (W)
 };
 
 struct Message {
@@ -46,7 +49,7 @@ struct Message {
   int64_t bounce_retry_ns = 0;  // a notice that failed to queue is retried then
   std::string id_str() const { return std::to_string(id); }
   bool final() const;            // every recipient delivered or failed
-  bool owes_bounce() const;      // a failed recipient not yet covered by a notice
+  bool owes_bounce() const;      // a failed recipient not yet covered by a notice, or a success report due
 };
 
 class Store {

@@ -23,6 +23,7 @@ bool same(const quail::QueueStat& a, const quail::QueueStat& b) {
     // A T time only matters while the recipient is pending.
     if (x.outcome == quail::StatOutcome::pending && x.last_try != y.last_try) return false;
     if (x.outcome == quail::StatOutcome::failed && x.bounced != y.bounced) return false;
+    if (x.reported != y.reported || x.warned != y.warned) return false;
   }
   return true;
 }
@@ -53,6 +54,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto prefix = quail::parse_queue_stat(text.substr(0, salvaged->good_bytes), recipients);
     require(prefix.ok() && same(*prefix, *salvaged));
   }
+  // Reasons come from remote servers: the reply found in one is a suffix of it.
+  auto rr = quail::remote_reply(text);
+  require(rr.reply.size() <= text.size() && text.substr(text.size() - rr.reply.size()) == rr.reply);
   (void)quail::xtext_decode(text);
   (void)quail::message_headers(text);
   return 0;

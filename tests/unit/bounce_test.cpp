@@ -67,39 +67,33 @@ TEST_CASE("bounce: message_headers stops at the blank line") {
   CHECK(quail::message_headers("\nbody") == "\n");
 }
 
-TEST_CASE("bounce: the notice is a multipart/report with a delivery-status part per RFC 3464") {
-  quail::BounceSpec s;
-  s.me = "mx.example.test";
-  s.from = "MAILER-DAEMON@mx.example.test";
-  s.to = "bob@example.test";
-  s.envid = "env+2B1";
-  s.boundary = "b-1";
-  s.message_id = "x@mx.example.test";
-  s.arrival = 1700000000;
-  s.now = 1700000100;
-  s.failed = {{"nobody@example.test", "rfc822;Nobody+40example.test", "no mailbox here by that name (#5.1.1)"},
-              {"late@example.test", "", "timeout (#4.4.7) and\nexpired"}};
-  auto t = quail::build_bounce(s);
-  const std::string& h = t.head;
-  CHECK(h.find("From: MAILER-DAEMON@mx.example.test\n") == 0);
-  CHECK(h.find("\nTo: bob@example.test\n") != std::string::npos);
-  CHECK(h.find("Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"b-1\"\n") != std::string::npos);
-  CHECK(h.find("\n--b-1\nContent-Type: text/plain") != std::string::npos);
-  CHECK(h.find("\n--b-1\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.test\n") != std::string::npos);
-  CHECK(h.find("Original-Envelope-Id: env+1\n") != std::string::npos);
-  CHECK(h.find("Arrival-Date: ") != std::string::npos);
-  CHECK(h.find("\nFinal-Recipient: rfc822; nobody@example.test\nOriginal-Recipient: rfc822; Nobody@example.test\n"
-               "Action: failed\nStatus: 5.1.1\n") != std::string::npos);
-  CHECK(h.find("Final-Recipient: rfc822; late@example.test\nAction: failed\nStatus: 5.0.0\n") != std::string::npos);
-  CHECK(h.find("timeout (#4.4.7) and expired") != std::string::npos);  // one line
-  CHECK(h.size() >= 2);
-  CHECK(h.substr(h.size() - 40).find("\n--b-1\nContent-Type: message/rfc822\n\n") != std::string::npos);
-  CHECK(t.tail == "\n--b-1--\n");
-  CHECK(h.find('\r') == std::string::npos);
+TEST_CASE("bounce: NOTIFY as bits; no NOTIFY means failure and delay, NEVER means nothing") {
+  using quail::notify_delay, quail::notify_failure, quail::notify_success;
+  CHECK(quail::notify_flags("") == (notify_failure | notify_delay));
+  CHECK(quail::notify_flags("NEVER") == 0);
+  CHECK(quail::notify_flags("SUCCESS") == notify_success);
+  CHECK(quail::notify_flags("SUCCESS,DELAY") == (notify_success | notify_delay));
+  CHECK(quail::notify_flags("FAILURE,SUCCESS,DELAY") == (notify_success | notify_failure | notify_delay));
+  CHECK(quail::notify_flags("SUCCESSX") == 0);
+}
 
-  s.headers_only = true;
-  s.double_bounce = true;
-  auto d = quail::build_bounce(s);
-  CHECK(d.head.find("Content-Type: text/rfc822-headers\n\n") != std::string::npos);
-  CHECK(d.head.find("Subject: double bounce: failure notice\n") != std::string::npos);
+TEST_CASE("bounce: dsn_status_as keeps the subject and detail and sets the class") {
+  CHECK(quail::dsn_status_as("mailbox full (#4.2.2)", '4', "4.0.0") == "4.2.2");
+  CHECK(quail::dsn_status_as("mailbox full (#5.2.2)", '4', "4.0.0") == "4.2.2");
+  CHECK(quail::dsn_status_as("no code", '4', "4.0.0") == "4.0.0");
+}
+
+TEST_CASE("bounce: the remote server's host and reply are found in a reason") {
+  auto r = quail::remote_reply("mx.example.test [127.0.0.1] said: 550 5.1.1 no such user (#5.1.1)");
+  CHECK(r.host == "mx.example.test");
+  CHECK(r.reply == "550 5.1.1 no such user (#5.1.1)");
+  auto k = quail::remote_reply("mx.example.test [::1] accepted the message: 250 ok");
+  CHECK(k.host == "mx.example.test");
+  CHECK(k.reply == "250 ok");
+  auto l = quail::remote_reply("no mailbox here by that name (#5.1.1)");
+  CHECK(l.host.empty());
+  CHECK(l.reply.empty());
+  CHECK(quail::remote_reply("x: 9999 nope").reply.empty());
+  CHECK(quail::remote_reply("a: b: 421-busy").reply == "421-busy");
+  CHECK(quail::remote_reply("").host.empty());
 }

@@ -130,6 +130,32 @@ TEST_CASE("queue_stat: record writers make one clean line each") {
   CHECK(r.ok());
 }
 
+TEST_CASE("queue_stat: R and W records mark a success report and a delay notice as queued, and round-trip") {
+  auto r = parse_queue_stat(head + "D 0\nR 0\nT 1 100 busy (#4.2.1)\nW 1\nT 1 200 still busy (#4.2.1)\n", 3);
+  REQUIRE(r.ok());
+  CHECK(r->recipients[0].outcome == StatOutcome::delivered);
+  CHECK(r->recipients[0].reported);
+  CHECK_FALSE(r->recipients[0].warned);
+  CHECK(r->recipients[1].warned);
+  CHECK(r->recipients[1].last_try == 200);
+  CHECK_FALSE(r->recipients[2].reported);
+  CHECK_FALSE(r->recipients[2].warned);
+  auto again = parse_queue_stat(quail::format_queue_stat(*r), 3);
+  REQUIRE(again.ok());
+  for (size_t n = 0; n < 3; ++n) {
+    CHECK(again->recipients[n].reported == r->recipients[n].reported);
+    CHECK(again->recipients[n].warned == r->recipients[n].warned);
+  }
+  CHECK(quail::stat_reported_record(4) == "R 4\n");
+  CHECK(quail::stat_warned_record(0) == "W 0\n");
+  for (const char* bad : {"R\n", "R 5\n", "W x\n", "W 01\n", "R 0 x\n", "W  0\n"}) {
+    CAPTURE(bad);
+    auto e = parse_queue_stat(head + bad, 3);
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.error().reason.find("line 2") != std::string::npos);
+  }
+}
+
 TEST_CASE("retry: attempt n is due at birth + 60 s * n^2") {
   const int64_t birth = 1000 * s;
   CHECK(next_retry_ns(birth, birth, 1) == birth + 60 * s);
@@ -154,6 +180,16 @@ TEST_CASE("retry: the schedule is the smallest square strictly after now, at eve
     while (retry_unit_ns * n * n <= age) ++n;
     CHECK(t == retry_unit_ns * n * n);
   }
+}
+
+TEST_CASE("retry: the remote schedule is the same square law on its own unit") {
+  const int64_t birth = 1000 * s, unit = 300 * s;
+  CHECK(quail::next_retry_unit_ns(birth, birth, unit) == birth + 300 * s);
+  CHECK(quail::next_retry_unit_ns(birth, birth + 300 * s, unit) == birth + 1200 * s);
+  CHECK(quail::next_retry_unit_ns(birth, birth + 1201 * s, unit) == birth + 2700 * s);
+  CHECK(quail::next_retry_unit_ns(birth, birth - 5 * s, unit) == birth + 300 * s);
+  CHECK(quail::next_retry_unit_ns(birth, birth, 0) == birth + 1);  // a unit below 1 ns is 1 ns
+  CHECK(quail::next_retry_unit_ns(birth, birth + 7 * 60 * s, retry_unit_ns) == next_retry_ns(birth, birth + 7 * 60 * s));
 }
 
 TEST_CASE("retry: QUAIL_RETRY_SCALE divides the schedule") {

@@ -206,9 +206,14 @@ class Root:
 
     def craft(self, where, sender, rcpts, birth_ns, journal=None):
         """Writes a queue file straight into todo/ or mess/ (named by its inode, as
-        queue-inject would), with an optional stat/ journal; returns its id."""
+        queue-inject would), with an optional stat/ journal; returns its id. rcpts are
+        addresses or (address, b"Xnotify=SUCCESS\\0") pairs, as for inject()."""
         body = b"Received: (crafted)\nSubject: crafted\n\ncrafted\n"
-        env = b"F" + sender.encode() + b"\0" + b"".join(b"T" + r.encode() + b"\0" for r in rcpts) + b"\0"
+        env = b"F" + sender.encode() + b"\0"
+        for r in rcpts:
+            addr, ext = (r, b"") if isinstance(r, str) else r
+            env += b"T" + addr.encode() + b"\0" + ext
+        env += b"\0"
         tmp = self.path("queue", "tmp", "crafted")
         with open(tmp, "wb") as f:
             f.write(b"QUAIL-QUEUE 1 %020d %020d\n" % (len(body), birth_ns) + body + env)
