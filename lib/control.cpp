@@ -29,7 +29,7 @@ const std::vector<ControlSpec>& control_registry() {
       {"smtproutes", ControlKind::list, "", 0, 0, "remote-deliver", "domain:relay[:port] routes that override MX lookup"},
       {"system", ControlKind::integer, "0", 0, 1, "quail, queue-send, local-deliver", "1 in a privilege-separated install (quail init --system): system users receive mail"},
       {"concurrencyincoming", ControlKind::integer, "100", 1, 100000, "quail up, tcpserver", "SMTP connections served at once per listener"},
-      {"concurrencyperip", ControlKind::integer, "10", 1, 100000, "quail up, tcpserver", "SMTP connections served at once per client address"},
+      {"concurrencyperip", ControlKind::integer, "50", 1, 100000, "quail up, tcpserver", "SMTP connections served at once per client address"},
       {"backlog", ControlKind::integer, "256", 1, 65535, "quail up, tcpserver", "listen(2) backlog of each listener"},
       {"aliases", ControlKind::list, "", 0, 0, "quail-aliases", "aliases in /etc/aliases syntax, compiled into users/aliases.cdb by quail aliases"},
       {"dnsservers", ControlKind::list, "", 0, 0, "remote-deliver, smtpd", "IP addresses of the DNS resolvers to ask; empty means /etc/resolv.conf"},
