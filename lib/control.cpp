@@ -33,6 +33,7 @@ const std::vector<ControlSpec>& control_registry() {
       {"backlog", ControlKind::integer, "256", 1, 65535, "quail up, tcpserver", "listen(2) backlog of each listener"},
       {"aliases", ControlKind::list, "", 0, 0, "quail-aliases", "aliases in /etc/aliases syntax, compiled into users/aliases.cdb by quail aliases"},
       {"dnsservers", ControlKind::list, "", 0, 0, "remote-deliver, smtpd", "IP addresses of the DNS resolvers to ask; empty means /etc/resolv.conf"},
+      {"minuid", ControlKind::integer, "1000", 1, 4294967294, "smtpd, local-deliver, local-spawn, quail homes", "the smallest uid of a system login that receives mail (system installs)"},
   };
   return registry;
 }
