@@ -12,15 +12,17 @@
 #include <unistd.h>
 
 #include "cdb.hpp"
+#include "service_lock.hpp"
 
 namespace quail {
 namespace {
 
 constexpr std::string_view dotqmail_prefix = ".qmail-";
 
-// A strict decimal number of 1 to 18 digits, no sign; false otherwise.
+// A strict decimal number of 1 to 18 digits, no sign, no leading zero (one
+// spelling per number, as encode writes it); false otherwise.
 bool parse_decimal(std::string_view s, int64_t& out) {
-  if (s.empty() || s.size() > 18) return false;
+  if (s.empty() || s.size() > 18 || (s.size() > 1 && s[0] == '0')) return false;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && end == s.data() + s.size() && out >= 0 && s[0] != '+';
 }
@@ -102,6 +104,10 @@ Result<HomeEntry> list_home(const std::string& dir, const struct stat& home, tim
 
 Result<HomeTableUpdate> refresh_home_table(const std::string& root, int64_t minuid, const std::string& passwd_path) {
   const std::string path = home_table_path(root);
+  // quail homes, quail up and local-spawn's refresher may run at once: one
+  // writer at a time, or two builds would share path.tmp.
+  auto lock = FileLock::acquire(root + "/users/.homes.lock");
+  if (!lock) return lock.error();
   std::map<std::string, std::string> old;
   if (auto db = Cdb::open(path); db) {
     auto all = db->all();

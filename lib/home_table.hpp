@@ -69,8 +69,9 @@ struct HomeTableUpdate {
 // Brings ROOT/users/homes.cdb up to date with passwd_path: every deliverable
 // login, each home listed again only when its mtime differs from the table's (or
 // was unknown); rewritten (atomically, 0640, group of ROOT/users) only when
-// something changed. A home that cannot be listed is left out (its extensions get
-// 451 at RCPT time until it can be). Needs root to enter private homes.
+// something changed, holding users/.homes.lock. A home that cannot be listed is
+// left out (its extensions get 451 at RCPT time until it can be). Needs root to
+// enter private homes.
 Result<HomeTableUpdate> refresh_home_table(const std::string& root, int64_t minuid,
                                            const std::string& passwd_path = system_passwd_path);
 
