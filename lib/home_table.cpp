@@ -23,8 +23,9 @@ constexpr std::string_view dotqmail_prefix = ".qmail-";
 // spelling per number, as encode writes it); false otherwise.
 bool parse_decimal(std::string_view s, int64_t& out) {
   if (s.empty() || s.size() > 18 || (s.size() > 1 && s[0] == '0')) return false;
+  if (s.find_first_not_of("0123456789") != std::string_view::npos) return false;  // from_chars takes "-0"
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size() && out >= 0 && s[0] != '+';
+  return ec == std::errc() && end == s.data() + s.size();
 }
 
 bool valid_file_name(std::string_view n) {

@@ -423,7 +423,7 @@ TEST_CASE("home table: an entry encodes and decodes, and anything else is refuse
   CHECK(empty->files.empty());
   for (const char* bad : {"", "1", "1.", ".1", "-1.0", "+1.0", "1.1000000000", "1.0\n", "1.0\nfoo",
                           "1.0\n.qmail-", "1.0\n.qmail-b\n.qmail-a", "1.0\n.qmail-a\n.qmail-a",
-                          "1.0\n.qmail-a/b", "1 .0", "99999999999999999999.0", "01.0", "1.05"}) {
+                          "1.0\n.qmail-a/b", "1 .0", "99999999999999999999.0", "01.0", "1.05", "0.-0", "-0.0"}) {
     CAPTURE(std::string(bad));
     CHECK(!quail::decode_home_entry(bad).ok());
   }
