@@ -138,6 +138,7 @@ Result<HomeTableUpdate> refresh_home_table(const std::string& root, int64_t minu
     auto listed = list_home(pw.dir, home, now);
     if (!listed) continue;
     ++u.listed;
+    if (listed->mtime_sec == 0 && listed->mtime_nsec == 0) ++u.unsettled;
     fresh.emplace(pw.name, encode_home_entry(*listed));
   }
   u.logins = fresh.size();

@@ -63,6 +63,7 @@ Result<HomeEntry> list_home(const std::string& dir, const struct stat& home, tim
 struct HomeTableUpdate {
   size_t logins = 0;    // deliverable logins in the table
   size_t listed = 0;    // homes listed again (new or changed)
+  size_t unsettled = 0; // of those, changed too recently to be trusted (recorded as unknown)
   bool written = false; // the table was rewritten
 };
 

@@ -37,6 +37,13 @@ int run(int argc, char** argv) {
   auto minuid = control.integer("minuid");
   if (!minuid) return fail(minuid.error());
   auto u = quail::refresh_home_table(root, *minuid);
+  // A home changed in the last seconds is recorded as unknown (smtpd keeps
+  // answering 451 for its extensions): wait until it has settled and list it
+  // again, so that when this returns the table is current.
+  for (int round = 0; u && u->unsettled > 0 && round < 5; ++round) {
+    ::sleep(quail::home_table_settle_seconds);
+    u = quail::refresh_home_table(root, *minuid);
+  }
   if (!u) return fail(u.error());
   quail::write_all(1, "quail homes: " + std::to_string(u->logins) + " logins, " + std::to_string(u->listed) +
                           " homes listed, table " + (u->written ? "rewritten" : "unchanged") + "\n");
