@@ -29,13 +29,14 @@ const std::vector<ControlSpec>& control_registry() {
       {"smtproutes", ControlKind::list, "", 0, 0, "remote-deliver", "domain:relay[:port] routes that override MX lookup"},
       {"system", ControlKind::integer, "0", 0, 1, "quail, queue-send, local-deliver", "1 in a privilege-separated install (quail init --system): system users receive mail"},
       {"concurrencyincoming", ControlKind::integer, "100", 1, 100000, "quail up, tcpserver", "SMTP connections served at once per listener"},
-      {"concurrencyperip", ControlKind::integer, "10", 1, 100000, "quail up, tcpserver", "SMTP connections served at once per client address"},
+      {"concurrencyperip", ControlKind::integer, "50", 1, 100000, "quail up, tcpserver", "SMTP connections served at once per client address"},
       {"backlog", ControlKind::integer, "256", 1, 65535, "quail up, tcpserver", "listen(2) backlog of each listener"},
       {"aliases", ControlKind::list, "", 0, 0, "quail-aliases", "aliases in /etc/aliases syntax, compiled into users/aliases.cdb by quail aliases"},
       {"dnsservers", ControlKind::list, "", 0, 0, "remote-deliver, smtpd", "IP addresses of the DNS resolvers to ask; empty means /etc/resolv.conf"},
       {"delaywarning", ControlKind::integer, "14400", 0, 31536000, "queue-send", "seconds after a message's birth before a recipient still deferred gets one delay notice; 0 sends none"},
       {"retryunitremote", ControlKind::integer, "300", 1, 86400, "queue-send", "seconds: remote attempt n of a message comes unit * n^2 after its birth"},
       {"concurrencyperdomain", ControlKind::integer, "10", 1, 1000, "queue-send", "remote deliveries run at once to one domain"},
+      {"minuid", ControlKind::integer, "1000", 1, 4294967294, "smtpd, local-deliver, local-spawn, quail homes", "the smallest uid of a system login that receives mail (system installs)"},
   };
   return registry;
 }

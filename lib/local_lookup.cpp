@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 #include <list>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "aliases.hpp"
 #include "cdb.hpp"
 #include "control.hpp"
+#include "home_table.hpp"
 
 namespace quail {
 namespace {
@@ -90,18 +92,22 @@ Result<std::optional<std::string>> find(Cdb* db, const std::string& key, const s
   return v;
 }
 
+// Whether a file (".qmail-foo") exists in the target's home: an error for
+// anything but "no", so a permission problem defers, never bounces.
+using FileTest = std::function<Result<bool>(const std::string& name)>;
+
 // Chooses the .qmail file for t.ext in t.home (qmail-local's order). False when
 // the extension has no file: the address does not exist.
-Result<bool> resolve_dotqmail(LocalTarget& t) {
+Result<bool> resolve_dotqmail(LocalTarget& t, const FileTest& has) {
   const std::string base = t.home + "/.qmail";
   if (t.ext.empty()) {
-    auto q = exists(base);
+    auto q = has(".qmail");
     if (!q) return q.error();
     if (*q) {
       t.dotqmail = base;
       return true;
     }
-    auto f = exists(t.home + "/.forward");
+    auto f = has(".forward");
     if (!f) return f.error();
     if (*f) t.forward = t.home + "/.forward";
     return true;
@@ -110,7 +116,7 @@ Result<bool> resolve_dotqmail(LocalTarget& t) {
   std::string ext = lowercase(t.ext);
   std::replace(ext.begin(), ext.end(), '.', ':');
   if (!safe_component(ext)) return false;
-  auto q = exists(base + "-" + ext);
+  auto q = has(".qmail-" + ext);
   if (!q) return q.error();
   if (*q) {
     t.dotqmail = base + "-" + ext;
@@ -118,21 +124,25 @@ Result<bool> resolve_dotqmail(LocalTarget& t) {
   }
   // .qmail-foo-bar-default (DEFAULT=baz), .qmail-foo-default (DEFAULT=bar-baz), ...
   for (size_t cut = ext.rfind('-'); cut != std::string::npos && cut > 0; cut = ext.rfind('-', cut - 1)) {
-    std::string candidate = base + "-" + ext.substr(0, cut) + "-default";
-    auto d = exists(candidate);
+    std::string candidate = ".qmail-" + ext.substr(0, cut) + "-default";
+    auto d = has(candidate);
     if (!d) return d.error();
     if (*d) {
-      t.dotqmail = candidate;
+      t.dotqmail = t.home + "/" + candidate;
       t.default_part = lowercase(t.ext.substr(cut + 1));
       return true;
     }
   }
-  auto d = exists(base + "-default");
+  auto d = has(".qmail-default");
   if (!d) return d.error();
   if (!*d) return false;
   t.dotqmail = base + "-default";
   t.default_part = lowercase(t.ext);
   return true;
+}
+
+Result<bool> resolve_dotqmail(LocalTarget& t) {
+  return resolve_dotqmail(t, [&](const std::string& name) { return exists(t.home + "/" + name); });
 }
 
 // Finishes t (home set) by choosing its .qmail file; nullopt when the extension has none.
@@ -176,6 +186,39 @@ Result<MaybeTarget> lookup_virtual(const LocalConfig& cfg, const std::string& lo
   return MaybeTarget();
 }
 
+// A system user's extension through the home table: the files listed for the
+// login, trusted only while the home's mtime is the one listed. A home changed
+// since (a .qmail-ext just created or removed) defers the RCPT (451) until
+// local-spawn's refresher has listed it again, never refuses it.
+Result<MaybeTarget> with_home_table(const LocalConfig& cfg, LocalTarget t, const struct stat& home) {
+  if (t.ext.empty()) return MaybeTarget(std::move(t));  // the login alone always has a mailbox
+  const std::string path = home_table_path(cfg.root);
+  auto db = open_table(path);
+  if (!db) return db.error();
+  auto v = find(*db, t.user, path);
+  if (!v) return v.error();
+  std::optional<HomeEntry> entry;
+  if (*v) {
+    auto e = decode_home_entry(**v);
+    if (!e) return Error{ErrorKind::temporary, path + ": " + e.error().reason};
+    entry = std::move(*e);
+  }
+  if (!entry || !entry->current(home)) {
+    return Error{ErrorKind::temporary, path + " has not caught up with " + t.home + " yet (refreshed every " +
+                                           std::to_string(home_table_refresh_seconds) + " s by local-spawn)"};
+  }
+  auto r = resolve_dotqmail(t, [&](const std::string& name) -> Result<bool> { return entry->has(name); });
+  if (!r) return r.error();
+  if (!*r) return MaybeTarget();
+  return MaybeTarget(std::move(t));
+}
+
+bool reads_homes(const LocalConfig& cfg, uid_t owner) {
+  if (cfg.homes != HomeAccess::automatic) return cfg.homes == HomeAccess::read;
+  uid_t me = ::geteuid();
+  return me == 0 || me == owner;
+}
+
 Result<MaybeTarget> lookup_system(const LocalConfig& cfg, const std::string& local, const std::string& domain) {
   for (const auto& [user, ext] : user_candidates(local)) {
     if (!safe_component(user)) continue;
@@ -184,10 +227,11 @@ Result<MaybeTarget> lookup_system(const LocalConfig& cfg, const std::string& loc
     auto pw = passwd_by_name(user, cfg.passwd);
     if (!pw) return pw.error();
     if (!*pw) continue;
-    // root never receives mail directly (qmail's rule); alias it instead.
-    if ((*pw)->uid == 0 || (*pw)->dir.empty()) continue;
-    struct stat st;
-    if (::stat((*pw)->dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    // uid 0, uids below control/minuid, a home the login does not own: not a mailbox.
+    struct stat home;
+    auto ok = deliverable_login(**pw, cfg.minuid, home);
+    if (!ok) return ok.error();
+    if (!*ok) continue;
     LocalTarget t;
     t.kind = TargetKind::system_user;
     t.user = user;
@@ -197,6 +241,7 @@ Result<MaybeTarget> lookup_system(const LocalConfig& cfg, const std::string& loc
     t.home = std::move((*pw)->dir);
     t.uid = (*pw)->uid;
     t.gid = (*pw)->gid;
+    if (!reads_homes(cfg, t.uid)) return with_home_table(cfg, std::move(t), home);
     return with_dotqmail(std::move(t));
   }
   return MaybeTarget();
@@ -285,6 +330,9 @@ Result<LocalConfig> load_local_config(const std::string& root) {
   auto system = control.integer("system");
   if (!system) return system.error();
   cfg.system = *system == 1;
+  auto minuid = control.integer("minuid");
+  if (!minuid) return minuid.error();
+  cfg.minuid = *minuid;
   return cfg;
 }
 

@@ -1,9 +1,11 @@
 // Which local mailbox an address names: virtual users (users/users.cdb), system
-// users (/etc/passwd through lib/passwd_file, never NSS; --system instances),
+// users (/etc/passwd through lib/passwd_file, never NSS; --system instances; their
+// homes read directly, or through users/homes.cdb by who may not enter them),
 // aliases (users/aliases.cdb), extensions and .qmail-ext / -default files. One
 // lookup shared by local-deliver (delivery) and smtpd (RCPT-time refusal), so the
 // outside never gets a backscatter bounce.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -15,12 +17,23 @@
 
 namespace quail {
 
+// How a system user's .qmail-<ext> files are found: by reading the home (root,
+// or the user itself), or from the home table (lib/home_table.hpp) that root
+// compiles, for a program that may not enter homes (smtpd).
+enum class HomeAccess {
+  automatic,  // read the home as root or as its owner; the table otherwise
+  read,
+  table,
+};
+
 struct LocalConfig {
   std::string root;
   std::string me;                           // control/me
   std::vector<std::string> locals;          // control/locals (lowercased)
   std::vector<std::string> virtualdomains;  // control/virtualdomains (lowercased)
   bool system = false;                      // control/system is 1: system users are looked up
+  int64_t minuid = 1000;                    // control/minuid: the smallest uid that receives mail
+  HomeAccess homes = HomeAccess::automatic; // tests choose; programs keep automatic
   // Where system logins are read: always /etc/passwd in programs (load_local_config
   // never takes it from the environment or a control file); tests set their own.
   std::string passwd = system_passwd_path;
@@ -46,13 +59,15 @@ struct LocalTarget {
   uid_t uid = 0;             // system users; the running user's ids otherwise
   gid_t gid = 0;
   std::string dotqmail;      // path of the .qmail file that applies; "" = .forward or default delivery
+                             // (through the home table, no extension: "" and forward "", not looked at)
   std::string default_part;  // what "default" matched in a .qmail-...-default file ($DEFAULT)
   std::vector<std::string> alias_targets;  // kind == alias: the alias's right-hand side items
   std::string forward;       // path of the .forward that applies (no extension, no .qmail); "" for none
 };
 
 // The target for a local address; nullopt when no such user, extension or alias
-// exists (550 5.1.1); an error (temporary) when a table cannot be read.
+// exists (550 5.1.1); an error (temporary) when a table cannot be read, or when
+// the home table is not yet current for a home whose extensions are asked for.
 Result<std::optional<LocalTarget>> lookup_local(const LocalConfig& cfg, const Address& a);
 // The same without the aliases table: for an alias's `\user` item, which names
 // the user's own mailbox, never an alias again.

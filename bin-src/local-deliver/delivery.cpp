@@ -105,6 +105,12 @@ Step alias_self(const Context& ctx, Runner& run, const std::string& user) {
   auto t = lookup_local_user(ctx.cfg, *a);
   if (!t) return temporary(t.error());
   if (!*t) return temporary("alias item \\" + user + ": no such user", "4.3.5");
+  if (ctx.selves && (*t)->kind == TargetKind::system_user) {
+    // Delivered already, as the login itself (local-spawn): its outcome counts here.
+    auto done = ctx.selves->find((*t)->user);
+    if (done != ctx.selves->end()) return done->second;
+    return temporary("alias item \\" + user + " was not delivered as its user", "4.3.0");
+  }
   return run.maildir((*t)->home + "/Maildir/");
 }
 

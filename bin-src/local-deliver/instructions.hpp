@@ -2,6 +2,7 @@
 // and forward, with qmail-local's trace lines and qmail-command(8) environment.
 // Forwards are collected and injected once, after the other instructions.
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,11 @@
 
 namespace quail::ld {
 
+// The outcome of each alias `\user` item that names a system user, by login,
+// delivered beforehand as that user (local-spawn, system install): quail-mail,
+// who runs the rest of the alias, may not write in the login's home.
+using SelfOutcomes = std::map<std::string, Step>;
+
 struct Context {
   std::string root;
   std::string sender;     // the envelope sender, "" for bounces
@@ -20,6 +26,7 @@ struct Context {
   LocalConfig cfg;
   LocalTarget target;
   MessageSource msg;
+  const SelfOutcomes* selves = nullptr;  // see SelfOutcomes; null: deliver \user here
   std::string recipient() const { return rcpt.str(); }
 };
 

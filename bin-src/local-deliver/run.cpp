@@ -4,6 +4,7 @@
 
 #include "address.hpp"
 #include "delivery.hpp"
+#include "forward_file.hpp"
 #include "fd.hpp"
 #include "log.hpp"
 #include "message.hpp"
@@ -31,7 +32,7 @@ int report(std::string_view dlv, std::string_view recipient, const Step& s) {
   return exit_temporary;
 }
 
-Step deliver_one(const DeliveryRequest& req, const LocalConfig* given) {
+Step deliver_one(const DeliveryRequest& req, const LocalConfig* given, const SelfOutcomes* selves) {
   Context ctx;
   ctx.root = given ? given->root : resolve_root(nullptr);
   ctx.sender = req.sender;
@@ -61,13 +62,59 @@ Step deliver_one(const DeliveryRequest& req, const LocalConfig* given) {
   if (!target) return temporary(target.error());
   if (!*target) return permanent("no mailbox here by that name", "5.1.1");
   ctx.target = std::move(**target);
+  ctx.selves = selves;
   return deliver(ctx);
 }
 
 }  // namespace
 
-int run_delivery(const DeliveryRequest& req, const LocalConfig* cfg) {
-  return report(req.dlv, req.recipient, deliver_one(req, cfg));
+int run_delivery(const DeliveryRequest& req, const LocalConfig* cfg, const SelfOutcomes* selves) {
+  return report(req.dlv, req.recipient, deliver_one(req, cfg, selves));
+}
+
+Result<std::vector<LocalTarget>> alias_system_users(const DeliveryRequest& req, const LocalConfig& cfg) {
+  std::vector<LocalTarget> out;
+  auto rcpt = parse_address(req.recipient);
+  if (!rcpt || !cfg.system) return out;
+  auto target = lookup_local(cfg, *rcpt);
+  if (!target) return target.error();
+  if (!*target || (*target)->kind != TargetKind::alias) return out;
+  Fd holder;
+  auto msg = open_message(req.length, holder);
+  if (!msg) return msg.error();
+  auto loop = has_delivered_to(*msg, rcpt->str());
+  if (!loop) return loop.error();
+  if (*loop) return out;
+  for (const auto& text : (*target)->alias_targets) {
+    auto item = parse_forward_item(text);
+    if (!item || item->kind != ForwardKind::self) continue;  // run_alias reports a bad item
+    auto a = parse_address(item->value + "@" + rcpt->domain());
+    if (!a) continue;
+    auto user = lookup_local_user(cfg, *a);
+    if (!user) return user.error();
+    if (!*user || (*user)->kind != TargetKind::system_user) continue;
+    bool seen = false;
+    for (const auto& t : out) seen = seen || t.user == (*user)->user;
+    if (!seen) out.push_back(std::move(**user));
+  }
+  return out;
+}
+
+Step deliver_to_own_maildir(const DeliveryRequest& req, const LocalConfig& cfg, const LocalTarget& user) {
+  Context ctx;
+  ctx.root = cfg.root;
+  ctx.sender = req.sender;
+  ctx.cfg = cfg;
+  auto rcpt = parse_address(req.recipient);
+  if (!rcpt) return permanent("malformed recipient address", "5.1.3");
+  ctx.rcpt = *rcpt;
+  ctx.target = user;
+  Fd holder;
+  auto msg = open_message(req.length, holder);
+  if (!msg) return temporary(msg.error());
+  ctx.msg = *msg;
+  Runner run(ctx);
+  return run.maildir(user.home + "/Maildir/");
 }
 
 int report_temporary(std::string_view dlv, std::string_view recipient, const std::string& why, const char* code) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "instructions.hpp"
 #include "local_lookup.hpp"
 
 namespace quail::ld {
@@ -22,7 +23,20 @@ struct DeliveryRequest {
 // fd 1 and the log line on fd 2, and returns 0, 100 or 111 (never throws for
 // delivery trouble). cfg, when given, is control/ as read by the caller for this
 // delivery; otherwise the control files under $QUAIL_ROOT are read here.
-int run_delivery(const DeliveryRequest& req, const LocalConfig* cfg = nullptr);
+// selves: the alias `\user` items already delivered as their users (see
+// alias_system_users), or null.
+int run_delivery(const DeliveryRequest& req, const LocalConfig* cfg = nullptr, const SelfOutcomes* selves = nullptr);
+
+// The system users named by `\user` items of the alias req.recipient is, each
+// once: their own Maildir takes the message as that user, before the rest of the
+// alias runs as ROOT/mail's owner. Empty when req.recipient is no such alias or
+// the message loops (run_delivery then refuses it). Runs as root (local-spawn);
+// fd 0 is the queue file (read with pread, its offset left alone).
+Result<std::vector<LocalTarget>> alias_system_users(const DeliveryRequest& req, const LocalConfig& cfg);
+
+// Delivers the message on fd 0 into user's own Maildir as the alias
+// req.recipient does (its Delivered-To line), running as that user.
+Step deliver_to_own_maildir(const DeliveryRequest& req, const LocalConfig& cfg, const LocalTarget& user);
 
 // Reports a temporary failure found before any delivery (bad arguments, no
 // delivery user): the reason with its code on fd 1, the log line on fd 2; returns 111.

@@ -5,8 +5,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "fd.hpp"
 #include "identity.hpp"
 #include "local_lookup.hpp"
 #include "log.hpp"
@@ -23,12 +26,49 @@ bool take_descriptors(int message_fd, int reason_fd) {
   return true;
 }
 
+// One alias `\user` item, in a grandchild that becomes that user: the outcome
+// comes back as the exit code (0, 100, 111) and the reason on a pipe. Anything
+// that goes wrong here is temporary.
+ld::Step deliver_as_user(const ld::DeliveryRequest& req, const LocalConfig& cfg, const LocalTarget& user) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return ld::temporary(sys_error(ErrorKind::temporary, "create a pipe"));
+  Fd rd(p[0]), wr(p[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return ld::temporary(sys_error(ErrorKind::temporary, "fork"));
+  if (pid == 0) {
+    rd.reset();
+    ld::Step s = ld::temporary("unable to switch to uid " + std::to_string(user.uid));
+    if (become(Identity{user.uid, user.gid, user.user})) s = ld::deliver_to_own_maildir(req, cfg, user);
+    (void)write_all(wr.get(), s.reason);
+    _exit(s.kind == ld::StepKind::temporary ? 111 : s.kind == ld::StepKind::permanent ? 100 : 0);
+  }
+  wr.reset();
+  std::string reason;
+  char buf[1024];
+  ssize_t n;
+  while (reason.size() < 4096 && ((n = ::read(rd.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))) {
+    if (n > 0) reason.append(buf, static_cast<size_t>(n));
+  }
+  int w = 0;
+  while (::waitpid(pid, &w, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(w) && WEXITSTATUS(w) == 0) return ld::ok_step();
+  if (WIFEXITED(w) && WEXITSTATUS(w) == 100 && !reason.empty()) return {ld::StepKind::permanent, reason};
+  if (WIFEXITED(w) && WEXITSTATUS(w) == 111 && !reason.empty()) return {ld::StepKind::temporary, reason};
+  return ld::temporary("the delivery to " + user.user + "'s Maildir ended abnormally");
+}
+
 int deliver(const LspawnRequest& r, const std::string& root, bool switching_users) {
   ld::DeliveryRequest req{std::to_string(r.dlv), r.message_length, r.sender, r.recipient};
   // control/ as it is now: a user or domain added since local-spawn started counts.
   auto cfg = load_local_config(root);
   if (!cfg) return ld::report_temporary(req.dlv, req.recipient, cfg.error().reason);
+  ld::SelfOutcomes selves;
   if (switching_users) {
+    // An alias's \user items naming logins are delivered first, each as its login.
+    auto users = ld::alias_system_users(req, *cfg);
+    if (!users) return ld::report_temporary(req.dlv, req.recipient, users.error().reason, "4.3.0");
+    for (const auto& u : *users) selves[u.user] = deliver_as_user(req, *cfg, u);
     std::string why;
     auto id = delivery_identity(*cfg, r.recipient, why);
     if (!id) return ld::report_temporary(req.dlv, req.recipient, why, "4.3.0");
@@ -37,7 +77,7 @@ int deliver(const LspawnRequest& r, const std::string& root, bool switching_user
       return ld::report_temporary(req.dlv, req.recipient, "unable to switch to uid " + std::to_string(id->uid), "4.3.0");
     }
   }
-  return ld::run_delivery(req, &*cfg);
+  return ld::run_delivery(req, &*cfg, switching_users ? &selves : nullptr);
 }
 
 }  // namespace

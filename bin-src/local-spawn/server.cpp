@@ -7,10 +7,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "child.hpp"
+#include "control.hpp"
 #include "delivery_terms.hpp"
+#include "home_table.hpp"
 #include "log.hpp"
 
 namespace quail {
@@ -21,6 +24,28 @@ constexpr size_t max_reason = 4096;
 int g_signal_read = -1, g_signal_write = -1;
 volatile sig_atomic_t g_pending[3] = {0, 0, 0};  // SIGTERM, SIGHUP, SIGINT to pass on
 constexpr int forwarded[3] = {SIGTERM, SIGHUP, SIGINT};
+
+long long now_ms() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+// The refresher's whole work, in the forked child; its exit code.
+int refresh_home_table_now(const std::string& root) {
+  auto minuid = Control(root).integer("minuid");
+  if (!minuid) {
+    log_warn({{"event", "homes"}, {"reason", minuid.error().reason}});
+    return 111;
+  }
+  auto u = refresh_home_table(root, *minuid);
+  if (!u) {
+    log_warn({{"event", "homes"}, {"reason", u.error().reason}});
+    return 111;
+  }
+  if (u->written) log_info({{"event", "homes"}, {"logins", u->logins}, {"listed", u->listed}});
+  return 0;
+}
 
 void on_signal(int sig) {
   for (int i = 0; i < 3; ++i) {
@@ -65,7 +90,8 @@ int Server::run() {
       fds.push_back({w.ctl.get(), POLLIN, 0});
       polled.push_back(w.pid);
     }
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
+    refresh_homes();
+    if (::poll(fds.data(), fds.size(), poll_timeout_ms()) < 0) {
       if (errno == EINTR) continue;
       log_error({{"event", "fatal"}, {"reason", sys_error(ErrorKind::temporary, "poll").reason}});
       stop_workers();
@@ -138,6 +164,10 @@ void Server::on_signals() {
   int w;
   pid_t pid;
   while ((pid = ::waitpid(-1, &w, WNOHANG)) > 0) {
+    if (pid == refresher_) {
+      refresher_ = -1;
+      continue;
+    }
     if (pid == s_.scheduler) {
       scheduler_status_ = WIFEXITED(w) ? WEXITSTATUS(w) : 111;
       s_.scheduler = 0;
@@ -170,6 +200,43 @@ void Server::finish(Child& c, int wstatus) {
   }
   c.reason.reset();
   reply(reply_for(c.dlv, wstatus, out));
+}
+
+int Server::poll_timeout_ms() const {
+  if (!s_.switching_users) return -1;
+  long long wait = next_refresh_ms_ - now_ms();
+  return wait < 0 ? 0 : static_cast<int>(wait);
+}
+
+void Server::refresh_homes() {
+  if (!s_.switching_users || refresher_ > 0) return;
+  long long now = now_ms();
+  if (now < next_refresh_ms_) return;
+  next_refresh_ms_ = now + home_table_refresh_seconds * 1000LL;
+  // A child, so a slow home (NFS) never holds up deliveries, and whatever the
+  // listing allocates is gone with it.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::sigprocmask(SIG_BLOCK, &all, &old);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    reset_child_signals(reset_signals_);
+    close_from(3);
+    int code = 111;
+    try {
+      code = refresh_home_table_now(s_.root);
+    } catch (...) {
+      log_error({{"event", "homes"}, {"reason", "internal error"}});
+    }
+    _exit(code);
+  }
+  int err = errno;
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) {
+    log_warn({{"event", "homes"}, {"reason", sys_error(ErrorKind::temporary, "fork", err).reason}});
+    return;
+  }
+  refresher_ = pid;
 }
 
 void Server::reply(const LspawnReply& r) {

@@ -58,6 +58,10 @@ class Server {
   void on_signals();
   void finish(Child& c, int wstatus);
   void reply(const LspawnReply& r);
+  // Switching users: every home_table_refresh_seconds, a forked child (root)
+  // brings users/homes.cdb up to date, so smtpd sees a .qmail-ext within seconds.
+  void refresh_homes();
+  int poll_timeout_ms() const;
 
   Fd sock_;
   ServerSettings s_;
@@ -65,6 +69,8 @@ class Server {
   std::vector<Worker> workers_;
   std::vector<int> reset_signals_;
   int scheduler_status_ = 111;
+  pid_t refresher_ = -1;           // the home table's refresher while it runs
+  long long next_refresh_ms_ = 0;  // CLOCK_MONOTONIC
 };
 
 }  // namespace quail

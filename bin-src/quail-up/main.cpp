@@ -9,6 +9,7 @@
 
 #include "control.hpp"
 #include "fd.hpp"
+#include "home_table.hpp"
 #include "passwd_file.hpp"
 #include "program.hpp"
 #include "root.hpp"
@@ -126,7 +127,14 @@ int run(int argc, char** argv) {
     admin::say("up", "a system install (control/system) is started by root");
     return admin::usage;
   }
-  if (*system == 1) warn_malformed_logins();
+  if (*system == 1) {
+    warn_malformed_logins();
+    // smtpd validates system users' extensions with the home table (man/quail.8,
+    // SYSTEM USERS): current before the first session; local-spawn keeps it so.
+    auto minuid = quail::Control(*root).integer("minuid");
+    if (!minuid) return fail(minuid.error());
+    if (auto u = quail::refresh_home_table(*root, *minuid); !u) return fail(u.error());
+  }
   Plan plan = make_plan(*root, *system == 1);
   struct stat st;
   for (const auto& prog : plan.services[0].argv) {

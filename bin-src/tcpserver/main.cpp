@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <optional>
 #include <string>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,6 +84,18 @@ void announce_ready(const Options& o, const Listener& l) {
   ::close(fd);
 }
 
+// tcpserver keeps each session's connection until the session is reaped (its
+// limits count connections still open), up to twice -c of them: raise the soft
+// limit on descriptors (a shell leaves 1024) when -c needs more, up to the hard one.
+void raise_fd_limit(const Options& o) {
+  rlimit rl;
+  rlim_t need = static_cast<rlim_t>(2 * o.max_sessions + 64);
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,6 +104,7 @@ int main(int argc, char** argv) {
     if (!opt) return usage_error(opt.error().reason);
     auto program = find_program(opt->program[0]);
     if (!program) return usage_error("unable to find program " + opt->program[0] + ": not an executable file");
+    raise_fd_limit(*opt);
     auto signals = block_signals();  // before listening, so no SIGTERM is lost
     if (!signals) return fail(signals.error());
     auto listener = open_listener(*opt);  // bound here, or inherited (socket activation)

@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <csignal>
 #include <ctime>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string_view>
 #include <sys/signalfd.h>
@@ -48,6 +50,17 @@ void set_var(std::vector<std::string>& env, std::string_view name, std::string_v
     return e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=';
   });
   env.push_back(std::string(name) + "=" + std::string(value));
+}
+
+// Whether the client still holds the connection open. The kernel keeps our
+// side ESTABLISHED until the client's FIN (CLOSE_WAIT) or reset (CLOSE): a
+// client that read 221 and closed is gone, whether or not its session's process
+// has exited yet. What we cannot tell counts as open.
+bool connection_open(int fd) {
+  tcp_info ti{};
+  socklen_t len = sizeof ti;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return true;
+  return ti.tcpi_state == TCP_ESTABLISHED;
 }
 
 }  // namespace
@@ -190,7 +203,7 @@ void Server::serve(Fd conn, const Peer& remote) {
     log_error({{"event", "spawn_failed"}, {"remote", remote.text}, {"reason", pid.error().reason}});
     return;
   }
-  sessions_.emplace(*pid, Session{remote.text});
+  sessions_.emplace(*pid, Session{remote.text, std::move(conn)});
   ++per_ip_[remote.text];
   log_info({{"event", "connect"}, {"pid", *pid}, {"remote", remote.text}, {"remote_port", remote.port},
             {"local", local.text}, {"local_port", local.port}, {"sessions", sessions_.size()}});
@@ -213,22 +226,36 @@ bool Server::apply_rules(const Peer& remote, Rule& rule) {
   return true;
 }
 
+long Server::open_connections(const std::string* remote) const {
+  long n = 0;
+  for (const auto& [pid, session] : sessions_) {
+    if ((!remote || session.remote == *remote) && connection_open(session.conn.get())) ++n;
+  }
+  return n;
+}
+
 bool Server::over_limit(const Peer& remote, int conn) {
-  // A client that reconnects as soon as it reads 221 can be here before we read
-  // its old session's SIGCHLD (accept_some runs up to 64 accepts per wakeup):
-  // collect ended sessions first, so only live ones count against the limits.
-  auto at_limit = [&] {
-    if (static_cast<long>(sessions_.size()) >= opt_.max_sessions) return true;
+  // The limits count connections the clients still hold open, not processes: a
+  // client that reconnects as soon as it reads 221 is here before its old
+  // session's process has exited (smtpd still finishing) or been reaped, and a
+  // client that never holds more than N connections must never be refused by a
+  // limit of N. Processes whose clients have gone are bounded apart, at twice
+  // -c, so clients that hang up at once cannot pile up sessions without end.
+  // Counting walks the sessions, so it is done only when the cheap process
+  // counts reach a limit; ended sessions are reaped first.
+  auto from_remote = [&] {
     auto it = per_ip_.find(remote.text);
-    return opt_.max_per_ip > 0 && it != per_ip_.end() && it->second >= opt_.max_per_ip;
+    return it == per_ip_.end() ? 0L : it->second;
   };
-  if (at_limit()) reap();
+  auto processes = [&] { return static_cast<long>(sessions_.size()); };
+  if (processes() >= opt_.max_sessions || (opt_.max_per_ip > 0 && from_remote() >= opt_.max_per_ip)) reap();
   const char* which = nullptr;
-  if (static_cast<long>(sessions_.size()) >= opt_.max_sessions) {
+  if (processes() >= 2 * opt_.max_sessions ||
+      (processes() >= opt_.max_sessions && open_connections(nullptr) >= opt_.max_sessions)) {
     which = "total";
-  } else if (opt_.max_per_ip > 0) {
-    auto it = per_ip_.find(remote.text);
-    if (it != per_ip_.end() && it->second >= opt_.max_per_ip) which = "perip";
+  } else if (opt_.max_per_ip > 0 && from_remote() >= opt_.max_per_ip &&
+             open_connections(&remote.text) >= opt_.max_per_ip) {
+    which = "perip";
   }
   if (!which) return false;
   if (opt_.refusal) {

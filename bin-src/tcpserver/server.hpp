@@ -28,6 +28,10 @@ class Server {
  private:
   struct Session {
     std::string remote;  // the client address as shown (also the per-address count's key)
+    // Our copy of the connection, kept until the session is reaped: it tells
+    // whether the client still holds the connection open (connection_open), so a
+    // process that lingers after its client has gone does not count against -C/-c.
+    Fd conn;
   };
   struct Peer {
     IpAddress ip;
@@ -42,6 +46,9 @@ class Server {
   // The rule for remote; false when the connection is to be closed (deny, unreadable rules).
   bool apply_rules(const Peer& remote, Rule& rule);
   bool over_limit(const Peer& remote, int conn);
+  // Sessions whose client still holds its connection open: all of them, or
+  // those from one address.
+  long open_connections(const std::string* remote) const;
   std::vector<std::string> session_env(const Peer& remote, const Peer& local, const Rule& rule) const;
   void stop_listening();
 

@@ -5,11 +5,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <fcntl.h>
 #include <pwd.h>
+#include <sys/stat.h>
+#include <ctime>
 #include <unistd.h>
 
 #include "address.hpp"
 #include "cdb.hpp"
+#include "home_table.hpp"
 #include "local_lookup.hpp"
 
 namespace fs = std::filesystem;
@@ -267,16 +271,17 @@ TEST_CASE("lookup: a damaged table is a temporary error, never 'no such user'") 
   CHECK(t.error().kind == quail::ErrorKind::temporary);
 }
 
-TEST_CASE("lookup: system users in a system install") {
+TEST_CASE("lookup: system accounts are no mailboxes (uid under minuid, home not their own)") {
+  // Issue 9 item 7: daemon (uid 1, home /usr/sbin owned by root) passed RCPT and
+  // then deferred for a week; now it is no mailbox, whatever control/minuid says.
   Root r(true);
+  CHECK(r.cfg.minuid == 1000);
   struct passwd* pw = ::getpwnam("daemon");
-  if (!pw || pw->pw_uid == 0 || !fs::is_directory(pw->pw_dir)) return;
-  auto t = r.find("daemon@sys.test");
-  REQUIRE(t);
-  CHECK(t->kind == TargetKind::system_user);
-  CHECK(t->user == "daemon");
-  CHECK(t->home == pw->pw_dir);
-  CHECK(t->uid == pw->pw_uid);
+  if (!pw || pw->pw_uid == 0) return;
+  CHECK(!r.find("daemon@sys.test"));
+  r.cfg.minuid = 1;
+  struct stat st;
+  if (::stat(pw->pw_dir, &st) == 0 && st.st_uid != pw->pw_uid) CHECK(!r.find("daemon@sys.test"));
   CHECK(r.find("root@sys.test").has_value());  // the bare alias "root" applies
   fs::remove(r.path / "users/aliases.cdb");
   CHECK(!r.find("root@sys.test"));            // uid 0 never receives mail itself
@@ -285,25 +290,56 @@ TEST_CASE("lookup: system users in a system install") {
   CHECK(r.find("alice@example.test")->kind == TargetKind::virtual_user);
 }
 
+namespace {
+
+// A passwd file of test logins whose homes they own: as root the homes are
+// chowned to uid 1001 and up; otherwise the logins take the runner's uid.
+struct Logins {
+  Root& r;
+  uid_t uid;
+  std::string home;
+  explicit Logins(Root& root) : r(root), uid(::getuid() == 0 ? 1001 : ::getuid()), home((root.path / "home").string()) {
+    fs::create_directories(r.path / "home/sam");
+    fs::create_directories(r.path / "home/root");
+    fs::create_directories(r.path / "home/low");
+    r.write("home/sam/.qmail-lists-default", "./Maildir/\n");
+    r.write("home/file", "not a directory\n");
+    if (::getuid() == 0) {
+      REQUIRE(::chown((r.path / "home/sam").c_str(), uid, 1002) == 0);
+      REQUIRE(::chown((r.path / "home/low").c_str(), 999, 999) == 0);
+    }
+    const std::string u = std::to_string(uid);
+    r.write("passwd", "toor:x:0:0::" + home + "/root:/bin/sh\n"
+                      "sam:x:1000:1000:broken line:" + home + "/root\n"
+                      "sam:x:" + u + ":1002::" + home + "/sam:/bin/sh\n"
+                      "filer:x:" + u + ":1003::" + home + "/file:/bin/sh\n"
+                      "gone:x:" + u + ":1004::" + home + "/gone:/bin/sh\n"
+                      "+nis:x:1005:1005::" + home + "/sam:/bin/sh\n"
+                      "stranger:x:" + std::to_string(uid + 7) + ":1006::" + home + "/sam:/bin/sh\n"
+                      "low:x:999:999::" + home + "/low:/bin/sh\n");
+    r.cfg.passwd = (r.path / "passwd").string();
+    r.cfg.minuid = 1000;
+  }
+  // Sets the home's modification time `ago` seconds back (the table trusts only settled homes).
+  void age(const std::string& user, int ago) {
+    struct timespec t[2];
+    ::clock_gettime(CLOCK_REALTIME, &t[0]);
+    t[0].tv_sec -= ago;
+    t[1] = t[0];
+    REQUIRE(::utimensat(AT_FDCWD, (r.path / "home" / user).c_str(), t, 0) == 0);
+  }
+};
+
+}  // namespace
+
 TEST_CASE("lookup: system users come from the passwd file itself, never from NSS") {
   Root r(true);
-  fs::create_directories(r.path / "home/sam");
-  fs::create_directories(r.path / "home/root");
-  r.write("home/sam/.qmail-lists-default", "./Maildir/\n");
-  r.write("home/file", "not a directory\n");
-  const std::string home = (r.path / "home").string();
-  r.write("passwd", "toor:x:0:0::" + home + "/root:/bin/sh\n"
-                    "sam:x:1000:1000:broken line:" + home + "/root\n"
-                    "sam:x:1001:1002::" + home + "/sam:/bin/sh\n"
-                    "filer:x:1003:1003::" + home + "/file:/bin/sh\n"
-                    "gone:x:1004:1004::" + home + "/gone:/bin/sh\n"
-                    "+nis:x:1005:1005::" + home + "/sam:/bin/sh\n");
-  r.cfg.passwd = (r.path / "passwd").string();
+  Logins l(r);
   auto t = r.find("sam@sys.test");
   REQUIRE(t);
   CHECK(t->kind == TargetKind::system_user);
-  CHECK(t->home == home + "/sam");  // the malformed line before it neither matches nor hides it
-  CHECK(t->uid == 1001);
+  CHECK(t->home == l.home + "/sam");  // the malformed line before it neither matches nor hides it
+  CHECK(t->uid == l.uid);
   CHECK(t->gid == 1002);
   auto ext = r.find("sam-lists-quail@sys.test");
   REQUIRE(ext);
@@ -313,6 +349,8 @@ TEST_CASE("lookup: system users come from the passwd file itself, never from NSS
   CHECK(!r.find("toor@sys.test"));        // uid 0, whatever its name
   CHECK(!r.find("filer@sys.test"));       // home is not a directory
   CHECK(!r.find("gone@sys.test"));        // home does not exist
+  CHECK(!r.find("stranger@sys.test"));    // home belongs to another uid
+  CHECK(!r.find("low@sys.test"));         // uid under control/minuid
   CHECK(!r.find("+nis@sys.test"));
   CHECK(!r.find("daemon@sys.test"));      // in /etc/passwd, not in this file
   // An unreadable passwd file defers: it is never "no such user".
@@ -321,6 +359,74 @@ TEST_CASE("lookup: system users come from the passwd file itself, never from NSS
   auto missing = quail::lookup_local(r.cfg, *a);
   REQUIRE(!missing.ok());
   CHECK(missing.error().kind == quail::ErrorKind::temporary);
+}
+
+TEST_CASE("lookup: through the home table, extensions are decided by root's listing and never refused while stale") {
+  // Issue 9 item 6: smtpd may not enter 0700/0750 homes; it reads users/homes.cdb.
+  Root r(true);
+  Logins l(r);
+  r.cfg.homes = quail::HomeAccess::table;
+  auto lookup = [&](const std::string& addr) {
+    auto a = quail::parse_address(addr);
+    REQUIRE(a.ok());
+    return quail::lookup_local(r.cfg, *a);
+  };
+  // No table yet: the login itself is a mailbox; its extensions wait (451), never 550.
+  CHECK(r.find("sam@sys.test"));
+  auto early = lookup("sam-lists-x@sys.test");
+  REQUIRE(!early.ok());
+  CHECK(early.error().kind == quail::ErrorKind::temporary);
+  CHECK(!r.find("stranger@sys.test"));
+  CHECK(!r.find("low@sys.test"));
+
+  l.age("sam", 60);
+  auto u = quail::refresh_home_table(r.path.string(), r.cfg.minuid, r.cfg.passwd);
+  REQUIRE(u.ok());
+  CHECK(u->logins == 1);
+  CHECK(u->written);
+  auto ext = r.find("sam-lists-quail@sys.test");
+  REQUIRE(ext);
+  CHECK(ext->dotqmail == l.home + "/sam/.qmail-lists-default");
+  CHECK(ext->default_part == "quail");
+  CHECK(!r.find("sam-other@sys.test"));
+  // Nothing changed: nothing is listed or written again.
+  u = quail::refresh_home_table(r.path.string(), r.cfg.minuid, r.cfg.passwd);
+  REQUIRE(u.ok());
+  CHECK((u->listed == 0 && !u->written));
+
+  // A .qmail-other just created: stale until the next refresh lists the home again.
+  r.write("home/sam/.qmail-other", "./Maildir/\n");
+  auto stale = lookup("sam-other@sys.test");
+  REQUIRE(!stale.ok());
+  CHECK(stale.error().kind == quail::ErrorKind::temporary);
+  // Changed under 2 s ago: listed, but recorded as unknown (still 451).
+  REQUIRE(quail::refresh_home_table(r.path.string(), r.cfg.minuid, r.cfg.passwd).ok());
+  CHECK(!lookup("sam-other@sys.test").ok());
+  l.age("sam", 30);
+  REQUIRE(quail::refresh_home_table(r.path.string(), r.cfg.minuid, r.cfg.passwd).ok());
+  CHECK(r.find("sam-other@sys.test"));
+  // Read directly (root or the login itself), no table is needed.
+  r.cfg.homes = quail::HomeAccess::read;
+  fs::remove(r.path / "users/homes.cdb");
+  CHECK(r.find("sam-other@sys.test"));
+}
+
+TEST_CASE("home table: an entry encodes and decodes, and anything else is refused") {
+  quail::HomeEntry e{1700000000, 123456789, {".qmail-a", ".qmail-b-default"}};
+  auto d = quail::decode_home_entry(quail::encode_home_entry(e));
+  REQUIRE(d.ok());
+  CHECK(*d == e);
+  CHECK(d->has(".qmail-a"));
+  CHECK(!d->has(".qmail-c"));
+  auto empty = quail::decode_home_entry("0.0");
+  REQUIRE(empty.ok());
+  CHECK(empty->files.empty());
+  for (const char* bad : {"", "1", "1.", ".1", "-1.0", "+1.0", "1.1000000000", "1.0\n", "1.0\nfoo",
+                          "1.0\n.qmail-", "1.0\n.qmail-b\n.qmail-a", "1.0\n.qmail-a\n.qmail-a",
+                          "1.0\n.qmail-a/b", "1 .0", "99999999999999999999.0", "01.0", "1.05", "0.-0", "-0.0"}) {
+    CAPTURE(std::string(bad));
+    CHECK(!quail::decode_home_entry(bad).ok());
+  }
 }
 
 TEST_CASE("lookup: a quoted local part names the same user as its plain form") {

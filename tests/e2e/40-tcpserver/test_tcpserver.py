@@ -11,7 +11,9 @@ import signal
 import socket
 import subprocess
 import sys
+import smtplib
 import tempfile
+import threading
 import time
 import unittest
 
@@ -269,6 +271,34 @@ class TcpserverTest(unittest.TestCase):
             self.assertEqual(read_line(a), b"ready\n")
             self.assertEqual(talk("127.0.0.1", port), b"")
 
+    def test_reconnecting_client_within_the_per_address_limit_is_never_refused(self):
+        # Issue 9 item 11: never more than N open from one address, never refused by -C N,
+        # although each session's process outlives the connection its client closed.
+        port = qt.free_port()
+        proc = self.start(["-c", "1000", "-C", "4", "-o", "421 too many connections", "127.0.0.1", str(port)]
+                          + LINGER_PROGRAM)
+
+        def session():
+            with connect("127.0.0.1", port, timeout=30) as c:
+                first = read_line(c)
+                if first != b"ready\n":
+                    raise AssertionError("greeted with %r" % first)
+                c.sendall(b"x\n")
+                if read_line(c) != b"bye\n":
+                    raise AssertionError("no bye")
+        errors = hold_n_sessions(4, 75, session)
+        self.assertEqual(errors, [], "%d of 300 sessions failed" % len(errors))
+        self.assertEqual(self.events(proc, "refused"), [])
+        # The limit still holds against a fifth connection held open.
+        held = [connect("127.0.0.1", port) for _ in range(4)]
+        try:
+            for c in held:
+                self.assertEqual(read_line(c), b"ready\n")
+            self.assertEqual(talk("127.0.0.1", port), b"421 too many connections\r\n")
+        finally:
+            for c in held:
+                c.close()
+
     # ------------------------------------------------------------ inherited socket
 
     def test_inherited_listener(self):
@@ -343,6 +373,53 @@ class TcpserverTest(unittest.TestCase):
                                capture_output=True, timeout=30)
         self.assertEqual(r.returncode, 111)
         self.assertIn(b"unable to bind", r.stderr)
+
+# Answers one line and goes on running for a moment after its client has read the
+# answer, as smtpd does after 221 (it finishes its queue-inject session).
+LINGER_PROGRAM = ["/bin/sh", "-c", "echo ready; read x; echo bye; sleep 0.3"]
+
+
+def hold_n_sessions(n, rounds, session):
+    """n threads, each running session() `rounds` times back to back: never more
+    than n connections open at once. The errors raised, as text."""
+    errors = []
+
+    def worker():
+        for _ in range(rounds):
+            try:
+                session()
+            except Exception as e:  # noqa: BLE001 -- every failure is the test's finding
+                errors.append(repr(e))
+                return
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    return errors
+
+
+class SmtpConnectionCountTest(unittest.TestCase):
+    """The same through quail up's smtpd: N sessions held from one address, one
+    message per connection, a few hundred connections, concurrencyperip N."""
+
+    def test_one_message_per_connection_within_concurrencyperip(self):
+        qt.require("quail", "smtpd", "queue-send", "local-deliver")
+        n, rounds = 4, 60
+        with qt.Instance() as q:
+            q.init("mx.example.test", ["example.test"])
+            q.add_user("alice@example.test")
+            q.write_control("concurrencyperip", "%d\n" % n)
+            port = qt.free_port()
+            q.up(smtp="127.0.0.1:%d" % port)
+
+            def session():
+                with smtplib.SMTP("127.0.0.1", port, timeout=60) as c:
+                    c.sendmail("bob@example.test", ["alice@example.test"], b"Subject: one\r\n\r\nhi\r\n")
+            errors = hold_n_sessions(n, rounds, session)
+            self.assertEqual(errors, [], "%d of %d sessions failed" % (len(errors), n * rounds))
+            qt.wait_for(lambda: len(q.maildir_files("alice@example.test")) >= n * rounds, 120,
+                        "%d messages delivered" % (n * rounds))
 
 
 class QuailRulesTest(unittest.TestCase):
