@@ -5,6 +5,7 @@
 // neither fd: everything is validated before a message is committed.
 #include <csignal>
 #include <cstring>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "modes.hpp"
@@ -18,6 +19,9 @@ constexpr unsigned max_seconds = 86400;
 
 int main(int argc, char** argv) {
   return quail::run_main("queue-inject", {quail::qq::no_memory, quail::qq::internal_bug}, [&] {
+    // Queue files are the queue's, not the caller's: a caller's umask of 077 would
+    // make them unreadable to queue-send in a system install (queue-layout/README.md).
+    ::umask(027);
     const std::string root = quail::resolve_root(nullptr);
     // Only "-s" selects a session: like qmail-queue, the classic protocol ignores
     // any other argument, so a filter that passes its own arguments on still works.

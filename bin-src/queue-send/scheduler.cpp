@@ -61,11 +61,28 @@ void Scheduler::load_one(const Pending& p) {
       log_error({{"msg", std::to_string(p.id)}, {"event", "corrupt"}, {"reason", e.reason}});
       return;
     }
-    known_.erase(p.id);
-    if (e.kind != ErrorKind::not_found) log_error({{"msg", std::to_string(p.id)}, {"event", "load"}, {"reason", e.reason}});
+    if (e.kind == ErrorKind::not_found) {
+      known_.erase(p.id);  // gone meanwhile (quail check moved it, say)
+      return;
+    }
+    // EACCES (a queue file another umask made), EMFILE, EIO: the message is still
+    // on disk, untouched, and stays known: it is loaded again until it works,
+    // never forgotten until a restart (queue-layout, "Duplicate guarantee").
+    log_error({{"msg", std::to_string(p.id)}, {"event", "load"}, {"result", "retry"}, {"reason", e.reason}});
+    load_retry_.push_back(p);
+    if (load_retry_ns_ == 0) load_retry_ns_ = now_ns() + std::max<int64_t>(1, retry_unit_ns / s_.retry_scale);
     return;
   }
   adopt(std::move(*m), p.from_todo);
+}
+
+void Scheduler::retry_loads(int64_t now) {
+  if (load_retry_ns_ == 0 || now < load_retry_ns_) return;
+  load_retry_ns_ = 0;
+  while (!load_retry_.empty()) {
+    backlog_.push_back(load_retry_.front());
+    load_retry_.pop_front();
+  }
 }
 
 void Scheduler::adopt(Message m, bool taken) {
@@ -93,9 +110,9 @@ void Scheduler::wake(Message& m) {
   for (const auto& r : m.rcpts) {
     if (r.state == RcptState::pending) t = std::min(t, r.next_ns);
   }
-  // A message whose recipients are all final, or that owes a notice, needs a
-  // settle: now, or when its deferred notice is due.
-  if (m.final() || m.owes_bounce()) t = std::min(t, m.bounce_retry_ns);
+  // A message whose recipients are all final, or that owes a notice or a record
+  // its journal could not take, needs a settle: now, or when its retry is due.
+  if (m.final() || m.owes_bounce() || m.owes_record()) t = std::min(t, m.bounce_retry_ns);
   if (t == INT64_MAX) {
     m.wake_ns = 0;  // only held recipients: nothing to do until HUP
     return;

@@ -48,6 +48,7 @@ class Scheduler {
   void queue_load(uint64_t id, bool from_todo, bool fresh);
   void load_some();
   void load_one(const Pending& p);
+  void retry_loads(int64_t now);
   void adopt(Message m, bool taken);
   // Scheduling
   void wake(Message& m);
@@ -85,6 +86,8 @@ class Scheduler {
   std::unordered_set<uint64_t> held_;   // messages with held recipients
   std::deque<Pending> fresh_;           // found by a trigger: loaded first
   std::deque<Pending> backlog_;         // found at start: loaded a batch at a time
+  std::deque<Pending> load_retry_;      // failed to load for a temporary reason: tried again
+  int64_t load_retry_ns_ = 0;           // when (0: nothing waits)
   std::priority_queue<Wake, std::vector<Wake>, std::greater<Wake>> heap_;
   std::deque<Job> ready_local_, ready_remote_;
   std::unordered_map<pid_t, Attempt> running_;

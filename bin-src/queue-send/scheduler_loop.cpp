@@ -138,6 +138,7 @@ int Scheduler::poll_timeout(int64_t now) const {
   if (!fresh_.empty() || !backlog_.empty()) return 0;
   int64_t until = next_tmp_clean_ns_;
   if (!heap_.empty()) until = std::min(until, heap_.top().when);
+  if (load_retry_ns_ != 0) until = std::min(until, load_retry_ns_);
   int64_t wait = std::clamp<int64_t>(until - now, 0, max_sleep_ns);
   return static_cast<int>((wait + ns_per_ms - 1) / ns_per_ms);
 }
@@ -178,6 +179,7 @@ int Scheduler::run() {
     int64_t now = now_ns();
     if (!stopping_) {
       run_due(now);
+      retry_loads(now);
       load_some();
       if (now >= next_tmp_clean_ns_) {
         store_.clean_tmp(tmp_max_age_s);

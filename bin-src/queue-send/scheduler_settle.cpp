@@ -19,7 +19,12 @@ void Scheduler::settle(Message& m) {
       // queuing the notice and the unlink: make it durable first (bounces are rare).
       bool loose_d = false;
       for (const auto& r : m.rcpts) loose_d |= r.state == RcptState::delivered && !r.recorded;
-      if (loose_d) flush_journal(m);
+      if (loose_d && !flush_journal(m)) {
+        // No notice before the D is durable: try both again later.
+        m.bounce_retry_ns = now + std::max<int64_t>(1, retry_unit_ns / s_.retry_scale);
+        wake(m);
+        return;
+      }
       bounce(m, now);
       if (m.owes_bounce()) {
         // The notice could not be queued: the message stays in S3/S4 until it is.
@@ -44,7 +49,12 @@ void Scheduler::settle(Message& m) {
   // Some recipients wait for a retry (or are held): the outcomes of this pass are
   // about to be forgotten as delivery state, so D/F go to disk now.
   bool recorded = flush_journal(m);
-  if (m.owes_bounce()) {
+  if (!recorded) {
+    // The D/F records stay in memory and owed: a settle comes back for them soon,
+    // not only at the next retry of a pending recipient, and no notice goes out
+    // before its records are on disk.
+    m.bounce_retry_ns = now + std::max<int64_t>(1, retry_unit_ns / s_.retry_scale);
+  } else if (m.owes_bounce()) {
     bounce(m, now);
     // B covers every F before it, so it is written only when those are on disk.
     // It is not fdatasync'ed: a lost B means one more notice, never a lost one.
@@ -150,6 +160,8 @@ void Scheduler::reload() {
   log_info({{"event", "reload"}, {"remote", s_.remote_available ? "yes" : "held"},
             {"concurrencylocal", s_.concurrency_local}, {"concurrencyremote", s_.concurrency_remote}});
   unhold();
+  // An administrator who fixed what kept a message from loading need not wait.
+  if (load_retry_ns_ != 0) load_retry_ns_ = now_ns();
 }
 
 }  // namespace quail
