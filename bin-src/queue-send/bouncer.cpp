@@ -9,6 +9,7 @@
 #include "bounce.hpp"
 #include "inject_client.hpp"
 #include "log.hpp"
+#include "queue_exit.hpp"
 
 namespace quail {
 namespace {
@@ -53,7 +54,7 @@ bool copy_original(int fd, uint64_t length, bool headers_only, int out) {
   return true;
 }
 
-enum class Injected { ok, deferred, refused };
+enum class Injected { ok, deferred, refused, too_big };
 
 struct NoticeJob {
   const Settings& s;
@@ -64,7 +65,7 @@ struct NoticeJob {
 
 // Builds one notice for `failed` and hands it to queue-inject along `route`.
 Injected inject_notice(const NoticeJob& job, const BounceRoute& route, const std::vector<BounceRecipient>& failed,
-                       std::string& reason) {
+                       bool headers_only, std::string& reason) {
   const Settings& s = job.s;
   const Envelope& env = job.qf.envelope;
   int64_t now = now_ns();
@@ -77,7 +78,7 @@ Injected inject_notice(const NoticeJob& job, const BounceRoute& route, const std
   spec.message_id = "quail-bounce-" + job.id + "-" + std::to_string(now) + "@" + s.me;
   spec.arrival = job.m.birth_ns / 1000000000;
   spec.now = now / 1000000000;
-  spec.headers_only = env.ret == "HDRS";
+  spec.headers_only = headers_only;
   spec.double_bounce = route.kind == BounceKind::double_bounce;
   spec.failed = failed;
   BounceText text = build_bounce(spec);
@@ -101,6 +102,7 @@ Injected inject_notice(const NoticeJob& job, const BounceRoute& route, const std
     return Injected::ok;
   }
   reason = outcome ? outcome->text : outcome.error().reason;
+  if (outcome && code == qq::refused && !headers_only) return Injected::too_big;  // over control/databytes
   return outcome && outcome->permanent ? Injected::refused : Injected::deferred;
 }
 
@@ -132,14 +134,22 @@ BounceOutcome send_bounces(const Settings& s, const Store& store, const Message&
   // queued again at the next try (a duplicate notice, never a lost one).
   for (const auto& [return_path, failed] : groups) {
     BounceRoute route = bounce_route(return_path, s.me, s.doublebounceto);
+    bool headers_only = env.ret == "HDRS";
     for (;;) {
       if (route.kind == BounceKind::drop) {
         log_warn({{"msg", id}, {"event", "dropped"}, {"reason", "a double bounce failed; dropped so nothing loops"},
                   {"rcpts", failed.size()}});
         break;
       }
-      Injected r = inject_notice(job, route, failed, reason);
+      Injected r = inject_notice(job, route, failed, headers_only, reason);
       if (r == Injected::ok) break;
+      if (r == Injected::too_big) {
+        // A notice with the whole message can be over control/databytes when the
+        // message was near it: the headers are enough (RFC 3461 lets a DSN
+        // return less than asked), and nothing is lost to a double bounce.
+        headers_only = true;
+        continue;
+      }
       if (r == Injected::deferred) {
         log_warn({{"msg", id}, {"event", "bounce"}, {"result", "deferred"}, {"reason", reason}});
         return BounceOutcome::deferred;

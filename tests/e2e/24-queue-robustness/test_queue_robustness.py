@@ -6,11 +6,14 @@
   a T record made the journal: strace over "deferred, then delivered" (item 2);
 - a live injection written over a pool file with an old mtime is in flight, not
   debris: `quail check --repair` and queue-send's start leave it alone (item 4);
+- control/databytes is enforced by queue-inject for sendmail and in session
+  mode, and smtpd's own Received: line does not count against it (item 10).
 The system-install side of item 1 is in 91-system-queue.
 """
 import os
 import re
 import shutil
+import smtplib
 import subprocess
 import threading
 import time
@@ -169,6 +172,84 @@ class QueueRobustness(unittest.TestCase):
                 p.wait()
         (m,) = qt.wait_for(lambda: q.maildir_messages(ALICE), 30, "delivery")
         self.assertEqual(qt.test_number(m), 1)
+
+    # ------------------------------------------------------------ item 10
+
+    def test_databytes_refuses_a_larger_sendmail_message_and_keeps_nothing(self):
+        q = self.instance()
+        q.write_control("databytes", "2000\n")
+        small = qt.make_message(1, size=1500)
+        big = qt.make_message(2, size=5000)
+        r = q.sendmail([ALICE], small)
+        self.assertEqual(r.returncode, 0, r.err)
+        r = q.sendmail([ALICE], big)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(len(q.queue_entries("todo")), 1)
+        self.assertEqual(q.queue_entries("tmp"), [])
+        code, err = q.queue_inject(big, qt.envelope("bob@remote.test", ALICE))
+        self.assertEqual(code, 31, err)  # qmail-queue's "message refused", permanent
+        self.assertIn("databytes", err)
+        self.assertEqual(len(q.queue_entries("todo")), 1)
+        q.write_control("databytes", "0\n")  # no limit
+        self.assertEqual(q.sendmail([ALICE], big).returncode, 0)
+        q.write_control("databytes", "12x\n")
+        code, err = q.queue_inject(small, qt.envelope("bob@remote.test", ALICE))
+        self.assertEqual(code, 55, err)  # malformed: configuration error, temporary
+        self.assertIn("databytes", err)
+
+    def test_databytes_in_session_mode_refuses_one_message_and_the_session_goes_on(self):
+        q = self.instance()
+        q.write_control("databytes", "2000\n")
+        env = qt.envelope("bob@remote.test", ALICE)
+        frames = b""
+        for m in (qt.make_message(1, size=1500), qt.make_message(2, size=5000), qt.make_message(3)):
+            frames += b"D%d\n" % len(m) + m + b"E%d\n" % len(env) + env
+        p = subprocess.run([qt.bin_path("queue-inject"), "-s"], input=frames, capture_output=True,
+                           env=q.env(), timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        answers = p.stdout.decode().splitlines()
+        self.assertEqual(len(answers), 3, answers)
+        self.assertTrue(answers[0].startswith("0 K"), answers)
+        self.assertTrue(answers[1].startswith("31 "), answers)
+        self.assertTrue(answers[2].startswith("0 K"), answers)
+        self.assertEqual(len(q.queue_entries("todo")), 2)
+
+    def test_smtp_message_just_under_databytes_is_delivered_though_smtpd_adds_its_received_line(self):
+        q = self.instance()
+        limit = 3000
+        q.write_control("databytes", "%d\n" % limit)
+        port = qt.free_port()
+        q.up(smtp="127.0.0.1:%d" % port)
+        head = b"Subject: at the limit\r\n\r\n"
+        line = b"x" * 70 + b"\r\n"
+        body = line * ((limit - len(head) - 90) // len(line))
+        near = head + body + b"y" * (limit - 16 - len(head) - len(body) - 2) + b"\r\n"  # a few octets under
+        self.assertEqual(len(near), limit - 16)
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as c:
+            c.sendmail("bob@remote.test", [ALICE], near)
+            with self.assertRaises((smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
+                c.sendmail("bob@remote.test", [ALICE], near + line * 100)
+        (m,) = qt.wait_for(lambda: q.maildir_messages(ALICE), 30, "delivery")
+        self.assertIn(b"Subject: at the limit", m)
+        self.assertGreater(len(m), limit)  # smtpd's Received: line and queue-inject's made it bigger
+        refused = [l for l in q.log_lines() if l.get("event") == "refused" and l.get("code") == "31"]
+        self.assertEqual(refused, [])
+
+    def test_a_bounce_over_databytes_returns_the_headers_and_is_not_dropped(self):
+        q = self.instance()
+        q.write_control("databytes", "3000\n")
+        q.up(env={"QUAIL_RETRY_SCALE": SCALE})
+        # Within the limit, but its bounce (the whole message plus the report) is not.
+        msg = qt.make_message(7, to="nobody@" + DOMAIN, sender=CAROL, size=2500)
+        code, err = q.queue_inject(msg, qt.envelope(CAROL, "nobody@" + DOMAIN))
+        self.assertEqual(code, 0, err)
+        (bounce,) = qt.wait_for(lambda: q.maildir_messages(CAROL), 30, "the bounce to carol")
+        self.assertIn(b"multipart/report", bounce)
+        self.assertIn(b"X-Quail-Test: 7", bounce)  # the original's header section
+        self.assertNotIn(b"0123456789abcdefghijklmnopqrstuvwxyz", bounce.split(b"X-Quail-Test: 7", 1)[1])
+        self.assertLessEqual(len(bounce), 3000 + 1024)
+        qt.wait_for(q.queue_empty, 30, "the queue empty")
+        self.assertEqual([l for l in q.log_lines("queue-send") if l.get("event") == "dropped"], [])
 
 
 if __name__ == "__main__":
