@@ -153,9 +153,10 @@ class QueueRobustness(unittest.TestCase):
             self.assertNotIn("debris", rep.out)
             self.assertEqual(q.queue_entries("tmp"), [name])
             q.up()  # queue-send cleans tmp/ debris when it starts
-            qt.wait_for(lambda: [l for l in q.log_lines("queue-send") if l.get("event") == "start"], 30,
-                        "queue-send started")
-            start = [l for l in q.log_lines("queue-send") if l.get("event") == "start"][-1]
+            def starts():  # queue-send's own start line (local-spawn logs one too)
+                return [l for l in q.log_lines("queue-send") if l.get("event") == "start" and "tmp_removed" in l]
+            qt.wait_for(starts, 30, "queue-send started")
+            start = starts()[-1]
             self.assertEqual(start.get("tmp_removed"), "0")
             self.assertEqual(q.queue_entries("tmp"), [name])
             p.stdin.write(qt.make_message(1)[60:])
