@@ -7,6 +7,7 @@
 #include <climits>
 #include <ctime>
 #include <map>
+#include <sys/stat.h>
 
 #include "address.hpp"
 #include "bounce.hpp"
@@ -33,7 +34,21 @@ std::string domain_of(std::string_view address) {
 }
 }  // namespace
 
+namespace {
+// The ctime of dir/<id> in ns, or -1 when it cannot be stat'ed.
+int64_t ctime_ns(const std::string& dir, uint64_t id) {
+  struct stat st;
+  if (::stat((dir + "/" + std::to_string(id)).c_str(), &st) != 0) return -1;
+  return static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+}
+}  // namespace
+
 void Scheduler::queue_load(uint64_t id, bool from_todo, bool fresh) {
+  if (auto c = corrupt_.find(id); c != corrupt_.end()) {
+    const std::string& dir = from_todo ? store_.dirs().todo() : store_.dirs().mess();
+    if (ctime_ns(dir, id) == c->second) return;  // the same file that did not parse
+    corrupt_.erase(c);
+  }
   if (!known_.insert(id).second) return;
   (fresh ? fresh_ : backlog_).push_back({id, from_todo});
 }
@@ -56,9 +71,12 @@ void Scheduler::load_one(const Pending& p) {
   if (!m) {
     const Error& e = m.error();
     if (e.kind == ErrorKind::format) {
-      // Left where it is, and kept in known_ so it is not read again: quail check
-      // --repair moves it to queue/corrupt/.
+      // Left where it is for quail check --repair (which moves it to
+      // queue/corrupt/), and not read again while it is there; a later file
+      // under the same id is a new message and is loaded.
       log_error({{"msg", std::to_string(p.id)}, {"event", "corrupt"}, {"reason", e.reason}});
+      known_.erase(p.id);
+      corrupt_[p.id] = ctime_ns(p.from_todo ? store_.dirs().todo() : store_.dirs().mess(), p.id);
       return;
     }
     if (e.kind == ErrorKind::not_found) {

@@ -84,6 +84,10 @@ class Scheduler {
   std::unordered_map<uint64_t, Message> messages_;
   std::unordered_set<uint64_t> known_;  // ids loaded or waiting to be loaded
   std::unordered_set<uint64_t> held_;   // messages with held recipients
+  // Files that did not parse, by id: the ctime (ns) of the file seen. Not read
+  // again while that file is there; a new file under the id (quail check moved the
+  // old one, the inode was reused) is loaded.
+  std::unordered_map<uint64_t, int64_t> corrupt_;
   std::deque<Pending> fresh_;           // found by a trigger: loaded first
   std::deque<Pending> backlog_;         // found at start: loaded a batch at a time
   std::deque<Pending> load_retry_;      // failed to load for a temporary reason: tried again

@@ -174,6 +174,26 @@ class QueueRobustness(unittest.TestCase):
         (m,) = qt.wait_for(lambda: q.maildir_messages(ALICE), 30, "delivery")
         self.assertEqual(qt.test_number(m), 1)
 
+    def test_a_valid_message_under_the_id_of_a_file_that_did_not_parse_is_delivered(self):
+        q = self.instance()
+        code, err = q.queue_inject(qt.make_message(5), qt.envelope("bob@remote.test", ALICE))
+        self.assertEqual(code, 0, err)
+        (qid,) = q.queue_entries("todo")
+        aside = q.path("queue", "aside")
+        os.rename(q.path("queue", "todo", qid), aside)
+        with open(q.path("queue", "todo", qid), "wb") as f:
+            f.write(b"not a queue file")
+        q.up()
+        qt.wait_for(lambda: [l for l in q.log_lines("queue-send") if l.get("event") == "corrupt"], 30,
+                    "queue-send finding the file that does not parse")
+        # What quail check --repair and a reused inode amount to: the name now holds a message.
+        os.unlink(q.path("queue", "todo", qid))
+        os.rename(aside, q.path("queue", "todo", qid))
+        code, err = q.queue_inject(qt.make_message(6), qt.envelope("bob@remote.test", ALICE))  # pulls the trigger
+        self.assertEqual(code, 0, err)
+        qt.wait_for(lambda: sorted(qt.test_number(m) for m in q.maildir_messages(ALICE)) == [5, 6], 30,
+                    "both messages delivered without a restart")
+
     # ------------------------------------------------------------ item 10
 
     def test_databytes_refuses_a_larger_sendmail_message_and_keeps_nothing(self):
