@@ -9,13 +9,16 @@ queue files through the quail group). Needs root; makes a throwaway login.
   `--repair` gives it mode 0640, and it is delivered without a restart (item 1);
 - a journal quail-send cannot read keeps its D record: the message waits, logged,
   and once the journal is readable the delivered recipient is not delivered again
-  (item 3).
+  (item 3);
+- no failure notice goes out while the D it must follow cannot be made durable
+  (stat/ unwritable): the message waits and is settled again (item 3).
 """
 import os
 import pwd
 import grp
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -139,6 +142,27 @@ class SystemQueueTest(unittest.TestCase):
         finally:
             if os.path.exists(carol_qmail):
                 os.unlink(carol_qmail)
+
+    def test_no_bounce_before_the_D_is_durable_when_the_journal_cannot_be_written(self):
+        qt.wait_for(self.q.queue_empty, 30, "an idle queue")
+        stat_dir = self.q.path("queue", "stat")
+        before = len(self.q.maildir_messages(CAROL))
+        os.chmod(stat_dir, 0o550)  # quail-send cannot make a journal: as a full disk would
+        try:
+            code, err = self.q.queue_inject(qt.make_message(105, to=ALICE, sender=CAROL),
+                                            qt.envelope(CAROL, ALICE, "nobody@sys.test"))
+            self.assertEqual(code, 0, err)
+            qt.wait_for(lambda: 105 in self.alice_numbers(), 30, "alice delivered")
+            (qid,) = self.q.queue_entries("mess")
+            qt.wait_for(lambda: [l for l in self.log_events("journal", msg=qid)], 30, "the journal error logged")
+            time.sleep(2)  # two settle retries at this scale
+            self.assertEqual(len(self.q.maildir_messages(CAROL)), before, "a bounce went out before the D was on disk")
+            self.assertEqual(self.q.queue_entries("mess"), [qid])
+        finally:
+            os.chmod(stat_dir, 0o750)
+        qt.wait_for(lambda: len(self.q.maildir_messages(CAROL)) == before + 1, 30, "the bounce, once D is durable")
+        qt.wait_for(self.q.queue_empty, 30, "the message done")
+        self.assertEqual(self.alice_numbers().count(105), 1)
 
 
 if __name__ == "__main__":
