@@ -147,17 +147,17 @@ class SystemQueueTest(unittest.TestCase):
         qt.wait_for(self.q.queue_empty, 30, "an idle queue")
         stat_dir = self.q.path("queue", "stat")
         before = len(self.q.maildir_messages(CAROL))
+        journal_errors = len(self.log_events("journal"))
         os.chmod(stat_dir, 0o550)  # quail-send cannot make a journal: as a full disk would
         try:
             code, err = self.q.queue_inject(qt.make_message(105, to=ALICE, sender=CAROL),
                                             qt.envelope(CAROL, ALICE, "nobody@sys.test"))
             self.assertEqual(code, 0, err)
             qt.wait_for(lambda: 105 in self.alice_numbers(), 30, "alice delivered")
-            (qid,) = self.q.queue_entries("mess")
-            qt.wait_for(lambda: [l for l in self.log_events("journal", msg=qid)], 30, "the journal error logged")
+            qt.wait_for(lambda: len(self.log_events("journal")) > journal_errors, 30, "the journal error logged")
             time.sleep(2)  # two settle retries at this scale
             self.assertEqual(len(self.q.maildir_messages(CAROL)), before, "a bounce went out before the D was on disk")
-            self.assertEqual(self.q.queue_entries("mess"), [qid])
+            self.assertEqual(len(self.q.queue_entries("mess")), 1, "the message waits in mess/")
         finally:
             os.chmod(stat_dir, 0o750)
         qt.wait_for(lambda: len(self.q.maildir_messages(CAROL)) == before + 1, 30, "the bounce, once D is durable")
