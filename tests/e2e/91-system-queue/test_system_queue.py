@@ -2,6 +2,7 @@
 instance (queue-inject set-uid quail-queue, queue-send as quail-send, which reads
 queue files through the quail group). Needs root; makes a throwaway login.
 
+- `quail up` run from a shell whose umask is 077: SMTP mail is delivered;
 - a login whose umask is 077 sends with sendmail, and the message is delivered:
   the queue file is 0640, also when it is written over a pool file parked 0600;
 - a queue file quail-send cannot read (mode 0600, as older injectors left them) is
@@ -14,8 +15,9 @@ queue files through the quail group). Needs root; makes a throwaway login.
   (stat/ unwritable): the message waits and is settled again (item 3).
 """
 import os
-import pwd
 import grp
+import pwd
+import smtplib
 import subprocess
 import sys
 import time
@@ -33,14 +35,26 @@ CAROL = "carol@sys.test"
 class SystemQueueTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        qt.require("quail", "queue-send", "local-spawn", "local-deliver", "sendmail", "queue-inject")
+        qt.require("quail", "queue-send", "local-spawn", "local-deliver", "sendmail", "queue-inject", "tcpserver",
+                   "smtpd")
         cls.pw = qt.add_login(LOGIN, reachable="sendmail")
         cls.q = qt.Instance(prefix="quail-sysq-")
         os.chmod(cls.q.tmp, 0o755)  # the login must reach ROOT/bin
         cls.q.init(hostname="mx.sys.test", domains=("sys.test",), extra=("--system",))
         cls.q.add_user(ALICE)
         cls.q.add_user(CAROL)
-        cls.q.up(env={"QUAIL_RETRY_SCALE": "60"})
+        cls.port = qt.free_port()
+        cls.up()
+
+    @classmethod
+    def up(cls):
+        # Started from an administrator's shell whose umask is 077: every service,
+        # smtpd's queue-inject included, inherits it.
+        old = os.umask(0o077)
+        try:
+            cls.q.up(env={"QUAIL_RETRY_SCALE": "60"}, smtp="127.0.0.1:%d" % cls.port)
+        finally:
+            os.umask(old)
 
     @classmethod
     def tearDownClass(cls):
@@ -72,6 +86,11 @@ class SystemQueueTest(unittest.TestCase):
         qt.wait_for(lambda: 101 in self.alice_numbers(), 30, "delivery of the umask-077 message")
         self.assertEqual(len(self.alice_numbers()), before + 1)
 
+    def test_smtp_mail_is_delivered_when_quail_up_ran_under_umask_077(self):
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
+            c.sendmail("someone@elsewhere.test", [ALICE], qt.make_message(100, to=ALICE).replace(b"\n", b"\r\n"))
+        qt.wait_for(lambda: 100 in self.alice_numbers(), 30, "delivery of the SMTP message")
+
     def test_a_pool_file_parked_0600_is_taken_by_a_umask_077_login_and_delivered(self):
         qt.wait_for(self.q.queue_empty, 30, "an idle queue")
         pool = self.q.path("queue", "pool")
@@ -98,7 +117,7 @@ class SystemQueueTest(unittest.TestCase):
             # What an injector under umask 077 left before queue-inject set its mode.
             os.chmod(self.q.path("queue", "todo", qid), 0o600)
         finally:
-            self.q.up(env={"QUAIL_RETRY_SCALE": "60"})
+            self.up()
         qt.wait_for(lambda: len(self.log_events("load", msg=qid, result="retry")) >= 2, 30,
                     "queue-send logging and retrying the unreadable file")
         line = self.log_events("load", msg=qid, result="retry")[0]
@@ -129,7 +148,7 @@ class SystemQueueTest(unittest.TestCase):
             with open(journal, "rb") as f:
                 records = f.read()
             os.chmod(journal, 0o000)  # EACCES for quail-send: as EMFILE or EIO would be
-            self.q.up(env={"QUAIL_RETRY_SCALE": "60"})
+            self.up()
             qt.wait_for(lambda: len(self.log_events("load", msg=qid, result="retry")) >= 2, 30,
                         "queue-send logging and retrying the unreadable journal")
             with open(journal, "rb") as f:
