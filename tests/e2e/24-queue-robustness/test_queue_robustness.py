@@ -101,8 +101,12 @@ class QueueRobustness(unittest.TestCase):
                                "-e", "trace=openat,fsync,fdatasync"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            # strace has attached once a trigger's read shows in its output.
-            time.sleep(1)
+            def traced():
+                for line in qt._proc_read(pid, "status").decode().splitlines():
+                    if line.startswith("TracerPid:"):
+                        return int(line.split()[1]) != 0
+                return False
+            qt.wait_for(traced, 30, "strace attached to queue-send")
             code, err = q.queue_inject(qt.make_message(1), qt.envelope("bob@remote.test", ALICE, CAROL))
             self.assertEqual(code, 0, err)
             qt.wait_for(lambda: q.maildir_count(ALICE) == 1, 60, "alice delivered at her retry")
