@@ -97,6 +97,10 @@ void Scheduler::load_one(const Pending& p) {
 void Scheduler::retry_loads(int64_t now) {
   if (load_retry_ns_ == 0 || now < load_retry_ns_) return;
   load_retry_ns_ = 0;
+  if (relist_todo_) {
+    relist_todo_ = false;
+    list_todo();  // may ask for another retry
+  }
   while (!load_retry_.empty()) {
     backlog_.push_back(load_retry_.front());
     load_retry_.pop_front();

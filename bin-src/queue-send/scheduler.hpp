@@ -74,6 +74,7 @@ class Scheduler {
 
   // Events (scheduler_loop.cpp)
   void on_trigger();
+  void list_todo();
   bool on_signals();
   void reap();
   int poll_timeout(int64_t now) const;
@@ -92,6 +93,7 @@ class Scheduler {
   std::deque<Pending> backlog_;         // found at start: loaded a batch at a time
   std::deque<Pending> load_retry_;      // failed to load for a temporary reason: tried again
   int64_t load_retry_ns_ = 0;           // when (0: nothing waits)
+  bool relist_todo_ = false;            // listing todo/ after a trigger failed: list it again then
   std::priority_queue<Wake, std::vector<Wake>, std::greater<Wake>> heap_;
   std::deque<Job> ready_local_, ready_remote_;
   std::unordered_map<pid_t, Attempt> running_;

@@ -183,6 +183,21 @@ class SystemQueueTest(unittest.TestCase):
         qt.wait_for(self.q.queue_empty, 30, "the message done")
         self.assertEqual(self.alice_numbers().count(105), 1)
 
+    def test_mail_waits_out_a_todo_listing_that_failed_and_is_delivered_without_another_trigger(self):
+        qt.wait_for(self.q.queue_empty, 30, "an idle queue")
+        todo = self.q.path("queue", "todo")
+        mode = os.stat(todo).st_mode & 0o7777
+        os.chmod(todo, 0o2730)  # quail-queue may still add to it; quail-send cannot list it
+        try:
+            code, err = self.q.queue_inject(qt.make_message(106, to=ALICE), qt.envelope("bob@remote.test", ALICE))
+            self.assertEqual(code, 0, err)
+            qt.wait_for(lambda: [l for l in self.q.log_lines("queue-send")
+                                 if l.get("event") == "trigger" and "Permission denied" in l.get("reason", "")],
+                        30, "the failed listing logged")
+        finally:
+            os.chmod(todo, mode)
+        qt.wait_for(lambda: 106 in self.alice_numbers(), 30, "delivery without another injection")
+
 
 if __name__ == "__main__":
     unittest.main()
