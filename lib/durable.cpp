@@ -45,7 +45,12 @@ Status write_file_durable(const std::string& path, std::string_view data, mode_t
 Result<TempFile> TempFile::create(const std::string& path, mode_t mode) {
   auto fd = open_fd(path, O_WRONLY | O_CREAT | O_EXCL, mode);
   if (!fd) return fd.error();
-  return TempFile(path, std::move(*fd));
+  TempFile file(path, std::move(*fd));
+  // The mode asked for, not what the caller's umask leaves of it: `quail up` or
+  // `quail init` run from a shell with umask 077 would otherwise write tables and
+  // control files the services' users cannot read.
+  if (::fchmod(file.fd(), mode) != 0) return sys_error(ErrorKind::temporary, "chmod " + path);
+  return file;
 }
 
 TempFile::~TempFile() {

@@ -17,12 +17,13 @@ Status fsync_fd(int fd, const std::string& name);
 
 // Replaces path with data atomically and durably: path.tmp is written, fsync'ed,
 // renamed over path, and the directory fsync'ed. On failure path is unchanged.
+// The file gets exactly `mode`, whatever the umask (so does TempFile's).
 Status write_file_durable(const std::string& path, std::string_view data, mode_t mode = 0644);
 
 // A file under construction that unlinks itself unless committed.
 class TempFile {
  public:
-  // Creates path exclusively (O_EXCL).
+  // Creates path exclusively (O_EXCL), with exactly `mode` whatever the umask.
   static Result<TempFile> create(const std::string& path, mode_t mode = 0600);
   TempFile(TempFile&& o) noexcept : path_(std::move(o.path_)), fd_(std::move(o.fd_)), committed_(o.committed_) {
     o.committed_ = true;

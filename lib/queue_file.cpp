@@ -48,6 +48,24 @@ Result<QueueHeader> parse_queue_header(std::string_view b) {
   return h;
 }
 
+std::optional<TmpName> parse_tmp_name(std::string_view name) {
+  size_t dot = name.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  TmpName t;
+  // Strict decimals, each within int64_t: the name is read from a directory anyone
+  // in the queue's group may write to.
+  auto number = [](std::string_view s, int64_t& out) {
+    if (s.empty() || s.size() > 19 || (s.size() > 1 && s.front() == '0')) return false;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+    }
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size();
+  };
+  if (!number(name.substr(0, dot), t.pid) || !number(name.substr(dot + 1), t.birth_ns) || t.pid == 0) return std::nullopt;
+  return t;
+}
+
 bool valid_queue_id(std::string_view id) {
   if (id.empty() || id.size() > 20 || id.front() == '0') return false;
   for (char c : id) {
@@ -73,7 +91,7 @@ Result<QueueWriter> QueueWriter::create(const QueueDirs& dirs) {
   off_t old_size = 0;
   Fd fd = take_pooled_file(dirs.pool(), tmp, static_cast<uint64_t>(birth / 1000), old_size);
   if (!fd.valid()) {
-    auto created = open_fd(tmp, O_WRONLY | O_CREAT | O_EXCL, 0640);
+    auto created = open_fd(tmp, O_WRONLY | O_CREAT | O_EXCL, queue_file_mode);
     if (!created) return created.error();
     fd = std::move(*created);
   }
@@ -81,6 +99,13 @@ Result<QueueWriter> QueueWriter::create(const QueueDirs& dirs) {
   if (::fstat(fd.get(), &st) != 0) {
     ::unlink(tmp.c_str());
     return sys_error(ErrorKind::temporary, "fstat " + tmp);
+  }
+  // The caller's umask (077 is common) or a pooled file parked with another mode
+  // would leave a file queue-send cannot read in a system install: the mode is set
+  // here, not inherited (queue-layout, "Directories").
+  if ((st.st_mode & 07777) != queue_file_mode && ::fchmod(fd.get(), queue_file_mode) != 0) {
+    ::unlink(tmp.c_str());
+    return sys_error(ErrorKind::temporary, "chmod " + tmp);
   }
   QueueWriter w(dirs, tmp, std::move(fd), std::to_string(st.st_ino), birth);
   w.old_size_ = static_cast<uint64_t>(old_size);

@@ -2,7 +2,9 @@
 // the state names (S0..S3) below are the spec's.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <sys/types.h>
 #include <string_view>
 
 #include "envelope.hpp"
@@ -36,6 +38,20 @@ struct QueueDirs {
 
 // Creates the queue directories and the trigger FIFO (quail init, quail check --repair).
 Status create_queue_dirs(const QueueDirs& dirs);
+
+// The mode of every queue file, whatever the injector's umask: in a system install
+// queue-send reads it through the queue's group (queue-layout/README.md, "Directories").
+inline constexpr mode_t queue_file_mode = 0640;
+
+// What a tmp/ name says: the writer's pid and the birth it chose (ns since the
+// epoch). The birth, not the mtime, ages a tmp/ file: a file taken from pool/
+// keeps its inode's times, the name is the writer's own. nullopt when the name
+// is not "<pid>.<birth-ns>" (not made by queue-inject).
+struct TmpName {
+  int64_t pid = 0;
+  int64_t birth_ns = 0;
+};
+std::optional<TmpName> parse_tmp_name(std::string_view name);
 
 // Writes one message into the queue: S1 (tmp/<unique>, being written) until
 // commit, which makes it S2 (todo/<id>, durable). Destroyed uncommitted, it removes

@@ -74,6 +74,13 @@ Fd take_pooled_file(const std::string& pool_dir, const std::string& tmp_path, ui
     struct stat st;
     if (fd.valid() && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
         st.st_nlink == 1 && ::fcntl(fd.get(), F_SETFL, 0) == 0) {
+      // A fresh mtime: the old one is the spent message's, and a tmp/ file that
+      // looks 36 hours old is someone's debris (queue-layout, invariant 4).
+      if (::futimens(fd.get(), nullptr) != 0) {
+        fd.reset();
+        ::unlink(tmp_path.c_str());
+        continue;
+      }
       old_size = st.st_size;
       return fd;
     }

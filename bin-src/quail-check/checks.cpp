@@ -3,8 +3,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
+#include <climits>
 #include <csignal>
+#include <cstdio>
 #include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
@@ -36,16 +37,25 @@ Result<std::vector<std::string>> list_dir(const std::string& dir) {
 
 bool pid_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
 
-// Why a tmp/ file is debris, or "" while it may still be in flight (S1).
+// Why a tmp/ file is debris, or "" while it may still be in flight (S1). Its age
+// is the birth its writer put in the name, not its mtime: a file taken from
+// pool/ is an old inode with a new message being written into it.
 std::string debris_reason(const std::string& name, const struct stat& st) {
   if (!S_ISREG(st.st_mode)) return "not a regular file";
-  if (std::time(nullptr) - st.st_mtime > debris_age_seconds) return "older than 36 hours";
-  size_t dot = name.find('.');
-  pid_t pid = 0;
-  auto [p, ec] = std::from_chars(name.data(), name.data() + (dot == std::string::npos ? name.size() : dot), pid);
-  if (dot == std::string::npos || ec != std::errc() || p != name.data() + dot) return "not named <pid>.<birth>";
-  if (!pid_alive(pid)) return "its writer, pid " + std::to_string(pid) + ", is not running";
+  auto tmp = parse_tmp_name(name);
+  if (!tmp) return "not named <pid>.<birth>";
+  if (std::time(nullptr) - tmp->birth_ns / 1000000000 > debris_age_seconds) return "older than 36 hours";
+  if (tmp->pid > INT32_MAX || !pid_alive(static_cast<pid_t>(tmp->pid))) {
+    return "its writer, pid " + std::to_string(tmp->pid) + ", is not running";
+  }
   return "";
+}
+
+// queue-send reads queue files through the queue's group in a system install.
+std::string mode_problem(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return std::string("mode ") + buf + ": queue-send cannot read it in a system install (a caller's umask?)";
 }
 
 struct Scan {
@@ -76,6 +86,7 @@ void check_queue_dir(const std::string& root, const std::string& where, int slot
     scan.inode_of[slot][name] = st.st_ino;
     std::string inode = std::to_string(st.st_ino);
     if (name != inode) out.push_back({Kind::misnamed, shown, "named " + name + " but its inode is " + inode});
+    if ((st.st_mode & 0440) != 0440) out.push_back({Kind::mode, shown, mode_problem(st.st_mode)});
   }
 }
 
@@ -169,22 +180,57 @@ Result<std::vector<Problem>> find_problems(const std::string& root) {
 
 namespace {
 
-// Moves a file that does not parse out of the queue, never deleting it.
-Result<std::string> move_to_corrupt(const QueueDirs& q, const std::string& where, const std::string& name) {
+// Moves a file out of the queue into queue/corrupt/, never deleting it. With
+// must_be_corrupt, only a file that still does not parse: the name is judged
+// again through a second link in corrupt/ (which no other program touches, and
+// which keeps the pool from handing the inode out), and the queue's name is
+// dropped only while it still names that inode. Ids are reused at once through
+// pool/, so the name may hold a new, valid message by now.
+Result<std::string> move_to_corrupt(const QueueDirs& q, const std::string& where, const std::string& name,
+                                    bool must_be_corrupt) {
   std::string dir = q.queue + "/corrupt";
   if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) return sys_error(ErrorKind::temporary, "mkdir " + dir);
+  const std::string src = q.queue + "/" + where + "/" + name;
   std::string base = where + "." + name, dest = base;
-  for (int n = 1; ::link((q.queue + "/" + where + "/" + name).c_str(), (dir + "/" + dest).c_str()) != 0; ++n) {
+  for (int n = 1; ::link(src.c_str(), (dir + "/" + dest).c_str()) != 0; ++n) {
+    if (errno == ENOENT) return std::string("gone meanwhile");
     if (errno != EEXIST || n > 1000) return sys_error(ErrorKind::temporary, "move queue/" + where + "/" + name);
     dest = base + "." + std::to_string(n);
   }
+  const std::string moved = dir + "/" + dest;
+  if (must_be_corrupt) {
+    struct stat a, b;
+    if (::lstat(moved.c_str(), &a) != 0) return sys_error(ErrorKind::temporary, "stat " + moved);
+    std::string keep;
+    if (S_ISREG(a.st_mode)) {
+      auto file = read_queue_file(moved);
+      if (file) keep = "parses now; kept";
+      else if (file.error().kind != ErrorKind::format) keep = "unreadable now (" + file.error().reason + "); kept";
+    }
+    if (keep.empty() && (::lstat(src.c_str(), &b) != 0 || b.st_ino != a.st_ino || b.st_dev != a.st_dev)) {
+      keep = "replaced meanwhile; kept";
+    }
+    if (!keep.empty()) {
+      ::unlink(moved.c_str());
+      return keep;
+    }
+  }
   if (auto s = fsync_dir(dir); !s) return s.error();
   // Linked into corrupt/ durably first, so a crash here leaves two names, never none.
-  if (::unlink((q.queue + "/" + where + "/" + name).c_str()) != 0) {
-    return sys_error(ErrorKind::temporary, "unlink queue/" + where + "/" + name);
-  }
+  if (::unlink(src.c_str()) != 0) return sys_error(ErrorKind::temporary, "unlink queue/" + where + "/" + name);
   if (auto s = fsync_dir(q.queue + "/" + where); !s) return s.error();
   return "moved to queue/corrupt/" + dest;
+}
+
+// Gives a queue file the mode queue-inject gives it, judged again first.
+Result<std::string> fix_mode(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) return errno == ENOENT ? Result<std::string>("gone meanwhile") : sys_error(ErrorKind::temporary, "open " + path);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return sys_error(ErrorKind::temporary, "stat " + path);
+  if (!S_ISREG(st.st_mode) || (st.st_mode & 0440) == 0440) return std::string("fine meanwhile");
+  if (::fchmod(fd.get(), queue_file_mode) != 0) return sys_error(ErrorKind::temporary, "chmod " + path);
+  return std::string("mode 0640 given");
 }
 
 // Gives a file that parses the name of its inode (after a restore from backup, say),
@@ -198,7 +244,7 @@ Result<std::string> rename_to_inode(const QueueDirs& q, const std::string& where
   std::string id = std::to_string(st.st_ino);
   struct stat other;
   if (::lstat((q.todo() + "/" + id).c_str(), &other) == 0 || ::lstat((q.mess() + "/" + id).c_str(), &other) == 0) {
-    return move_to_corrupt(q, where, name);
+    return move_to_corrupt(q, where, name, false);
   }
   // XXX: a crash between the two renames leaves the journal under the new id
   // without its message; the next check removes it (a possible duplicate, never a loss).
@@ -243,7 +289,9 @@ Result<std::string> repair(const std::string& root, const Problem& p) {
       }
       return std::string("created");
     case Kind::corrupt:
-      return move_to_corrupt(q, where, name);
+      return move_to_corrupt(q, where, name, true);
+    case Kind::mode:
+      return fix_mode(path);
     case Kind::misnamed:
       return rename_to_inode(q, where, name);
     case Kind::duplicate: {

@@ -18,6 +18,8 @@ enum class Kind {
   orphan,        // stat/<id> without a queue file of the same birth (repair: remove)
   debris,        // tmp/ file whose writer is gone or is over 36 h old (repair: remove)
   unreadable,    // a file that could not be read at all (no repair: an I/O problem)
+  mode,          // a queue file the queue's group cannot read: queue-send cannot, in a
+                 // system install (repair: give it mode 0640)
 };
 
 struct Problem {

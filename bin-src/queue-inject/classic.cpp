@@ -26,9 +26,9 @@ void report_id(const std::string& id) {
 
 }  // namespace
 
-int run_classic(const std::string& root) {
+int run_classic(const std::string& root, uint64_t databytes) {
   QueueDirs dirs(root);
-  Injection msg(root, dirs);
+  Injection msg(root, dirs, databytes);
   if (int code = msg.start(); code != 0) return code;
 
   char buf[65536];

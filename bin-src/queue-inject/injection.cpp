@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "control.hpp"
 #include "date.hpp"
 #include "envelope.hpp"
 #include "log.hpp"
@@ -20,6 +21,16 @@ int refuse(int code, const std::string& reason, const std::string& id) {
     log_warn({{"msg", id}, {"event", "refused"}, {"code", code}, {"reason", reason}});
   }
   return code;
+}
+
+bool read_databytes(const std::string& root, uint64_t& out) {
+  auto v = Control(root).integer("databytes");
+  if (!v) {
+    refuse(qq::config_error, v.error().reason);
+    return false;
+  }
+  out = static_cast<uint64_t>(*v);
+  return true;
 }
 
 int Injection::fail(int code, std::string reason) {
@@ -41,10 +52,16 @@ int Injection::start() {
   writer_.emplace(std::move(*writer));
   std::string trace = "Received: (quail-queue " + id_ + " invoked by uid " + std::to_string(::getuid()) + "); " +
                       rfc5322_date_utc(std::time(nullptr)) + "\n";
-  return append(trace);
+  // Our own trace line is not the caller's message: databytes does not count it.
+  if (auto s = writer_->append(trace); !s) return fail(qq::write_error, s.error().reason);
+  return 0;
 }
 
 int Injection::append(std::string_view bytes) {
+  if (!size_.add(bytes)) {
+    // Refused at once, so a message over the limit never fills the disk.
+    return fail(qq::refused, "message over databytes (" + std::to_string(size_.limit()) + " bytes) (#5.3.4)");
+  }
   if (auto s = writer_->append(bytes); !s) return fail(qq::write_error, s.error().reason);
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "message_size.hpp"
 #include "queue_file.hpp"
 
 namespace quail::queue_inject {
@@ -13,13 +14,19 @@ namespace quail::queue_inject {
 // Logs event=refused and returns code.
 int refuse(int code, const std::string& reason, const std::string& id = "");
 
+// control/databytes, or 0 (no limit); false (logged, exit 55) when the file is malformed.
+bool read_databytes(const std::string& root, uint64_t& out);
+
 class Injection {
  public:
-  Injection(const std::string& root, const QueueDirs& dirs) : root_(root), dirs_(dirs) {}
+  // databytes: control/databytes (0: no limit).
+  Injection(const std::string& root, const QueueDirs& dirs, uint64_t databytes)
+      : root_(root), dirs_(dirs), size_(databytes) {}
   // S0 -> S1: checks the root and the queue, creates tmp/<pid>.<birth> and
   // writes the trace line. 0, or the qmail-queue code (61, 62, 63, 53).
   int start();
-  // Appends message octets: 0, or 53 (write error, disk full).
+  // Appends message octets: 0, or 53 (write error, disk full), or 31 once the
+  // message is over databytes (its tmp file is removed at once).
   int append(std::string_view bytes);
   // Parses the envelope and commits (S1 -> S2: fsync, rename into todo/, fsync
   // todo/), logs event=queued and pulls the trigger. 0, or 11, 91, 53, 66.
@@ -37,6 +44,7 @@ class Injection {
   const std::string& root_;
   const QueueDirs& dirs_;
   std::optional<QueueWriter> writer_;
+  MessageSize size_;
   std::string id_;
   std::string reason_;
 };

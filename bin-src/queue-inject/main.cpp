@@ -5,8 +5,10 @@
 // neither fd: everything is validated before a message is committed.
 #include <csignal>
 #include <cstring>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "injection.hpp"
 #include "modes.hpp"
 #include "program.hpp"
 #include "queue_exit.hpp"
@@ -18,12 +20,17 @@ constexpr unsigned max_seconds = 86400;
 
 int main(int argc, char** argv) {
   return quail::run_main("queue-inject", {quail::qq::no_memory, quail::qq::internal_bug}, [&] {
+    // Queue files are the queue's, not the caller's: a caller's umask of 077 would
+    // make them unreadable to queue-send in a system install (queue-layout/README.md).
+    ::umask(027);
     const std::string root = quail::resolve_root(nullptr);
+    uint64_t databytes = 0;
+    if (!quail::queue_inject::read_databytes(root, databytes)) return quail::qq::config_error;
     // Only "-s" selects a session: like qmail-queue, the classic protocol ignores
     // any other argument, so a filter that passes its own arguments on still works.
-    if (argc == 2 && std::strcmp(argv[1], "-s") == 0) return quail::queue_inject::run_session(root);
+    if (argc == 2 && std::strcmp(argv[1], "-s") == 0) return quail::queue_inject::run_session(root, databytes);
     std::signal(SIGALRM, [](int) { _exit(quail::qq::timeout); });
     alarm(max_seconds);
-    return quail::queue_inject::run_classic(root);
+    return quail::queue_inject::run_classic(root, databytes);
   });
 }

@@ -28,7 +28,7 @@ void on_alarm(int) { _exit(in_message ? qq::timeout : 0); }
 
 class SessionLoop {
  public:
-  explicit SessionLoop(const std::string& root) : root_(root), dirs_(root) {}
+  SessionLoop(const std::string& root, uint64_t databytes) : root_(root), dirs_(root), databytes_(databytes) {}
   // Feeds what was read; false when the session must end (*code says how).
   bool feed(std::string_view in, int& code);
   // End of input or a read error: clean between messages, else the message is lost.
@@ -39,6 +39,7 @@ class SessionLoop {
   bool answer(int code, std::string_view text);
   const std::string root_;
   const QueueDirs dirs_;
+  const uint64_t databytes_;
   frame::Parser parser_;
   std::optional<Injection> msg_;
   int failed_ = 0;  // the code of a failure earlier in this message; its frames are read and dropped
@@ -69,7 +70,7 @@ void SessionLoop::event(const frame::Event& ev) {
     return;
   }
   if (!msg_ && !failed_) {
-    msg_.emplace(root_, dirs_);
+    msg_.emplace(root_, dirs_, databytes_);
     failed_ = msg_->start();
   }
   if (ev.kind == Kind::data) {
@@ -121,10 +122,10 @@ int SessionLoop::end(int read_errno) {
 
 }  // namespace
 
-int run_session(const std::string& root) {
+int run_session(const std::string& root, uint64_t databytes) {
   std::signal(SIGALRM, on_alarm);
   alarm(max_seconds);
-  SessionLoop loop(root);
+  SessionLoop loop(root, databytes);
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(0, buf, sizeof buf);

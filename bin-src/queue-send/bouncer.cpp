@@ -10,6 +10,7 @@
 #include "dsn_report.hpp"
 #include "inject_client.hpp"
 #include "log.hpp"
+#include "queue_exit.hpp"
 #include "queue_stat.hpp"
 
 namespace quail {
@@ -61,7 +62,7 @@ bool copy_original(int fd, uint64_t length, bool headers_only, int out, Scan* sc
   return true;
 }
 
-enum class Injected { ok, deferred, refused };
+enum class Injected { ok, deferred, refused, too_big };
 
 struct NoticeJob {
   const Settings& s;
@@ -71,9 +72,10 @@ struct NoticeJob {
   int64_t now_ns;
 };
 
-// Builds one notice for `rcpts` (all of one kind) and hands it to queue-inject along `route`.
+// Builds one notice for `rcpts` (all of one kind) and hands it to queue-inject along
+// `route`; `force_headers` returns only the original's headers whatever RET asked.
 Injected inject_notice(const NoticeJob& job, const BounceRoute& route, const std::vector<DsnRecipient>& rcpts,
-                       std::string& reason) {
+                       bool force_headers, std::string& reason) {
   const Settings& s = job.s;
   const Envelope& env = job.qf.envelope;
   const int64_t now = job.now_ns;
@@ -90,7 +92,8 @@ Injected inject_notice(const NoticeJob& job, const BounceRoute& route, const std
   spec.now = now / ns_per_s;
   if (kind == DsnAction::delayed) spec.retry_until = spec.arrival + s.lifetime_s;
   // RET concerns failures (RFC 3461 4.3); delay and success reports carry the headers.
-  spec.content = kind == DsnAction::failed && env.ret != "HDRS" ? DsnContent::full : DsnContent::headers;
+  spec.content = kind == DsnAction::failed && env.ret != "HDRS" && !force_headers ? DsnContent::full
+                                                                                   : DsnContent::headers;
   spec.double_bounce = route.kind == BounceKind::double_bounce;
   spec.recipients = rcpts;
   const bool headers_only = spec.content == DsnContent::headers;
@@ -125,6 +128,7 @@ Injected inject_notice(const NoticeJob& job, const BounceRoute& route, const std
     return Injected::ok;
   }
   reason = outcome ? outcome->text : outcome.error().reason;
+  if (outcome && code == qq::refused && !headers_only) return Injected::too_big;  // over control/databytes
   return outcome && outcome->permanent ? Injected::refused : Injected::deferred;
 }
 
@@ -136,14 +140,22 @@ bool send_failures(const NoticeJob& job, const std::map<std::string, std::vector
   // queued again at the next try (a duplicate notice, never a lost one).
   for (const auto& [return_path, failed] : groups) {
     BounceRoute route = bounce_route(return_path, s.me, s.doublebounceto);
+    bool headers_only = false;
     for (;;) {
       if (route.kind == BounceKind::drop) {
         log_warn({{"msg", job.id}, {"event", "dropped"}, {"reason", "a double bounce failed; dropped so nothing loops"},
                   {"rcpts", failed.size()}});
         break;
       }
-      Injected r = inject_notice(job, route, failed, reason);
+      Injected r = inject_notice(job, route, failed, headers_only, reason);
       if (r == Injected::ok) break;
+      if (r == Injected::too_big) {
+        // A notice with the whole message can be over control/databytes when the
+        // message was near it: the headers are enough (RFC 3461 lets a DSN
+        // return less than asked), and nothing is lost to a double bounce.
+        headers_only = true;
+        continue;
+      }
       if (r == Injected::deferred) {
         log_warn({{"msg", job.id}, {"event", "bounce"}, {"result", "deferred"}, {"reason", reason}});
         return false;
@@ -234,7 +246,7 @@ BounceOutcome send_notices(const Settings& s, const Store& store, Message& m, in
                                                                 : DsnAction::relayed;
         rs.push_back(dsn_rcpt(n, a));
       }
-      Injected r = inject_notice(job, {BounceKind::bounce, "", return_path}, rs, reason);
+      Injected r = inject_notice(job, {BounceKind::bounce, "", return_path}, rs, false, reason);
       if (r == Injected::deferred) {
         log_warn({{"msg", id}, {"event", "report"}, {"result", "deferred"}, {"reason", reason}});
         return BounceOutcome::deferred;

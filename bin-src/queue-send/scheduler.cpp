@@ -7,6 +7,7 @@
 #include <climits>
 #include <ctime>
 #include <map>
+#include <sys/stat.h>
 
 #include "address.hpp"
 #include "bounce.hpp"
@@ -33,7 +34,21 @@ std::string domain_of(std::string_view address) {
 }
 }  // namespace
 
+namespace {
+// The ctime of dir/<id> in ns, or -1 when it cannot be stat'ed.
+int64_t ctime_ns(const std::string& dir, uint64_t id) {
+  struct stat st;
+  if (::stat((dir + "/" + std::to_string(id)).c_str(), &st) != 0) return -1;
+  return static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+}
+}  // namespace
+
 void Scheduler::queue_load(uint64_t id, bool from_todo, bool fresh) {
+  if (auto c = corrupt_.find(id); c != corrupt_.end()) {
+    const std::string& dir = from_todo ? store_.dirs().todo() : store_.dirs().mess();
+    if (ctime_ns(dir, id) == c->second) return;  // the same file that did not parse
+    corrupt_.erase(c);
+  }
   if (!known_.insert(id).second) return;
   (fresh ? fresh_ : backlog_).push_back({id, from_todo});
 }
@@ -56,16 +71,40 @@ void Scheduler::load_one(const Pending& p) {
   if (!m) {
     const Error& e = m.error();
     if (e.kind == ErrorKind::format) {
-      // Left where it is, and kept in known_ so it is not read again: quail check
-      // --repair moves it to queue/corrupt/.
+      // Left where it is for quail check --repair (which moves it to
+      // queue/corrupt/), and not read again while it is there; a later file
+      // under the same id is a new message and is loaded.
       log_error({{"msg", std::to_string(p.id)}, {"event", "corrupt"}, {"reason", e.reason}});
+      known_.erase(p.id);
+      corrupt_[p.id] = ctime_ns(p.from_todo ? store_.dirs().todo() : store_.dirs().mess(), p.id);
       return;
     }
-    known_.erase(p.id);
-    if (e.kind != ErrorKind::not_found) log_error({{"msg", std::to_string(p.id)}, {"event", "load"}, {"reason", e.reason}});
+    if (e.kind == ErrorKind::not_found) {
+      known_.erase(p.id);  // gone meanwhile (quail check moved it, say)
+      return;
+    }
+    // EACCES (a queue file another umask made), EMFILE, EIO: the message is still
+    // on disk, untouched, and stays known: it is loaded again until it works,
+    // never forgotten until a restart (queue-layout, "Duplicate guarantee").
+    log_error({{"msg", std::to_string(p.id)}, {"event", "load"}, {"result", "retry"}, {"reason", e.reason}});
+    load_retry_.push_back(p);
+    if (load_retry_ns_ == 0) load_retry_ns_ = now_ns() + std::max<int64_t>(1, retry_unit_ns / s_.retry_scale);
     return;
   }
   adopt(std::move(*m), p.from_todo);
+}
+
+void Scheduler::retry_loads(int64_t now) {
+  if (load_retry_ns_ == 0 || now < load_retry_ns_) return;
+  load_retry_ns_ = 0;
+  if (relist_todo_) {
+    relist_todo_ = false;
+    list_todo();  // may ask for another retry
+  }
+  while (!load_retry_.empty()) {
+    backlog_.push_back(load_retry_.front());
+    load_retry_.pop_front();
+  }
 }
 
 void Scheduler::adopt(Message m, bool taken) {
@@ -93,9 +132,9 @@ void Scheduler::wake(Message& m) {
   for (const auto& r : m.rcpts) {
     if (r.state == RcptState::pending) t = std::min(t, r.next_ns);
   }
-  // A message whose recipients are all final, or that owes a notice, needs a
-  // settle: now, or when its deferred notice is due.
-  if (m.final() || m.owes_bounce()) t = std::min(t, m.bounce_retry_ns);
+  // A message whose recipients are all final, or that owes a notice or a record
+  // its journal could not take, needs a settle: now, or when its retry is due.
+  if (m.final() || m.owes_bounce() || m.owes_record()) t = std::min(t, m.bounce_retry_ns);
   if (t == INT64_MAX) {
     m.wake_ns = 0;  // only held recipients: nothing to do until HUP
     return;

@@ -55,6 +55,7 @@ class Scheduler {
   void queue_load(uint64_t id, bool from_todo, bool fresh);
   void load_some();
   void load_one(const Pending& p);
+  void retry_loads(int64_t now);
   void adopt(Message m, bool taken);
   // Scheduling
   void wake(Message& m);
@@ -87,6 +88,7 @@ class Scheduler {
 
   // Events (scheduler_loop.cpp)
   void on_trigger();
+  void list_todo();
   bool on_signals();
   void reap();
   int poll_timeout(int64_t now) const;
@@ -97,8 +99,15 @@ class Scheduler {
   std::unordered_map<uint64_t, Message> messages_;
   std::unordered_set<uint64_t> known_;  // ids loaded or waiting to be loaded
   std::unordered_set<uint64_t> held_;   // messages with held recipients
+  // Files that did not parse, by id: the ctime (ns) of the file seen. Not read
+  // again while that file is there; a new file under the id (quail check moved the
+  // old one, the inode was reused) is loaded.
+  std::unordered_map<uint64_t, int64_t> corrupt_;
   std::deque<Pending> fresh_;           // found by a trigger: loaded first
   std::deque<Pending> backlog_;         // found at start: loaded a batch at a time
+  std::deque<Pending> load_retry_;      // failed to load for a temporary reason: tried again
+  int64_t load_retry_ns_ = 0;           // when (0: nothing waits)
+  bool relist_todo_ = false;            // listing todo/ after a trigger failed: list it again then
   std::priority_queue<Wake, std::vector<Wake>, std::greater<Wake>> heap_;
   std::deque<Job> ready_local_, ready_remote_;
   std::unordered_map<std::string, Domain> domains_;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.hpp"
+#include "queue_stat.hpp"
 #include "scheduler.hpp"
 
 extern char** environ;
@@ -82,9 +83,17 @@ void Scheduler::on_trigger() {
   char buf[4096];
   while (::read(trigger_r_.get(), buf, sizeof buf) > 0) {
   }
+  list_todo();
+}
+
+void Scheduler::list_todo() {
   auto ids = store_.list(store_.dirs().todo());
   if (!ids) {
-    log_error({{"event", "trigger"}, {"reason", ids.error().reason}});
+    // EMFILE, EACCES...: the trigger's bytes are gone, so the new mail would wait
+    // for the next injection or a restart; the listing is retried instead.
+    log_error({{"event", "trigger"}, {"result", "retry"}, {"reason", ids.error().reason}});
+    relist_todo_ = true;
+    if (load_retry_ns_ == 0) load_retry_ns_ = now_ns() + std::max<int64_t>(1, retry_unit_ns / s_.retry_scale);
     return;
   }
   for (uint64_t id : *ids) queue_load(id, true, true);
@@ -138,6 +147,7 @@ int Scheduler::poll_timeout(int64_t now) const {
   if (!fresh_.empty() || !backlog_.empty()) return 0;
   int64_t until = next_tmp_clean_ns_;
   if (!heap_.empty()) until = std::min(until, heap_.top().when);
+  if (load_retry_ns_ != 0) until = std::min(until, load_retry_ns_);
   int64_t wait = std::clamp<int64_t>(until - now, 0, max_sleep_ns);
   return static_cast<int>((wait + ns_per_ms - 1) / ns_per_ms);
 }
@@ -178,6 +188,7 @@ int Scheduler::run() {
     int64_t now = now_ns();
     if (!stopping_) {
       run_due(now);
+      retry_loads(now);
       load_some();
       if (now >= next_tmp_clean_ns_) {
         store_.clean_tmp(tmp_max_age_s);

@@ -28,7 +28,12 @@ void Scheduler::settle(Message& m) {
       // queuing the notice and the unlink: make it durable first (notices are rare).
       bool loose_d = false;
       for (const auto& r : m.rcpts) loose_d |= r.state == RcptState::delivered && !r.recorded;
-      if (loose_d) flush_journal(m);
+      if (loose_d && !flush_journal(m)) {
+        // No notice before the D is durable: try both again later.
+        m.bounce_retry_ns = now + std::max<int64_t>(1, retry_unit_ns / s_.retry_scale);
+        wake(m);
+        return;
+      }
       bool owed_failure = owes_failure_notice(m);
       std::string records = notices(m, now);
       if (m.owes_bounce()) {
@@ -56,14 +61,21 @@ void Scheduler::settle(Message& m) {
   // Some recipients wait for a retry (or are held): the outcomes of this pass are
   // about to be forgotten as delivery state, so D/F go to disk now.
   bool recorded = flush_journal(m);
-  bool delay_due = false;
-  for (const auto& r : m.rcpts) delay_due |= delay_notice_due(s_, m.birth_ns, r, now);
-  if (m.owes_bounce() || delay_due) {
-    bool owed_failure = owes_failure_notice(m);
-    std::string records = notices(m, now);
-    // B covers every F before it, and R and W follow the D they report on (W its
-    // T), so they are written only when those are on disk.
-    if (recorded) append_notice_records(m, owed_failure && !owes_failure_notice(m), records);
+  if (!recorded) {
+    // The D/F records stay in memory and owed: a settle comes back for them soon,
+    // not only at the next retry of a pending recipient, and no notice goes out
+    // before its records are on disk.
+    m.bounce_retry_ns = now + std::max<int64_t>(1, retry_unit_ns / s_.retry_scale);
+  } else {
+    bool delay_due = false;
+    for (const auto& r : m.rcpts) delay_due |= delay_notice_due(s_, m.birth_ns, r, now);
+    if (m.owes_bounce() || delay_due) {
+      bool owed_failure = owes_failure_notice(m);
+      std::string records = notices(m, now);
+      // B covers every F before it, and R and W follow the D they report on (W its
+      // T), so they are written only when those are on disk.
+      append_notice_records(m, owed_failure && !owes_failure_notice(m), records);
+    }
   }
   wake(m);
 }
@@ -177,6 +189,8 @@ void Scheduler::reload() {
   log_info({{"event", "reload"}, {"remote", s_.remote_available ? "yes" : "held"},
             {"concurrencylocal", s_.concurrency_local}, {"concurrencyremote", s_.concurrency_remote}});
   unhold();
+  // An administrator who fixed what kept a message from loading need not wait.
+  if (load_retry_ns_ != 0) load_retry_ns_ = now_ns();
 }
 
 }  // namespace quail

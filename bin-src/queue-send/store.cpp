@@ -31,6 +31,13 @@ bool Message::owes_bounce() const {
   return false;
 }
 
+bool Message::owes_record() const {
+  for (const auto& r : rcpts) {
+    if ((r.state == RcptState::delivered || r.state == RcptState::failed) && !r.recorded) return true;
+  }
+  return false;
+}
+
 Result<std::vector<uint64_t>> Store::list(const std::string& dir) const {
   DIR* d = ::opendir(dir.c_str());
   if (!d) return sys_error(ErrorKind::temporary, "open directory " + dir);
@@ -51,21 +58,21 @@ namespace {
 // Applies stat/<id> to m: D/F/B final outcomes and T times. A journal of an
 // earlier message with the same inode (another birth) or with an unreadable first
 // line is discarded; a damaged or torn one is rewritten to its sound prefix so
-// later appends start on a line of their own.
-void apply_journal(Message& m, const std::string& path) {
+// later appends start on a line of their own. A journal that cannot be read (or
+// rewritten) is an error and is left as it is: loading the message without it
+// would start a new journal over its D/F records (queue-layout, "queue-send").
+Status apply_journal(Message& m, const std::string& path) {
   auto text = read_file(path, 64 << 20);
   if (!text) {
-    if (text.error().kind != ErrorKind::not_found) {
-      log_warn({{"msg", m.id_str()}, {"event", "journal"}, {"reason", text.error().reason}});
-    }
-    return;
+    if (text.error().kind == ErrorKind::not_found) return {};
+    return Error{ErrorKind::temporary, text.error().reason};
   }
   auto st = salvage_queue_stat(*text, m.rcpts.size());
   if (!st || st->birth_ns != m.birth_ns) {
     log_warn({{"msg", m.id_str()}, {"event", "journal"}, {"result", "discarded"},
               {"reason", st ? "journal of an earlier message with the same id" : st.error().reason}});
-    ::unlink(path.c_str());
-    return;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error(ErrorKind::temporary, "unlink " + path);
+    return {};
   }
   m.journal = true;
   for (size_t n = 0; n < m.rcpts.size(); ++n) {
@@ -83,10 +90,11 @@ void apply_journal(Message& m, const std::string& path) {
   if (st->good_bytes != text->size()) {
     log_warn({{"msg", m.id_str()}, {"event", "journal"}, {"result", "rewritten"},
               {"reason", st->torn_tail ? "torn last record" : "damaged record after byte " + std::to_string(st->good_bytes)}});
-    if (auto w = write_file_durable(path, format_queue_stat(*st), 0640); !w) {
-      log_warn({{"msg", m.id_str()}, {"event", "journal"}, {"reason", w.error().reason}});
-    }
+    // Appending after a torn or bad line would hide the new records behind it.
+    if (auto w = write_file_durable(path, format_queue_stat(*st), 0640); !w) return w;
+    m.journal_named = true;  // write_file_durable fsyncs stat/
   }
+  return {};
 }
 
 }  // namespace
@@ -115,11 +123,6 @@ Result<Message> Store::load(uint64_t id, bool from_todo) const {
   std::string path = from_todo ? dirs_.todo() + "/" + name : mess;
   auto qf = read_queue_file(path);
   if (!qf) return qf.error();
-  if (from_todo) {
-    // S2 -> S3. No fsync: should the rename be lost in a crash, the message is
-    // simply taken again from todo/ (queue-layout, "Taking a message").
-    if (auto s = take(path, mess); !s) return s.error();
-  }
   Message m;
   m.id = id;
   m.birth_ns = qf->header.birth_ns;
@@ -131,24 +134,36 @@ Result<Message> Store::load(uint64_t id, bool from_todo) const {
     m.rcpts[n].address = std::move(qf->envelope.recipients[n].address);
     m.rcpts[n].notify = notify_flags(qf->envelope.recipients[n].notify);
   }
-  apply_journal(m, stat_path(id));
+  // Before the take, so a load that fails here leaves the message where the
+  // caller will look for it again.
+  if (auto s = apply_journal(m, stat_path(id)); !s) return s.error();
+  if (from_todo) {
+    // S2 -> S3. No fsync: should the rename be lost in a crash, the message is
+    // simply taken again from todo/ (queue-layout, "Taking a message").
+    if (auto s = take(path, mess); !s) return s.error();
+  }
   return m;
 }
 
 Status Store::append_journal(Message& m, const std::string& records, bool sync) const {
   std::string path = stat_path(m.id);
   bool create = !m.journal;
-  // A journal we did not know of is debris (discarded at load): start it afresh.
+  // load() found no journal (or removed an earlier message's): one there now is
+  // what a failed append of this process left, never a record that counted.
   int flags = O_WRONLY | O_APPEND | (create ? O_CREAT | O_TRUNC : 0);
   auto fd = open_fd(path, flags, 0640);
   if (!fd) return fd.error();
   std::string text = create ? stat_header_record(m.birth_ns) + records : records;
+  // A failed first write is truncated by the next try: none of it was synced.
   if (!write_all(fd->get(), text)) return sys_error(ErrorKind::io_write, "write " + path);
   m.journal = true;
   if (!sync) return {};
   if (::fdatasync(fd->get()) != 0) return sys_error(ErrorKind::io_write, "fdatasync " + path);
-  // The first record also makes the journal's name durable.
-  if (create) return fsync_dir(dirs_.stat());
+  // The first durable record also makes the journal's name durable, whatever
+  // records (T, written without a sync) made the file before it.
+  if (m.journal_named) return {};
+  if (auto s = fsync_dir(dirs_.stat()); !s) return s;
+  m.journal_named = true;
   return {};
 }
 
@@ -187,8 +202,12 @@ int Store::clean_tmp(int64_t max_age_s) const {
     if (e->d_name[0] == '.') continue;
     struct stat st;
     if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
-    // Debris of an injection that never reached S2 (queue-layout, invariant 4).
-    if (now - st.st_mtime > max_age_s && ::unlinkat(::dirfd(d), e->d_name, 0) == 0) ++removed;
+    // Debris of an injection that never reached S2 (queue-layout, invariant 4),
+    // aged by the birth its writer put in the name: a file taken from pool/ may
+    // carry an old mtime while it is being written.
+    auto name = parse_tmp_name(e->d_name);
+    int64_t born = name ? name->birth_ns / 1000000000 : static_cast<int64_t>(st.st_mtime);
+    if (now - born > max_age_s && ::unlinkat(::dirfd(d), e->d_name, 0) == 0) ++removed;
   }
   ::closedir(d);
   return removed;

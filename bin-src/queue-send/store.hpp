@@ -44,12 +44,14 @@ struct Message {
   std::vector<Rcpt> rcpts;
   uint32_t active = 0;     // recipients queued or running: the pass is open while > 0
   bool journal = false;    // stat/<id> exists
+  bool journal_named = false;  // and its name is durable (stat/ fsync'ed since it was made)
   bool small = false;      // the queue file fits pool/ (a bool: it sits in padding, a size would not)
   int64_t wake_ns = 0;     // the heap entry that is current (0: none)
   int64_t bounce_retry_ns = 0;  // a notice that failed to queue is retried then
   std::string id_str() const { return std::to_string(id); }
   bool final() const;            // every recipient delivered or failed
   bool owes_bounce() const;      // a failed recipient not yet covered by a notice, or a success report due
+  bool owes_record() const;      // a final outcome not yet in the journal
 };
 
 class Store {
@@ -63,16 +65,20 @@ class Store {
   Result<std::vector<uint64_t>> list(const std::string& dir) const;
   // Reads a message; from todo/ it is taken first (S2 -> S3, a rename). Its journal
   // is applied when its birth matches, discarded when not, rewritten when damaged.
-  // Errors: format for a file that does not parse (left where it is for quail check).
+  // Errors: format for a file that does not parse (left where it is for quail check);
+  // any other error (EACCES, EMFILE, EIO on the file or its journal) is temporary
+  // and changed nothing on disk: the caller loads it again later.
   Result<Message> load(uint64_t id, bool from_todo) const;
   // Appends records to stat/<id> (creating it with its first line); when sync, the
-  // records are fdatasync'ed (and stat/ fsync'ed on creation) before returning.
+  // records are fdatasync'ed, and stat/ is fsync'ed unless the journal's name is
+  // durable already (a journal made by a T record is not), before returning.
   Status append_journal(Message& m, const std::string& records, bool sync) const;
   // S4 -> S5: mess/<id> goes to pool/ (or is unlinked), then stat/<id> is unlinked.
   Status remove(const Message& m) const;
   // A fresh read-only fd on mess/<id>, positioned at the message (byte 56).
   Result<Fd> open_message(uint64_t id) const;
-  // Removes tmp/ files older than max_age_s (debris of crashed injections); returns the count.
+  // Removes tmp/ files whose birth (in the name the writer chose, else the mtime) is
+  // older than max_age_s: debris of crashed injections. Returns the count.
   int clean_tmp(int64_t max_age_s) const;
 
  private:

@@ -1,6 +1,7 @@
 // libFuzzer harness for parse_queue_header (lib/queue_file, queue-layout/README.md):
 // an accepted header is exactly what format_queue_header writes for its values;
-// also valid_queue_id, which guards every path built from an id.
+// also valid_queue_id, which guards every path built from an id, and parse_tmp_name,
+// which ages tmp/ files: an accepted name is exactly "<pid>.<birth>" written back.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -16,6 +17,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (char c : in) {
       if (c < '0' || c > '9') std::abort();
     }
+  }
+  if (auto t = quail::parse_tmp_name(in)) {
+    if (t->pid <= 0 || t->birth_ns < 0) std::abort();
+    if (std::to_string(t->pid) + "." + std::to_string(t->birth_ns) != in) std::abort();
   }
   auto h = quail::parse_queue_header(in);
   if (!h.ok()) return 0;

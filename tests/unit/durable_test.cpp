@@ -168,3 +168,16 @@ TEST_CASE("durable: dir_of gives the directory part of a path") {
   CHECK(quail::dir_of("file") == ".");
   CHECK(quail::dir_of("/file") == "/");
 }
+
+TEST_CASE("durable: write_file_durable gives the mode asked for, not what a umask of 077 leaves") {
+  std::string dir = "/tmp/quail-ut-durable-umask-XXXXXX";
+  REQUIRE(::mkdtemp(dir.data()) != nullptr);
+  mode_t old_mask = ::umask(077);
+  auto s = quail::write_file_durable(dir + "/table", "data", 0644);
+  ::umask(old_mask);
+  REQUIRE(s.ok());
+  struct stat st;
+  REQUIRE(::stat((dir + "/table").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0644);
+  std::filesystem::remove_all(dir);
+}

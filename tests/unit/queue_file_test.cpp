@@ -304,3 +304,33 @@ TEST_CASE("queue file: pull_trigger writes one byte to a listening queue-send") 
   CHECK(::read(r, buf, sizeof buf) == 1);
   ::close(r);
 }
+
+TEST_CASE("queue file: a new file is mode 0640 under a caller's umask of 077") {
+  TempQueue q;
+  mode_t old_mask = ::umask(077);
+  std::string id;
+  {
+    auto w = QueueWriter::create(q.dirs);
+    REQUIRE(w.ok());
+    id = w->id();
+    REQUIRE(w->append("Subject: x\n\nbody\n").ok());
+    REQUIRE(w->commit(sample_envelope()).ok());
+  }
+  ::umask(old_mask);
+  struct stat st;
+  REQUIRE(::stat((q.dirs.todo() + "/" + id).c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0640);  // readable by queue-send through the queue's group
+}
+
+TEST_CASE("queue file: tmp/ names give the writer's pid and birth; anything else is not queue-inject's") {
+  auto t = quail::parse_tmp_name("1234.1700000000123456789");
+  REQUIRE(t.has_value());
+  CHECK(t->pid == 1234);
+  CHECK(t->birth_ns == 1700000000123456789LL);
+  for (const char* bad : {"", ".", "1234", "1234.", ".5", "0.5", "01.5", "1.05", "-1.5", "1.-5", "1.5.6", "a.5",
+                          "1.99999999999999999999", "1 .5", "1.5 ", "9223372036854775808.1"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(quail::parse_tmp_name(bad).has_value());
+  }
+  CHECK(quail::parse_tmp_name("1.0").has_value());
+}

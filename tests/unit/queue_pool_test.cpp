@@ -9,6 +9,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 #include "queue_file.hpp"
 #include "queue_pool.hpp"
@@ -136,4 +137,30 @@ TEST_CASE("pool: a full pool refuses, then counts again") {
   }
   CHECK(refused == quail::pool_max_files);
   CHECK(TempQueue::count(q.dirs.pool()) == 1);
+}
+
+TEST_CASE("pool: a taken file gets mode 0640 and a fresh mtime, whatever the umask and the parked file had") {
+  TempQueue q("quail-ut-pool");
+  std::string old_file = spent(q, std::string(500, '#'));
+  ::chmod(old_file.c_str(), 0600);  // parked by an injector that ran under umask 077
+  struct timespec old_times[2] = {{1000000000, 0}, {1000000000, 0}};  // 2001: decades old
+  REQUIRE(::utimensat(AT_FDCWD, old_file.c_str(), old_times, 0) == 0);
+  ino_t ino = TempQueue::inode(old_file);
+  PoolKeeper keeper(q.dirs.pool());
+  REQUIRE(keeper.park(old_file, std::to_string(ino)));
+  mode_t old_mask = ::umask(077);
+  auto w = quail::QueueWriter::create(q.dirs);
+  ::umask(old_mask);
+  REQUIRE(w.ok());
+  REQUIRE(w->id() == std::to_string(ino));
+  auto names = std::vector<fs::path>(fs::directory_iterator(q.dirs.tmp()), fs::directory_iterator());
+  REQUIRE(names.size() == 1);
+  struct stat st;
+  REQUIRE(::stat(names[0].c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == quail::queue_file_mode);
+  CHECK(st.st_mtime > std::time(nullptr) - 3600);  // not 36-hour debris while it is written
+  REQUIRE(w->append("Subject: x\n\nbody\n").ok());
+  REQUIRE(w->commit(one_rcpt()).ok());
+  REQUIRE(::stat((q.dirs.todo() + "/" + std::to_string(ino)).c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0640);
 }

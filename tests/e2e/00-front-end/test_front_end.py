@@ -289,7 +289,8 @@ class TestQueueAndCheck(FrontEndCase):
         debris = self.q.path("queue", "tmp", "%d.1700000000000000000" % dead_pid())
         with open(debris, "w") as f:
             f.write("half a message")
-        in_flight = self.q.path("queue", "tmp", "%d.1700000000000000001" % os.getpid())  # writer alive
+        # Writer alive, born now: its age is the birth in its name (queue-layout, invariant 4).
+        in_flight = self.q.path("queue", "tmp", "%d.%d" % (os.getpid(), time.time_ns()))
         with open(in_flight, "w") as f:
             f.write("being written")
         orphan = self.q.path("queue", "stat", "987654321")

@@ -1,0 +1,147 @@
+// Unit tests for queue-send's disk steps (bin-src/queue-send/store): a journal or
+// queue file that cannot be read for a temporary reason fails the load and
+// changes nothing, so the D/F records survive and the message is loaded again;
+// tmp/ debris is aged by the birth in its name (queue-layout/README.md).
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../bin-src/queue-send/store.cpp"
+#include "temp_queue.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A committed two-recipient message, moved to mess/ (S3) unless left in todo/.
+std::string two_rcpt_message(TempQueue& q, int64_t& birth, bool to_mess = true) {
+  auto w = quail::QueueWriter::create(q.dirs);
+  REQUIRE(w.ok());
+  std::string id = w->id();
+  quail::Envelope env;
+  env.sender = "bob@example.test";
+  env.recipients = {quail::Recipient{"alice@example.test", "", ""}, quail::Recipient{"carol@example.test", "", ""}};
+  REQUIRE(w->append("Subject: x\n\nbody\n").ok());
+  REQUIRE(w->commit(env).ok());
+  auto qf = quail::read_queue_file(q.dirs.todo() + "/" + id);
+  REQUIRE(qf.ok());
+  birth = qf->header.birth_ns;
+  if (to_mess) fs::rename(q.dirs.todo() + "/" + id, q.dirs.mess() + "/" + id);
+  return id;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The lowest descriptor number open() would return now.
+int lowest_free_fd() {
+  int fd = ::dup(0);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  return fd;
+}
+
+}  // namespace
+
+TEST_CASE("queue-send store: a journal that cannot be opened (EMFILE) fails the load and keeps its D record") {
+  TempQueue q("quail-ut-store");
+  int64_t birth = 0;
+  std::string id = two_rcpt_message(q, birth);
+  std::string journal = q.dirs.stat() + "/" + id;
+  std::string text = quail::stat_header_record(birth) + quail::stat_delivered_record(0);
+  std::ofstream(journal) << text;
+  quail::Store store(q.root);
+
+  struct rlimit saved;
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  struct rlimit tight = saved;
+  // Room for the queue file's descriptor, none for the journal's.
+  tight.rlim_cur = static_cast<rlim_t>(lowest_free_fd() + 1);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+  auto failed = store.load(std::stoull(id), false);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().kind != quail::ErrorKind::format);     // not "corrupt": tried again
+  CHECK(failed.error().kind != quail::ErrorKind::not_found);  // not "gone": kept scheduled
+  CHECK(slurp(journal) == text);
+
+  // Loaded again once descriptors are free: recipient 0 stays delivered, and a
+  // new record goes after the old ones instead of over them.
+  auto m = store.load(std::stoull(id), false);
+  REQUIRE(m.ok());
+  CHECK(m->rcpts[0].state == quail::RcptState::delivered);
+  CHECK(m->rcpts[1].state == quail::RcptState::pending);
+  REQUIRE(store.append_journal(*m, quail::stat_failed_record(1, "no such user (#5.1.1)"), true).ok());
+  CHECK(slurp(journal) == text + quail::stat_failed_record(1, "no such user (#5.1.1)"));
+}
+
+TEST_CASE("queue-send store: a journal that cannot be read (a directory: EISDIR) leaves the message in todo/") {
+  TempQueue q("quail-ut-store");
+  int64_t birth = 0;
+  std::string id = two_rcpt_message(q, birth, false);
+  std::string journal = q.dirs.stat() + "/" + id;
+  REQUIRE(::mkdir(journal.c_str(), 0750) == 0);
+  quail::Store store(q.root);
+  auto failed = store.load(std::stoull(id), true);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().kind != quail::ErrorKind::format);
+  CHECK(failed.error().kind != quail::ErrorKind::not_found);
+  // Not taken: the retry finds it where it was, and nothing was removed.
+  CHECK(fs::exists(q.dirs.todo() + "/" + id));
+  CHECK_FALSE(fs::exists(q.dirs.mess() + "/" + id));
+  CHECK(fs::is_directory(journal));
+  REQUIRE(::rmdir(journal.c_str()) == 0);
+  auto m = store.load(std::stoull(id), true);
+  REQUIRE(m.ok());
+  CHECK(fs::exists(q.dirs.mess() + "/" + id));
+}
+
+TEST_CASE("queue-send store: a queue file it cannot read fails the load as temporary, never as corrupt") {
+  TempQueue q("quail-ut-store");
+  int64_t birth = 0;
+  std::string id = two_rcpt_message(q, birth, false);
+  quail::Store store(q.root);
+  struct rlimit saved;
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  struct rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(lowest_free_fd());  // not even the queue file
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+  auto failed = store.load(std::stoull(id), true);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().kind != quail::ErrorKind::format);
+  CHECK(failed.error().kind != quail::ErrorKind::not_found);
+  CHECK(fs::exists(q.dirs.todo() + "/" + id));
+}
+
+TEST_CASE("queue-send store: tmp/ debris is aged by the birth in its name, not by its mtime") {
+  TempQueue q("quail-ut-store");
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  const int64_t old_s = now - 40 * 3600;
+  auto make = [&](const std::string& name, int64_t mtime) {
+    std::string path = q.dirs.tmp() + "/" + name;
+    std::ofstream(path) << "x";
+    struct timespec t[2] = {{mtime, 0}, {mtime, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), t, 0) == 0);
+  };
+  std::string live = std::to_string(::getpid()) + "." + std::to_string(now * 1000000000);
+  std::string dead = std::to_string(::getpid()) + "." + std::to_string(old_s * 1000000000);
+  make(live, old_s);  // a file taken from pool/: an old inode being written now
+  make(dead, now);    // touched lately, but its writer started 40 hours ago
+  make("junk-old", old_s);
+  make("junk-new", now);
+  quail::Store store(q.root);
+  CHECK(store.clean_tmp(36 * 3600) == 2);
+  CHECK(fs::exists(q.dirs.tmp() + "/" + live));
+  CHECK_FALSE(fs::exists(q.dirs.tmp() + "/" + dead));
+  CHECK_FALSE(fs::exists(q.dirs.tmp() + "/junk-old"));
+  CHECK(fs::exists(q.dirs.tmp() + "/junk-new"));
+}
