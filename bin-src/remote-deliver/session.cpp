@@ -1,0 +1,341 @@
+// The SMTP client dialogue: see session.hpp.
+#include "session.hpp"
+
+#include <arpa/inet.h>
+
+#include "log.hpp"
+#include "mime_downgrade.hpp"
+#include "smtp_reply.hpp"
+
+namespace quail::rd {
+namespace {
+
+// RFC 5321 4.5.3.1.4: a command line is at most 512 octets; our addresses fit.
+constexpr size_t data_chunk = 64 * 1024;
+
+std::string base64(std::string_view in) {
+  static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = uint32_t(uint8_t(in[i])) << 16 | uint32_t(uint8_t(in[i + 1])) << 8 | uint8_t(in[i + 2]);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint32_t(uint8_t(in[i])) << 16;
+    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    uint32_t v = uint32_t(uint8_t(in[i])) << 16 | uint32_t(uint8_t(in[i + 1])) << 8;
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+bool loopback(const std::string& ip) {
+  return ip == "::1" || ip.rfind("127.", 0) == 0 || ip.rfind("::ffff:127.", 0) == 0;
+}
+
+// The reply's own RFC 3463 code, or the fallback for its class.
+std::string code_of(const SmtpReply& r, std::string_view fallback4, std::string_view fallback5) {
+  std::string e = r.enhanced();
+  if (!e.empty()) return e;
+  return std::string(r.kind() == 5 ? fallback5 : fallback4);
+}
+
+// "host [ip] said: 550 5.1.1 no such user (#5.1.1)"
+std::string said(const Target& t, const SmtpReply& r, std::string_view when, std::string_view f4 = "4.0.0",
+                 std::string_view f5 = "5.0.0") {
+  return t.label() + " said: " + r.quote() + " (" + std::string(when) + ") (#" + code_of(r, f4, f5) + ")";
+}
+
+// The same, with a code of our choosing: for a refusal that only moves us to the
+// next host or defers (a 5xx greeting or login refusal is never a bounce).
+std::string said_temporary(const Target& t, const SmtpReply& r, std::string_view when, std::string_view code) {
+  return t.label() + " said: " + r.quote() + " (" + std::string(when) + ") (#" + std::string(code) + ")";
+}
+
+class Dialog {
+ public:
+  Dialog(Conn& c, const Target& t) : c_(c), t_(t) {}
+  bool send(std::string_view s, int ms) {
+    io_ = c_.write(s, now_ms() + ms);
+    return io_ == Io::ok;
+  }
+  bool read(SmtpReply& r, int ms) {
+    SmtpReplyReader rd;
+    std::string line;
+    int64_t deadline = now_ms() + ms;
+    for (;;) {
+      io_ = c_.read_line(line, max_reply_line, deadline);
+      if (io_ != Io::ok) return false;
+      auto step = rd.feed(line);
+      if (step == SmtpReplyReader::Step::bad) {
+        bad_ = true;
+        return false;
+      }
+      if (step == SmtpReplyReader::Step::done) {
+        r = rd.reply();
+        return true;
+      }
+    }
+  }
+  bool cmd(const std::string& line, SmtpReply& r, int ms) { return send(line + "\r\n", ms) && read(r, ms); }
+  // Why the last send or read failed, for a reason text.
+  std::string lost(std::string_view when) const {
+    if (bad_) return t_.label() + " does not speak SMTP (" + std::string(when) + ") (#4.4.2)";
+    std::string detail = c_.last_error().empty() ? "" : ": " + c_.last_error();
+    return t_.label() + " " + std::string(io_name(io_)) + detail + " (" + std::string(when) + ") (#4.4.2)";
+  }
+  void quit(int ms) {
+    SmtpReply r;
+    if (send("QUIT\r\n", ms)) read(r, ms);
+  }
+
+ private:
+  Conn& c_;
+  const Target& t_;
+  Io io_ = Io::ok;
+  bool bad_ = false;
+};
+
+std::string dsn_rcpt_params(const Recipient& r) {
+  std::string out;
+  if (!r.notify.empty()) out += " NOTIFY=" + r.notify;
+  if (!r.orcpt.empty()) out += " ORCPT=" + r.orcpt;
+  return out;
+}
+
+// A reply to RCPT saying "no more recipients in this transaction" (RFC 5321 4.5.3.1.10).
+bool too_many_recipients(const SmtpReply& r) {
+  std::string e = r.enhanced();
+  return r.code == 452 || e == "4.5.3" || e == "5.5.3";
+}
+
+}  // namespace
+
+std::string Target::label() const { return literal ? "[" + host + "]" : host + " [" + ip + "]"; }
+
+const std::string& WireMessage::get(bool downgrade) {
+  if (!downgrade) {
+    if (eight_.empty()) eight_ = wire_form(message_);
+    return eight_;
+  }
+  if (seven_.empty()) seven_ = wire_form(downgrade_8bit(message_));
+  return seven_;
+}
+
+SessionResult run_session(Conn& c, const Request& q, const Target& t, const Settings& s, WireMessage& wire) {
+  const Timeouts& to = s.timeouts;
+  SessionResult res;
+  res.rcpts.resize(q.rcpts.size());
+  Dialog d(c, t);
+  SmtpReply r;
+  auto next = [&](std::string why) {
+    res.try_next = true;
+    res.why = std::move(why);
+    return res;
+  };
+  auto decide_all = [&](char letter, const std::string& why) {
+    for (auto& o : res.rcpts) {
+      if (o.letter == 0) o = {letter, why};
+    }
+    return res;
+  };
+
+  if (!d.read(r, to.greeting_ms)) return next(d.lost("greeting"));
+  if (r.kind() != 2) return next(said_temporary(t, r, "greeting", "4.4.2"));
+  bool esmtp = true;
+  EhloOffer offer;
+  if (!d.cmd("EHLO " + s.me, r, to.command_ms)) return next(d.lost("EHLO"));
+  if (r.kind() == 2) {
+    offer = parse_ehlo(r);
+  } else {
+    esmtp = false;
+    if (!d.cmd("HELO " + s.me, r, to.command_ms)) return next(d.lost("HELO"));
+    if (r.kind() != 2) return next(said_temporary(t, r, "HELO", "4.4.2"));
+  }
+
+  bool tls_required = t.tls == TlsMode::encrypt || t.tls == TlsMode::verify;
+  if (offer.starttls && t.tls != TlsMode::none && !t.skip_tls) {
+    if (!d.cmd("STARTTLS", r, to.command_ms)) return next(d.lost("STARTTLS"));
+    if (r.code == 220) {
+      auto st = c.start_tls(s.tls_ctx, t.literal ? "" : t.host, t.host, t.literal, now_ms() + to.command_ms);
+      if (!st) {
+        log_warn({{"msg", q.msg}, {"event", "tls"}, {"host", t.host}, {"ip", t.ip}, {"result", "failed"},
+                  {"reason", st.error().reason}});
+        res.retry_plain = !tls_required;
+        return next(t.label() + " " + st.error().reason + " (#4.7.5)");
+      }
+      log_info({{"msg", q.msg}, {"event", "tls"}, {"host", t.host}, {"ip", t.ip}, {"version", c.tls_version()},
+                {"cipher", c.tls_cipher()}, {"verified", c.verified() ? "yes" : "no"},
+                {"reason", c.verified() ? "" : c.verify_error()}});
+      if (t.tls == TlsMode::verify && !c.verified()) {
+        d.quit(5000);
+        return next(t.label() + " has a certificate that does not verify: " + c.verify_error() + " (#4.7.5)");
+      }
+      if (!d.cmd("EHLO " + s.me, r, to.command_ms)) return next(d.lost("EHLO after STARTTLS"));
+      if (r.kind() != 2) return next(said_temporary(t, r, "EHLO after STARTTLS", "4.4.2"));
+      offer = parse_ehlo(r);
+    } else if (tls_required) {
+      d.quit(5000);
+      return next(said_temporary(t, r, "STARTTLS", "4.7.10"));
+    }
+  }
+  if (tls_required && !c.tls()) {
+    d.quit(5000);
+    return next(t.label() + " does not offer STARTTLS, which control/tlspolicy requires for " + q.domain + " (#4.7.10)");
+  }
+
+  if (t.auth) {
+    // A password never crosses a network in clear: TLS, or this machine's loopback.
+    if (!c.tls() && !loopback(t.ip)) {
+      d.quit(5000);
+      return next(t.label() + " did not start TLS: our login is not sent in clear (#4.7.10)");
+    }
+    bool ok = false;
+    if (offer.auth_plain) {
+      ok = d.cmd("AUTH PLAIN " + base64(std::string(1, '\0') + t.auth->user + '\0' + t.auth->password), r, to.command_ms);
+    } else if (offer.auth_login) {
+      ok = d.cmd("AUTH LOGIN", r, to.command_ms) && r.code == 334 && d.cmd(base64(t.auth->user), r, to.command_ms) &&
+           r.code == 334 && d.cmd(base64(t.auth->password), r, to.command_ms);
+    } else {
+      d.quit(5000);
+      return next(t.label() + " offers no AUTH PLAIN or LOGIN for our login (#4.7.0)");
+    }
+    if (!ok && r.code == 0) return next(d.lost("AUTH"));
+    // A refused login is our configuration's trouble: temporary, never a bounce.
+    if (r.code != 235) {
+      d.quit(5000);
+      return next(said_temporary(t, r, "AUTH", "4.7.0"));
+    }
+  }
+
+  if (q.needs_smtputf8 && !offer.smtputf8) {
+    d.quit(5000);
+    return decide_all('h', t.label() + " does not support SMTPUTF8, which this message needs for its "
+                           "non-ASCII addresses or header (#5.6.7)");
+  }
+  bool downgrade = q.body_8bit && !(esmtp && offer.eightbitmime);
+  const std::string& data = wire.get(downgrade);
+  if (offer.size_limit != 0 && data.size() > offer.size_limit) {
+    d.quit(5000);
+    return decide_all('h', t.label() + " takes messages of at most " + std::to_string(offer.size_limit) +
+                               " bytes; this one has " + std::to_string(data.size()) + " (#5.3.4)");
+  }
+  bool pipelining = esmtp && offer.pipelining;
+  bool dsn = esmtp && offer.dsn;
+
+  std::vector<size_t> pending;
+  for (size_t i = 0; i < q.rcpts.size(); ++i) pending.push_back(i);
+  bool decided = false;  // a recipient's outcome was decided here: no other host is tried
+  // Trouble before the message's end was sent: the next host may take it, unless
+  // this one already decided something.
+  auto lost_before_data = [&](std::string why) {
+    if (!decided) return next(std::move(why));
+    return decide_all('s', why);
+  };
+  while (!pending.empty()) {
+    std::string mail = "MAIL FROM:<" + q.sender + ">";
+    if (esmtp) {
+      if (offer.size) mail += " SIZE=" + std::to_string(data.size());
+      if (q.body_8bit && !downgrade) mail += " BODY=8BITMIME";
+      if (q.needs_smtputf8) mail += " SMTPUTF8";
+      if (dsn && !q.ret.empty()) mail += " RET=" + q.ret;
+      if (dsn && !q.envid.empty()) mail += " ENVID=" + q.envid;
+    }
+    std::vector<std::string> rcpt_lines;
+    for (size_t p : pending) {
+      rcpt_lines.push_back("RCPT TO:<" + q.rcpts[p].address + ">" + (dsn ? dsn_rcpt_params(q.rcpts[p]) : ""));
+    }
+    std::vector<size_t> accepted, overflow;
+    SmtpReply mail_reply, data_reply;
+    size_t rejected = 0, deferred = 0;
+    auto judge_rcpt = [&](size_t p, const SmtpReply& rr) {
+      if (rr.kind() == 2) {
+        accepted.push_back(p);
+      } else if (!accepted.empty() && too_many_recipients(rr)) {
+        overflow.push_back(p);
+      } else {
+        res.rcpts[p] = {rr.kind() == 5 ? 'h' : 's', said(t, rr, "RCPT")};
+        (rr.kind() == 5 ? rejected : deferred) += 1;
+        decided = true;
+      }
+    };
+    if (pipelining) {
+      std::string batch = mail + "\r\n";
+      for (const auto& l : rcpt_lines) batch += l + "\r\n";
+      batch += "DATA\r\n";
+      if (!d.send(batch, to.command_ms)) return lost_before_data(d.lost("MAIL"));
+      if (!d.read(mail_reply, to.command_ms)) return lost_before_data(d.lost("MAIL"));
+      for (size_t i = 0; i < pending.size(); ++i) {
+        SmtpReply rr;
+        if (!d.read(rr, to.command_ms)) return lost_before_data(d.lost("RCPT"));
+        if (mail_reply.kind() == 2) judge_rcpt(pending[i], rr);
+      }
+      if (!d.read(data_reply, to.command_ms)) return lost_before_data(d.lost("DATA"));
+    } else {
+      if (!d.cmd(mail, mail_reply, to.command_ms)) return lost_before_data(d.lost("MAIL"));
+      if (mail_reply.kind() == 2) {
+        for (size_t i = 0; i < pending.size(); ++i) {
+          SmtpReply rr;
+          if (!d.cmd(rcpt_lines[i], rr, to.command_ms)) return lost_before_data(d.lost("RCPT"));
+          judge_rcpt(pending[i], rr);
+        }
+        if (!accepted.empty() && !d.cmd("DATA", data_reply, to.command_ms)) return lost_before_data(d.lost("DATA"));
+      }
+    }
+    if (mail_reply.kind() != 2) {
+      if (data_reply.code == 354) {
+        SmtpReply ignored;
+        if (!d.cmd(".", ignored, to.data_ms)) return lost_before_data(d.lost("DATA"));
+      }
+      if (mail_reply.kind() == 4 && !decided) return next(said(t, mail_reply, "MAIL"));
+      return decide_all(mail_reply.kind() == 5 ? 'h' : 's', said(t, mail_reply, "MAIL"));
+    }
+    if (accepted.empty()) {
+      if (data_reply.code == 354) {  // a pipelining server that took DATA anyway gets an empty message's end
+        SmtpReply ignored;
+        if (!d.cmd(".", ignored, to.data_ms)) return lost_before_data(d.lost("DATA"));
+      }
+    } else if (data_reply.code != 354) {
+      for (size_t p : accepted) res.rcpts[p] = {data_reply.kind() == 5 ? 'h' : 's', said(t, data_reply, "DATA")};
+      decided = true;
+    } else {
+      // From here the peer may have the message: any trouble defers, never moves on.
+      decided = true;
+      std::string_view rest = data;
+      bool sent = true;
+      while (!rest.empty() && sent) {
+        size_t n = std::min(rest.size(), data_chunk);
+        sent = d.send(rest.substr(0, n), to.data_ms);
+        rest.remove_prefix(n);
+      }
+      SmtpReply end;
+      if (!sent || !d.read(end, to.data_ms)) {
+        return decide_all('s', d.lost("after the message was sent; it may have arrived and will be sent again"));
+      }
+      for (size_t p : accepted) {
+        if (end.kind() == 2) {
+          res.rcpts[p] = {'r', ""};
+        } else {
+          res.rcpts[p] = {end.kind() == 5 ? 'h' : 's', said(t, end, "end of data")};
+        }
+      }
+      if (end.kind() == 2 && res.accepted.empty()) {
+        // Agreed with queue-send (man/remote-deliver.8): "DSN " says the peer took
+        // the DSN parameters, so its own notices replace our "relayed" report.
+        res.accepted = std::string(dsn ? "DSN " : "") + t.label() + " accepted the message: " + end.quote();
+      }
+      log_info({{"msg", q.msg}, {"event", "transaction"}, {"host", t.host}, {"ip", t.ip},
+                {"rcpts", pending.size()}, {"accepted", end.kind() == 2 ? accepted.size() : 0},
+                {"rejected", rejected}, {"deferred", deferred}, {"overflow", overflow.size()},
+                {"tls", c.tls() ? c.tls_version() : "no"}, {"result", end.quote()}});
+    }
+    if (overflow.size() == pending.size()) return decide_all('s', t.label() + " accepted no recipient (#4.5.3)");
+    pending = std::move(overflow);
+  }
+  d.quit(std::min(to.command_ms, 10000));
+  return decide_all('s', t.label() + " gave no result for this recipient (#4.3.0)");
+}
+
+}  // namespace quail::rd
