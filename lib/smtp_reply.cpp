@@ -1,12 +1,10 @@
-// SMTP reply parsing for the client side: see smtp_reply.hpp.
+// A client's view of SMTP replies: see smtp_reply.hpp.
 #include "smtp_reply.hpp"
 
 #include <charconv>
 
 namespace quail {
 namespace {
-
-bool digit(char c) { return c >= '0' && c <= '9'; }
 
 char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
 
@@ -34,45 +32,19 @@ std::vector<std::string_view> words(std::string_view s) {
 
 }  // namespace
 
-std::string SmtpReply::enhanced() const {
-  if (lines.empty()) return "";
-  std::string_view t = lines.front();
-  // class "." subject "." detail: 1 digit, 1-3 digits, 1-3 digits (RFC 3463).
-  if (t.size() < 5 || t[0] != static_cast<char>('0' + kind()) || t[1] != '.') return "";
-  size_t i = 2, n = 0;
-  while (i < t.size() && digit(t[i]) && n < 3) ++i, ++n;
-  if (n == 0 || i >= t.size() || t[i] != '.') return "";
-  ++i;
-  n = 0;
-  while (i < t.size() && digit(t[i]) && n < 3) ++i, ++n;
-  if (n == 0 || (i < t.size() && t[i] != ' ')) return "";
-  return std::string(t.substr(0, i));
-}
-
-std::string SmtpReply::quote() const {
-  std::string out = std::to_string(code);
-  for (size_t i = 0; i < lines.size(); ++i) {
-    out += i == 0 ? " " : " / ";
-    for (unsigned char c : lines[i]) out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-    if (out.size() > 400) break;
+std::string quote_reply(const SmtpReply& r) {
+  std::string out = std::to_string(r.code);
+  if (!r.enhanced.empty()) out += " " + r.enhanced;
+  for (size_t i = 0; i < r.lines.size() && out.size() <= 400; ++i) {
+    if (i > 0) out += " /";
+    if (!r.lines[i].empty()) out += ' ';
+    for (unsigned char c : r.lines[i]) out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
   }
   if (out.size() > 400) {
     out.resize(397);
     out += "...";
   }
   return out;
-}
-
-SmtpReplyReader::Step SmtpReplyReader::feed(std::string_view line) {
-  if (line.size() < 3 || !digit(line[0]) || !digit(line[1]) || !digit(line[2])) return Step::bad;
-  if (line[0] < '2' || line[0] > '5') return Step::bad;
-  if (line.size() > 3 && line[3] != ' ' && line[3] != '-') return Step::bad;
-  if (line.size() > max_reply_line || reply_.lines.size() >= max_reply_lines) return Step::bad;
-  int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-  if (!reply_.lines.empty() && code != reply_.code) return Step::bad;
-  reply_.code = code;
-  reply_.lines.emplace_back(line.size() > 4 ? line.substr(4) : std::string_view());
-  return line.size() > 3 && line[3] == '-' ? Step::more : Step::done;
 }
 
 EhloOffer parse_ehlo(const SmtpReply& reply) {

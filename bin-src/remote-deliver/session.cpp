@@ -37,21 +37,20 @@ bool loopback(const std::string& ip) {
 
 // The reply's own RFC 3463 code, or the fallback for its class.
 std::string code_of(const SmtpReply& r, std::string_view fallback4, std::string_view fallback5) {
-  std::string e = r.enhanced();
-  if (!e.empty()) return e;
-  return std::string(r.kind() == 5 ? fallback5 : fallback4);
+  if (!r.enhanced.empty()) return r.enhanced;
+  return std::string((r.code / 100) == 5 ? fallback5 : fallback4);
 }
 
 // "host [ip] said: 550 5.1.1 no such user (#5.1.1)"
 std::string said(const Target& t, const SmtpReply& r, std::string_view when, std::string_view f4 = "4.0.0",
                  std::string_view f5 = "5.0.0") {
-  return t.label() + " said: " + r.quote() + " (" + std::string(when) + ") (#" + code_of(r, f4, f5) + ")";
+  return t.label() + " said: " + quote_reply(r) + " (" + std::string(when) + ") (#" + code_of(r, f4, f5) + ")";
 }
 
 // The same, with a code of our choosing: for a refusal that only moves us to the
 // next host or defers (a 5xx greeting or login refusal is never a bounce).
 std::string said_temporary(const Target& t, const SmtpReply& r, std::string_view when, std::string_view code) {
-  return t.label() + " said: " + r.quote() + " (" + std::string(when) + ") (#" + std::string(code) + ")";
+  return t.label() + " said: " + quote_reply(r) + " (" + std::string(when) + ") (#" + std::string(code) + ")";
 }
 
 class Dialog {
@@ -65,16 +64,16 @@ class Dialog {
     SmtpReplyReader rd;
     std::string line;
     int64_t deadline = now_ms() + ms;
-    for (;;) {
+    for (size_t n = 0;; ++n) {
       io_ = c_.read_line(line, max_reply_line, deadline);
       if (io_ != Io::ok) return false;
-      auto step = rd.feed(line);
-      if (step == SmtpReplyReader::Step::bad) {
+      auto done = rd.add(line);
+      if (!done || n >= max_reply_lines) {
         bad_ = true;
         return false;
       }
-      if (step == SmtpReplyReader::Step::done) {
-        r = rd.reply();
+      if (*done) {
+        r = rd.take();
         return true;
       }
     }
@@ -107,8 +106,7 @@ std::string dsn_rcpt_params(const Recipient& r) {
 
 // A reply to RCPT saying "no more recipients in this transaction" (RFC 5321 4.5.3.1.10).
 bool too_many_recipients(const SmtpReply& r) {
-  std::string e = r.enhanced();
-  return r.code == 452 || e == "4.5.3" || e == "5.5.3";
+  return r.code == 452 || r.enhanced == "4.5.3" || r.enhanced == "5.5.3";
 }
 
 }  // namespace
@@ -143,16 +141,16 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
   };
 
   if (!d.read(r, to.greeting_ms)) return next(d.lost("greeting"));
-  if (r.kind() != 2) return next(said_temporary(t, r, "greeting", "4.4.2"));
+  if ((r.code / 100) != 2) return next(said_temporary(t, r, "greeting", "4.4.2"));
   bool esmtp = true;
   EhloOffer offer;
   if (!d.cmd("EHLO " + s.me, r, to.command_ms)) return next(d.lost("EHLO"));
-  if (r.kind() == 2) {
+  if ((r.code / 100) == 2) {
     offer = parse_ehlo(r);
   } else {
     esmtp = false;
     if (!d.cmd("HELO " + s.me, r, to.command_ms)) return next(d.lost("HELO"));
-    if (r.kind() != 2) return next(said_temporary(t, r, "HELO", "4.4.2"));
+    if ((r.code / 100) != 2) return next(said_temporary(t, r, "HELO", "4.4.2"));
   }
 
   bool tls_required = t.tls == TlsMode::encrypt || t.tls == TlsMode::verify;
@@ -174,7 +172,7 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
         return next(t.label() + " has a certificate that does not verify: " + c.verify_error() + " (#4.7.5)");
       }
       if (!d.cmd("EHLO " + s.me, r, to.command_ms)) return next(d.lost("EHLO after STARTTLS"));
-      if (r.kind() != 2) return next(said_temporary(t, r, "EHLO after STARTTLS", "4.4.2"));
+      if ((r.code / 100) != 2) return next(said_temporary(t, r, "EHLO after STARTTLS", "4.4.2"));
       offer = parse_ehlo(r);
     } else if (tls_required) {
       d.quit(5000);
@@ -251,13 +249,13 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
     SmtpReply mail_reply, data_reply;
     size_t rejected = 0, deferred = 0;
     auto judge_rcpt = [&](size_t p, const SmtpReply& rr) {
-      if (rr.kind() == 2) {
+      if ((rr.code / 100) == 2) {
         accepted.push_back(p);
       } else if (!accepted.empty() && too_many_recipients(rr)) {
         overflow.push_back(p);
       } else {
-        res.rcpts[p] = {rr.kind() == 5 ? 'h' : 's', said(t, rr, "RCPT")};
-        (rr.kind() == 5 ? rejected : deferred) += 1;
+        res.rcpts[p] = {(rr.code / 100) == 5 ? 'h' : 's', said(t, rr, "RCPT")};
+        ((rr.code / 100) == 5 ? rejected : deferred) += 1;
         decided = true;
       }
     };
@@ -270,12 +268,12 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
       for (size_t i = 0; i < pending.size(); ++i) {
         SmtpReply rr;
         if (!d.read(rr, to.command_ms)) return lost_before_data(d.lost("RCPT"));
-        if (mail_reply.kind() == 2) judge_rcpt(pending[i], rr);
+        if ((mail_reply.code / 100) == 2) judge_rcpt(pending[i], rr);
       }
       if (!d.read(data_reply, to.command_ms)) return lost_before_data(d.lost("DATA"));
     } else {
       if (!d.cmd(mail, mail_reply, to.command_ms)) return lost_before_data(d.lost("MAIL"));
-      if (mail_reply.kind() == 2) {
+      if ((mail_reply.code / 100) == 2) {
         for (size_t i = 0; i < pending.size(); ++i) {
           SmtpReply rr;
           if (!d.cmd(rcpt_lines[i], rr, to.command_ms)) return lost_before_data(d.lost("RCPT"));
@@ -284,13 +282,13 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
         if (!accepted.empty() && !d.cmd("DATA", data_reply, to.command_ms)) return lost_before_data(d.lost("DATA"));
       }
     }
-    if (mail_reply.kind() != 2) {
+    if ((mail_reply.code / 100) != 2) {
       if (data_reply.code == 354) {
         SmtpReply ignored;
         if (!d.cmd(".", ignored, to.data_ms)) return lost_before_data(d.lost("DATA"));
       }
-      if (mail_reply.kind() == 4 && !decided) return next(said(t, mail_reply, "MAIL"));
-      return decide_all(mail_reply.kind() == 5 ? 'h' : 's', said(t, mail_reply, "MAIL"));
+      if ((mail_reply.code / 100) == 4 && !decided) return next(said(t, mail_reply, "MAIL"));
+      return decide_all((mail_reply.code / 100) == 5 ? 'h' : 's', said(t, mail_reply, "MAIL"));
     }
     if (accepted.empty()) {
       if (data_reply.code == 354) {  // a pipelining server that took DATA anyway gets an empty message's end
@@ -298,7 +296,7 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
         if (!d.cmd(".", ignored, to.data_ms)) return lost_before_data(d.lost("DATA"));
       }
     } else if (data_reply.code != 354) {
-      for (size_t p : accepted) res.rcpts[p] = {data_reply.kind() == 5 ? 'h' : 's', said(t, data_reply, "DATA")};
+      for (size_t p : accepted) res.rcpts[p] = {(data_reply.code / 100) == 5 ? 'h' : 's', said(t, data_reply, "DATA")};
       decided = true;
     } else {
       // From here the peer may have the message: any trouble defers, never moves on.
@@ -315,21 +313,21 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
         return decide_all('s', d.lost("after the message was sent; it may have arrived and will be sent again"));
       }
       for (size_t p : accepted) {
-        if (end.kind() == 2) {
+        if ((end.code / 100) == 2) {
           res.rcpts[p] = {'r', ""};
         } else {
-          res.rcpts[p] = {end.kind() == 5 ? 'h' : 's', said(t, end, "end of data")};
+          res.rcpts[p] = {(end.code / 100) == 5 ? 'h' : 's', said(t, end, "end of data")};
         }
       }
-      if (end.kind() == 2 && res.accepted.empty()) {
+      if ((end.code / 100) == 2 && res.accepted.empty()) {
         // Agreed with queue-send (man/remote-deliver.8): "DSN " says the peer took
         // the DSN parameters, so its own notices replace our "relayed" report.
-        res.accepted = std::string(dsn ? "DSN " : "") + t.label() + " accepted the message: " + end.quote();
+        res.accepted = std::string(dsn ? "DSN " : "") + t.label() + " accepted the message: " + quote_reply(end);
       }
       log_info({{"msg", q.msg}, {"event", "transaction"}, {"host", t.host}, {"ip", t.ip},
-                {"rcpts", pending.size()}, {"accepted", end.kind() == 2 ? accepted.size() : 0},
+                {"rcpts", pending.size()}, {"accepted", (end.code / 100) == 2 ? accepted.size() : 0},
                 {"rejected", rejected}, {"deferred", deferred}, {"overflow", overflow.size()},
-                {"tls", c.tls() ? c.tls_version() : "no"}, {"result", end.quote()}});
+                {"tls", c.tls() ? c.tls_version() : "no"}, {"result", quote_reply(end)}});
     }
     if (overflow.size() == pending.size()) return decide_all('s', t.label() + " accepted no recipient (#4.5.3)");
     pending = std::move(overflow);
