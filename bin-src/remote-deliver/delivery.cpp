@@ -132,12 +132,12 @@ bool Delivery::route() {
   plan_ = plan_route(q_.domain, routes_, *dns_);
   std::string hosts;
   for (const auto& h : plan_.hops) hosts += (hosts.empty() ? "" : ",") + h.host;
-  log_info({{"msg", q_.msg}, {"event", "route"}, {"domain", q_.domain}, {"via", plan_.failed ? "none" : plan_.via},
-            {"hosts", hosts}, {"reason", plan_.why}});
   if (plan_.failed) {
+    log_info({{"msg", q_.msg}, {"event", "route"}, {"domain", q_.domain}, {"via", "none"}, {"reason", plan_.why}});
     decide_all(plan_.permanent ? 'h' : 's', plan_.why);
     return false;
   }
+  log_info({{"msg", q_.msg}, {"event", "route"}, {"domain", q_.domain}, {"via", plan_.via}, {"hosts", hosts}});
   return true;
 }
 

@@ -76,6 +76,11 @@ Result<Resolver> Resolver::create(const std::vector<std::string>& servers) {
       return Error{ErrorKind::config, "unable to use DNS server " + s + ": " + ub_strerror(e)};
     }
   }
+  // libunbound answers some special-use names itself with NXDOMAIN (test. of
+  // RFC 6761, home.arpa. of RFC 8375); servers the administrator names are asked
+  // about them too, as a site's own resolver would be. (This ends the context's
+  // configuration, so it comes last.)
+  for (const char* zone : {"test.", "home.arpa."}) ub_ctx_zone_add(ctx, zone, "transparent");
   return r;
 }
 

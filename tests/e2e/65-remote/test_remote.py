@@ -1,0 +1,361 @@
+"""65-remote: remote-deliver against a scriptable SMTP peer (smtp_peer.py) reached
+through control/smtproutes, and two quail instances on loopback mailing each
+other through MX records served by a real dnsmasq.
+
+Per-recipient 250/450/550 in one transaction give delivered / retried / bounced
+(the bounce parses as an RFC 3464 report quoting the peer); a connection dropped
+in the middle of DATA is retried and nothing is lost; an 8-bit message reaches a
+peer without 8BITMIME as quoted-printable that decodes to the original; 100
+recipients travel in one connection (three transactions past a limit of 40);
+a domain whose tlspolicy requires TLS is deferred, not sent in clear, by a peer
+without STARTTLS; STARTTLS with certificate verification and DSN parameters
+passed to a DSN peer; MX order, a dead first MX, the implicit MX, null MX and
+NXDOMAIN bounces, and an MX that is the instance's own listener bouncing as a loop.
+"""
+import email
+import email.policy
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import unittest
+
+import quailtest as qt
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from smtp_peer import Peer  # noqa: E402
+
+qt.require("quail", "quail-init", "quail-up", "sendmail", "queue-inject", "queue-send", "local-deliver",
+           "remote-deliver", "smtpd", "tcpserver")
+
+DOMAIN = "example.test"
+ALICE = "alice@" + DOMAIN
+RETRY = {"QUAIL_RETRY_SCALE": "200"}  # retries after 0.3 s, 1.2 s, 2.7 s ...
+
+
+def events(q, **want):
+    return [e for e in q.log_lines() if all(e.get(k) == v for k, v in want.items())]
+
+
+def bounce_reports(q, addr=ALICE):
+    out = []
+    for raw in q.maildir_messages(addr):
+        m = email.message_from_bytes(raw, policy=email.policy.default)
+        if m.get_content_type() == "multipart/report":
+            out.append(m)
+    return out
+
+
+def delivery_status(report):
+    """The per-recipient fields of a multipart/report (a list of dicts, lowercase keys)."""
+    for part in report.walk():
+        if part.get_content_type() == "message/delivery-status":
+            text = part.get_payload()
+            if isinstance(text, list):  # the email package parses it as header blocks
+                return [{k.lower(): str(v) for k, v in block.items()} for block in text[1:]]
+    return []
+
+
+class ScriptedPeer(unittest.TestCase):
+    """remote-deliver through control/smtproutes to a peer on 127.0.0.1."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.template = qt.TemplateRoot("quail-e2e-remote-", "mx." + DOMAIN, [DOMAIN], users=[ALICE])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.template.cleanup()
+
+    def start(self, peer, tlspolicy=None, smtp=False, extra_control=None):
+        peer.start()
+        self.addCleanup(peer.stop)
+        q = self.template.copy(self)
+        q.write_control("smtproutes", "remote.test:[127.0.0.1]:%d\n" % peer.port)
+        if tlspolicy:
+            q.write_control("tlspolicy", tlspolicy)
+        for name, value in (extra_control or {}).items():
+            q.write_control(name, value)
+        listeners = {"smtp": "127.0.0.1:%d" % qt.free_port()} if smtp else {}
+        q.up(env=RETRY, **listeners)
+        q.smtp = listeners.get("smtp")
+        return q
+
+    def send(self, q, rcpts, message=None, n=1):
+        r = q.sendmail(["-f", ALICE] + list(rcpts), message or qt.make_message(n, sender=ALICE))
+        self.assertEqual(r.returncode, 0, r.err)
+
+    def test_per_recipient_replies_in_one_transaction(self):
+        replies = {"ok": "250 2.1.5 ok", "later": "450 4.2.1 mailbox busy", "bad": "550 5.1.1 no such user here"}
+        peer = Peer(rcpt=lambda a: replies[a.split("@")[0]])
+        q = self.start(peer)
+        self.send(q, ["ok@remote.test", "later@remote.test", "bad@remote.test"])
+        qt.wait_for(lambda: events(q, event="delivery", to="<bad@remote.test>"), 30, "the first attempt")
+        first = peer.sessions[0]
+        self.assertEqual(len(first["transactions"]), 1, first["commands"])
+        self.assertEqual(len(first["transactions"][0]["rcpt_commands"]), 3, "all three in one transaction")
+        self.assertEqual([m[1] for m in peer.messages()], [["ok@remote.test"]])
+        result = {e["to"]: e["result"] for e in events(q, event="delivery", dlv="1")}
+        self.assertEqual(result, {"<ok@remote.test>": "delivered", "<later@remote.test>": "deferred",
+                                  "<bad@remote.test>": "failed"})
+        # The failed recipient bounces to the sender, quoting the peer's reply.
+        reports = qt.wait_for(lambda: bounce_reports(q), 30, "a bounce to alice")
+        fields = delivery_status(reports[0])
+        self.assertEqual(len(fields), 1, fields)
+        self.assertIn("bad@remote.test", fields[0]["final-recipient"])
+        self.assertEqual(fields[0]["status"], "5.1.1")
+        self.assertIn("550 5.1.1 no such user here", fields[0]["diagnostic-code"])
+        # The deferred one is tried again, alone.
+        qt.wait_for(lambda: len(peer.sessions) >= 2 and peer.sessions[1]["transactions"] and
+                    peer.sessions[1]["transactions"][0]["rcpt_commands"], 30, "a retry")
+        self.assertEqual(peer.sessions[1]["transactions"][0]["rcpt_commands"], ["RCPT TO:<later@remote.test>"])
+
+    def test_connection_dropped_in_data_is_retried_and_nothing_lost(self):
+        peer = Peer(drop_in_data=True)
+        q = self.start(peer)
+        body = b"".join(b"line %d of a message that is cut in the middle\n" % i for i in range(2000))
+        msg = qt.make_message(7, sender=ALICE, body=body)
+        self.send(q, ["carol@remote.test"], msg)
+        deferred = qt.wait_for(lambda: events(q, event="delivery", result="deferred"), 30, "a deferral")
+        self.assertIn("#4.4.2", deferred[0]["reason"])
+        self.assertEqual(peer.messages(), [])
+        self.assertEqual(len(q.queue_entries("mess")), 1, "the message stays queued")
+        peer.drop_in_data = False
+        qt.wait_for(lambda: peer.messages(), 60, "the retry's delivery")
+        qt.wait_for(q.queue_empty, 30, "an empty queue")
+        got = peer.messages()[0][2].replace(b"\r\n", b"\n")
+        self.assertEqual(qt.strip_trace(got), qt.strip_trace(msg))
+        self.assertFalse(bounce_reports(q))
+
+    def test_8bit_message_to_a_peer_without_8bitmime_is_quoted_printable(self):
+        peer = Peer(ehlo=["PIPELINING", "SIZE 1000000"])
+        q = self.start(peer)
+        text = "Grüße aus Köln, ça va? ½ € — fin\n.leading dot stays\n"
+        msg = qt.make_message(3, sender=ALICE, body=text.encode(),
+                              extra=b"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+                                    b"Content-Transfer-Encoding: 8bit\n")
+        self.send(q, ["dave@remote.test"], msg)
+        got = qt.wait_for(lambda: peer.messages(), 30, "the message")[0]
+        self.assertNotIn("BODY=8BITMIME", got[0])
+        self.assertTrue(all(b < 0x80 for b in got[2]), "7-bit on the wire")
+        m = email.message_from_bytes(got[2], policy=email.policy.default)
+        self.assertEqual(m["Content-Transfer-Encoding"], "quoted-printable")
+        self.assertEqual(m.get_content().replace("\r\n", "\n"), text)
+
+    def test_8bit_message_to_an_8bitmime_peer_goes_as_is(self):
+        peer = Peer(ehlo=["PIPELINING", "8BITMIME"])
+        q = self.start(peer)
+        msg = qt.make_message(4, sender=ALICE, body="naïve café\n".encode())
+        self.send(q, ["erin@remote.test"], msg)
+        got = qt.wait_for(lambda: peer.messages(), 30, "the message")[0]
+        self.assertIn("BODY=8BITMIME", got[0])
+        self.assertTrue(got[2].endswith("naïve café\r\n".encode()))
+
+    def test_100_recipients_travel_in_one_connection(self):
+        peer = Peer(ehlo=["PIPELINING", "8BITMIME"], max_rcpt=40)
+        q = self.start(peer)
+        rcpts = ["user%03d@remote.test" % i for i in range(100)]
+        self.send(q, rcpts)
+        qt.wait_for(lambda: len(events(q, event="delivery", result="delivered")) == 100, 60, "100 deliveries")
+        self.assertEqual(len(peer.sessions), 1, "one connection")
+        txns = peer.transactions()
+        self.assertEqual([len(t["rcpts"]) for t in txns], [40, 40, 20])
+        self.assertEqual(sorted(r for t in txns for r in t["rcpts"]), rcpts)
+        self.assertTrue(all(t["accepted"] for t in txns))
+        qt.note("100 recipients: %d connection, %d transactions" % (len(peer.sessions), len(txns)))
+
+    def test_required_tls_without_starttls_is_deferred_not_sent_in_clear(self):
+        peer = Peer(ehlo=["PIPELINING", "8BITMIME"])
+        q = self.start(peer, tlspolicy="remote.test:encrypt\n")
+        self.send(q, ["frank@remote.test"])
+        d = qt.wait_for(lambda: events(q, event="delivery", result="deferred"), 30, "a deferral")
+        self.assertIn("#4.7.10", d[0]["reason"])
+        self.assertFalse(any(c.startswith("MAIL") for s in peer.sessions for c in s["commands"]))
+        self.assertEqual(len(q.queue_entries("mess")), 1)
+
+    def make_cert(self, tmp, names):
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                        "/CN=peer.test", "-addext", "subjectAltName=" + names, "-keyout", key, "-out", cert],
+                       check=True, capture_output=True, timeout=60)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        return ctx, cert
+
+    def test_starttls_verified_and_dsn_parameters_passed_on(self):
+        q0 = qt.Instance()  # a scratch directory for the certificate
+        self.addCleanup(q0.cleanup)
+        ctx, cert = self.make_cert(q0.tmp, "IP:127.0.0.1")
+        peer = Peer(ehlo=["PIPELINING", "8BITMIME", "DSN", "STARTTLS"], tls_context=ctx)
+        q = self.start(peer, tlspolicy="remote.test:verify\n", smtp=True)
+        os.makedirs(q.path("control", "tls"), exist_ok=True)
+        shutil.copy(cert, q.path("control", "tls", "remote-ca.pem"))
+        host, port = q.smtp.rsplit(":", 1)
+        import smtplib
+        with smtplib.SMTP(host, int(port), timeout=30) as s:
+            s.ehlo("client.test")
+            s.sendmail(ALICE, ["gina@remote.test"], qt.make_message(5, sender=ALICE).replace(b"\n", b"\r\n"),
+                       mail_options=["RET=HDRS", "ENVID=env-5"],
+                       rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;gina@remote.test"])
+        got = qt.wait_for(lambda: peer.messages(), 30, "the message")[0]
+        session = peer.sessions[-1]
+        self.assertTrue(session["tls"], session["commands"])
+        self.assertIn("RET=HDRS", got[0])
+        self.assertIn("ENVID=env-5", got[0])
+        rcpt = session["transactions"][0]["rcpt_commands"][0]
+        self.assertIn("NOTIFY=SUCCESS,FAILURE", rcpt)
+        self.assertIn("ORCPT=rfc822;gina@remote.test", rcpt)
+        d = qt.wait_for(lambda: events(q, event="delivery", result="delivered"), 30, "delivered")
+        self.assertTrue(d[0]["reason"].startswith("DSN "), d[0]["reason"])
+        tls = events(q, event="tls")
+        self.assertEqual(tls[0]["verified"], "yes", tls)
+
+    def test_unverifiable_certificate_under_verify_is_deferred(self):
+        q0 = qt.Instance()
+        self.addCleanup(q0.cleanup)
+        ctx, _ = self.make_cert(q0.tmp, "IP:127.0.0.1")  # not trusted: no remote-ca.pem
+        peer = Peer(ehlo=["PIPELINING", "STARTTLS"], tls_context=ctx)
+        q = self.start(peer, tlspolicy="remote.test:verify\n")
+        self.send(q, ["hank@remote.test"])
+        d = qt.wait_for(lambda: events(q, event="delivery", result="deferred"), 30, "a deferral")
+        self.assertIn("#4.7.5", d[0]["reason"])
+        self.assertEqual(peer.messages(), [])
+
+    def test_opportunistic_tls_with_any_certificate(self):
+        q0 = qt.Instance()
+        self.addCleanup(q0.cleanup)
+        ctx, _ = self.make_cert(q0.tmp, "DNS:other.test")
+        peer = Peer(ehlo=["PIPELINING", "STARTTLS"], tls_context=ctx)
+        q = self.start(peer)
+        self.send(q, ["ivan@remote.test"])
+        qt.wait_for(lambda: peer.messages(), 30, "the message")
+        self.assertTrue(peer.sessions[-1]["tls"])
+
+    def test_too_many_received_fields_bounce(self):
+        peer = Peer()
+        q = self.start(peer)
+        trace = b"".join(b"Received: from hop%d.test by hop%d.test; Thu, 1 Jan 2026 00:00:00 +0000\n" % (i, i)
+                         for i in range(101))
+        self.send(q, ["judy@remote.test"], trace + qt.make_message(6, sender=ALICE))
+        d = qt.wait_for(lambda: events(q, event="delivery", result="failed"), 30, "a failure")
+        self.assertIn("#5.4.6", d[0]["reason"])
+        self.assertEqual(peer.sessions, [])
+
+
+def free_udp_port(host="127.0.0.1"):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@unittest.skipUnless(shutil.which("dnsmasq"), "dnsmasq is not installed (Debian package dnsmasq-base)")
+@unittest.skipUnless(os.geteuid() == 0, "MX delivery is to port 25: binding it needs root")
+class TwoInstancesThroughDns(unittest.TestCase):
+    """Instances A (a.test, 127.0.65.2:25) and B (b.test, 127.0.65.3:25) and a
+    dnsmasq on 127.0.0.1 serving their MX records and a few broken domains."""
+    A_IP, B_IP, DEAD_IP = "127.0.65.2", "127.0.65.3", "127.0.65.9"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dns_port = free_udp_port()
+        records = [
+            "--mx-host=a.test,mx.a.test,10", "--host-record=mx.a.test,%s" % cls.A_IP,
+            # b.test: a dead first MX, then B.
+            "--mx-host=b.test,dead.b.test,5", "--host-record=dead.b.test,%s" % cls.DEAD_IP,
+            "--mx-host=b.test,mx.b.test,10", "--host-record=mx.b.test,%s" % cls.B_IP,
+            # implicit.test: no MX, an A record (B serves it).
+            "--host-record=implicit.test,%s" % cls.B_IP,
+            # null.test: RFC 7505's "0 ." (preference 0, the root name).
+            "--dns-rr=null.test,15,000000",
+            # loop.test: its MX is A itself.
+            "--mx-host=loop.test,mx.a.test,10",
+        ]
+        cls.dns = subprocess.Popen(["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
+                                    "--conf-file=/dev/null", "--listen-address=127.0.0.1", "--bind-interfaces",
+                                    "--port=%d" % cls.dns_port, "--local=/test/", "--log-facility=-", "--user=root",
+                                    "--pid-file="] + records,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cls.a = cls.b = None
+        try:
+            cls.a = cls.instance("a.test", cls.A_IP)
+            cls.b = cls.instance("b.test", cls.B_IP, extra_domains=["implicit.test"])
+            cls.b.add_user("bob@b.test")
+            cls.b.add_user("bob@implicit.test")
+            cls.a.add_user("alice@a.test")
+            for q, ip in ((cls.a, cls.A_IP), (cls.b, cls.B_IP)):
+                q.up(env=RETRY, smtp="%s:25" % ip)
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def instance(cls, domain, ip, extra_domains=()):
+        q = qt.Instance()
+        q.init("mx." + domain, [domain] + list(extra_domains))
+        q.write_control("dnsservers", "127.0.0.1@%d\n" % cls.dns_port)
+        return q
+
+    @classmethod
+    def tearDownClass(cls):
+        for q in (cls.a, cls.b):
+            if q:
+                q.cleanup()
+        cls.dns.terminate()
+        try:
+            cls.dns.wait(10)
+        except subprocess.TimeoutExpired:
+            cls.dns.kill()
+
+    def send(self, q, sender, rcpt, n):
+        r = q.sendmail(["-f", sender, rcpt], qt.make_message(n, sender=sender, to=rcpt))
+        self.assertEqual(r.returncode, 0, r.err)
+
+    def test_a_and_b_mail_each_other_through_mx(self):
+        self.send(self.a, "alice@a.test", "bob@b.test", 101)
+        got = qt.wait_for(lambda: self.b.maildir_messages("bob@b.test"), 60, "A's message at B")
+        self.assertEqual(qt.test_number(got[0]), 101)
+        route = events(self.a, event="route", domain="b.test")
+        self.assertEqual(route[0]["via"], "mx")
+        self.assertEqual(route[0]["hosts"], "dead.b.test,mx.b.test", "MX in preference order")
+        self.assertTrue(events(self.a, event="connect", host="dead.b.test", result="failed"))
+        self.send(self.b, "bob@b.test", "alice@a.test", 102)
+        got = qt.wait_for(lambda: self.a.maildir_messages("alice@a.test"), 60, "B's reply at A")
+        self.assertIn(102, [qt.test_number(m) for m in got])
+
+    def test_implicit_mx(self):
+        self.send(self.a, "alice@a.test", "bob@implicit.test", 103)
+        got = qt.wait_for(lambda: self.b.maildir_messages("bob@implicit.test"), 60, "delivery by A record")
+        self.assertEqual(qt.test_number(got[0]), 103)
+        self.assertEqual(events(self.a, event="route", domain="implicit.test")[0]["via"], "implicit-mx")
+
+    def bounce_status(self, rcpt):
+        def find():
+            for m in bounce_reports(self.a, "alice@a.test"):
+                for f in delivery_status(m):
+                    if rcpt in f.get("final-recipient", ""):
+                        return f
+            return None
+        return qt.wait_for(find, 60, "a bounce for " + rcpt)
+
+    def test_null_mx_bounces(self):
+        self.send(self.a, "alice@a.test", "x@null.test", 104)
+        f = self.bounce_status("x@null.test")
+        self.assertEqual(f["status"], "5.1.10")
+        self.assertIn("null MX", f["diagnostic-code"])
+
+    def test_nonexistent_domain_bounces(self):
+        self.send(self.a, "alice@a.test", "x@nowhere.test", 105)
+        self.assertEqual(self.bounce_status("x@nowhere.test")["status"], "5.1.2")
+
+    def test_mx_pointing_at_our_own_listener_bounces_as_a_loop(self):
+        self.send(self.a, "alice@a.test", "x@loop.test", 106)
+        f = self.bounce_status("x@loop.test")
+        self.assertEqual(f["status"], "5.4.6")
+        self.assertTrue(events(self.a, event="loop"))
+
+
+if __name__ == "__main__":
+    unittest.main()
