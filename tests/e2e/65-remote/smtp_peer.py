@@ -9,6 +9,7 @@ is set per instance and may be changed between connections: the EHLO keywords,
 a reply per recipient, the reply after data, a recipient limit per transaction,
 dropping the connection in the middle of DATA, STARTTLS with an ssl context.
 """
+import base64
 import socket
 import threading
 
@@ -16,7 +17,8 @@ import threading
 class Peer:
     def __init__(self, host="127.0.0.1", port=0, ehlo=("PIPELINING", "8BITMIME", "SIZE 52428800"),
                  rcpt=None, data_reply="250 2.0.0 queued as 1", max_rcpt=0, drop_in_data=False,
-                 tls_context=None, greeting="220 peer.test ESMTP scriptable peer", name="peer.test"):
+                 tls_context=None, greeting="220 peer.test ESMTP scriptable peer", name="peer.test",
+                 login=None):
         self.ehlo = list(ehlo)
         self.rcpt = rcpt or (lambda addr: "250 2.1.5 ok")
         self.data_reply = data_reply
@@ -25,6 +27,8 @@ class Peer:
         self.tls_context = tls_context
         self.greeting = greeting
         self.name = name
+        self.login = login  # (user, password) accepted by AUTH PLAIN and LOGIN
+        self.logins = []    # (user, password) of every AUTH attempt
         self.sessions = []
         self.lock = threading.Lock()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -105,6 +109,23 @@ class Peer:
                 conn = self.tls_context.wrap_socket(conn, server_side=True)
                 session["tls"] = True
                 f = conn.makefile("rb")
+            elif verb == "AUTH" and self.login:
+                parts = cmd.split()
+                mech = parts[1].upper() if len(parts) > 1 else ""
+                if mech == "PLAIN":
+                    raw = base64.b64decode(parts[2]) if len(parts) > 2 else b""
+                    _, user, password = (raw.split(b"\0") + [b"", b""])[:3]
+                elif mech == "LOGIN":
+                    send("334 VXNlcm5hbWU6")
+                    user = base64.b64decode(f.readline(4096).strip())
+                    send("334 UGFzc3dvcmQ6")
+                    password = base64.b64decode(f.readline(4096).strip())
+                else:
+                    send("504 5.5.4 unknown mechanism")
+                    continue
+                self.logins.append((user.decode(), password.decode()))
+                ok = (user.decode(), password.decode()) == tuple(self.login)
+                send("235 2.7.0 ok" if ok else "535 5.7.8 bad credentials")
             elif verb == "MAIL":
                 txn = {"mail": cmd, "rcpts": [], "rcpt_commands": [], "data": b"", "accepted": False}
                 session["transactions"].append(txn)

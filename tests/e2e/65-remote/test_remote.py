@@ -234,6 +234,37 @@ class ScriptedPeer(unittest.TestCase):
         qt.wait_for(lambda: peer.messages(), 30, "the message")
         self.assertTrue(peer.sessions[-1]["tls"])
 
+    def test_relay_login_from_smtpauth_is_used_and_never_logged(self):
+        secret = "s3cret:with:colons"
+        peer = Peer(ehlo=["PIPELINING", "AUTH PLAIN LOGIN"], login=("relayuser", secret))
+        q = self.start(peer, extra_control={"smtpauth": "[127.0.0.1]:relayuser:%s\n" % secret})
+        self.send(q, ["kim@remote.test"])
+        qt.wait_for(lambda: peer.messages(), 30, "the message")
+        self.assertEqual(peer.logins, [("relayuser", secret)])
+        for name in os.listdir(q.path("log")):
+            with open(q.path("log", name), "rb") as f:
+                self.assertNotIn(secret.encode(), f.read(), name)
+        # A refused login defers: our configuration's trouble is never a bounce.
+        peer.login = ("relayuser", "another")
+        self.send(q, ["lee@remote.test"], n=2)
+        d = qt.wait_for(lambda: events(q, event="delivery", to="<lee@remote.test>"), 30, "the second attempt")
+        self.assertEqual(d[0]["result"], "deferred")
+        self.assertIn("#4.7.0", d[0]["reason"])
+
+    def test_utf8_address_at_a_peer_without_smtputf8_fails_clearly(self):
+        peer = Peer(ehlo=["PIPELINING", "8BITMIME"])
+        q = self.start(peer, smtp=True)
+        host, port = q.smtp.rsplit(":", 1)
+        import smtplib
+        with smtplib.SMTP(host, int(port), timeout=30) as s:
+            s.ehlo("client.test")
+            s.sendmail(ALICE, ["jürgen@remote.test"], qt.make_message(8, sender=ALICE).replace(b"\n", b"\r\n"),
+                       mail_options=["SMTPUTF8"])
+        d = qt.wait_for(lambda: events(q, event="delivery", result="failed"), 30, "a failure")
+        self.assertIn("SMTPUTF8", d[0]["reason"])
+        self.assertIn("#5.6.7", d[0]["reason"])
+        self.assertFalse(any(c.startswith("MAIL") for s in peer.sessions for c in s["commands"]))
+
     def test_too_many_received_fields_bounce(self):
         peer = Peer()
         q = self.start(peer)
@@ -243,6 +274,31 @@ class ScriptedPeer(unittest.TestCase):
         d = qt.wait_for(lambda: events(q, event="delivery", result="failed"), 30, "a failure")
         self.assertIn("#5.4.6", d[0]["reason"])
         self.assertEqual(peer.sessions, [])
+
+
+class OnlyRemoteDeliverLinksTlsAndDns(unittest.TestCase):
+    """DESIGN.md principle 6: OpenSSL and libunbound cost every start that maps them;
+    remote-deliver is the one program that needs them."""
+    MARKERS = (b"SSL_CTX_new", b"ub_ctx_create", b"libssl.so", b"libunbound.so", b"libcrypto.so")
+
+    def test_no_other_program_carries_openssl_or_libunbound(self):
+        with open(qt.bin_path("remote-deliver"), "rb") as f:
+            data = f.read()
+        self.assertIn(b"SSL_CTX_new", data)
+        self.assertIn(b"ub_ctx_create", data)
+        checked = 0
+        for name in sorted(os.listdir(qt.BIN)):
+            path = qt.bin_path(name)
+            if name == "remote-deliver" or not os.access(path, os.X_OK) or not os.path.isfile(path):
+                continue
+            with open(path, "rb") as f:
+                data = f.read()
+            if not data.startswith(b"\x7fELF"):
+                continue
+            for m in self.MARKERS:
+                self.assertNotIn(m, data, "%s carries %s" % (name, m.decode()))
+            checked += 1
+        self.assertGreater(checked, 5)
 
 
 def free_udp_port(host="127.0.0.1"):
