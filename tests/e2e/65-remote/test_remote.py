@@ -301,6 +301,53 @@ class OnlyRemoteDeliverLinksTlsAndDns(unittest.TestCase):
         self.assertGreater(checked, 5)
 
 
+@unittest.skipUnless(os.geteuid() == 0, "a system install needs root")
+class SystemInstall(unittest.TestCase):
+    """quail init --system: remote-deliver runs set-uid quail-remote, reads the queue
+    file through the descriptor queue-send gives it and control/smtpauth, which
+    only quail-remote can read."""
+
+    def test_remote_deliver_runs_as_quail_remote(self):
+        import grp
+        import pwd
+        import threading
+        seen = []
+        release = threading.Event()
+
+        def rcpt(addr):
+            release.wait(20)  # hold the session open while the test looks at the process
+            return "250 2.1.5 ok"
+        peer = Peer(ehlo=["PIPELINING", "AUTH PLAIN"], rcpt=rcpt, login=("sysrelay", "sys-secret")).start()
+        self.addCleanup(peer.stop)
+        q = qt.Instance(prefix="quail-sys-remote-")
+        self.addCleanup(q.cleanup)
+        os.chmod(q.tmp, 0o755)
+        q.init(hostname="mx.sys.test", domains=("sys.test",), extra=("--system",))
+        rd = os.stat(q.path("bin", "remote-deliver"))
+        self.assertEqual(oct(rd.st_mode & 0o7777), oct(0o4710))
+        self.assertEqual(pwd.getpwuid(rd.st_uid).pw_name, "quail-remote")
+        self.assertEqual(grp.getgrgid(rd.st_gid).gr_name, "quail")
+        auth = q.path("control", "smtpauth")
+        st = os.stat(auth)
+        self.assertEqual((pwd.getpwuid(st.st_uid).pw_name, oct(st.st_mode & 0o777)), ("quail-remote", oct(0o600)))
+        with open(auth, "w") as f:  # an existing file keeps its owner and mode
+            f.write("[127.0.0.1]:sysrelay:sys-secret\n")
+        q.write_control("smtproutes", "remote.test:[127.0.0.1]:%d\n" % peer.port)
+        q.up()
+        r = q.sendmail(["-f", "root@sys.test", "kate@remote.test"], qt.make_message(9, sender="root@sys.test"))
+        self.assertEqual(r.returncode, 0, r.err)
+        try:
+            pids = qt.wait_for(lambda: qt.processes_under(q.root, "remote-deliver"), 30, "remote-deliver running")
+            for line in qt._proc_read(pids[0], "status").decode().splitlines():
+                if line.startswith("Uid:"):
+                    seen = [pwd.getpwuid(int(x)).pw_name for x in line.split()[1:]]
+        finally:
+            release.set()
+        self.assertEqual(seen[1], "quail-remote", "effective uid")  # real uid: quail-send, its parent's
+        qt.wait_for(lambda: peer.messages(), 30, "the message")
+        self.assertEqual(peer.logins, [("sysrelay", "sys-secret")])
+
+
 def free_udp_port(host="127.0.0.1"):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((host, 0))
