@@ -232,7 +232,14 @@ Status Conn::start_tls(SSL_CTX* ctx, const std::string& sni, const std::string& 
 std::string Conn::tls_version() const { return ssl_ ? SSL_get_version(ssl_) : ""; }
 std::string Conn::tls_cipher() const { return ssl_ ? SSL_get_cipher_name(ssl_) : ""; }
 
-SSL_CTX* make_client_tls_context(const std::string& ca_file, std::string& why) {
+TlsContexts::~TlsContexts() {
+  if (plain_) SSL_CTX_free(plain_);
+  if (verify_) SSL_CTX_free(verify_);
+}
+
+SSL_CTX* TlsContexts::get(bool verify, std::string& why) {
+  SSL_CTX*& slot = verify ? verify_ : plain_;
+  if (slot) return slot;
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   if (!ctx) {
     why = ssl_error_text();
@@ -240,16 +247,19 @@ SSL_CTX* make_client_tls_context(const std::string& ca_file, std::string& why) {
   }
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  // The handshake never fails on the certificate: opportunistic TLS takes any;
-  // a domain whose policy says verify checks verified() afterwards.
+  // The handshake never fails on the certificate: a domain whose policy says
+  // verify checks verified() afterwards, and says why it did not verify.
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
-  SSL_CTX_set_default_verify_paths(ctx);
-  struct stat st;
-  if (!ca_file.empty() && ::stat(ca_file.c_str(), &st) == 0 && SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1) {
-    why = "unable to load " + ca_file + ": " + ssl_error_text();
-    SSL_CTX_free(ctx);
-    return nullptr;
+  if (verify) {
+    SSL_CTX_set_default_verify_paths(ctx);
+    struct stat st;
+    if (::stat(ca_file_.c_str(), &st) == 0 && SSL_CTX_load_verify_locations(ctx, ca_file_.c_str(), nullptr) != 1) {
+      why = "unable to load " + ca_file_ + ": " + ssl_error_text();
+      SSL_CTX_free(ctx);
+      return nullptr;
+    }
   }
+  slot = ctx;
   return ctx;
 }
 

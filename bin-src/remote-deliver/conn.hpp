@@ -63,8 +63,24 @@ class Conn {
   std::string last_error_;
 };
 
-// The client context every connection of a run shares: TLS 1.2 minimum, the
-// system's trusted CAs plus ca_file when it exists. nullptr with why on failure.
-SSL_CTX* make_client_tls_context(const std::string& ca_file, std::string& why);
+// The client contexts the connections of a run share, each made on first use:
+// TLS 1.2 minimum; the one for verification also loads the system's trusted CAs
+// and ca_file when it exists. Loading the CAs (Debian's bundle: some 140
+// certificates) costs about 25 ms of CPU, more than the rest of a delivery, so
+// opportunistic TLS, which never looks at the chain, goes without them.
+class TlsContexts {
+ public:
+  explicit TlsContexts(std::string ca_file) : ca_file_(std::move(ca_file)) {}
+  TlsContexts(const TlsContexts&) = delete;
+  TlsContexts& operator=(const TlsContexts&) = delete;
+  ~TlsContexts();
+  // nullptr with why on failure.
+  SSL_CTX* get(bool verify, std::string& why);
+
+ private:
+  std::string ca_file_;
+  SSL_CTX* plain_ = nullptr;
+  SSL_CTX* verify_ = nullptr;
+};
 
 }  // namespace quail::rd

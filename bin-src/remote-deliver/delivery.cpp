@@ -1,8 +1,6 @@
 // One remote-deliver run: see delivery.hpp.
 #include "delivery.hpp"
 
-#include <openssl/ssl.h>
-
 #include "control.hpp"
 #include "fd.hpp"
 #include "log.hpp"
@@ -49,9 +47,7 @@ int report_all_deferred(int n, const std::string& why) {
 
 Delivery::Delivery(Request q) : q_(std::move(q)), wire_(q_.message) { out_.resize(q_.rcpts.size()); }
 
-Delivery::~Delivery() {
-  if (s_.tls_ctx) SSL_CTX_free(s_.tls_ctx);
-}
+Delivery::~Delivery() = default;
 
 void Delivery::decide_all(char letter, const std::string& why) {
   for (auto& o : out_) {
@@ -107,9 +103,8 @@ bool Delivery::load_settings() {
   auto a = parse_smtpauth(*auth, file("smtpauth"));
   if (!a) return bad(a.error());
   auth_ = std::move(*a);
-  std::string why;
-  s_.tls_ctx = make_client_tls_context(c.dir() + "/tls/remote-ca.pem", why);
-  if (!s_.tls_ctx) return bad(Error{ErrorKind::config, why});
+  tls_ctx_ = std::make_unique<TlsContexts>(c.dir() + "/tls/remote-ca.pem");
+  s_.tls = tls_ctx_.get();
   return true;
 }
 

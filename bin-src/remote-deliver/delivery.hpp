@@ -41,6 +41,7 @@ class Delivery {
   Request q_;
   std::string root_;
   Settings s_;
+  std::unique_ptr<TlsContexts> tls_ctx_;
   std::vector<SmtpRoute> routes_;
   std::vector<TlsPolicy> tls_;
   std::vector<SmtpAuth> auth_;

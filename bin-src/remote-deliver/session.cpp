@@ -157,7 +157,10 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
   if (offer.starttls && t.tls != TlsMode::none && !t.skip_tls) {
     if (!d.cmd("STARTTLS", r, to.command_ms)) return next(d.lost("STARTTLS"));
     if (r.code == 220) {
-      auto st = c.start_tls(s.tls_ctx, t.literal ? "" : t.host, t.host, t.literal, now_ms() + to.command_ms);
+      std::string why;
+      SSL_CTX* ctx = s.tls->get(t.tls == TlsMode::verify, why);
+      auto st = ctx ? c.start_tls(ctx, t.literal ? "" : t.host, t.host, t.literal, now_ms() + to.command_ms)
+                    : Status(Error{ErrorKind::temporary, why});
       if (!st) {
         log_warn({{"msg", q.msg}, {"event", "tls"}, {"host", t.host}, {"ip", t.ip}, {"result", "failed"},
                   {"reason", st.error().reason}});

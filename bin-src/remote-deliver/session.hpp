@@ -35,7 +35,7 @@ struct Target {
 struct Settings {
   std::string me;  // control/me: the EHLO name
   Timeouts timeouts;
-  SSL_CTX* tls_ctx = nullptr;
+  TlsContexts* tls = nullptr;
 };
 
 // The message as sent: its wire form as stored (8-bit) and, made on demand, as

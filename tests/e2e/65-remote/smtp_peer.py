@@ -73,6 +73,9 @@ class Peer:
         with self.lock:
             self.sessions.append(session)
         conn.settimeout(60)
+        # Replies go out one write each: without this, Nagle holds each one until the
+        # client's delayed ACK (40 ms) of the one before.
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             self._dialogue(conn, session)
         except (OSError, ValueError):
