@@ -348,6 +348,44 @@ class SystemInstall(unittest.TestCase):
         self.assertEqual(peer.logins, [("sysrelay", "sys-secret")])
 
 
+@unittest.skipUnless(shutil.which("postfix") and os.geteuid() == 0,
+                     "Postfix is not installed (Debian package postfix), or not root")
+class PostfixPeer(unittest.TestCase):
+    """A real MTA receives: Postfix (bench/peers' loopback configuration, its own
+    config and queue directories, virtual(8) delivery to a Maildir)."""
+
+    def test_postfix_receives_and_delivers(self):
+        import pwd
+        sys.path.insert(0, os.path.join(qt.REPO, "bench", "peers"))
+        import systems  # noqa: E402
+        work = qt.Instance(prefix="quail-e2e-postfix-")
+        self.addCleanup(work.cleanup)
+        os.chmod(work.tmp, 0o755)
+        nobody = pwd.getpwnam("nobody")
+        version = subprocess.run(["postconf", "-d", "-h", "mail_version"], capture_output=True, text=True).stdout
+        pf = systems.Postfix(work.tmp, qt.free_port(), qt.free_port(), nobody.pw_uid, nobody.pw_gid, version.strip())
+        self.addCleanup(pf.stop)
+        pf.start()
+        template = qt.TemplateRoot("quail-e2e-remote-pf-", "mx." + DOMAIN, [DOMAIN], users=[ALICE])
+        self.addCleanup(template.cleanup)
+        q = template.copy(self)
+        q.write_control("smtproutes", "%s:[127.0.0.1]:%d\n" % (systems.DOMAIN, pf.port))
+        q.up(env=RETRY)
+        text = "Grüße über Postfix\n"
+        msg = qt.make_message(10, sender=ALICE, to=systems.USER, body=text.encode())
+        r = q.sendmail(["-f", ALICE, systems.USER], msg)
+        self.assertEqual(r.returncode, 0, r.err)
+        new = os.path.join(pf.maildir, "new")
+        files = qt.wait_for(lambda: os.path.isdir(new) and os.listdir(new), 60, "the message in Postfix's Maildir")
+        with open(os.path.join(new, files[0]), "rb") as f:
+            got = f.read()
+        self.assertEqual(qt.test_number(got), 10)
+        self.assertTrue(got.endswith(text.encode()), got[-80:])
+        d = events(q, event="delivery", result="delivered")
+        self.assertIn("accepted the message: 250 2.0.0 Ok", d[0]["reason"])
+        qt.note("Postfix " + pf.version)
+
+
 def free_udp_port(host="127.0.0.1"):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((host, 0))
