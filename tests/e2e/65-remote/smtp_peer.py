@@ -92,6 +92,9 @@ class Peer:
         def send(text):
             conn.sendall(text.encode() + b"\r\n")
 
+        if self.greeting is None:  # a host that accepts and never speaks
+            f.readline(4096)
+            return
         send(self.greeting)
         txn = None
         while True:

@@ -265,6 +265,24 @@ class ScriptedPeer(unittest.TestCase):
         self.assertIn("#5.6.7", d[0]["reason"])
         self.assertFalse(any(c.startswith("MAIL") for s in peer.sessions for c in s["commands"]))
 
+    def test_ipv6_literal_route(self):
+        peer = Peer(host="::1")
+        q = self.start(peer, extra_control={"smtproutes": "remote.test:[IPv6:::1]:%d\n" % peer.port})
+        self.send(q, ["mia@remote.test"])
+        qt.wait_for(lambda: peer.messages(), 30, "the message over IPv6")
+        self.assertTrue(events(q, event="connect", ip="::1", result="ok"))
+
+    def test_silent_host_times_out_and_is_retried(self):
+        q = self.start(Peer(greeting=None), extra_control={"timeoutgreeting": "2\n"})
+        good = Peer().start()
+        self.addCleanup(good.stop)
+        self.send(q, ["nat@remote.test"])
+        d = qt.wait_for(lambda: events(q, event="delivery", to="<nat@remote.test>"), 30, "the first attempt")
+        self.assertEqual(d[0]["result"], "deferred")
+        self.assertIn("timed out (greeting)", d[0]["reason"])
+        q.write_control("smtproutes", "remote.test:[127.0.0.1]:%d\n" % good.port)  # each run reads it
+        qt.wait_for(lambda: good.messages(), 60, "the retry through a host that answers")
+
     def test_too_many_received_fields_bounce(self):
         peer = Peer()
         q = self.start(peer)
