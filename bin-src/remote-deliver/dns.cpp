@@ -1,7 +1,6 @@
 // libunbound lookups: see dns.hpp.
 #include "dns.hpp"
 
-#include <arpa/inet.h>
 #include <unbound.h>
 
 namespace quail::rd {
@@ -36,27 +35,6 @@ DnsStatus query(ub_ctx* ctx, const std::string& name, int type, UbResult& res, s
 }
 
 }  // namespace
-
-bool decode_dns_name(const unsigned char* data, size_t len, size_t pos, std::string& out) {
-  out.clear();
-  for (int labels = 0; labels < 128; ++labels) {
-    if (pos >= len) return false;
-    size_t n = data[pos++];
-    if (n == 0) return pos == len;
-    if (n > 63 || pos + n > len) return false;  // compression pointers never occur here
-    if (!out.empty()) out += '.';
-    for (size_t i = 0; i < n; ++i) {
-      unsigned char c = data[pos + i];
-      if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c - 'A' + 'a');
-      // Only host name bytes: a peer's odd label must not reach logs or SNI raw.
-      bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-      if (!ok) return false;
-      out += static_cast<char>(c);
-    }
-    pos += n;
-  }
-  return false;
-}
 
 Result<Resolver> Resolver::create(const std::vector<std::string>& servers) {
   ub_ctx* ctx = ub_ctx_create();
@@ -93,12 +71,10 @@ DnsStatus Resolver::mx(const std::string& domain, std::vector<MxRecord>& out, st
   DnsStatus st = query(ctx_, domain, type_mx, res, why);
   if (st != DnsStatus::ok) return st;
   for (int i = 0; res.r->data[i]; ++i) {
-    auto* d = reinterpret_cast<const unsigned char*>(res.r->data[i]);
-    size_t len = static_cast<size_t>(res.r->len[i]);
-    MxRecord m;
-    if (len < 3 || !decode_dns_name(d, len, 2, m.host)) continue;  // a malformed record is skipped
-    m.preference = d[0] << 8 | d[1];
-    out.push_back(std::move(m));
+    // A malformed record is skipped.
+    if (auto m = parse_mx_rdata(std::string_view(res.r->data[i], static_cast<size_t>(res.r->len[i])))) {
+      out.push_back(std::move(*m));
+    }
   }
   if (out.empty()) {
     why = "malformed MX records";
@@ -118,9 +94,9 @@ DnsStatus Resolver::addresses(const std::string& host, std::vector<std::string>&
     if (st != DnsStatus::ok) continue;
     size_t want = type == type_a ? 4 : 16;
     for (int i = 0; res.r->data[i]; ++i) {
-      if (static_cast<size_t>(res.r->len[i]) != want) continue;
-      char buf[INET6_ADDRSTRLEN];
-      if (::inet_ntop(type == type_a ? AF_INET : AF_INET6, res.r->data[i], buf, sizeof buf)) out.emplace_back(buf);
+      std::string_view rdata(res.r->data[i], static_cast<size_t>(res.r->len[i]));
+      if (rdata.size() != want) continue;
+      if (auto a = parse_address_rdata(rdata)) out.push_back(std::move(*a));
     }
   }
   if (!out.empty()) return DnsStatus::ok;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "dns_rdata.hpp"
 #include "result.hpp"
 
 struct ub_ctx;
@@ -18,10 +19,7 @@ enum class DnsStatus {
   temporary,  // SERVFAIL, a timeout, no server answered
 };
 
-struct MxRecord {
-  int preference = 0;
-  std::string host;  // lowercase, without the final dot; "" for the root (null MX)
-};
+using quail::MxRecord;
 
 class Resolver {
  public:
@@ -39,9 +37,5 @@ class Resolver {
   explicit Resolver(ub_ctx* ctx) : ctx_(ctx) {}
   ub_ctx* ctx_ = nullptr;
 };
-
-// Decodes an uncompressed wire-format name at data[pos...] (as libunbound returns
-// rdata); false when malformed. Exposed for tests.
-bool decode_dns_name(const unsigned char* data, size_t len, size_t pos, std::string& out);
 
 }  // namespace quail::rd

@@ -193,21 +193,24 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
       d.quit(5000);
       return next(t.label() + " did not start TLS: our login is not sent in clear (#4.7.10)");
     }
+    SmtpReply ar;  // its own: a failed read must not leave EHLO's 250 to be judged
     bool ok = false;
     if (offer.auth_plain) {
-      ok = d.cmd("AUTH PLAIN " + base64(std::string(1, '\0') + t.auth->user + '\0' + t.auth->password), r, to.command_ms);
+      ok = d.cmd("AUTH PLAIN " + base64(std::string(1, '\0') + t.auth->user + '\0' + t.auth->password), ar, to.command_ms);
     } else if (offer.auth_login) {
-      ok = d.cmd("AUTH LOGIN", r, to.command_ms) && r.code == 334 && d.cmd(base64(t.auth->user), r, to.command_ms) &&
-           r.code == 334 && d.cmd(base64(t.auth->password), r, to.command_ms);
+      // 334 asks for the user name, then for the password (both base64).
+      ok = d.cmd("AUTH LOGIN", ar, to.command_ms);
+      if (ok && ar.code == 334) ok = d.cmd(base64(t.auth->user), ar, to.command_ms);
+      if (ok && ar.code == 334) ok = d.cmd(base64(t.auth->password), ar, to.command_ms);
     } else {
       d.quit(5000);
       return next(t.label() + " offers no AUTH PLAIN or LOGIN for our login (#4.7.0)");
     }
-    if (!ok && r.code == 0) return next(d.lost("AUTH"));
+    if (!ok) return next(d.lost("AUTH"));
     // A refused login is our configuration's trouble: temporary, never a bounce.
-    if (r.code != 235) {
+    if (ar.code != 235) {
       d.quit(5000);
-      return next(said_temporary(t, r, "AUTH", "4.7.0"));
+      return next(said_temporary(t, ar, "AUTH", "4.7.0"));
     }
   }
 
