@@ -1,8 +1,7 @@
 // The SMTP client dialogue: see session.hpp.
 #include "session.hpp"
 
-#include <arpa/inet.h>
-
+#include "dialog.hpp"
 #include "log.hpp"
 #include "mime_downgrade.hpp"
 #include "smtp_reply.hpp"
@@ -10,92 +9,8 @@
 namespace quail::rd {
 namespace {
 
-// RFC 5321 4.5.3.1.4: a command line is at most 512 octets; our addresses fit.
+// The message is written in pieces of this size, each within timeoutdata.
 constexpr size_t data_chunk = 64 * 1024;
-
-std::string base64(std::string_view in) {
-  static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = uint32_t(uint8_t(in[i])) << 16 | uint32_t(uint8_t(in[i + 1])) << 8 | uint8_t(in[i + 2]);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint32_t(uint8_t(in[i])) << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t v = uint32_t(uint8_t(in[i])) << 16 | uint32_t(uint8_t(in[i + 1])) << 8;
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
-}
-
-bool loopback(const std::string& ip) {
-  return ip == "::1" || ip.rfind("127.", 0) == 0 || ip.rfind("::ffff:127.", 0) == 0;
-}
-
-// The reply's own RFC 3463 code, or the fallback for its class.
-std::string code_of(const SmtpReply& r, std::string_view fallback4, std::string_view fallback5) {
-  if (!r.enhanced.empty()) return r.enhanced;
-  return std::string((r.code / 100) == 5 ? fallback5 : fallback4);
-}
-
-// "host [ip] said: 550 5.1.1 no such user (#5.1.1)"
-std::string said(const Target& t, const SmtpReply& r, std::string_view when, std::string_view f4 = "4.0.0",
-                 std::string_view f5 = "5.0.0") {
-  return t.label() + " said: " + quote_reply(r) + " (" + std::string(when) + ") (#" + code_of(r, f4, f5) + ")";
-}
-
-// The same, with a code of our choosing: for a refusal that only moves us to the
-// next host or defers (a 5xx greeting or login refusal is never a bounce).
-std::string said_temporary(const Target& t, const SmtpReply& r, std::string_view when, std::string_view code) {
-  return t.label() + " said: " + quote_reply(r) + " (" + std::string(when) + ") (#" + std::string(code) + ")";
-}
-
-class Dialog {
- public:
-  Dialog(Conn& c, const Target& t) : c_(c), t_(t) {}
-  bool send(std::string_view s, int ms) {
-    io_ = c_.write(s, now_ms() + ms);
-    return io_ == Io::ok;
-  }
-  bool read(SmtpReply& r, int ms) {
-    SmtpReplyReader rd;
-    std::string line;
-    int64_t deadline = now_ms() + ms;
-    for (size_t n = 0;; ++n) {
-      io_ = c_.read_line(line, max_reply_line, deadline);
-      if (io_ != Io::ok) return false;
-      auto done = rd.add(line);
-      if (!done || n >= max_reply_lines) {
-        bad_ = true;
-        return false;
-      }
-      if (*done) {
-        r = rd.take();
-        return true;
-      }
-    }
-  }
-  bool cmd(const std::string& line, SmtpReply& r, int ms) { return send(line + "\r\n", ms) && read(r, ms); }
-  // Why the last send or read failed, for a reason text.
-  std::string lost(std::string_view when) const {
-    if (bad_) return t_.label() + " does not speak SMTP (" + std::string(when) + ") (#4.4.2)";
-    std::string detail = c_.last_error().empty() ? "" : ": " + c_.last_error();
-    return t_.label() + " " + std::string(io_name(io_)) + detail + " (" + std::string(when) + ") (#4.4.2)";
-  }
-  void quit(int ms) {
-    SmtpReply r;
-    if (send("QUIT\r\n", ms)) read(r, ms);
-  }
-
- private:
-  Conn& c_;
-  const Target& t_;
-  Io io_ = Io::ok;
-  bool bad_ = false;
-};
 
 std::string dsn_rcpt_params(const Recipient& r) {
   std::string out;

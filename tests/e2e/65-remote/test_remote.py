@@ -9,8 +9,11 @@ peer without 8BITMIME as quoted-printable that decodes to the original; 100
 recipients travel in one connection (three transactions past a limit of 40);
 a domain whose tlspolicy requires TLS is deferred, not sent in clear, by a peer
 without STARTTLS; STARTTLS with certificate verification and DSN parameters
-passed to a DSN peer; MX order, a dead first MX, the implicit MX, null MX and
-NXDOMAIN bounces, and an MX that is the instance's own listener bouncing as a loop.
+passed to a DSN peer; SIZE declared and a too-big message bounced; a relay
+login; SMTPUTF8; IPv6; a silent host timing out; qmail-remote's report read
+directly; MX order, a dead first MX, the implicit MX, null MX and NXDOMAIN
+bounces, and an MX that is the instance's own listener bouncing as a loop;
+Postfix as the receiving MTA; the system install's quail-remote user.
 """
 import email
 import email.policy
@@ -282,6 +285,47 @@ class ScriptedPeer(unittest.TestCase):
         self.assertIn("timed out (greeting)", d[0]["reason"])
         q.write_control("smtproutes", "remote.test:[127.0.0.1]:%d\n" % good.port)  # each run reads it
         qt.wait_for(lambda: good.messages(), 60, "the retry through a host that answers")
+
+    def test_size_declared_and_a_too_big_message_bounces(self):
+        peer = Peer(ehlo=["PIPELINING", "SIZE 20000"])
+        q = self.start(peer)
+        self.send(q, ["olga@remote.test"], qt.make_message(11, sender=ALICE, size=4000))
+        got = qt.wait_for(lambda: peer.messages(), 30, "the small message")[0]
+        self.assertIn(" SIZE=%d" % len(got[2] + b".\r\n"), got[0], "SIZE= is the size on the wire")
+        self.send(q, ["olga@remote.test"], qt.make_message(12, sender=ALICE, size=30000), n=12)
+        d = qt.wait_for(lambda: events(q, event="delivery", result="failed"), 30, "the big one's failure")
+        self.assertIn("#5.3.4", d[0]["reason"])
+        self.assertEqual(len(peer.messages()), 1)
+
+    def test_report_format_and_local_domain_never_sent(self):
+        """remote-deliver run directly, as queue-send runs it: the report is
+        qmail-remote's, and a domain in control/locals never goes out."""
+        peer = Peer(rcpt=lambda a: "550 5.1.1 unknown" if a.startswith("bad") else "250 2.1.5 ok")
+        q = self.start(peer)
+        message = b"Subject: direct\n\nbody\n"
+        envelope = b"F" + ALICE.encode() + b"\0Tok@remote.test\0Xnotify=SUCCESS\0Tbad@remote.test\0\0"
+        qfile = os.path.join(q.tmp, "queue-file")
+        with open(qfile, "wb") as f:
+            f.write(message + envelope)
+
+        def run(domain, *rcpts):
+            with open(qfile, "rb") as f:
+                r = subprocess.run([qt.bin_path("remote-deliver"), domain, ALICE] + list(rcpts), stdin=f,
+                                   capture_output=True, env=q.env({"QUAIL_MESSAGE_LENGTH": str(len(message))}),
+                                   timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return r.stdout.split(b"\0")
+        items = run("remote.test", "ok@remote.test", "bad@remote.test")
+        self.assertEqual(items[0], b"r")
+        self.assertTrue(items[1].startswith(b"h[127.0.0.1] said: 550 5.1.1 unknown (RCPT)"), items[1])
+        self.assertTrue(items[1].endswith(b"(#5.1.1)"))
+        self.assertTrue(items[2].startswith(b"K[127.0.0.1] accepted the message: 250"), items[2])
+        self.assertEqual(items[3:], [b""], "the report ends with the final record's NUL")
+        self.assertEqual(peer.messages()[-1][2], b"Subject: direct\r\n\r\nbody\r\n")
+        before = len(peer.sessions)
+        items = run(DOMAIN, ALICE)
+        self.assertTrue(items[0].startswith(b"s") and items[0].endswith(b"(#4.3.5)"), items)
+        self.assertEqual(len(peer.sessions), before, "nothing sent for a local domain")
 
     def test_too_many_received_fields_bounce(self):
         peer = Peer()
