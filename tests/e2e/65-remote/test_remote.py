@@ -327,6 +327,34 @@ class ScriptedPeer(unittest.TestCase):
         self.assertTrue(items[0].startswith(b"s") and items[0].endswith(b"(#4.3.5)"), items)
         self.assertEqual(len(peer.sessions), before, "nothing sent for a local domain")
 
+    def test_kill_9_of_remote_deliver_and_of_queue_send_loses_nothing(self):
+        import signal
+        import threading
+        hold = threading.Event()
+        peer = Peer(rcpt=lambda a: (hold.wait(30), "250 2.1.5 ok")[1])
+        q = self.start(peer)
+        self.send(q, ["pat@remote.test"])
+        # remote-deliver is in the middle of its session (the peer sits on RCPT): kill it.
+        pids = qt.wait_for(lambda: q.pids("remote-deliver"), 30, "remote-deliver running")
+        qt.wait_for(lambda: peer.sessions and peer.sessions[0]["transactions"], 30, "MAIL at the peer")
+        os.kill(pids[0], signal.SIGKILL)
+        d = qt.wait_for(lambda: events(q, event="delivery", to="<pat@remote.test>"), 30, "the outcome")
+        self.assertEqual(d[0]["result"], "deferred")
+        self.assertIn("signal 9", d[0]["reason"])
+        # The retry is killed with queue-send itself, then everything restarts.
+        pids = qt.wait_for(lambda: q.pids("remote-deliver"), 30, "the retry running")
+        for pid in q.pids("queue-send") + pids:
+            os.kill(pid, signal.SIGKILL)
+        qt.wait_for(lambda: not q.pids("remote-deliver"), 30, "remote-deliver gone")
+        self.assertEqual(peer.messages(), [])
+        self.assertEqual(len(q.queue_entries("mess")), 1, "the message is still queued")
+        hold.set()
+        q.quail("down")
+        q.up(env=RETRY)
+        qt.wait_for(lambda: peer.messages(), 60, "the delivery after the restart")
+        qt.wait_for(q.queue_empty, 30, "an empty queue")
+        self.assertEqual(len(peer.messages()), 1)
+
     def test_too_many_received_fields_bounce(self):
         peer = Peer()
         q = self.start(peer)
