@@ -23,6 +23,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -476,6 +477,21 @@ class PostfixPeer(unittest.TestCase):
         qt.note("Postfix " + pf.version)
 
 
+def dns_answers(port, name):
+    """True when a DNS server on 127.0.0.1:port answers an A query for name."""
+    import struct
+    query = struct.pack(">HHHHHH", 0x5157, 0x0100, 1, 0, 0, 0)
+    query += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.5)
+        try:
+            s.sendto(query, ("127.0.0.1", port))
+            reply = s.recv(512)
+        except OSError:
+            return False
+    return reply[:2] == query[:2] and struct.unpack(">H", reply[6:8])[0] > 0
+
+
 def free_udp_port(host="127.0.0.1"):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((host, 0))
@@ -491,7 +507,6 @@ class TwoInstancesThroughDns(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.dns_port = free_udp_port()
         records = [
             "--mx-host=a.test,mx.a.test,10", "--host-record=mx.a.test,%s" % cls.A_IP,
             # b.test: a dead first MX, then B.
@@ -504,11 +519,7 @@ class TwoInstancesThroughDns(unittest.TestCase):
             # loop.test: its MX is A itself.
             "--mx-host=loop.test,mx.a.test,10",
         ]
-        cls.dns = subprocess.Popen(["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
-                                    "--conf-file=/dev/null", "--listen-address=127.0.0.1", "--bind-interfaces",
-                                    "--port=%d" % cls.dns_port, "--local=/test/", "--log-facility=-", "--user=root",
-                                    "--pid-file="] + records,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cls.dns = cls.start_dnsmasq(records)
         cls.a = cls.b = None
         try:
             cls.a = cls.instance("a.test", cls.A_IP)
@@ -521,6 +532,30 @@ class TwoInstancesThroughDns(unittest.TestCase):
         except Exception:
             cls.tearDownClass()
             raise
+
+    @classmethod
+    def start_dnsmasq(cls, records):
+        """dnsmasq in the foreground on 127.0.0.1 and a free port, answering only
+        from its records; started again on another port when the one picked was
+        taken in the meantime (it also listens on TCP), and waited for until it
+        answers a query."""
+        for _ in range(5):
+            cls.dns_port = free_udp_port()
+            log = tempfile.TemporaryFile()
+            p = subprocess.Popen(["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
+                                  "--conf-file=/dev/null", "--listen-address=127.0.0.1", "--bind-interfaces",
+                                  "--port=%d" % cls.dns_port, "--local=/test/", "--log-facility=-", "--user=root",
+                                  "--pid-file="] + records, stdout=log, stderr=subprocess.STDOUT)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and p.poll() is None:
+                if dns_answers(cls.dns_port, "mx.a.test"):
+                    return p
+                time.sleep(0.1)
+            p.kill()
+            p.wait()
+            log.seek(0)
+            why = log.read().decode(errors="replace")
+        raise AssertionError("dnsmasq did not start: " + why[-500:])
 
     @classmethod
     def instance(cls, domain, ip, extra_domains=()):
