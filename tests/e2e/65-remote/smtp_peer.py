@@ -19,7 +19,7 @@ class Peer:
                  rcpt=None, data_reply="250 2.0.0 queued as 1", max_rcpt=0, drop_in_data=False,
                  tls_context=None, greeting="220 peer.test ESMTP scriptable peer", name="peer.test",
                  login=None):
-        self.ehlo = list(ehlo)
+        self.ehlo = None if ehlo is None else list(ehlo)  # None: EHLO is refused (an RFC 821 server)
         self.rcpt = rcpt or (lambda addr: "250 2.1.5 ok")
         self.data_reply = data_reply
         self.max_rcpt = max_rcpt
@@ -104,7 +104,9 @@ class Peer:
             cmd = line.rstrip(b"\r\n").decode("utf-8", "replace")
             session["commands"].append(cmd)
             verb = cmd.split(" ", 1)[0].upper()
-            if verb == "EHLO":
+            if verb == "EHLO" and self.ehlo is None:
+                send("502 5.5.2 EHLO not implemented")
+            elif verb == "EHLO":
                 keys = [k for k in self.ehlo if k != "STARTTLS" or (self.tls_context and not session["tls"])]
                 lines = [self.name] + keys
                 send("\r\n".join("250%s%s" % ("-" if i < len(lines) - 1 else " ", l) for i, l in enumerate(lines)))

@@ -117,6 +117,29 @@ class ScriptedPeer(unittest.TestCase):
                     peer.sessions[1]["transactions"][0]["rcpt_commands"], 30, "a retry")
         self.assertEqual(peer.sessions[1]["transactions"][0]["rcpt_commands"], ["RCPT TO:<later@remote.test>"])
 
+    def test_helo_only_peer_gets_no_extensions_and_7bit(self):
+        peer = Peer(ehlo=None, rcpt=lambda a: "550 5.1.1 no" if a.startswith("bad") else "250 2.1.5 ok")
+        q = self.start(peer)
+        self.send(q, ["ok1@remote.test", "bad@remote.test", "ok2@remote.test"], qt.make_message(13, sender=ALICE,
+                  body="caf\xe9\n".encode("latin-1")))
+        qt.wait_for(lambda: peer.messages(), 30, "the message")
+        cmds = peer.sessions[0]["commands"]
+        self.assertEqual(cmds[:2], ["EHLO mx.example.test", "HELO mx.example.test"])
+        self.assertEqual(cmds[2], "MAIL FROM:<%s>" % ALICE, "no SIZE or BODY to an RFC 821 server")
+        self.assertEqual(peer.messages()[0][1], ["ok1@remote.test", "ok2@remote.test"])
+        self.assertTrue(all(b < 0x80 for b in peer.messages()[0][2]), "8-bit converted for a HELO server")
+        d = qt.wait_for(lambda: events(q, event="delivery", result="failed"), 30, "bad's failure")
+        self.assertEqual(d[0]["to"], "<bad@remote.test>")
+
+    def test_recipient_limit_without_pipelining(self):
+        peer = Peer(ehlo=["8BITMIME"], max_rcpt=2)
+        q = self.start(peer)
+        rcpts = ["r%d@remote.test" % i for i in range(5)]
+        self.send(q, rcpts)
+        qt.wait_for(lambda: len(events(q, event="delivery", result="delivered")) == 5, 30, "5 deliveries")
+        self.assertEqual(len(peer.sessions), 1)
+        self.assertEqual([t["rcpts"] for t in peer.transactions()], [rcpts[0:2], rcpts[2:4], rcpts[4:]])
+
     def test_connection_dropped_in_data_is_retried_and_nothing_lost(self):
         peer = Peer(drop_in_data=True)
         q = self.start(peer)
