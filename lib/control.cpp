@@ -5,6 +5,7 @@
 
 #include "address.hpp"
 #include "fd.hpp"
+#include "smtp_routes.hpp"
 
 namespace quail {
 
@@ -198,7 +199,8 @@ Status Control::validate_all() const {
         break;
     }
   }
-  return {};
+  // Files whose lines have a syntax of their own.
+  return validate_routing_files(*this);
 }
 
 }  // namespace quail

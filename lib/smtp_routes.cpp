@@ -206,4 +206,18 @@ const SmtpAuth* find_auth(const std::vector<SmtpAuth>& auths, const RelayHost& r
   return nullptr;
 }
 
+Status validate_routing_files(const Control& c) {
+  auto check = [&](const char* name, auto parse) -> Status {
+    auto lines = c.lines(name);
+    if (!lines) return lines.error();
+    auto parsed = parse(*lines, c.dir() + "/" + name);
+    if (!parsed) return parsed.error();
+    return {};
+  };
+  if (auto s = check("smtproutes", parse_smtproutes); !s) return s;
+  if (auto s = check("tlspolicy", parse_tlspolicy); !s) return s;
+  if (auto s = check("dnsservers", parse_dnsservers); !s) return s;
+  return check("smtpauth", parse_smtpauth);
+}
+
 }  // namespace quail

@@ -68,4 +68,8 @@ struct SmtpAuth {
 Result<std::vector<SmtpAuth>> parse_smtpauth(const std::vector<ControlLine>& lines, const std::string& file);
 const SmtpAuth* find_auth(const std::vector<SmtpAuth>& auths, const RelayHost& relay);
 
+// Parses smtproutes, tlspolicy, dnsservers and smtpauth of a root: the first
+// error, naming file and line (Control::validate_all, so quail up refuses them).
+Status validate_routing_files(const Control& c);
+
 }  // namespace quail

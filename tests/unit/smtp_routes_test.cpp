@@ -2,7 +2,11 @@
 // order), control/tlspolicy, control/dnsservers and control/smtpauth.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 #include "smtp_routes.hpp"
@@ -95,4 +99,28 @@ TEST_CASE("smtpauth: the password is the rest of the line and never in an error"
     REQUIRE_MESSAGE(!r, bad);
     CHECK(r.error().reason.find("secret1") == std::string::npos);
   }
+}
+
+TEST_CASE("routing files: Control::validate_all refuses a bad line, naming file and line, never the password") {
+  char tmpl[] = "/tmp/quail-routes-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl));
+  std::string root = tmpl;
+  std::string dir = root + "/control";
+  REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+  Control c(root);
+  CHECK(c.validate_all());
+  auto write = [&](const char* name, const char* text) { std::ofstream(dir + "/" + name) << text; };
+  write("smtproutes", "# comment\nok.test:relay.test\nbad:::\n");
+  auto s = c.validate_all();
+  REQUIRE_FALSE(s);
+  CHECK(s.error().reason == dir + "/smtproutes:3: not a host[:port] or [address][:port]: ::");
+  write("smtproutes", "");
+  write("smtpauth", "relay.test:user-only-secret9\n");
+  s = c.validate_all();
+  REQUIRE_FALSE(s);
+  CHECK(s.error().reason.find("smtpauth:1:") != std::string::npos);
+  CHECK(s.error().reason.find("secret9") == std::string::npos);
+  write("smtpauth", "");
+  CHECK(c.validate_all());
+  std::system(("rm -rf " + root).c_str());
 }
