@@ -243,7 +243,8 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
       if ((end.code / 100) == 2 && res.accepted.empty()) {
         // Agreed with queue-send (man/remote-deliver.8): "DSN " says the peer took
         // the DSN parameters, so its own notices replace our "relayed" report.
-        res.accepted = std::string(dsn ? "DSN " : "") + t.label() + " accepted the message: " + quote_reply(end);
+        res.accepted = std::string(dsn ? "DSN " : "") + t.label() + " accepted the message: " + quote_reply(end) +
+                       " (#" + (end.enhanced.empty() ? std::string("2.0.0") : end.enhanced) + ")";
       }
       log_info({{"msg", q.msg}, {"event", "transaction"}, {"host", t.host}, {"ip", t.ip},
                 {"rcpts", pending.size()}, {"accepted", (end.code / 100) == 2 ? accepted.size() : 0},
