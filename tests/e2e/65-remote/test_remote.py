@@ -538,6 +538,8 @@ class TwoInstancesThroughDns(unittest.TestCase):
             "--dns-rr=null.test,15,000000",
             # loop.test: its MX is A itself.
             "--mx-host=loop.test,mx.a.test,10",
+            # v6.test: one MX host with an AAAA record (a peer on [::1]:25) and a dead A.
+            "--mx-host=v6.test,mx.v6.test,10", "--host-record=mx.v6.test,%s,::1" % cls.DEAD_IP,
         ]
         cls.dns = cls.start_dnsmasq(records)
         cls.a = cls.b = None
@@ -616,6 +618,18 @@ class TwoInstancesThroughDns(unittest.TestCase):
         got = qt.wait_for(lambda: self.b.maildir_messages("bob@implicit.test"), 60, "delivery by A record")
         self.assertEqual(qt.test_number(got[0]), 103)
         self.assertEqual(events(self.a, event="route", domain="implicit.test")[0]["via"], "implicit-mx")
+
+    def test_ipv6_address_of_an_mx_is_tried_first(self):
+        try:
+            peer = Peer(host="::1", port=25).start()
+        except OSError as e:
+            self.skipTest("cannot listen on [::1]:25: %s" % e)
+        self.addCleanup(peer.stop)
+        self.send(self.a, "alice@a.test", "x@v6.test", 107)
+        got = qt.wait_for(lambda: peer.messages(), 60, "the message over IPv6")
+        self.assertEqual(got[0][1], ["x@v6.test"])
+        connects = events(self.a, event="connect", host="mx.v6.test")
+        self.assertEqual((connects[0]["ip"], connects[0]["result"]), ("::1", "ok"))
 
     def bounce_status(self, rcpt):
         def find():
