@@ -5,6 +5,7 @@
 
 #include "address.hpp"
 #include "fd.hpp"
+#include "smtp_routes.hpp"
 
 namespace quail {
 
@@ -37,6 +38,12 @@ const std::vector<ControlSpec>& control_registry() {
       {"retryunitremote", ControlKind::integer, "300", 1, 86400, "queue-send", "seconds: remote attempt n of a message comes unit * n^2 after its birth"},
       {"concurrencyperdomain", ControlKind::integer, "10", 1, 1000, "queue-send", "remote deliveries run at once to one domain"},
       {"minuid", ControlKind::integer, "1000", 1, 4294967294, "smtpd, local-deliver, local-spawn, quail homes", "the smallest uid of a system login that receives mail (system installs)"},
+      {"tlspolicy", ControlKind::list, "", 0, 0, "remote-deliver", "domain:mode lines (none, may, encrypt, verify): where STARTTLS is required and certificates verified"},
+      {"smtpauth", ControlKind::list, "", 0, 0, "remote-deliver", "relay:user:password logins for smtproutes relays; readable only by remote-deliver's user"},
+      {"timeoutconnect", ControlKind::integer, "60", 1, 86400, "remote-deliver", "seconds to wait for a TCP connection to a mail host"},
+      {"timeoutgreeting", ControlKind::integer, "300", 1, 86400, "remote-deliver", "seconds to wait for a mail host's greeting"},
+      {"timeoutremote", ControlKind::integer, "300", 1, 86400, "remote-deliver", "seconds to wait for the reply to each SMTP command"},
+      {"timeoutdata", ControlKind::integer, "600", 1, 86400, "remote-deliver", "seconds to wait while sending each part of the message and for the reply to its end"},
   };
   return registry;
 }
@@ -92,8 +99,8 @@ Result<int64_t> parse_control_integer(std::string_view text, const std::string& 
   return n;
 }
 
-Result<std::vector<std::string>> parse_control_list(std::string_view text, const std::string& file, bool domains) {
-  std::vector<std::string> out;
+Result<std::vector<ControlLine>> parse_control_lines(std::string_view text, const std::string& file, bool domains) {
+  std::vector<ControlLine> out;
   int lineno = 0;
   size_t start = 0;
   while (start < text.size()) {
@@ -110,11 +117,20 @@ Result<std::vector<std::string>> parse_control_list(std::string_view text, const
     if (domains) {
       std::string_view d = v.front() == '.' ? v.substr(1) : v;
       if (!valid_domain(d)) return config_error(file, lineno, "not a domain name: " + std::string(v));
-      out.push_back(lowercase(v));
+      out.push_back({lineno, lowercase(v)});
     } else {
-      out.emplace_back(v);
+      out.push_back({lineno, std::string(v)});
     }
   }
+  return out;
+}
+
+Result<std::vector<std::string>> parse_control_list(std::string_view text, const std::string& file, bool domains) {
+  auto lines = parse_control_lines(text, file, domains);
+  if (!lines) return lines.error();
+  std::vector<std::string> out;
+  out.reserve(lines->size());
+  for (auto& l : *lines) out.push_back(std::move(l.value));
   return out;
 }
 
@@ -159,6 +175,19 @@ Result<std::vector<std::string>> Control::list(std::string_view name) const {
   return parse_control_list(*text, file, domains);
 }
 
+Result<std::vector<ControlLine>> Control::lines(std::string_view name) const {
+  const ControlSpec* spec = control_spec(name);
+  if (!spec) return Error{ErrorKind::config, "unknown control file " + std::string(name)};
+  auto text = raw(name);
+  std::string file = dir_ + "/" + std::string(name);
+  bool domains = spec->kind == ControlKind::domains;
+  if (!text) {
+    if (text.error().kind != ErrorKind::not_found) return Error{ErrorKind::config, text.error().reason};
+    return parse_control_lines(spec->fallback, file + " (default)", domains);
+  }
+  return parse_control_lines(*text, file, domains);
+}
+
 Status Control::validate_all() const {
   for (const auto& s : control_registry()) {
     switch (s.kind) {
@@ -174,7 +203,8 @@ Status Control::validate_all() const {
         break;
     }
   }
-  return {};
+  // Files whose lines have a syntax of their own.
+  return validate_routing_files(*this);
 }
 
 }  // namespace quail

@@ -18,6 +18,12 @@ enum class ControlKind {
   domains,  // a list whose values are domain names (lowercased); ".example" allowed where wildcard
 };
 
+// One value of a list file and the line it is on (for errors a later parser names).
+struct ControlLine {
+  int line = 0;
+  std::string value;
+};
+
 struct ControlSpec {
   std::string_view name;
   ControlKind kind;
@@ -43,6 +49,9 @@ class Control {
   Result<int64_t> integer(std::string_view name) const;
   // A list (or domains) file's values, or its default.
   Result<std::vector<std::string>> list(std::string_view name) const;
+  // The same values with their line numbers, for files whose lines have a syntax of
+  // their own (smtproutes, tlspolicy): the caller's errors then name the line.
+  Result<std::vector<ControlLine>> lines(std::string_view name) const;
   // Reads every registered file that exists; the first error found, naming file and line.
   Status validate_all() const;
 
@@ -54,6 +63,7 @@ class Control {
 
 // Parsers, exposed for unit tests and fuzzing. `file` is used in error messages.
 Result<int64_t> parse_control_integer(std::string_view text, const std::string& file, int64_t min, int64_t max);
+Result<std::vector<ControlLine>> parse_control_lines(std::string_view text, const std::string& file, bool domains);
 Result<std::vector<std::string>> parse_control_list(std::string_view text, const std::string& file, bool domains);
 Result<std::string> parse_control_line(std::string_view text, const std::string& file);
 

@@ -1,7 +1,8 @@
 // quail init --system: the users and ownerships of a privilege-separated install.
 // Owners and modes follow queue-layout/README.md; the table is in man/quail.8.
 // At run time quail up starts queue-send under local-spawn (root) as quail-send and
-// tcpserver drops to quail-smtpd; queue-inject is a set-uid quail-queue copy.
+// tcpserver drops to quail-smtpd; queue-inject is a set-uid quail-queue copy and
+// remote-deliver a set-uid quail-remote copy.
 #include <cerrno>
 #include <dirent.h>
 #include <grp.h>
@@ -69,11 +70,14 @@ Status create_system_users(const std::string& root) {
   return {};
 }
 
-// queue-inject becomes a set-uid quail-queue copy (never a link: a set-id program
-// takes its root from where its file lives, lib/root.cpp), so any local user can
-// inject without a set-uid-root program.
-Status install_setuid_inject(const std::string& root) {
-  std::string link = root + "/bin/queue-inject";
+// A program becomes a set-uid copy owned by user (never a link: a set-id program
+// takes its root from where its file lives, lib/root.cpp). queue-inject: any
+// local user can inject without a set-uid-root program. remote-deliver (mode
+// 4710, group quail: only queue-send runs it): it runs as quail-remote, which
+// owns control/smtpauth and nothing else; the queue file it delivers is the
+// descriptor queue-send opened, so it needs no right on the queue at all.
+Status install_setuid_copy(const std::string& root, const std::string& program, const std::string& user, mode_t mode) {
+  std::string link = root + "/bin/" + program;
   char target[4096];
   ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
   if (n <= 0) return sys_error(ErrorKind::temporary, "read link " + link);
@@ -81,7 +85,17 @@ Status install_setuid_inject(const std::string& root) {
   if (!bytes) return bytes.error();
   if (::unlink(link.c_str()) != 0) return sys_error(ErrorKind::temporary, "remove " + link);
   if (auto s = write_file_durable(link, *bytes, 0700); !s) return s;
-  return own(link, "quail-queue", 04711);
+  return own(link, user, mode);
+}
+
+// control/smtpauth holds relay passwords: only remote-deliver's user may read it.
+Status install_smtpauth(const std::string& root) {
+  std::string path = root + "/control/smtpauth";
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (auto s = write_file_durable(path, "", 0600); !s) return s;
+  }
+  return own(path, "quail-remote", 0600);
 }
 
 // Every file and directory under dir becomes user's (group quail), keeping modes.
@@ -136,7 +150,12 @@ Status chown_system_layout(const std::string& root) {
     if (auto s = own(path, user, mode); !s) return s;
   }
   if (auto s = own_tree(root + "/mail", "quail-mail"); !s) return s;
-  return install_setuid_inject(root);
+  if (auto s = install_setuid_copy(root, "queue-inject", "quail-queue", 04711); !s) return s;
+  struct stat st;
+  if (::lstat((root + "/bin/remote-deliver").c_str(), &st) == 0) {
+    if (auto s = install_setuid_copy(root, "remote-deliver", "quail-remote", 04710); !s) return s;
+  }
+  return install_smtpauth(root);
 }
 
 }  // namespace quail::init

@@ -1,0 +1,41 @@
+// DNS for remote-deliver through libunbound: MX and address lookups, forwarded to
+// control/dnsservers when it names servers, else to /etc/resolv.conf's. Trusts
+// nothing in the answers beyond their wire format.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "dns_rdata.hpp"
+#include "result.hpp"
+
+struct ub_ctx;
+
+namespace quail::rd {
+
+enum class DnsStatus {
+  ok,         // records found
+  nodata,     // the name exists without records of the type
+  nxdomain,   // the name does not exist
+  temporary,  // SERVFAIL, a timeout, no server answered
+};
+
+using quail::MxRecord;
+
+class Resolver {
+ public:
+  // servers: "ip" or "ip@port" entries; empty means /etc/resolv.conf.
+  static Result<Resolver> create(const std::vector<std::string>& servers);
+  Resolver(Resolver&& o) noexcept : ctx_(o.ctx_) { o.ctx_ = nullptr; }
+  Resolver& operator=(Resolver&&) = delete;
+  ~Resolver();
+
+  DnsStatus mx(const std::string& domain, std::vector<MxRecord>& out, std::string& why);
+  // IPv6 then IPv4 addresses of host, as text.
+  DnsStatus addresses(const std::string& host, std::vector<std::string>& out, std::string& why);
+
+ private:
+  explicit Resolver(ub_ctx* ctx) : ctx_(ctx) {}
+  ub_ctx* ctx_ = nullptr;
+};
+
+}  // namespace quail::rd

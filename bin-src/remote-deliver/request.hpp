@@ -1,0 +1,36 @@
+// What remote-deliver is asked to do: its arguments, the message on fd 0 and the
+// DSN parameters from the queue file's envelope after it (queue-layout/envelope.md),
+// and the message prepared for the wire. Trusts queue-send for the arguments and
+// the fd, and the message for nothing.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "envelope.hpp"
+#include "result.hpp"
+
+namespace quail::rd {
+
+// A message has been through too many hosts beyond this (RFC 5321 6.3), as smtpd counts.
+inline constexpr int max_received = 100;
+
+struct Request {
+  std::string msg;       // the queue id (fd 0's inode number), for the log
+  std::string domain;    // lowercase
+  std::string sender;    // the return path for this run ("" for <>)
+  std::vector<Recipient> rcpts;  // the arguments, with their envelope DSN records
+  std::string ret, envid;        // DSN message parameters
+  std::string message;           // as stored: LF line ends
+  int received = 0;              // Received fields in its header
+  bool body_8bit = false;        // any 8-bit byte in the message
+  bool needs_smtputf8 = false;   // UTF-8 in an address, or a header under SMTPUTF8
+};
+
+// Reads fd 0 (the message, $QUAIL_MESSAGE_LENGTH bytes, then the envelope).
+// temporary error with a reason when it cannot.
+Result<Request> read_request(int argc, char** argv);
+
+// The message as sent after DATA: CRLF line ends, dot-stuffed, ending in CRLF.CRLF.
+std::string wire_form(const std::string& message);
+
+}  // namespace quail::rd

@@ -1,0 +1,26 @@
+// The record data of DNS answers as libunbound hands them over (uncompressed wire
+// format, RFC 1035 3.3): MX (RFC 7505's null MX included), A and AAAA. Trusts
+// nothing: any DNS server may answer (tests/fuzz/dns_rdata_fuzz.cpp).
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace quail {
+
+struct MxRecord {
+  int preference = 0;
+  std::string host;  // lowercase, without the final dot; "" for the root (null MX)
+};
+
+// A wire-format name from pos to the end of data, lowercased, labels joined by
+// '.'; the root is "". nullopt when malformed, when a label holds a byte that
+// is not a letter, digit, '-' or '_' (a name goes into logs and SNI), or when
+// bytes follow the name.
+std::optional<std::string> decode_dns_name(std::string_view data, size_t pos = 0);
+
+std::optional<MxRecord> parse_mx_rdata(std::string_view rdata);
+// An A (4 bytes) or AAAA (16 bytes) record's address as text; nullopt for any other size.
+std::optional<std::string> parse_address_rdata(std::string_view rdata);
+
+}  // namespace quail

@@ -1,0 +1,19 @@
+// Fuzzes lib/dns_rdata: MX and address record data from any DNS server; what is
+// accepted is a clean host name.
+#include <cstdint>
+#include <string_view>
+
+#include "dns_rdata.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  if (auto m = quail::parse_mx_rdata(in)) {
+    if (m->preference < 0 || m->preference > 65535 || m->host.size() > size) __builtin_trap();
+    for (char c : m->host) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')) __builtin_trap();
+    }
+  }
+  (void)quail::decode_dns_name(in);
+  (void)quail::parse_address_rdata(in);
+  return 0;
+}

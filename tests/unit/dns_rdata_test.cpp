@@ -1,0 +1,50 @@
+// Unit tests for lib/dns_rdata: wire-format names, MX (null MX included), A and AAAA data.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "dns_rdata.hpp"
+
+using namespace quail;
+
+namespace {
+std::string bytes(std::initializer_list<int> b) {
+  std::string s;
+  for (int c : b) s += static_cast<char>(c);
+  return s;
+}
+}  // namespace
+
+TEST_CASE("dns rdata: an MX record's preference and host, lowercased") {
+  auto m = parse_mx_rdata(bytes({0, 10, 2, 'M', 'x', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't', 'e', 's', 't', 0}));
+  REQUIRE(m);
+  CHECK(m->preference == 10);
+  CHECK(m->host == "mx.example.test");
+}
+
+TEST_CASE("dns rdata: null MX is preference 0 and the root") {
+  auto m = parse_mx_rdata(bytes({0, 0, 0}));
+  REQUIRE(m);
+  CHECK(m->preference == 0);
+  CHECK(m->host == "");
+}
+
+TEST_CASE("dns rdata: malformed names are refused") {
+  CHECK_FALSE(parse_mx_rdata(bytes({0, 10})));
+  CHECK_FALSE(parse_mx_rdata(bytes({0, 10, 2, 'm', 'x'})));                 // no root label
+  CHECK_FALSE(parse_mx_rdata(bytes({0, 10, 5, 'm', 'x', 0})));              // label past the end
+  CHECK_FALSE(parse_mx_rdata(bytes({0, 10, 0xc0, 0x0c})));                  // a compression pointer
+  CHECK_FALSE(parse_mx_rdata(bytes({0, 10, 2, 'm', ' ', 0})));              // a space in a label
+  CHECK_FALSE(parse_mx_rdata(bytes({0, 10, 2, 'm', 'x', 0, 'x'})));         // bytes after the name
+  CHECK_FALSE(parse_mx_rdata(bytes({0, 10, 2, 'm', '\n', 0})));
+  std::string deep = bytes({0, 1});
+  for (int i = 0; i < 200; ++i) deep += bytes({1, 'a'});
+  deep += bytes({0});
+  CHECK_FALSE(parse_mx_rdata(deep));
+}
+
+TEST_CASE("dns rdata: A and AAAA addresses") {
+  CHECK(parse_address_rdata(bytes({127, 0, 65, 3})) == "127.0.65.3");
+  CHECK(parse_address_rdata(bytes({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})) == "::1");
+  CHECK_FALSE(parse_address_rdata(bytes({1, 2, 3})));
+}
