@@ -78,14 +78,17 @@ Result<std::string> confirm(const List& l, const ListCommand& cmd, const std::st
     case CookieCheck::good:
       break;
   }
-  // Reused: the record changed at or after the cookie was issued (this cookie's
-  // own earlier use, or a later change). The tombstone of an unsubscription keeps
-  // that time for as long as cookies live.
+  // Reused: the change is made already, or the record changed the other way
+  // after the cookie was issued (an unsubscription at or after a subscribe
+  // cookie's time, a subscription after an unsubscribe cookie's). The tombstone
+  // of an unsubscription keeps its time for as long as cookies live.
   enum class Outcome { done, used } outcome = Outcome::done;
   auto lock = l.store.lock();
   if (!lock) return lock.error();
   auto s = l.store.update(cmd.address, t - l.cfg.cookie_lifetime, [&](std::optional<Subscriber>& rec) {
-    if ((rec && rec->changed >= issued) || (!subscribe && (!rec || !rec->active))) {
+    bool used = subscribe ? rec && (rec->active || rec->changed >= issued)
+                          : !rec || !rec->active || rec->changed > issued;
+    if (used) {
       outcome = Outcome::used;
       return false;
     }
