@@ -75,7 +75,7 @@ Result<std::vector<Subscriber>> parse_bucket(std::string_view text, const std::s
     if (!a || a->quoted() || a->str() != rest || lowercase(rest) != rest) {
       return bad(name, lineno, "not a lowercased local@domain address");
     }
-    if (!out.empty() && !(out.back().address < s.address)) return bad(name, lineno, "not sorted or a duplicate");
+    if (!out.empty() && !(out.back().address < rest)) return bad(name, lineno, "not sorted or a duplicate");
     s.address = std::string(rest);
     out.push_back(std::move(s));
   }
