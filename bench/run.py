@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 sys.path.insert(0, HERE)
 import quailtest as qt  # noqa: E402
 import queue_load  # noqa: E402
+import list_load  # noqa: E402
 
 N = int(os.environ.get("BENCH_MESSAGES", "2000"))
 CONC = int(os.environ.get("BENCH_CONCURRENCY", "8"))
@@ -174,6 +175,7 @@ def main():
     say("bench: SMTP...")
     bench_smtp(rows)
     queue_load.bench_queue(rows, say)
+    list_load.bench_list(rows, say)
     # Issue 4 asks for these two; the programs they measure do not exist yet. The
     # rows stay in the table so that nobody reads their absence as a result.
     for row, program in (("remote relay, quail -> a local SMTP sink", "remote-deliver"),
