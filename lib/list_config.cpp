@@ -75,10 +75,10 @@ Result<ListConfig> parse_list_config(std::string_view text) {
     } else if (name == "root") {
       if (v.empty() || v[0] != '/') return bad(lineno, "root must be an absolute path");
       c.root = v;
-    } else if (name == "moderated" || name == "members_only") {
+    } else if (name == "moderated" || name == "members_only" || name == "archive") {
       auto f = parse_flag(v, lineno, name);
       if (!f) return f.error();
-      (name == "moderated" ? c.moderated : c.members_only) = *f;
+      (name == "moderated" ? c.moderated : name == "archive" ? c.archive : c.members_only) = *f;
     } else if (name == "prefix") {
       if (v.size() > 64) return bad(lineno, "prefix longer than 64 characters");
       c.prefix = v;
@@ -99,6 +99,7 @@ Result<ListConfig> parse_list_config(std::string_view text) {
 std::string serialize_list_config(const ListConfig& c) {
   return "address=" + c.address + "\nowner=" + c.owner + "\nroot=" + c.root +
          "\nmoderated=" + (c.moderated ? "1" : "0") + "\nmembers_only=" + (c.members_only ? "1" : "0") +
+         "\narchive=" + (c.archive ? "1" : "0") +
          "\nprefix=" + c.prefix + "\ncookie_lifetime=" + std::to_string(c.cookie_lifetime) +
          "\nbounce_window=" + std::to_string(c.bounce_window) + "\n";
 }

@@ -17,6 +17,7 @@ struct ListConfig {
   std::string root;            // the quail root whose queue-inject the list uses
   bool moderated = false;      // every post is held for the owner (with members_only: non-members' only)
   bool members_only = false;   // posts from non-subscribers are refused (or held, when moderated)
+  bool archive = false;        // each post is kept as LISTDIR/archive/<n>; <list>-get.<n>@ returns it
   std::string prefix;          // subject prefix ("[team]"), "" for none
   int64_t cookie_lifetime = 10 * 86400;  // seconds a confirmation address stays valid
   int64_t bounce_window = 7 * 86400;     // seconds of bouncing before a subscriber is probed

@@ -148,6 +148,10 @@ ListCommand parse_list_command(std::string_view raw) {
     } else {
       cmd = ListCommand{};
     }
+  } else if (starts_with(e, "get.") && e.size() > 4 && e.size() <= 4 + 18 &&
+             e.find_first_not_of("0123456789", 4) == std::string_view::npos) {
+    cmd.kind = ListCommandKind::get;
+    for (char c : e.substr(4)) cmd.number = cmd.number * 10 + static_cast<uint64_t>(c - '0');
   } else if (starts_with(e, "accept.") || starts_with(e, "reject.")) {
     std::string_view rest = e.substr(7);
     if (rest.size() > cookie_length + 1 && rest[cookie_length] == '-' && valid_held_id(rest.substr(cookie_length + 1))) {

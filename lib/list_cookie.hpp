@@ -63,13 +63,14 @@ enum class ListCommandKind {
   return_other,         // return-... that is neither: a bounce of the list's own replies
   moderate_accept,      // accept.<cookie>-<held id>
   moderate_reject,      // reject.<cookie>-<held id>
+  get,                  // get.<n>: archived post n
 };
 
 struct ListCommand {
   ListCommandKind kind = ListCommandKind::help;
   std::string cookie;   // confirm_*, probe_bounce
   std::string address;  // confirm_*, bounce, probe_bounce: the decoded subscriber address
-  uint64_t number = 0;  // bounce: the post's number
+  uint64_t number = 0;  // bounce, get: the post's number
   std::string held;     // moderate_*: the held post's id
 };
 

@@ -1,7 +1,11 @@
 // The distributed copy of a post: see post.hpp.
 #include "list_post.hpp"
 
+#include <cerrno>
+#include <sys/stat.h>
+
 #include "address.hpp"
+#include "durable.hpp"
 #include "list_mail.hpp"
 
 namespace quail::list {
@@ -58,6 +62,12 @@ std::string list_copy(const ListConfig& cfg, const std::vector<HeaderField>& fie
   return out;
 }
 
+Status archive_post(const List& l, uint64_t n, std::string_view copy) {
+  std::string dir = l.dir + "/archive";
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return sys_error(ErrorKind::temporary, "mkdir " + dir);
+  return write_file_durable(dir + "/" + std::to_string(n), copy, 0600);
+}
+
 Result<std::string> distribute(const List& l, const std::vector<HeaderField>& fields, std::string_view body) {
   // The number is written only once the queue has the copy, all under the lock,
   // so numbers have no gaps; a crash between the two repeats the number (lists.md).
@@ -70,7 +80,12 @@ Result<std::string> distribute(const List& l, const std::vector<HeaderField>& fi
   if (!last) return last.error();
   uint64_t n = *last + 1;
   std::string sender = l.cfg.address_for("return-" + std::to_string(n) + "-") + "-@[]";
-  if (auto s = inject(l.cfg, sender, rcpts, list_copy(l.cfg, fields, body)); !s) return s.error();
+  std::string copy = list_copy(l.cfg, fields, body);
+  // The archive copy first: a crash after it repeats number n, and the retry writes it again.
+  if (l.cfg.archive) {
+    if (auto s = archive_post(l, n, copy); !s) return s.error();
+  }
+  if (auto s = inject(l.cfg, sender, rcpts, copy); !s) return s.error();
   if (auto s = l.store.set_last_post(n); !s) return s.error();
   return "post " + std::to_string(n) + " sent to " + std::to_string(rcpts.size()) + " subscribers";
 }

@@ -25,6 +25,9 @@ PostVerdict judge_post(const ListConfig& cfg, std::string_view sender, const std
 // List-* fields and Precedence: list, then the body unchanged.
 std::string list_copy(const ListConfig& cfg, const std::vector<HeaderField>& fields, std::string_view body);
 
+// Keeps post n's copy as LISTDIR/archive/<n> (durably; replaces a copy left by a crash).
+Status archive_post(const List& l, uint64_t n, std::string_view copy);
+
 // Numbers the post and hands one copy for all subscribers to the queue with the
 // VERP sender <list>-return-<n>-@domain-@[], under the list's lock. Returns a
 // line for the delivery's reason ("post 3 sent to 2 subscribers").

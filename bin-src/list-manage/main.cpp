@@ -52,6 +52,9 @@ quail::Result<std::string> act(const list::List& l, const quail::ListCommand& cm
     case K::moderate_accept:
     case K::moderate_reject:
       return list::moderate(l, cmd.kind == K::moderate_accept, cmd.cookie, cmd.held);
+    case K::get:
+      if (automatic) return std::string("automatic mail to the archive; ignored");
+      return list::get_post(l, cmd.number, sender);
     case K::post:
     case K::help:
       break;

@@ -16,6 +16,9 @@ Result<std::string> confirm(const List& l, const ListCommand& cmd, const std::st
 // team-help@ and every address the list does not know.
 Result<std::string> help(const List& l, const std::string& sender);
 
+// team-get.<n>@: archived post n, to a subscriber (or the owner) as message/rfc822.
+Result<std::string> get_post(const List& l, uint64_t n, const std::string& sender);
+
 // team-return-<n>-<addr>@: a post's copy to addr bounced.
 Result<std::string> post_bounce(const List& l, const ListCommand& cmd);
 // team-return-p.<cookie>-<addr>@: a probe to addr bounced; addr is removed.

@@ -21,7 +21,8 @@ namespace list = quail::list;
 using quail::lists::ListPlace;
 
 constexpr std::string_view usage_text =
-    "usage: quail list create USER-NAME@DOMAIN [--owner ADDRESS] [--moderated] [--members-only] [--prefix TEXT]\n"
+    "usage: quail list create USER-NAME@DOMAIN [--owner ADDRESS] [--moderated] [--members-only] [--archive]\n"
+    "                   [--prefix TEXT]\n"
     "       quail list destroy|show|subscribers [-v] USER-NAME@DOMAIN\n"
     "       quail list add|remove USER-NAME@DOMAIN ADDRESS...\n";
 
@@ -40,7 +41,7 @@ int out(const std::string& text) { return quail::write_all(1, text) ? admin::ok 
 
 struct Options {
   std::string owner, prefix;
-  bool moderated = false, members_only = false, verbose = false;
+  bool moderated = false, members_only = false, archive = false, verbose = false;
 };
 
 int create(const std::string& root, const ListPlace& p, const Options& o) {
@@ -50,6 +51,7 @@ int create(const std::string& root, const ListPlace& p, const Options& o) {
   cfg.root = root;
   cfg.moderated = o.moderated;
   cfg.members_only = o.members_only;
+  cfg.archive = o.archive;
   cfg.prefix = o.prefix;
   // The text create writes must read back: the same checks every list program makes.
   if (auto back = quail::parse_list_config(quail::serialize_list_config(cfg)); !back) {
@@ -72,7 +74,7 @@ int show(const list::List& l) {
   if (!last) return fail(last.error());
   const auto& c = l.cfg;
   return out("address " + c.address + "\nowner " + c.owner + "\ndirectory " + l.dir + "\nmoderated " +
-             (c.moderated ? "yes" : "no") + "\nmembers-only " + (c.members_only ? "yes" : "no") + "\nprefix " +
+             (c.moderated ? "yes" : "no") + "\nmembers-only " + (c.members_only ? "yes" : "no") + "\narchive " + (c.archive ? "yes" : "no") + "\nprefix " +
              c.prefix + "\nsubscribers " + std::to_string(active) + "\nbouncing " + std::to_string(bouncing) +
              "\nlast-post " + std::to_string(*last) + "\n");
 }
@@ -133,6 +135,7 @@ int run(int argc, char** argv) {
                                     {"prefix", required_argument, nullptr, 'p'},
                                     {"moderated", no_argument, nullptr, 'm'},
                                     {"members-only", no_argument, nullptr, 'M'},
+                                    {"archive", no_argument, nullptr, 'a'},
                                     {"verbose", no_argument, nullptr, 'v'},
                                     {nullptr, 0, nullptr, 0}};
   const char* root_flag = nullptr;
@@ -145,6 +148,7 @@ int run(int argc, char** argv) {
       case 'p': o.prefix = optarg; break;
       case 'm': o.moderated = true; break;
       case 'M': o.members_only = true; break;
+      case 'a': o.archive = true; break;
       case 'v': o.verbose = true; break;
       default: return usage();
     }

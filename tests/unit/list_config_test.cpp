@@ -31,6 +31,7 @@ std::vector<quail::HeaderField> fields(const std::string& head) { return quail::
 TEST_CASE("list config: serialize and parse round-trip; names of the list's addresses") {
   ListConfig c = sample();
   c.moderated = true;
+  c.archive = true;
   c.bounce_window = 0;
   auto back = parse_list_config(quail::serialize_list_config(c));
   REQUIRE(back.ok());

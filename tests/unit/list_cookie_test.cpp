@@ -98,6 +98,10 @@ TEST_CASE("list command: each address form is recognised") {
       {"reject." + c + "-1800000000.0123abcd", ListCommandKind::moderate_reject, ""},
       {"accept." + c + "-1800000000.0123abcg", ListCommandKind::help, ""},
       {"accept." + c + "-../secret", ListCommandKind::help, ""},
+      {"get.12", ListCommandKind::get, ""},
+      {"get.", ListCommandKind::help, ""},
+      {"get.1x", ListCommandKind::help, ""},
+      {"get.1234567890123456789", ListCommandKind::help, ""},
   };
   for (const auto& k : cases) {
     CAPTURE(k.ext);
@@ -106,6 +110,7 @@ TEST_CASE("list command: each address form is recognised") {
     CHECK(cmd.address == k.address);
   }
   CHECK(parse_list_command("return-12-bob=example.test").number == 12);
+  CHECK(parse_list_command("GET.7").number == 7);
   CHECK(parse_list_command("accept." + c + "-1800000000.0123abcd").held == "1800000000.0123abcd");
 }
 

@@ -268,6 +268,26 @@ class Lists(unittest.TestCase):
         self.wait_mail("bob", lambda m: "already been through" in m.as_string(), "the loop bounce")
         self.assertIn("last-post 0", self.list_cmd("show", "alice-loop@" + D).out)
 
+    def test_archive_returns_a_post_to_subscribers_only(self):
+        d = self.create("arch", "--archive", "--prefix", "[arch]")
+        self.list_cmd("add", "alice-arch@" + D, "bob@" + D)
+        self.send("bob@" + D, "alice-arch@" + D, subject="keep me", body="archived body\n")
+        self.wait_mail("bob", self.subject_is("[arch] keep me"), "the post")
+        self.assertTrue(os.path.exists(os.path.join(d, "archive", "1")))
+        self.send("bob@" + D, "alice-arch-get.1@" + D, subject="get")
+        got = self.wait_mail("bob", self.subject_is("post 1 of alice-arch@" + D), "the archived post")[0]
+        parts = [p for p in got.iter_parts() if p.get_content_type() == "message/rfc822"]
+        self.assertEqual(len(parts), 1)
+        inner = parts[0].get_content()
+        self.assertEqual(inner["Subject"], "[arch] keep me")
+        self.assertEqual(inner.get_content(), "archived body\n")
+        self.send("eve@" + D, "alice-arch-get.1@" + D, subject="get")
+        refusal = self.wait_mail("eve", self.subject_is("archive of alice-arch@" + D), "the refusal")[0]
+        self.assertIn("Only subscribers", refusal.get_content())
+        self.send("bob@" + D, "alice-arch-get.9@" + D, subject="get")
+        missing = self.wait_mail("bob", self.subject_is("archive of alice-arch@" + D), "no post 9")[0]
+        self.assertIn("no post 9", missing.get_content())
+
     def test_bouncing_subscriber_is_probed_and_removed(self):
         d = self.create("bnc")
         with open(os.path.join(d, "config")) as f:
