@@ -75,17 +75,21 @@ Result<ListConfig> parse_list_config(std::string_view text) {
     } else if (name == "root") {
       if (v.empty() || v[0] != '/') return bad(lineno, "root must be an absolute path");
       c.root = v;
-    } else if (name == "moderated" || name == "members_only" || name == "archive") {
+    } else if (name == "moderated" || name == "members_only" || name == "archive" || name == "digest") {
       auto f = parse_flag(v, lineno, name);
       if (!f) return f.error();
-      (name == "moderated" ? c.moderated : name == "archive" ? c.archive : c.members_only) = *f;
+      (name == "moderated" ? c.moderated : name == "archive" ? c.archive : name == "digest" ? c.digest : c.members_only) = *f;
     } else if (name == "prefix") {
       if (v.size() > 64) return bad(lineno, "prefix longer than 64 characters");
       c.prefix = v;
-    } else if (name == "cookie_lifetime" || name == "bounce_window") {
+    } else if (name == "cookie_lifetime" || name == "bounce_window" || name == "digest_interval") {
       auto n = parse_seconds(v);
       if (!n) return bad(lineno, name + " must be a number of seconds up to ten years");
-      (name == "cookie_lifetime" ? c.cookie_lifetime : c.bounce_window) = *n;
+      (name == "cookie_lifetime" ? c.cookie_lifetime : name == "bounce_window" ? c.bounce_window : c.digest_interval) = *n;
+    } else if (name == "digest_size") {
+      auto n = parse_seconds(v);
+      if (!n || *n > 64 << 20) return bad(lineno, "digest_size must be a number of bytes up to 64 MiB");
+      c.digest_size = *n;
     } else {
       return bad(lineno, "unknown setting " + name);
     }
@@ -99,7 +103,8 @@ Result<ListConfig> parse_list_config(std::string_view text) {
 std::string serialize_list_config(const ListConfig& c) {
   return "address=" + c.address + "\nowner=" + c.owner + "\nroot=" + c.root +
          "\nmoderated=" + (c.moderated ? "1" : "0") + "\nmembers_only=" + (c.members_only ? "1" : "0") +
-         "\narchive=" + (c.archive ? "1" : "0") +
+         "\narchive=" + (c.archive ? "1" : "0") + "\ndigest=" + (c.digest ? "1" : "0") +
+         "\ndigest_size=" + std::to_string(c.digest_size) + "\ndigest_interval=" + std::to_string(c.digest_interval) +
          "\nprefix=" + c.prefix + "\ncookie_lifetime=" + std::to_string(c.cookie_lifetime) +
          "\nbounce_window=" + std::to_string(c.bounce_window) + "\n";
 }

@@ -18,6 +18,9 @@ struct ListConfig {
   bool moderated = false;      // every post is held for the owner (with members_only: non-members' only)
   bool members_only = false;   // posts from non-subscribers are refused (or held, when moderated)
   bool archive = false;        // each post is kept as LISTDIR/archive/<n>; <list>-get.<n>@ returns it
+  bool digest = false;         // posts are also collected for digest subscribers (LISTDIR/digest/)
+  int64_t digest_size = 65536;     // a digest goes out once its posts reach this many bytes...
+  int64_t digest_interval = 86400; // ...or when a post arrives this many seconds after the last digest
   std::string prefix;          // subject prefix ("[team]"), "" for none
   int64_t cookie_lifetime = 10 * 86400;  // seconds a confirmation address stays valid
   int64_t bounce_window = 7 * 86400;     // seconds of bouncing before a subscriber is probed

@@ -138,13 +138,18 @@ ListCommand parse_list_command(std::string_view raw) {
   ListCommand cmd;
   if (e.empty()) {
     cmd.kind = ListCommandKind::post;
-  } else if (e == "subscribe") {
+  } else if (e == "subscribe" || e == "digest-subscribe") {
     cmd.kind = ListCommandKind::subscribe;
-  } else if (e == "unsubscribe") {
+    cmd.digest = e[0] == 'd';
+  } else if (e == "unsubscribe" || e == "digest-unsubscribe") {
     cmd.kind = ListCommandKind::unsubscribe;
-  } else if (starts_with(e, "sc.") || starts_with(e, "uc.")) {
-    if (cookie_and_address(e.substr(3), cmd)) {
-      cmd.kind = e[0] == 's' ? ListCommandKind::confirm_subscribe : ListCommandKind::confirm_unsubscribe;
+    cmd.digest = e[0] == 'd';
+  } else if (starts_with(e, "sc.") || starts_with(e, "uc.") || starts_with(e, "dsc.") || starts_with(e, "duc.")) {
+    bool digest = e[0] == 'd';
+    std::string_view rest = e.substr(digest ? 4 : 3);
+    if (cookie_and_address(rest, cmd)) {
+      cmd.kind = e[digest ? 1 : 0] == 's' ? ListCommandKind::confirm_subscribe : ListCommandKind::confirm_unsubscribe;
+      cmd.digest = digest;
     } else {
       cmd = ListCommand{};
     }

@@ -26,7 +26,7 @@ Result<List> open_list(const std::string& dir) {
   auto secret = ListSecret::from_bytes(*raw);
   sodium_memzero(raw->data(), raw->size());
   if (!secret) return Error{ErrorKind::config, dir + "/secret: " + secret.error().reason};
-  return List{dir, std::move(*cfg), std::move(*secret), ListStore(dir)};
+  return List{dir, std::move(*cfg), std::move(*secret), ListStore(dir), ListStore(dir + "/digest")};
 }
 
 Result<std::string> read_message(int fd, size_t limit) {

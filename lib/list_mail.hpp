@@ -24,7 +24,8 @@ struct List {
   std::string dir;
   ListConfig cfg;
   ListSecret secret;
-  ListStore store;
+  ListStore store;   // LISTDIR: subscribers, seq, lock
+  ListStore digest;  // LISTDIR/digest: digest subscribers, the last digest's number, its lock
 };
 
 // Reads LISTDIR/config and LISTDIR/secret; config error names the file.

@@ -6,6 +6,7 @@
 
 #include "address.hpp"
 #include "durable.hpp"
+#include "list_digest.hpp"
 #include "list_mail.hpp"
 
 namespace quail::list {
@@ -75,7 +76,7 @@ Result<std::string> distribute(const List& l, const std::vector<HeaderField>& fi
   if (!lock) return lock.error();
   std::vector<std::string> rcpts;
   if (auto s = l.store.for_each([&](const Subscriber& s) { rcpts.push_back(s.address); }); !s) return s.error();
-  if (rcpts.empty()) return std::string("the list has no subscribers; nothing sent");
+  if (rcpts.empty() && !l.cfg.digest) return std::string("the list has no subscribers; nothing sent");
   auto last = l.store.last_post();
   if (!last) return last.error();
   uint64_t n = *last + 1;
@@ -85,9 +86,20 @@ Result<std::string> distribute(const List& l, const std::vector<HeaderField>& fi
   if (l.cfg.archive) {
     if (auto s = archive_post(l, n, copy); !s) return s.error();
   }
-  if (auto s = inject(l.cfg, sender, rcpts, copy); !s) return s.error();
+  if (l.cfg.digest) {
+    if (auto s = collect_for_digest(l, n, copy); !s) return s.error();
+  }
+  if (!rcpts.empty()) {
+    if (auto s = inject(l.cfg, sender, rcpts, copy); !s) return s.error();
+  }
   if (auto s = l.store.set_last_post(n); !s) return s.error();
-  return "post " + std::to_string(n) + " sent to " + std::to_string(rcpts.size()) + " subscribers";
+  std::string line = "post " + std::to_string(n) + " sent to " + std::to_string(rcpts.size()) + " subscribers";
+  lock = Error{};  // the digest has its own lock; the list's is released first
+  if (!l.cfg.digest) return line;
+  // The post is distributed whatever becomes of the digest: trouble here waits
+  // for the next post or quail list digest.
+  auto digest = send_digest(l, false);
+  return line + "; " + (digest ? *digest : "digest deferred: " + digest.error().reason);
 }
 
 }  // namespace quail::list

@@ -2,7 +2,9 @@
 #include "list_store.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <sys/stat.h>
 
 #include "address.hpp"
 #include "durable.hpp"
@@ -111,7 +113,15 @@ std::string ListStore::bucket_path(int bucket) const {
   return dir_ + "/subscribers/" + name;
 }
 
-Result<FileLock> ListStore::lock() const { return FileLock::acquire(dir_ + "/lock"); }
+Result<FileLock> ListStore::lock() const {
+  // digest/ appears with its first use (digest=1 may be set after the list was made).
+  if (::mkdir(dir_.c_str(), 0700) == 0) {
+    if (auto s = fsync_dir(dir_of(dir_)); !s) return s.error();
+  } else if (errno != EEXIST) {
+    return sys_error(ErrorKind::temporary, "mkdir " + dir_);
+  }
+  return FileLock::acquire(dir_ + "/lock");
+}
 
 Result<std::vector<Subscriber>> ListStore::load_bucket(int bucket) const {
   std::string path = bucket_path(bucket);
@@ -125,6 +135,14 @@ Result<std::vector<Subscriber>> ListStore::load_bucket(int bucket) const {
 
 Status ListStore::save_bucket(int bucket, std::vector<Subscriber> subs, int64_t prune_before) const {
   std::erase_if(subs, [&](const Subscriber& s) { return !s.active && s.changed < prune_before; });
+  // A store made after the list (digest/, when digest=1 is set later) gets its directories here.
+  for (const std::string& d : {dir_, dir_ + "/subscribers"}) {
+    if (::mkdir(d.c_str(), 0700) == 0) {
+      if (auto s = fsync_dir(dir_of(d)); !s) return s;
+    } else if (errno != EEXIST) {
+      return sys_error(ErrorKind::temporary, "mkdir " + d);
+    }
+  }
   return write_file_durable(bucket_path(bucket), serialize_bucket(std::move(subs)), 0600);
 }
 

@@ -42,7 +42,7 @@ quail::Result<std::string> act(const list::List& l, const quail::ListCommand& cm
     case K::subscribe:
     case K::unsubscribe:
       if (automatic) return std::string("automatic mail to a request address; ignored");
-      return list::request(l, cmd.kind == K::subscribe, sender);
+      return list::request(l, cmd, sender);
     case K::confirm_subscribe:
     case K::confirm_unsubscribe:
       return list::confirm(l, cmd, automatic ? std::string() : sender);

@@ -30,21 +30,27 @@ Result<std::string> answer(const List& l, const std::string& sender, const std::
   return line;
 }
 
-std::string start_again(const List& l, bool subscribe) {
-  return "To start again, send an empty message to\n  " + l.cfg.address_for(subscribe ? "subscribe" : "unsubscribe") +
-         "\n";
+std::string start_again(const List& l, const std::string& request) {
+  return "To start again, send an empty message to\n  " + l.cfg.address_for(request) + "\n";
+}
+
+// The cookie action: sc/uc for the list, dsc/duc for its digest.
+const char* action_of(bool subscribe, bool digest) {
+  return digest ? (subscribe ? "dsc" : "duc") : (subscribe ? "sc" : "uc");
 }
 
 }  // namespace
 
-Result<std::string> request(const List& l, bool subscribe, const std::string& sender) {
+Result<std::string> request(const List& l, const ListCommand& cmd, const std::string& sender) {
+  bool subscribe = cmd.kind == ListCommandKind::subscribe;
   if (automatic_mail(sender, {})) return std::string("automatic mail cannot subscribe or unsubscribe; ignored");
+  if (cmd.digest && !l.cfg.digest) return help(l, sender);
   auto a = parse_address(sender, false);
   if (!a || a->quoted()) return std::string("the sender is not a plain address; ignored");
   std::string address = lowercase(a->str());
   int64_t t = now();
-  std::string confirm = confirm_address(l, subscribe ? "sc" : "uc", address, t);
-  std::string what = subscribe ? "subscribe" : "unsubscribe";
+  std::string confirm = confirm_address(l, action_of(subscribe, cmd.digest), address, t);
+  std::string what = std::string(cmd.digest ? "digest-" : "") + (subscribe ? "subscribe" : "unsubscribe");
   if (confirm.empty()) {
     return answer(l, address, "your address is too long for " + l.cfg.address,
                   "Your address is too long to fit the list's confirmation address (64 octets);\n"
@@ -61,19 +67,22 @@ Result<std::string> request(const List& l, bool subscribe, const std::string& se
 
 Result<std::string> confirm(const List& l, const ListCommand& cmd, const std::string& sender) {
   bool subscribe = cmd.kind == ListCommandKind::confirm_subscribe;
-  const char* action = subscribe ? "sc" : "uc";
+  const char* action = action_of(subscribe, cmd.digest);
+  const ListStore& store = cmd.digest ? l.digest : l.store;
+  const std::string start = cmd.digest ? (subscribe ? "digest-subscribe" : "digest-unsubscribe")
+                                       : (subscribe ? "subscribe" : "unsubscribe");
   int64_t t = now(), issued = 0;
   switch (check_cookie(l.secret, action, cmd.address, cmd.cookie, t, l.cfg.cookie_lifetime, &issued)) {
     case CookieCheck::forged:
       return answer(l, sender, "not a valid confirmation address for " + l.cfg.address,
                     "The address you wrote to is not a confirmation address this list issued,\n"
                     "so nothing was changed. Copy the address exactly from the list's message.\n" +
-                        start_again(l, subscribe),
+                        start_again(l, start),
                     "forged confirmation for " + cmd.address + "; nothing changed");
     case CookieCheck::expired:
       return answer(l, sender, "expired confirmation address for " + l.cfg.address,
                     "The confirmation address you wrote to has expired, so nothing was changed.\n" +
-                        start_again(l, subscribe),
+                        start_again(l, start),
                     "expired confirmation for " + cmd.address + "; nothing changed");
     case CookieCheck::good:
       break;
@@ -83,9 +92,10 @@ Result<std::string> confirm(const List& l, const ListCommand& cmd, const std::st
   // cookie's time, a subscription after an unsubscribe cookie's). The tombstone
   // of an unsubscription keeps its time for as long as cookies live.
   enum class Outcome { done, used } outcome = Outcome::done;
-  auto lock = l.store.lock();
+  if (cmd.digest && !l.cfg.digest) return help(l, sender);
+  auto lock = store.lock();
   if (!lock) return lock.error();
-  auto s = l.store.update(cmd.address, t - l.cfg.cookie_lifetime, [&](std::optional<Subscriber>& rec) {
+  auto s = store.update(cmd.address, t - l.cfg.cookie_lifetime, [&](std::optional<Subscriber>& rec) {
     bool used = subscribe ? rec && (rec->active || rec->changed >= issued)
                           : !rec || !rec->active || rec->changed > issued;
     if (used) {
@@ -105,14 +115,16 @@ Result<std::string> confirm(const List& l, const ListCommand& cmd, const std::st
     std::string state = subscribe ? "is already subscribed" : "is not subscribed";
     return answer(l, sender, "confirmation already used for " + l.cfg.address,
                   "This confirmation address was used already, or " + cmd.address + " changed since;\n" +
-                      "nothing was changed, and " + cmd.address + " " + state + ".\n" + start_again(l, subscribe),
+                      "nothing was changed, and " + cmd.address + " " + state + ".\n" + start_again(l, start),
                   "reused confirmation for " + cmd.address + "; nothing changed");
   }
-  std::string line = (subscribe ? "subscribed " : "unsubscribed ") + cmd.address;
-  std::string body = subscribe ? "Welcome to " + l.cfg.address + ". Post by writing to that address.\n" +
-                                     "To leave, send an empty message to\n  " + l.cfg.address_for("unsubscribe") + "\n"
-                               : "You have left " + l.cfg.address + ". Goodbye.\n";
-  if (auto r = reply(l, cmd.address, (subscribe ? "welcome to " : "goodbye from ") + l.cfg.address, body); !r) {
+  std::string of = cmd.digest ? "the digest of " : "";
+  std::string line = (subscribe ? "subscribed " : "unsubscribed ") + cmd.address + (cmd.digest ? " (digest)" : "");
+  std::string body = subscribe ? "Welcome to " + of + l.cfg.address + ". Post by writing to " + l.cfg.address + ".\n" +
+                                     "To leave, send an empty message to\n  " +
+                                     l.cfg.address_for(cmd.digest ? "digest-unsubscribe" : "unsubscribe") + "\n"
+                               : "You have left " + of + l.cfg.address + ". Goodbye.\n";
+  if (auto r = reply(l, cmd.address, (subscribe ? "welcome to " : "goodbye from ") + of + l.cfg.address, body); !r) {
     // The change is made and durable: a retry would find the cookie used. Say so, deliver.
     return line + "; the notice could not be queued: " + r.error().reason;
   }

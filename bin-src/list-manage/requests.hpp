@@ -10,7 +10,7 @@
 namespace quail::list {
 
 // team-subscribe@ / team-unsubscribe@: mails sender a confirmation address.
-Result<std::string> request(const List& l, bool subscribe, const std::string& sender);
+Result<std::string> request(const List& l, const ListCommand& cmd, const std::string& sender);
 // team-sc.<cookie>-<addr>@ / team-uc.<cookie>-<addr>@: completes a request.
 Result<std::string> confirm(const List& l, const ListCommand& cmd, const std::string& sender);
 // team-help@ and every address the list does not know.

@@ -9,6 +9,7 @@
 #include "address.hpp"
 #include "create.hpp"
 #include "fd.hpp"
+#include "list_digest.hpp"
 #include "list_mail.hpp"
 #include "program.hpp"
 #include "service_cli.hpp"
@@ -22,9 +23,10 @@ using quail::lists::ListPlace;
 
 constexpr std::string_view usage_text =
     "usage: quail list create USER-NAME@DOMAIN [--owner ADDRESS] [--moderated] [--members-only] [--archive]\n"
-    "                   [--prefix TEXT]\n"
-    "       quail list destroy|show|subscribers [-v] USER-NAME@DOMAIN\n"
-    "       quail list add|remove USER-NAME@DOMAIN ADDRESS...\n";
+    "                   [--digest] [--prefix TEXT]\n"
+    "       quail list destroy|show|digest USER-NAME@DOMAIN\n"
+    "       quail list subscribers [-v] [--digest] USER-NAME@DOMAIN\n"
+    "       quail list add|remove [--digest] USER-NAME@DOMAIN ADDRESS...\n";
 
 int usage() {
   admin::say("list", "usage error");
@@ -41,7 +43,7 @@ int out(const std::string& text) { return quail::write_all(1, text) ? admin::ok 
 
 struct Options {
   std::string owner, prefix;
-  bool moderated = false, members_only = false, archive = false, verbose = false;
+  bool moderated = false, members_only = false, archive = false, digest = false, verbose = false;
 };
 
 int create(const std::string& root, const ListPlace& p, const Options& o) {
@@ -52,6 +54,7 @@ int create(const std::string& root, const ListPlace& p, const Options& o) {
   cfg.moderated = o.moderated;
   cfg.members_only = o.members_only;
   cfg.archive = o.archive;
+  cfg.digest = o.digest;
   cfg.prefix = o.prefix;
   // The text create writes must read back: the same checks every list program makes.
   if (auto back = quail::parse_list_config(quail::serialize_list_config(cfg)); !back) {
@@ -72,16 +75,20 @@ int show(const list::List& l) {
   }
   auto last = l.store.last_post();
   if (!last) return fail(last.error());
+  size_t digesters = 0;
+  if (l.cfg.digest) {
+    if (auto s = l.digest.for_each([&](const quail::Subscriber&) { ++digesters; }); !s) return fail(s.error());
+  }
   const auto& c = l.cfg;
   return out("address " + c.address + "\nowner " + c.owner + "\ndirectory " + l.dir + "\nmoderated " +
-             (c.moderated ? "yes" : "no") + "\nmembers-only " + (c.members_only ? "yes" : "no") + "\narchive " + (c.archive ? "yes" : "no") + "\nprefix " +
-             c.prefix + "\nsubscribers " + std::to_string(active) + "\nbouncing " + std::to_string(bouncing) +
+             (c.moderated ? "yes" : "no") + "\nmembers-only " + (c.members_only ? "yes" : "no") + "\narchive " + (c.archive ? "yes" : "no") + "\ndigest " + (c.digest ? "yes" : "no") + "\nprefix " +
+             c.prefix + "\nsubscribers " + std::to_string(active) + "\ndigest-subscribers " + std::to_string(digesters) + "\nbouncing " + std::to_string(bouncing) +
              "\nlast-post " + std::to_string(*last) + "\n");
 }
 
-int subscribers(const list::List& l, bool verbose) {
+int subscribers(const quail::ListStore& store, bool verbose) {
   std::vector<std::string> lines;
-  auto s = l.store.for_each([&](const quail::Subscriber& s) {
+  auto s = store.for_each([&](const quail::Subscriber& s) {
     std::string line = s.address;
     if (verbose) {
       line += " bounces=" + std::to_string(s.bounces) + " first-bounce=" + std::to_string(s.first_bounce) +
@@ -98,9 +105,9 @@ int subscribers(const list::List& l, bool verbose) {
 
 // add/remove without confirmation: the owner's own word. Exit 1 when any
 // address was already in the wanted state.
-int change(const list::List& l, bool add, const std::vector<std::string>& addresses) {
+int change(const list::List& l, const quail::ListStore& store, bool add, const std::vector<std::string>& addresses) {
   int code = admin::ok;
-  auto lock = l.store.lock();
+  auto lock = store.lock();
   if (!lock) return fail(lock.error());
   int64_t t = list::now();
   for (const auto& text : addresses) {
@@ -111,7 +118,7 @@ int change(const list::List& l, bool add, const std::vector<std::string>& addres
       continue;
     }
     bool changed = false;
-    auto s = l.store.update(a->str(), t - l.cfg.cookie_lifetime, [&](std::optional<quail::Subscriber>& rec) {
+    auto s = store.update(a->str(), t - l.cfg.cookie_lifetime, [&](std::optional<quail::Subscriber>& rec) {
       if (add == (rec && rec->active)) return false;
       if (add) rec = quail::Subscriber{quail::lowercase(a->str()), true, t, 0, 0, 0, 0};
       else {
@@ -136,6 +143,7 @@ int run(int argc, char** argv) {
                                     {"moderated", no_argument, nullptr, 'm'},
                                     {"members-only", no_argument, nullptr, 'M'},
                                     {"archive", no_argument, nullptr, 'a'},
+                                    {"digest", no_argument, nullptr, 'd'},
                                     {"verbose", no_argument, nullptr, 'v'},
                                     {nullptr, 0, nullptr, 0}};
   const char* root_flag = nullptr;
@@ -149,6 +157,7 @@ int run(int argc, char** argv) {
       case 'm': o.moderated = true; break;
       case 'M': o.members_only = true; break;
       case 'a': o.archive = true; break;
+      case 'd': o.digest = true; break;
       case 'v': o.verbose = true; break;
       default: return usage();
     }
@@ -171,8 +180,18 @@ int run(int argc, char** argv) {
   auto l = list::open_list(place->dir);
   if (!l) return fail(l.error());
   if (verb == "show") return show(*l);
-  if (verb == "subscribers") return subscribers(*l, o.verbose);
-  if (many) return change(*l, verb == "add", std::vector<std::string>(args.begin() + 2, args.end()));
+  if (o.digest && !l->cfg.digest) {
+    admin::say("list", l->cfg.address + " has no digest (create it with --digest, or set digest=1 in its config)");
+    return admin::usage;
+  }
+  const quail::ListStore& store = o.digest ? l->digest : l->store;
+  if (verb == "subscribers") return subscribers(store, o.verbose);
+  if (many) return change(*l, store, verb == "add", std::vector<std::string>(args.begin() + 2, args.end()));
+  if (verb == "digest") {
+    auto sent = list::send_digest(*l, true);
+    if (!sent) return fail(sent.error());
+    return out(*sent + "\n");
+  }
   return usage();
 }
 

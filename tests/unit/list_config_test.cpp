@@ -32,6 +32,8 @@ TEST_CASE("list config: serialize and parse round-trip; names of the list's addr
   ListConfig c = sample();
   c.moderated = true;
   c.archive = true;
+  c.digest = true;
+  c.digest_size = 1;
   c.bounce_window = 0;
   auto back = parse_list_config(quail::serialize_list_config(c));
   REQUIRE(back.ok());

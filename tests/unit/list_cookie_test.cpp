@@ -99,6 +99,11 @@ TEST_CASE("list command: each address form is recognised") {
       {"accept." + c + "-1800000000.0123abcg", ListCommandKind::help, ""},
       {"accept." + c + "-../secret", ListCommandKind::help, ""},
       {"get.12", ListCommandKind::get, ""},
+      {"digest-subscribe", ListCommandKind::subscribe, ""},
+      {"digest-unsubscribe", ListCommandKind::unsubscribe, ""},
+      {"dsc." + c + "-bob=example.test", ListCommandKind::confirm_subscribe, "bob@example.test"},
+      {"duc." + c + "-bob=example.test", ListCommandKind::confirm_unsubscribe, "bob@example.test"},
+      {"dxc." + c + "-bob=example.test", ListCommandKind::help, ""},
       {"get.", ListCommandKind::help, ""},
       {"get.1x", ListCommandKind::help, ""},
       {"get.1234567890123456789", ListCommandKind::help, ""},
@@ -111,6 +116,9 @@ TEST_CASE("list command: each address form is recognised") {
   }
   CHECK(parse_list_command("return-12-bob=example.test").number == 12);
   CHECK(parse_list_command("GET.7").number == 7);
+  CHECK(parse_list_command("dsc." + c + "-bob=example.test").digest);
+  CHECK(parse_list_command("digest-subscribe").digest);
+  CHECK_FALSE(parse_list_command("sc." + c + "-bob=example.test").digest);
   CHECK(parse_list_command("accept." + c + "-1800000000.0123abcd").held == "1800000000.0123abcd");
 }
 

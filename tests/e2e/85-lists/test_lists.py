@@ -107,12 +107,14 @@ class Lists(unittest.TestCase):
         conf = self.wait_mail(user, lambda m: (m["Subject"] or "") == "confirm: %s alice-%s@%s" % (action, name, D),
                               "the %s confirmation for %s" % (action, user), count=before + 1)[-1]
         reply_to = str(conf["Reply-To"])
-        prefix = "alice-%s-%s." % (name, "sc" if action == "subscribe" else "uc")
+        code = {"subscribe": "sc", "unsubscribe": "uc", "digest-subscribe": "dsc", "digest-unsubscribe": "duc"}
+        prefix = "alice-%s-%s." % (name, code[action])
         self.assertTrue(reply_to.startswith(prefix), reply_to)
         self.assertTrue(reply_to.endswith("-%s=%s@%s" % (user, D, D)), reply_to)
         self.assertLessEqual(len(reply_to.split("@")[0]), 64)
         self.send(user + "@" + D, reply_to, subject="Re: confirm")
-        greeting = ("welcome to " if action == "subscribe" else "goodbye from ") + "alice-%s@%s" % (name, D)
+        greeting = (("welcome to " if action.endswith("-subscribe") or action == "subscribe" else "goodbye from ") +
+                    ("the digest of " if action.startswith("digest-") else "") + "alice-%s@%s" % (name, D))
         self.wait_mail(user, self.subject_is(greeting), greeting + " for " + user)
         return reply_to
 
@@ -287,6 +289,37 @@ class Lists(unittest.TestCase):
         self.send("bob@" + D, "alice-arch-get.9@" + D, subject="get")
         missing = self.wait_mail("bob", self.subject_is("archive of alice-arch@" + D), "no post 9")[0]
         self.assertIn("no post 9", missing.get_content())
+
+    def test_digest_is_a_multipart_digest_of_the_posts(self):
+        self.create("dig", "--digest", "--prefix", "[dig]")
+        self.subscribe_by_mail("dig", "carol", "digest-subscribe")
+        self.assertEqual(self.list_cmd("subscribers", "--digest", "alice-dig@" + D).out.split(), ["carol@" + D])
+        self.assertEqual(self.subscribers("dig"), [])
+        self.list_cmd("add", "alice-dig@" + D, "dave@" + D)
+        for i in (1, 2):
+            self.send("bob@" + D, "alice-dig@" + D, subject="digest post %d" % i, body="body %d\n" % i)
+            self.wait_mail("dave", self.subject_is("[dig] digest post %d" % i), "post %d for dave" % i)
+        self.settle()
+        self.assertFalse([m for m in self.mails("carol") if "digest post" in (m["Subject"] or "")],
+                         "no digest before it is due")
+        self.assertIn("digest 1 of 2 posts sent to 1", self.list_cmd("digest", "alice-dig@" + D).out)
+        d = self.wait_mail("carol", lambda m: (m["Subject"] or "").startswith("[dig] digest 1 of"), "the digest")
+        self.assertEqual(len(d), 1)
+        self.assertEqual(d[0].get_content_type(), "multipart/digest")
+        self.assertEqual(d[0]["List-Id"], "<alice-dig.example.test>")
+        parts = list(d[0].iter_parts())
+        self.assertEqual([p.get_content_type() for p in parts], ["message/rfc822"] * 2)
+        self.assertEqual([p.get_content()["Subject"] for p in parts], ["[dig] digest post 1", "[dig] digest post 2"])
+        self.assertEqual(parts[1].get_content().get_content(), "body 2\n")
+        self.assertIn("no posts wait", self.list_cmd("digest", "alice-dig@" + D).out)
+        # By size: a limit of 1 byte sends the digest with the post that reaches it.
+        cfg = os.path.join(self.q.home("alice@" + D), "lists", "dig", "config")
+        with open(cfg) as f:
+            text = f.read()
+        with open(cfg, "w") as f:
+            f.write(re.sub(r"digest_size=\d+", "digest_size=1", text))
+        self.send("bob@" + D, "alice-dig@" + D, subject="digest post 3")
+        self.wait_mail("carol", lambda m: (m["Subject"] or "").startswith("[dig] digest 2 of"), "the digest by size")
 
     def test_bouncing_subscriber_is_probed_and_removed(self):
         d = self.create("bnc")
