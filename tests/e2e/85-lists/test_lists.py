@@ -224,8 +224,9 @@ class Lists(unittest.TestCase):
         self.create("mod", "--moderated", "--members-only")
         self.list_cmd("add", "alice-mod@" + D, "carol@" + D)
         self.send("eve@" + D, "alice-mod@" + D, subject="please post me")
-        note = self.wait_mail("alice", lambda m: m["Subject"] == "moderate: post from eve@" + D,
-                              "the moderator's note")[0]
+        mod_note = (lambda m: m["Subject"] == "moderate: post from eve@" + D and
+                    str(m["Reply-To"]).startswith("alice-mod-accept."))
+        note = self.wait_mail("alice", mod_note, "the moderator's note")[0]
         accept = str(note["Reply-To"])
         self.assertTrue(accept.startswith("alice-mod-accept."), accept)
         reject = re.search(r"alice-mod-reject\.\S+@" + D, note.get_content()).group(0)
@@ -241,13 +242,31 @@ class Lists(unittest.TestCase):
         self.send("carol@" + D, "alice-mod@" + D, subject="member post")
         self.wait_mail("carol", self.subject_is("member post"), "the member's post")
         self.send("eve@" + D, "alice-mod@" + D, subject="reject me")
-        notes = self.wait_mail("alice", lambda m: m["Subject"] == "moderate: post from eve@" + D,
-                               "the second note", count=2)
+        notes = self.wait_mail("alice", mod_note, "the second note", count=2)
         second = [n for n in notes if "reject me" in n.get_content()][0]
         self.send("alice@" + D, re.search(r"alice-mod-reject\.\S+@" + D, second.get_content()).group(0))
         self.wait_mail("eve", self.subject_is("your post to alice-mod@%s was not accepted" % D), "the rejection")
         self.settle()
         self.assertFalse([m for m in self.mails("carol") if m["Subject"] == "reject me"])
+
+    def test_a_held_post_times_out_with_a_note_to_its_sender(self):
+        d = self.create("late", "--moderated")
+        self.list_cmd("add", "alice-late@" + D, "carol@" + D)
+        self.send("eve@" + D, "alice-late@" + D, subject="too late")
+        note = self.wait_mail("alice", lambda m: m["Subject"] == "moderate: post from eve@" + D and
+                              "alice-late" in str(m["Reply-To"]), "the moderator's note")[0]
+        held = os.listdir(os.path.join(d, "held"))
+        self.assertEqual(len(held), 1)
+        # Age the held post past the cookie lifetime (its id carries its time).
+        old = "%d.%s" % (int(time.time()) - 11 * 86400, held[0].split(".")[1])
+        os.rename(os.path.join(d, "held", held[0]), os.path.join(d, "held", old))
+        self.send("dave@" + D, "alice-late@" + D, subject="next held post")
+        self.wait_mail("eve", self.subject_is("your post to alice-late@%s expired" % D), "the expiry note")
+        self.assertEqual(len(os.listdir(os.path.join(d, "held"))), 1, "the old post went, the new one waits")
+        # The moderator's old accept address now finds nothing to accept.
+        self.send("alice@" + D, str(note["Reply-To"]))
+        self.settle()
+        self.assertFalse([m for m in self.mails("carol") if m["Subject"] == "too late"])
 
     def test_automatic_mail_is_never_distributed(self):
         self.create("auto")
