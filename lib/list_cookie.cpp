@@ -167,6 +167,9 @@ ListCommand parse_list_command(std::string_view raw) {
   } else if (starts_with(e, "return-")) {
     std::string_view rest = e.substr(7);
     cmd.kind = ListCommandKind::return_other;
+    // return-d<k>-<addr> and return-dp.<cookie>-<addr>: the same for a digest and its subscribers.
+    cmd.digest = !rest.empty() && rest[0] == 'd';
+    if (cmd.digest) rest.remove_prefix(1);
     if (starts_with(rest, "p.")) {
       if (cookie_and_address(rest.substr(2), cmd)) cmd.kind = ListCommandKind::probe_bounce;
     } else {

@@ -72,7 +72,7 @@ struct ListCommand {
   std::string address;  // confirm_*, bounce, probe_bounce: the decoded subscriber address
   uint64_t number = 0;  // bounce, get: the post's number
   std::string held;     // moderate_*: the held post's id
-  bool digest = false;  // subscribe, unsubscribe, confirm_*: of the digest (digest-subscribe, dsc., duc.)
+  bool digest = false;  // of the digest: digest-subscribe, dsc., duc., return-d<k>-, return-dp.
 };
 
 // A held post's id: "<issue time>.<8 hex digits>"; true when text is one.

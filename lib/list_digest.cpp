@@ -107,9 +107,10 @@ Result<std::string> send_digest(const List& l, bool force) {
   auto last = l.digest.last_post();
   if (!last) return last.error();
   uint64_t k = *last + 1;
-  // XXX: a digest's bounces go to <list>-return-@ and are not counted.
+  // VERP as for posts: each copy returns to <list>-return-d<k>-<local>=<host>@, counted against the digest subscriber.
   if (!rcpts.empty()) {
-    if (auto s = inject(l.cfg, l.cfg.address_for("return-"), rcpts, digest_message(l, k, posts)); !s) return s.error();
+    std::string sender = l.cfg.address_for("return-d" + std::to_string(k) + "-") + "-@[]";
+    if (auto s = inject(l.cfg, sender, rcpts, digest_message(l, k, posts)); !s) return s.error();
   }
   // The number, then the posts go: a crash between them sends these posts again
   // in the next digest (a duplicate, never a loss).

@@ -104,6 +104,9 @@ TEST_CASE("list command: each address form is recognised") {
       {"dsc." + c + "-bob=example.test", ListCommandKind::confirm_subscribe, "bob@example.test"},
       {"duc." + c + "-bob=example.test", ListCommandKind::confirm_unsubscribe, "bob@example.test"},
       {"dxc." + c + "-bob=example.test", ListCommandKind::help, ""},
+      {"return-d3-bob=example.test", ListCommandKind::bounce, "bob@example.test"},
+      {"return-dp." + c + "-bob=example.test", ListCommandKind::probe_bounce, "bob@example.test"},
+      {"return-dx-bob=example.test", ListCommandKind::return_other, ""},
       {"get.", ListCommandKind::help, ""},
       {"get.1x", ListCommandKind::help, ""},
       {"get.1234567890123456789", ListCommandKind::help, ""},
@@ -119,6 +122,9 @@ TEST_CASE("list command: each address form is recognised") {
   CHECK(parse_list_command("dsc." + c + "-bob=example.test").digest);
   CHECK(parse_list_command("digest-subscribe").digest);
   CHECK_FALSE(parse_list_command("sc." + c + "-bob=example.test").digest);
+  CHECK(parse_list_command("return-d3-bob=example.test").digest);
+  CHECK(parse_list_command("return-d3-bob=example.test").number == 3);
+  CHECK_FALSE(parse_list_command("return-3-bob=example.test").digest);
   CHECK(parse_list_command("accept." + c + "-1800000000.0123abcd").held == "1800000000.0123abcd");
 }
 

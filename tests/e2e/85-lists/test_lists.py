@@ -315,13 +315,20 @@ class Lists(unittest.TestCase):
         self.assertEqual(self.list_cmd("subscribers", "--digest", "alice-dig@" + D).out.split(), ["carol@" + D])
         self.assertEqual(self.subscribers("dig"), [])
         self.list_cmd("add", "alice-dig@" + D, "dave@" + D)
+        # A digest subscriber whose digest bounces is probed (at once: window 0) and removed.
+        cfg = os.path.join(self.q.home("alice@" + D), "lists", "dig", "config")
+        with open(cfg) as f:
+            text = f.read()
+        with open(cfg, "w") as f:
+            f.write(re.sub(r"bounce_window=\d+", "bounce_window=0", text))
+        self.list_cmd("add", "--digest", "alice-dig@" + D, "ghost3@" + D)
         for i in (1, 2):
             self.send("bob@" + D, "alice-dig@" + D, subject="digest post %d" % i, body="body %d\n" % i)
             self.wait_mail("dave", self.subject_is("[dig] digest post %d" % i), "post %d for dave" % i)
         self.settle()
         self.assertFalse([m for m in self.mails("carol") if "digest post" in (m["Subject"] or "")],
                          "no digest before it is due")
-        self.assertIn("digest 1 of 2 posts sent to 1", self.list_cmd("digest", "alice-dig@" + D).out)
+        self.assertIn("digest 1 of 2 posts sent to 2", self.list_cmd("digest", "alice-dig@" + D).out)
         d = self.wait_mail("carol", lambda m: (m["Subject"] or "").startswith("[dig] digest 1 of"), "the digest")
         self.assertEqual(len(d), 1)
         self.assertEqual(d[0].get_content_type(), "multipart/digest")
@@ -330,9 +337,11 @@ class Lists(unittest.TestCase):
         self.assertEqual([p.get_content_type() for p in parts], ["message/rfc822"] * 2)
         self.assertEqual([p.get_content()["Subject"] for p in parts], ["[dig] digest post 1", "[dig] digest post 2"])
         self.assertEqual(parts[1].get_content().get_content(), "body 2\n")
+        self.assertEqual(d[0]["Return-Path"], "<alice-dig-return-d1-carol=%s@%s>" % (D, D))
+        qt.wait_for(lambda: self.list_cmd("subscribers", "--digest", "alice-dig@" + D).out.split() == ["carol@" + D],
+                    60, "the bouncing digest subscriber removed")
         self.assertIn("no posts wait", self.list_cmd("digest", "alice-dig@" + D).out)
         # By size: a limit of 1 byte sends the digest with the post that reaches it.
-        cfg = os.path.join(self.q.home("alice@" + D), "lists", "dig", "config")
         with open(cfg) as f:
             text = f.read()
         with open(cfg, "w") as f:
