@@ -38,6 +38,7 @@ sys.path.insert(0, HERE)
 import quailtest as qt  # noqa: E402
 import queue_load  # noqa: E402
 import relay  # noqa: E402
+import list_load  # noqa: E402
 
 N = int(os.environ.get("BENCH_MESSAGES", "2000"))
 CONC = int(os.environ.get("BENCH_CONCURRENCY", "8"))
@@ -178,6 +179,7 @@ def main():
     bench_smtp(rows)
     relay.bench_relay(rows, say, min(N, 1000), CONC, DEADLINE)
     queue_load.bench_queue(rows, say)
+    list_load.bench_list(rows, say)
     # Issue 4 asks for this one; the program it measures does not exist yet. The
     # row stays in the table so that nobody reads its absence as a result.
     for row, program in (("POP3 download", "pop3d"),):

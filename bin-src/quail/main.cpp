@@ -25,6 +25,7 @@ constexpr std::string_view usage_text =
     "  queue                                                      list queued messages\n"
     "  check [--repair]                                           verify the queue\n"
     "  homes                                                      refresh the home table now (system install, root)\n"
+    "  list create|destroy|show|subscribers|add|remove LIST@DOMAIN mailing lists (quail-list(8))\n"
     "the root is --root, else $QUAIL_ROOT, else /var/quail; see quail(8)\n";
 
 int usage(bool asked) {
