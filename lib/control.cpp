@@ -33,6 +33,8 @@ const std::vector<ControlSpec>& control_registry() {
       {"backlog", ControlKind::integer, "256", 1, 65535, "quail up, tcpserver", "listen(2) backlog of each listener"},
       {"aliases", ControlKind::list, "", 0, 0, "quail-aliases", "aliases in /etc/aliases syntax, compiled into users/aliases.cdb by quail aliases"},
       {"dnsservers", ControlKind::list, "", 0, 0, "remote-deliver, smtpd", "IP addresses of the DNS resolvers to ask; empty means /etc/resolv.conf"},
+      {"checkpassword", ControlKind::list, "", 0, 0, "pop3d", "path of the checkpassword program that verifies logins; empty means ROOT/bin/checkpassword"},
+      {"timeoutpop3d", ControlKind::integer, "600", 1, 86400, "pop3d", "seconds to wait for a POP3 client command"},
   };
   return registry;
 }
