@@ -92,11 +92,12 @@ Status write_slot(int fd, uint32_t idx, const Slot& s) {
 LoginStanding judge(const LoginPolicy& p, uint32_t user_failures, uint32_t address_failures) {
   LoginStanding s{user_failures, address_failures, false, 0};
   s.locked = user_failures >= p.user_limit || address_failures >= p.address_limit;
-  uint32_t n = std::max(user_failures, address_failures);
-  if (n >= p.free_failures) {
-    uint32_t doublings = std::min<uint32_t>(n - p.free_failures, 16);
-    s.delay = std::min<int64_t>(int64_t{2} << doublings, p.max_delay);
-  }
+  auto delay = [&](uint32_t n, uint32_t free) -> int64_t {
+    if (n < free) return 0;
+    uint32_t doublings = std::min<uint32_t>(n - free, 16);
+    return std::min<int64_t>(int64_t{2} << doublings, p.max_delay);
+  };
+  s.delay = std::max(delay(user_failures, p.free_failures), delay(address_failures, p.address_free_failures));
   return s;
 }
 

@@ -14,7 +14,10 @@ namespace quail {
 
 struct LoginPolicy {
   int64_t window = 900;         // a count whose last failure is older than this (s) is forgotten
-  uint32_t free_failures = 3;   // failures in a row before logins are delayed
+  uint32_t free_failures = 3;   // failures of a name before its logins are delayed
+  // Failures from one address before its logins are delayed: higher, because many
+  // users may share one address (NAT) and one user's typos must not slow the rest.
+  uint32_t address_free_failures = 10;
   int64_t max_delay = 30;       // seconds
   uint32_t user_limit = 10;     // failures after which a login name is refused until the window passes
   uint32_t address_limit = 30;  // the same for a client address (many names tried from one place)
@@ -29,7 +32,8 @@ struct LoginStanding {
 };
 
 // What the policy says for these counts: the delay doubles from 2 s with each
-// failure past free_failures, up to max_delay.
+// failure past free_failures (for the name) or address_free_failures (for the
+// address), up to max_delay; the larger of the two applies.
 LoginStanding judge(const LoginPolicy& p, uint32_t user_failures, uint32_t address_failures);
 
 class LoginLimits {
