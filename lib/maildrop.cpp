@@ -20,6 +20,7 @@ using SizeCache = std::unordered_map<std::string_view, uint64_t>;
 // "<unique> <octets>\n" lines; a line that does not parse is skipped.
 SizeCache parse_cache(std::string_view text) {
   SizeCache c;
+  c.reserve(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')));
   while (!text.empty()) {
     size_t nl = text.find('\n');
     if (nl == std::string_view::npos) break;  // a torn last line is not trusted
@@ -71,7 +72,7 @@ Status list(int dirfd, const char* sub, const SizeCache& cache, std::vector<Mail
   bool missing = false;
   if (!open_dir_entries(dirfd, sub, names, missing)) return sys_error(ErrorKind::temporary, std::string("read ") + sub);
   for (auto& name : names) {
-    MaildropMessage m{std::string(sub) + "/" + name, maildir_uid(name), 0, false};
+    MaildropMessage m{std::string(sub) + "/" + name, maildir_uid(name), 0, false, leading_seconds(name)};
     auto hit = cache.find(unique_part(name));
     if (hit != cache.end()) {
       m.size = hit->second;
@@ -132,9 +133,8 @@ Status Maildrop::scan() {
   }
   if (cached_lines != messages_.size()) cache_stale_ = true;
   std::sort(messages_.begin(), messages_.end(), [](const MaildropMessage& a, const MaildropMessage& b) {
-    std::string_view an = std::string_view(a.path).substr(4), bn = std::string_view(b.path).substr(4);
-    uint64_t as = leading_seconds(an), bs = leading_seconds(bn);
-    return as != bs ? as < bs : an < bn;
+    if (a.delivered != b.delivered) return a.delivered < b.delivered;
+    return std::string_view(a.path).substr(4) < std::string_view(b.path).substr(4);
   });
   return {};
 }

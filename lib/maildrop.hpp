@@ -20,6 +20,7 @@ struct MaildropMessage {
   std::string uid;   // the UIDL: the unique name (before any ":2,..."), or its digest
   uint64_t size = 0; // octets in the wire form, stuffing dots not counted
   bool deleted = false;
+  uint64_t delivered = 0;  // the name's leading seconds: the listing's order
 };
 
 // The name of the size cache inside the Maildir.
