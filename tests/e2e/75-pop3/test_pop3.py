@@ -349,6 +349,37 @@ class CheckpasswordDirect(unittest.TestCase):
         self.assertEqual(r.returncode, 111)
         self.assertNotIn(b"alice secret", r.stderr)
 
+    def lock_out(self, key):
+        """Writes a slot of ROOT/run/login-failures by its spec (queue-layout/logins.md):
+        10 failures just now for key ("u\\0<name>" or "a\\0<address>")."""
+        import hashlib
+        import struct
+        digest = hashlib.blake2b(key, digest_size=16).digest()
+        index = struct.unpack("<I", digest[:4])[0] % 1024
+        path = self.q.path("run", "login-failures")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            os.pwrite(fd, digest + struct.pack("<IIq", 10, 0, int(time.time())), index * 32)
+        finally:
+            os.close(fd)
+
+    def test_a_locked_name_is_refused_unchecked_and_pop3d_says_login_delay(self):
+        self.q.add_user(addr("locked"), "locked-secret")
+        self.assertEqual(self.run_cp(b"locked@example.test\0locked-secret\0\0").returncode, 0)
+        self.lock_out(b"u\0" + addr("locked").encode())
+        t = time.monotonic()
+        r = self.run_cp(b"locked@example.test\0locked-secret\0\0")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertLess(time.monotonic() - t, 10, "refused without a wait or a hash check")
+        self.assertIn(b"result=locked", r.stderr)
+        # pop3d run directly (as tcpserver would, on pipes) turns exit 3 into [LOGIN-DELAY].
+        p = subprocess.run([qt.bin_path("pop3d")], input=b"USER locked@example.test\r\nPASS locked-secret\r\n",
+                           capture_output=True, env=self.q.env({"TCPREMOTEIP": "192.0.2.8"}), timeout=60)
+        replies = p.stdout.split(b"\r\n")
+        self.assertTrue(replies[2].startswith(b"-ERR [LOGIN-DELAY]"), replies)
+        # Another name is not locked by it.
+        self.assertEqual(self.run_cp(b"alice@example.test\0alice secret\0\0").returncode, 0)
+
 
 if __name__ == "__main__":
     unittest.main()
