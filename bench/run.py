@@ -36,6 +36,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 sys.path.insert(0, HERE)
 import quailtest as qt  # noqa: E402
+import pop3_load  # noqa: E402
 import queue_load  # noqa: E402
 import relay  # noqa: E402
 import list_load  # noqa: E402
@@ -180,13 +181,7 @@ def main():
     relay.bench_relay(rows, say, min(N, 1000), CONC, DEADLINE)
     queue_load.bench_queue(rows, say)
     list_load.bench_list(rows, say)
-    # Issue 4 asks for this one; the program it measures does not exist yet. The
-    # row stays in the table so that nobody reads its absence as a result.
-    for row, program in (("POP3 download", "pop3d"),):
-        if qt.missing(program):
-            rows.append((row, "not measured", "%s is not built yet" % program))
-        else:
-            rows.append((row, "not measured", "%s exists: write its measurement here" % program))
+    pop3_load.bench_pop3(rows, say)
     cpu = "?"
     try:
         with open("/proc/cpuinfo") as f:

@@ -44,6 +44,8 @@ const std::vector<ControlSpec>& control_registry() {
       {"timeoutgreeting", ControlKind::integer, "300", 1, 86400, "remote-deliver", "seconds to wait for a mail host's greeting"},
       {"timeoutremote", ControlKind::integer, "300", 1, 86400, "remote-deliver", "seconds to wait for the reply to each SMTP command"},
       {"timeoutdata", ControlKind::integer, "600", 1, 86400, "remote-deliver", "seconds to wait while sending each part of the message and for the reply to its end"},
+      {"checkpassword", ControlKind::list, "", 0, 0, "pop3d", "path of the checkpassword program that verifies logins; empty means ROOT/bin/checkpassword"},
+      {"timeoutpop3d", ControlKind::integer, "600", 1, 86400, "pop3d", "seconds to wait for a POP3 client command"},
   };
   return registry;
 }

@@ -44,6 +44,7 @@ class LineIo {
   // fails at once (a client that stopped reading is not waited for twice).
   IoStatus flush();
   bool has_pending_output() const { return !out_.empty(); }
+  size_t pending_output() const { return out_.size(); }
 
   int errno_value() const { return errno_; }
   void set_timeout(int timeout_ms) { timeout_ms_ = timeout_ms; }

@@ -69,7 +69,9 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
   if (!system) return system.error();
   std::string bin = bin_dir(root);
   std::vector<std::string> argv = {bin + "/tcpserver"};
-  if (*system == 1) {
+  // POP3 sessions keep root until checkpassword has become the user (only root
+  // reads /etc/shadow and can switch to a login; man/pop3d.8, SECURITY).
+  if (*system == 1 && !is_pop3(r.service)) {
     // A system install: tcpserver binds (port 25 needs root), then every session runs as quail-smtpd.
     struct passwd* pw = ::getpwnam("quail-smtpd");
     if (!pw) return Error{ErrorKind::permanent, "system install without the quail-smtpd user: rerun quail init --system"};

@@ -293,6 +293,81 @@ class SystemInstallTest(unittest.TestCase):
             self.wait_delivered(pw, b"Delivered-To: team@mx.sys.test")
 
 
+@unittest.skipUnless(os.geteuid() == 0, "a system install needs root")
+class SystemPop3Test(unittest.TestCase):
+    """checkpassword and pop3d in a system install: a login's /etc/shadow hash
+    (crypt(3)), root and system accounts never, the session run as the login (a
+    virtual user's as quail-mail)."""
+    LOGIN = "quailpop1"
+    PASSWORD = "pop3 shadow pass"
+
+    @classmethod
+    def setUpClass(cls):
+        qt.require("quail", "tcpserver", "pop3d", "checkpassword")
+        cls.pw = qt.add_login(cls.LOGIN, reachable="pop3d")
+        subprocess.run(["chpasswd"], input=("%s:%s\n" % (cls.LOGIN, cls.PASSWORD)).encode(), check=True)
+        new = os.path.join(cls.pw.pw_dir, "Maildir", "new")
+        for sub in ("", "tmp", "new", "cur"):
+            os.makedirs(os.path.join(cls.pw.pw_dir, "Maildir", sub), exist_ok=True)
+            os.chown(os.path.join(cls.pw.pw_dir, "Maildir", sub), cls.pw.pw_uid, cls.pw.pw_gid)
+        cls.message = b"Subject: for a login\n\n.a dot line\nbody\n"
+        path = os.path.join(new, "1700000000.M1P1Q1.sys")
+        with open(path, "wb") as f:
+            f.write(cls.message)
+        os.chown(path, cls.pw.pw_uid, cls.pw.pw_gid)
+        cls.q = qt.Instance(prefix="quail-syspop-")
+        os.chmod(cls.q.tmp, 0o755)
+        cls.q.init(hostname="mx.sys.test", domains=("sys.test",), extra=("--system",))
+        cls.q.add_user("alice@sys.test", "alice-secret")
+        cls.port = qt.free_port()
+        cls.q.up(pop3="127.0.0.1:%d" % cls.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.q.cleanup()
+        qt.remove_login(cls.LOGIN)
+
+    def checkpassword(self, user, password):
+        r, w = os.pipe()
+        os.write(w, user.encode() + b"\0" + password.encode() + b"\0\0")
+        os.close(w)
+        try:
+            return subprocess.run([self.q.path("bin", "checkpassword"), "/bin/sh", "-c", "id -u; echo $HOME; echo $MAILDIR"],
+                                  pass_fds=(r,), preexec_fn=lambda: os.dup2(r, 3), env=self.q.env(),
+                                  capture_output=True, timeout=60)
+        finally:
+            os.close(r)
+
+    def test_checkpassword_takes_a_shadow_login_and_becomes_it(self):
+        r = self.checkpassword(self.LOGIN, self.PASSWORD)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout.decode().split("\n")[:3],
+                         [str(self.pw.pw_uid), self.pw.pw_dir, self.pw.pw_dir + "/Maildir/"])
+        self.assertEqual(self.checkpassword(self.LOGIN, "wrong").returncode, 1)
+        # root and system accounts never log in, whatever their password.
+        self.assertEqual(self.checkpassword("root", "anything").returncode, 1)
+        self.assertEqual(self.checkpassword("daemon", "anything").returncode, 1)
+
+    def test_pop3_login_downloads_as_the_login_and_virtual_users_as_quail_mail(self):
+        import poplib
+        p = poplib.POP3("127.0.0.1", self.port, timeout=60)
+        p.user(self.LOGIN)
+        p.pass_(self.PASSWORD)
+        self.assertEqual(p.stat()[0], 1)
+        lines = p.retr(1)[1]
+        self.assertEqual(b"\n".join(lines) + b"\n", self.message)
+        sessions = [x for x in qt.processes_under(self.q.root, "pop3d") if b"transaction" in qt._proc_read(x, "cmdline")]
+        self.assertEqual(len(sessions), 1)
+        self.assertEqual(set(uid_of(sessions[0])), {self.pw.pw_uid})
+        p.quit()
+        p = poplib.POP3("127.0.0.1", self.port, timeout=60)
+        p.user("alice@sys.test")
+        p.pass_("alice-secret")
+        sessions = [x for x in qt.processes_under(self.q.root, "pop3d") if b"transaction" in qt._proc_read(x, "cmdline")]
+        self.assertEqual({user_name(u) for u in uid_of(sessions[0])}, {"quail-mail"})
+        p.quit()
+
+
 @unittest.skipUnless(os.geteuid() == 0, "needs root to edit /etc/passwd")
 class MalformedPasswdTest(unittest.TestCase):
     """quail reads logins from /etc/passwd itself and skips a malformed line; in a

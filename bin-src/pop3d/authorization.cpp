@@ -1,0 +1,217 @@
+// The authorization state (RFC 1939 4, RFC 5034): USER/PASS or AUTH PLAIN, then
+// checkpassword with the login on fd 3. Input is read one byte per read(2), so
+// nothing the client sent after its login is left in our buffer: the transaction
+// step reads it from the socket itself (pipelined commands are never lost).
+#include <cstdlib>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "control.hpp"
+#include "credentials.hpp"
+#include "fd.hpp"
+#include "log.hpp"
+#include "pop3_command.hpp"
+#include "pop3d.hpp"
+#include "root.hpp"
+#include "sasl_plain.hpp"
+#include "spawn.hpp"
+
+namespace quail::pop3d {
+namespace {
+
+struct AuthSettings {
+  std::string me;
+  std::string checkpassword;  // the program's path
+  std::string self;           // our own path, for checkpassword to run
+  int timeout_ms = 600000;
+};
+
+Result<AuthSettings> load(const std::string& root) {
+  Control control(root);
+  AuthSettings s;
+  auto me = control.line("me");
+  if (!me) return me.error();
+  s.me = *me;
+  auto timeout = control.integer("timeoutpop3d");
+  if (!timeout) return timeout.error();
+  s.timeout_ms = static_cast<int>(*timeout * 1000);
+  auto cp = control.list("checkpassword");
+  if (!cp) return cp.error();
+  if (cp->size() > 1 || (cp->size() == 1 && (*cp)[0].front() != '/')) {
+    return Error{ErrorKind::config, "control/checkpassword: expected one absolute path"};
+  }
+  s.self = bin_dir(root) + "/pop3d";
+  s.checkpassword = cp->empty() ? bin_dir(root) + "/checkpassword" : (*cp)[0];
+  return s;
+}
+
+enum class Outcome { served, refused, locked, failed };
+
+// Runs checkpassword with user and password on fd 3; served when it accepted
+// the login and the transaction step has served the session.
+Outcome check(const AuthSettings& s, const std::string& sid, std::string_view user, const Secret& password, LineIo& io) {
+  auto input = encode_credentials(user, password.view());
+  if (!input) return Outcome::refused;
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return Outcome::failed;
+  Fd rd(p[0]), wr(p[1]);
+  // Our replies so far reach the client before the transaction step's.
+  if (io.flush() != IoStatus::ok) return Outcome::failed;
+  SpawnOptions opt;
+  opt.fd_map = {{3, rd.get()}};
+  auto pid = spawn({s.checkpassword, s.self, "transaction", sid}, opt);
+  if (!pid) {
+    log_error({{"sid", sid}, {"event", "auth"}, {"result", "error"}, {"reason", pid.error().reason}});
+    return Outcome::failed;
+  }
+  rd.reset();
+  (void)write_all(wr.get(), input->view());  // a checkpassword that exits unread gives EPIPE: its code says
+  wr.reset();
+  auto st = wait_for(*pid);
+  if (!st) return Outcome::failed;
+  if (st->ok()) return Outcome::served;
+  if (!st->signaled && st->code == 1) return Outcome::refused;
+  if (!st->signaled && st->code == 3) return Outcome::locked;
+  log_warn({{"sid", sid}, {"event", "auth"}, {"result", "error"},
+            {"reason", (st->signaled ? "checkpassword killed by signal " : "checkpassword exited ") + std::to_string(st->code)}});
+  return Outcome::failed;
+}
+
+void capabilities(LineIo& io) {
+  ok(io, "capability list follows");
+  io.write("USER\r\nSASL PLAIN\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nTOP\r\nUIDL\r\nIMPLEMENTATION quail\r\n.\r\n");
+}
+
+}  // namespace
+
+int authorize(const std::string& root, const std::string& sid) {
+  const char* remote = std::getenv("TCPREMOTEIP");
+  const std::string ip = remote ? remote : "";
+  // A MAILDIR from outside must not name the maildrop: only checkpassword sets it.
+  ::unsetenv("MAILDIR");
+  LineIo io(0, 1, 60000, 1);
+  auto settings = load(root);
+  if (!settings) {
+    log_error({{"sid", sid}, {"event", "config"}, {"reason", settings.error().reason}});
+    err(io, "[SYS/TEMP] temporary configuration error, try again later");
+    io.flush();
+    return exit_temporary;
+  }
+  const AuthSettings& s = *settings;
+  io.set_timeout(s.timeout_ms);
+  log_info({{"sid", sid}, {"event", "connect"}, {"ip", ip}});
+  ok(io, s.me + " POP3 server ready");
+
+  std::string user, line, why = "eof";
+  unsigned errors = 0, failures = 0;
+  auto login = [&](std::string_view name, const Secret& password) -> bool {
+    switch (check(s, sid, name, password, io)) {
+      case Outcome::served:
+        why = "served";
+        return false;
+      case Outcome::refused:
+        err(io, "[AUTH] authentication failed");
+        if (++failures < max_login_failures) return true;
+        why = "failures";
+        return false;
+      case Outcome::locked:
+        err(io, "[LOGIN-DELAY] too many failed logins, try again later");
+        why = "locked";
+        return false;
+      case Outcome::failed:
+        break;
+    }
+    err(io, "[SYS/TEMP] temporary failure, try again later");
+    why = "error";
+    return false;
+  };
+  for (bool go = true; go;) {
+    IoStatus st = io.read_line(line, max_pop3_line);
+    if (st == IoStatus::too_long) {
+      err(io, "line too long");
+      if (++errors >= max_errors) break;
+      continue;
+    }
+    if (st != IoStatus::ok) {
+      why = st == IoStatus::timeout ? "timeout" : "eof";
+      break;
+    }
+    Pop3Command c;
+    Pop3Parse p = parse_pop3_command(line, c);
+    Secret wipe(std::move(line));
+    line.clear();
+    if (p != Pop3Parse::ok) {
+      err(io, p == Pop3Parse::unknown ? "unknown command" : "syntax error");
+      if (++errors >= max_errors) why = "errors", go = false;
+      continue;
+    }
+    switch (c.verb) {
+      case Pop3Verb::capa: capabilities(io); break;
+      case Pop3Verb::quit:
+        ok(io, "bye");
+        why = "quit";
+        go = false;
+        break;
+      case Pop3Verb::user:
+        user = c.arg;
+        ok(io, "send PASS");
+        break;
+      case Pop3Verb::pass: {
+        Secret password(std::move(c.arg));
+        if (user.empty()) {
+          err(io, "USER first");
+          if (++errors >= max_errors) why = "errors", go = false;
+          break;
+        }
+        go = login(user, password);
+        user.clear();
+        break;
+      }
+      case Pop3Verb::auth: {
+        if (c.arg.empty()) {
+          ok(io, "mechanisms follow");
+          io.write("PLAIN\r\n.\r\n");
+          break;
+        }
+        if (c.arg != "PLAIN") {
+          err(io, "unsupported mechanism");
+          break;
+        }
+        std::string text = std::move(c.initial);
+        if (text.empty()) {
+          io.write("+ \r\n");
+          if (io.read_line(text, max_pop3_line) != IoStatus::ok) {
+            why = "eof";
+            go = false;
+            break;
+          }
+        }
+        Secret response(std::move(text));
+        if (response.view() == "*") {
+          err(io, "authentication cancelled");
+          break;
+        }
+        auto plain = decode_sasl_plain(response.view());
+        if (!plain) {
+          err(io, "[AUTH] malformed PLAIN response");
+          if (++failures >= max_login_failures) why = "failures", go = false;
+          break;
+        }
+        go = login(plain->user, plain->password);
+        break;
+      }
+      case Pop3Verb::stls:
+        err(io, "STLS is not available");
+        break;
+      default:
+        err(io, "not logged in");
+        if (++errors >= max_errors) why = "errors", go = false;
+        break;
+    }
+  }
+  io.flush();
+  if (why != "served") log_info({{"sid", sid}, {"event", "end"}, {"reason", why}, {"errors", errors}, {"failures", failures}});
+  return exit_ok;
+}
+
+}  // namespace quail::pop3d

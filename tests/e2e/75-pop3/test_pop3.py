@@ -1,0 +1,385 @@
+"""75-pop3: checkpassword and pop3d end to end. Mail sent over SMTP is downloaded
+byte-exact with Python's poplib and with mpop through `quail up --pop3`; wrong
+passwords, unknown and disabled users are refused with [AUTH]; a second session on
+one maildrop gets [IN-USE]; guessing is slowed; a killed session deletes nothing;
+DELE + QUIT is done when the +OK arrives; UIDLs survive sessions and the
+new/ -> cur/ move; a 100,000-message maildrop opens quickly. checkpassword is also
+run directly with the login on fd 3.
+"""
+import base64
+import os
+import poplib
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+import quailtest as qt
+
+qt.require("quail", "quail-init", "quail-user", "quail-up", "quail-down", "tcpserver", "smtpd",
+           "queue-inject", "queue-send", "local-deliver", "pop3d", "checkpassword")
+
+DOMAIN = "example.test"
+PASSWORDS = {"alice": "alice secret", "bob": "bob-secret", "carol": "carol-secret", "dave": "dave-secret",
+             "erin": "erin-secret", "frank": "frank-secret", "gina": "gina-secret"}
+
+
+class POP3From(poplib.POP3):
+    """poplib.POP3 from a chosen loopback address: failures are counted per client
+    address, so the tests that fail logins on purpose each use their own."""
+
+    def __init__(self, host, port, source, timeout):
+        self.source = source
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
+
+
+def addr(name):
+    return name + "@" + DOMAIN
+
+
+def wire(stored):
+    """The octets RETR sends for a message stored with LF line ends (without the
+    stuffing dots, which poplib removes): every LF as CRLF."""
+    out = stored.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    return out if out.endswith(b"\r\n") or not out else out + b"\r\n"
+
+
+class Pop3(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.q = qt.Instance()
+        try:
+            cls.q.init("mx." + DOMAIN, [DOMAIN])
+            for name, pw in PASSWORDS.items():
+                cls.q.add_user(addr(name), pw)
+            cls.smtp_port = qt.free_port()
+            cls.pop_port = qt.free_port()
+            cls.q.up(smtp="127.0.0.1:%d" % cls.smtp_port, pop3="127.0.0.1:%d" % cls.pop_port)
+        except BaseException:
+            cls.q.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.q.cleanup()
+
+    # ---------------------------------------------------------------- helpers
+
+    def send_smtp(self, to, message):
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, local_hostname="client.example.test", timeout=60) as s:
+            s.sendmail("sender@remote.test", [to], message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+
+    def deliver(self, name, n, **kw):
+        """Sends message n to name over SMTP and waits for it in the Maildir."""
+        before = len(self.q.maildir_files(addr(name)))
+        msg = qt.make_message(n, to=addr(name), **kw)
+        self.send_smtp(addr(name), msg)
+        qt.wait_for(lambda: len(self.q.maildir_files(addr(name))) > before, 60, "delivery to " + name)
+        return msg
+
+    def pop(self, name=None, password=None, source="127.0.0.1"):
+        p = POP3From("127.0.0.1", self.pop_port, source, 60)
+        self.addCleanup(self.close_quietly, p)
+        if name:
+            p.user(addr(name))
+            p.pass_(password if password is not None else PASSWORDS[name])
+        return p
+
+    @staticmethod
+    def close_quietly(p):
+        p.close()
+
+    def stored(self, name):
+        """{unique name: bytes} of the messages in name's Maildir."""
+        out = {}
+        for path in self.q.maildir_files(addr(name)):
+            with open(path, "rb") as f:
+                out[os.path.basename(path).split(":")[0]] = f.read()
+        return out
+
+    def transaction_pids(self):
+        return [p for p in qt.processes_under(self.q.root, "pop3d")
+                if b"transaction" in qt._proc_read(p, "cmdline")]
+
+    # ------------------------------------------------------------------ tests
+
+    def test_poplib_downloads_smtp_mail_byte_exact(self):
+        body = (b"first line\r\n.starts with a dot\r\n..two dots\r\n.\r\n8bit: caf\xc3\xa9\r\n"
+                + b"x" * 990 + b"\r\nlast line without more")
+        msgs = [self.deliver("alice", 1), self.deliver("alice", 2, body=body)]
+        stored = self.stored("alice")
+        p = self.pop("alice")
+        count, octets = p.stat()
+        self.assertEqual(count, 2)
+        uidls = {int(l.split()[0]): l.split()[1].decode() for l in p.uidl()[1]}
+        sizes = {int(l.split()[0]): int(l.split()[1]) for l in p.list()[1]}
+        self.assertEqual(octets, sum(sizes.values()))
+        for n in (1, 2):
+            resp, lines, _ = p.retr(n)
+            got = b"\r\n".join(lines) + b"\r\n"
+            self.assertEqual(got, wire(stored[uidls[n]]), "message %d" % n)
+            self.assertEqual(sizes[n], len(got), "LIST size of message %d" % n)
+            self.assertEqual(qt.strip_trace(got.replace(b"\r\n", b"\n")),
+                             qt.strip_trace(msgs[n - 1].replace(b"\r\n", b"\n")).rstrip(b"\n") + b"\n")
+        top = p.top(2, 1)[1]
+        self.assertEqual(top[-2:], [b"", b"first line"])
+        p.quit()
+
+    def test_mpop_downloads_and_deletes(self):
+        if not shutil.which("mpop"):
+            self.skipTest("mpop is not installed (make deps)")
+        msgs = [self.deliver("bob", n) for n in (11, 12, 13)]
+        stored = self.stored("bob")
+        work = tempfile.mkdtemp(prefix="quail-mpop-")
+        self.addCleanup(shutil.rmtree, work, True)
+        box = os.path.join(work, "Maildir")
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(box, sub))
+        conf = os.path.join(work, "mpoprc")
+        with open(conf, "w") as f:
+            f.write("account quail\nhost 127.0.0.1\nport %d\nuser %s\nauth user\ntls off\n"
+                    "passwordeval echo %s\ndelivery maildir %s\nkeep off\nreceived_header off\n"
+                    "uidls_file %s/uidls\n" % (self.pop_port, addr("bob"), PASSWORDS["bob"], box, work))
+        os.chmod(conf, 0o600)
+        r = subprocess.run(["mpop", "-C", conf, "-q", "quail"], capture_output=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr.decode("utf-8", "replace"))
+        got = []
+        for sub in ("new", "cur"):
+            for name in os.listdir(os.path.join(box, sub)):
+                with open(os.path.join(box, sub, name), "rb") as f:
+                    got.append(f.read())
+        self.assertEqual(sorted(got), sorted(stored.values()))
+        self.assertEqual(len(msgs), len(got))
+        qt.wait_for(lambda: not self.q.maildir_files(addr("bob")), 30, "bob's maildrop emptied by mpop")
+
+    def test_wrong_password_unknown_and_disabled_users_are_refused_with_auth(self):
+        for user, pw in ((addr("carol"), "wrong"), ("nobody@" + DOMAIN, "whatever"), ("root", "x")):
+            p = self.pop(source="127.0.0.2")
+            p.user(user)
+            with self.assertRaises(poplib.error_proto) as e:
+                p.pass_(pw)
+            self.assertTrue(e.exception.args[0].startswith(b"-ERR [AUTH]"), e.exception.args[0])
+        self.q.quail("user", "disable", addr("erin"))
+        p = self.pop(source="127.0.0.2")
+        p.user(addr("erin"))
+        with self.assertRaises(poplib.error_proto) as e:
+            p.pass_(PASSWORDS["erin"])
+        self.assertTrue(e.exception.args[0].startswith(b"-ERR [AUTH]"))
+        self.q.quail("user", "enable", addr("erin"))
+        self.pop("erin").quit()
+        logs = "\n".join(r["_line"] for r in self.q.log_lines("pop3"))
+        self.assertIn("user=%s ip=127.0.0.2 reason=\"wrong password\"" % addr("carol"), logs)
+        for pw in PASSWORDS.values():
+            self.assertNotIn(pw, logs)
+
+    def test_auth_plain_logs_in(self):
+        p = self.pop()
+        self.assertIn(b"SASL PLAIN", b" ".join(p._longcmd("CAPA")[1]))
+        token = base64.b64encode(b"\0" + addr("frank").encode() + b"\0" + PASSWORDS["frank"].encode()).decode()
+        self.assertTrue(p._shortcmd("AUTH PLAIN " + token).startswith(b"+OK"))
+        self.assertEqual(p.stat()[0], 0)
+        p.quit()
+        p = self.pop(source="127.0.0.4")
+        bad = base64.b64encode(b"\0" + addr("frank").encode() + b"\0nope").decode()
+        with self.assertRaises(poplib.error_proto) as e:
+            p._shortcmd("AUTH PLAIN " + bad)
+        self.assertTrue(e.exception.args[0].startswith(b"-ERR [AUTH]"))
+
+    def test_second_session_on_a_maildrop_is_in_use(self):
+        first = self.pop("gina")
+        second = self.pop()
+        second.user(addr("gina"))
+        with self.assertRaises(poplib.error_proto) as e:
+            second.pass_(PASSWORDS["gina"])
+        self.assertTrue(e.exception.args[0].startswith(b"-ERR [IN-USE]"), e.exception.args[0])
+        first.quit()
+        self.pop("gina").quit()
+        # A killed session leaves no lock behind.
+        s = self.pop("gina")
+        qt.wait_for(lambda: self.transaction_pids(), 10, "the transaction step")
+        for pid in self.transaction_pids():
+            os.kill(pid, signal.SIGKILL)
+        qt.wait_for(lambda: not self.transaction_pids(), 10, "the session killed")
+        self.pop("gina").quit()
+
+    def test_guessing_is_delayed(self):
+        elapsed = []
+        for _ in range(4):
+            p = self.pop(source="127.0.0.3")
+            p.user(addr("dave"))
+            t = time.monotonic()
+            with self.assertRaises(poplib.error_proto):
+                p.pass_("guess")
+            elapsed.append(time.monotonic() - t)
+        qt.note("wrong passwords 1-4: " + ", ".join("%.2f s" % e for e in elapsed))
+        self.assertGreaterEqual(elapsed[3], 1.9, "the 4th wrong password in a row waits 2 s")
+        # A right password after the delay still works, and clears the count.
+        self.pop("dave", source="127.0.0.3").quit()
+        p = self.pop(source="127.0.0.3")
+        p.user(addr("dave"))
+        t = time.monotonic()
+        with self.assertRaises(poplib.error_proto):
+            p.pass_("guess")
+        self.assertLess(time.monotonic() - t, 1.9 + 10)
+
+    def test_killed_session_deletes_nothing_and_quit_deletes_for_good(self):
+        for n in (21, 22, 23):
+            self.deliver("carol", n)
+        before = sorted(self.stored("carol"))
+        p = self.pop("carol")
+        p.dele(1)
+        p.dele(2)
+        for pid in self.transaction_pids():
+            os.kill(pid, signal.SIGKILL)
+        qt.wait_for(lambda: not self.transaction_pids(), 10, "the session killed")
+        self.assertEqual(sorted(self.stored("carol")), before)
+        self.assertEqual(len(self.q.maildir_files(addr("carol"), subdirs=("new",))), 3, "nothing moved either")
+
+        p = self.pop("carol")
+        uidls = [l.split()[1].decode() for l in p.uidl()[1]]
+        p.dele(1)
+        p.sock.sendall(b"QUIT\r\n")
+        self.assertTrue(p.file.readline().startswith(b"+OK"))
+        for pid in self.transaction_pids():
+            os.kill(pid, signal.SIGKILL)
+        self.assertEqual(sorted(self.stored("carol")), sorted(uidls[1:]))
+        self.assertEqual(self.q.maildir_files(addr("carol"), subdirs=("new",)), [], "the rest moved to cur/")
+        # The UIDLs survive the session and the move to cur/.
+        p = self.pop("carol")
+        self.assertEqual([l.split()[1].decode() for l in p.uidl()[1]], uidls[1:])
+        p.rset()
+        p.quit()
+
+    def test_pipelined_login_and_commands(self):
+        self.deliver("frank", 31)
+        s = socket.create_connection(("127.0.0.1", self.pop_port), timeout=60)
+        self.addCleanup(s.close)
+        f = s.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        s.sendall(b"USER %s\r\nPASS %s\r\nSTAT\r\nNOOP\r\nQUIT\r\n" % (addr("frank").encode(), PASSWORDS["frank"].encode()))
+        replies = [f.readline() for _ in range(5)]
+        self.assertTrue(all(r.startswith(b"+OK") for r in replies), replies)
+        self.assertTrue(replies[2].startswith(b"+OK 1 "), replies)
+
+    def test_large_maildrop_opens_quickly(self):
+        count = int(os.environ.get("E2E_POP3_COUNT", "100000"))
+        home = os.path.join(self.q.root, "mail", DOMAIN, "bulk")
+        self.q.add_user(addr("bulk"), "bulk-secret")
+        new = os.path.join(home, "Maildir", "new")
+        body = b"Subject: bulk\n\nsmall message\n"
+        t = time.monotonic()
+        for i in range(count):
+            fd = os.open(os.path.join(new, "%d.M%dP1Q1.bulk" % (1700000000 + i // 1000, i)), os.O_WRONLY | os.O_CREAT, 0o600)
+            os.write(fd, body)
+            os.close(fd)
+        made = time.monotonic() - t
+        timings = []
+        for _ in range(2):  # the first login counts the sizes once; the second reads them from the cache
+            p = POP3From("127.0.0.1", self.pop_port, "127.0.0.1", 300)
+            self.addCleanup(self.close_quietly, p)
+            p.user(addr("bulk"))
+            t = time.monotonic()
+            p.pass_("bulk-secret")
+            self.assertEqual(p.stat(), (count, count * (len(body) + 3)))
+            timings.append(time.monotonic() - t)
+            p.close()
+            qt.wait_for(lambda: not self.transaction_pids(), 120, "the session ended")
+        qt.note("%d messages made in %.1f s; login to STAT %.2f s first, %.2f s cached (argon2id included)"
+                % (count, made, timings[0], timings[1]))
+        self.assertLess(timings[1], 10.0, "a cached maildrop opens fast (make bench measures it)")
+        p = self.pop("alice")
+        p.quit()
+
+
+class CheckpasswordDirect(unittest.TestCase):
+    """checkpassword run as pop3d runs it, with the login on fd 3."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.q = qt.Instance()
+        try:
+            cls.q.init("mx." + DOMAIN, [DOMAIN])
+            cls.q.add_user(addr("alice"), "alice secret")
+        except BaseException:
+            cls.q.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.q.cleanup()
+
+    def run_cp(self, data, argv=("/bin/sh", "-c", "env; echo CWD=$(pwd -P)"), env=None):
+        r, w = os.pipe()
+        os.write(w, data)
+        os.close(w)
+        try:
+            e = self.q.env(env)
+            e["TCPREMOTEIP"] = "192.0.2.7"
+            res = subprocess.run([qt.bin_path("checkpassword")] + list(argv), pass_fds=(r,), env=e,
+                                 preexec_fn=lambda: os.dup2(r, 3), capture_output=True, timeout=120)
+        finally:
+            os.close(r)
+        return res
+
+    def test_a_right_login_runs_the_program_with_user_home_and_maildir(self):
+        r = self.run_cp(b"ALICE@example.test\0alice secret\0\0")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env = dict(l.split("=", 1) for l in r.stdout.decode().splitlines() if "=" in l)
+        home = os.path.join(self.q.root, "mail", DOMAIN, "alice")
+        self.assertEqual(env["USER"], addr("alice"))
+        self.assertEqual(env["HOME"], home)
+        self.assertEqual(env["MAILDIR"], home + "/Maildir/")
+        self.assertEqual(env["TCPREMOTEIP"], "192.0.2.7")
+        self.assertEqual(env["CWD"], os.path.realpath(home))
+
+    def test_refusals_and_usage(self):
+        self.assertEqual(self.run_cp(b"alice@example.test\0wrong\0\0").returncode, 1)
+        self.assertEqual(self.run_cp(b"nobody@example.test\0x\0\0").returncode, 1)
+        self.assertEqual(self.run_cp(b"alice@example.test\0no-terminator").returncode, 2)
+        self.assertEqual(self.run_cp(b"a" * 600 + b"\0b\0\0").returncode, 2)
+        self.assertEqual(self.run_cp(b"alice@example.test\0alice secret\0\0", argv=()).returncode, 2)
+        r = self.run_cp(b"alice@example.test\0alice secret\0\0", argv=("/nonexistent/prog",))
+        self.assertEqual(r.returncode, 111)
+        self.assertNotIn(b"alice secret", r.stderr)
+
+    def lock_out(self, key):
+        """Writes a slot of ROOT/run/login-failures by its spec (queue-layout/logins.md):
+        10 failures just now for key ("u\\0<name>" or "a\\0<address>")."""
+        import hashlib
+        import struct
+        digest = hashlib.blake2b(key, digest_size=16).digest()
+        index = struct.unpack("<I", digest[:4])[0] % 1024
+        path = self.q.path("run", "login-failures")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            os.pwrite(fd, digest + struct.pack("<IIq", 10, 0, int(time.time())), index * 32)
+        finally:
+            os.close(fd)
+
+    def test_a_locked_name_is_refused_unchecked_and_pop3d_says_login_delay(self):
+        self.q.add_user(addr("locked"), "locked-secret")
+        self.assertEqual(self.run_cp(b"locked@example.test\0locked-secret\0\0").returncode, 0)
+        self.lock_out(b"u\0" + addr("locked").encode())
+        t = time.monotonic()
+        r = self.run_cp(b"locked@example.test\0locked-secret\0\0")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertLess(time.monotonic() - t, 10, "refused without a wait or a hash check")
+        self.assertIn(b"result=locked", r.stderr)
+        # pop3d run directly (as tcpserver would, on pipes) turns exit 3 into [LOGIN-DELAY].
+        p = subprocess.run([qt.bin_path("pop3d")], input=b"USER locked@example.test\r\nPASS locked-secret\r\n",
+                           capture_output=True, env=self.q.env({"TCPREMOTEIP": "192.0.2.8"}), timeout=60)
+        replies = p.stdout.split(b"\r\n")
+        self.assertTrue(replies[2].startswith(b"-ERR [LOGIN-DELAY]"), replies)
+        # Another name is not locked by it.
+        self.assertEqual(self.run_cp(b"alice@example.test\0alice secret\0\0").returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
