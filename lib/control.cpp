@@ -33,6 +33,8 @@ const std::vector<ControlSpec>& control_registry() {
       {"backlog", ControlKind::integer, "256", 1, 65535, "quail up, tcpserver", "listen(2) backlog of each listener"},
       {"aliases", ControlKind::list, "", 0, 0, "quail-aliases", "aliases in /etc/aliases syntax, compiled into users/aliases.cdb by quail aliases"},
       {"dnsservers", ControlKind::list, "", 0, 0, "remote-deliver, smtpd", "IP addresses of the DNS resolvers to ask; empty means /etc/resolv.conf"},
+      {"tls", ControlKind::directory, "", 0, 0, "tlsd, smtpd", "cert.pem (the certificate chain) and key.pem (its private key) for STARTTLS and implicit TLS"},
+      {"sendas", ControlKind::list, "", 0, 0, "smtpd", "more sender addresses an authenticated user may use on the submission service"},
   };
   return registry;
 }
@@ -168,6 +170,8 @@ Status Control::validate_all() const {
       case ControlKind::domains:
         if (auto r = list(s.name); !r) return r.error();
         break;
+      case ControlKind::directory:
+        break;  // tlsd reads and checks its own files, per connection
     }
   }
   return {};
