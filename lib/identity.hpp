@@ -1,6 +1,7 @@
-// Whose uid runs what in a system install: the scheduler's user, and each
-// delivery's (the recipient's system user, else the owner of ROOT/mail). The only
-// code in quail that changes uid. See man/local-spawn.8, SECURITY.
+// Whose uid runs what in a system install: the scheduler's user, each
+// delivery's (the recipient's system user, else the owner of ROOT/mail), and a
+// login's after checkpassword. The only code in quail that changes uid. See
+// man/local-spawn.8 and man/checkpassword.8, SECURITY.
 #pragma once
 #include <optional>
 #include <string>

@@ -1,6 +1,6 @@
 // Identities and the uid switch: see identity.hpp. Runs as root, in local-spawn
-// (the scheduler's start) and in each delivery child before it delivers. Logins
-// and groups come from /etc/passwd and /etc/group read here, not through NSS.
+// (the scheduler's start, each delivery child) and in checkpassword. Logins and
+// groups come from /etc/passwd and /etc/group read here, not through NSS.
 #include "identity.hpp"
 
 #include <cerrno>
