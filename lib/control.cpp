@@ -35,7 +35,7 @@ const std::vector<ControlSpec>& control_registry() {
       {"dnsservers", ControlKind::list, "", 0, 0, "remote-deliver, smtpd", "IP addresses of the DNS resolvers to ask; empty means /etc/resolv.conf"},
       {"tls", ControlKind::directory, "", 0, 0, "tlsd, smtpd", "cert.pem (the certificate chain) and key.pem (its private key) for STARTTLS and implicit TLS"},
       {"sendas", ControlKind::list, "", 0, 0, "smtpd", "more sender addresses an authenticated user may use on the submission service"},
-      {"checkpassword", ControlKind::list, "", 0, 0, "pop3d", "path of the checkpassword program that verifies logins; empty means ROOT/bin/checkpassword"},
+      {"checkpassword", ControlKind::list, "", 0, 0, "pop3d, smtpd", "path of the checkpassword program that verifies logins; empty means ROOT/bin/checkpassword"},
       {"timeoutpop3d", ControlKind::integer, "600", 1, 86400, "pop3d", "seconds to wait for a POP3 client command"},
   };
   return registry;

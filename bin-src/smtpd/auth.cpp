@@ -1,6 +1,7 @@
 // SMTP AUTH (RFC 4954): PLAIN (RFC 4616) and LOGIN, offered once TLS is on or
 // where a tcpserver rule set PLAINTEXTLOGIN. The password is checked by running
-// ROOT/bin/checkpassword with /bin/true (the checkpassword interface: fd 3, exit 0
+// ROOT/bin/checkpassword (or control/checkpassword's program) with /bin/true (the
+// checkpassword interface: fd 3, exit 0
 // good, 1 bad, anything else temporary), so smtpd never reads a password hash.
 // Failures are delayed and counted; after max_auth_failures the session ends.
 // Nothing here logs a password or AUTH data.
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "control.hpp"
 #include "fd.hpp"
 #include "log.hpp"
 #include "root.hpp"
@@ -26,18 +28,25 @@ constexpr size_t max_auth_line = 12288;  // RFC 4954 4
 
 enum class Verdict { ok, bad, temporary };
 
-std::string checkpassword_path(const std::string& root) { return bin_dir(root) + "/checkpassword"; }
+// control/checkpassword's program (a MySQL or LDAP checker), else ours; "" when
+// the control file is malformed (AUTH then fails temporarily).
+std::string checkpassword_path(const std::string& root) {
+  auto named = Control(root).list("checkpassword");
+  if (!named) return "";
+  return named->empty() ? bin_dir(root) + "/checkpassword" : named->front();
+}
 
 // Runs checkpassword with the login on fd 3 (written before it runs: it is far
 // below a pipe's capacity, so the write cannot block).
 Verdict check_password(const std::string& root, const SaslLogin& login) {
+  std::string program = checkpassword_path(root);
   int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return Verdict::temporary;
+  if (program.empty() || ::pipe2(p, O_CLOEXEC) != 0) return Verdict::temporary;
   Fd r(p[0]), w(p[1]);
   SaslSecret input = checkpassword_input(login, std::to_string(std::time(nullptr)));
   if (input.str().size() > 4096 || !write_all(w.get(), input.str())) return Verdict::temporary;
   w.reset();
-  auto pid = spawn({checkpassword_path(root), "/bin/true"}, {.fd_map = {{3, r.get()}}});
+  auto pid = spawn({program, "/bin/true"}, {.fd_map = {{3, r.get()}}});
   if (!pid) return Verdict::temporary;
   r.reset();
   auto st = wait_for(*pid);

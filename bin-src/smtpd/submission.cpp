@@ -42,18 +42,16 @@ void SubmissionHeaders::feed(std::string_view in, std::string& out) {
     return;
   }
   held_.append(in);
+  bool ended = false;  // the line at scanned_ ends the header section
   for (;;) {
     size_t lf = held_.find('\n', scanned_);
     if (lf == std::string::npos) break;
-    std::string_view line(held_.data() + scanned_, lf + 1 - scanned_);
-    HeaderLine kind = classify_header_line(line);
-    if (kind == HeaderLine::blank || kind == HeaderLine::other) return release(scanned_, out);
+    HeaderLine kind = classify_header_line(std::string_view(held_.data() + scanned_, lf + 1 - scanned_));
+    if ((ended = kind == HeaderLine::blank || kind == HeaderLine::other)) break;
     scanned_ = lf + 1;
   }
-  if (held_.size() > max_header) {
-    problem_ = "header section over 64 KiB";
-    release(scanned_, out);
-  }
+  if (scanned_ > max_header || (!ended && held_.size() > max_header)) problem_ = "header section over 64 KiB";
+  if (ended || !problem_.empty()) release(scanned_, out);
 }
 
 void SubmissionHeaders::finish(std::string& out) {

@@ -13,7 +13,7 @@ using quail::smtpd::SubmissionHeaders;
 
 namespace {
 
-quail::Address addr(const char* s) { return *quail::parse_address(s); }
+quail::Address addr(const char* s) { return quail::parse_address(s).value(); }
 
 const std::vector<std::string> locals = {"mx.example.test"};
 
