@@ -10,6 +10,8 @@
      transactions each); the clock stops at the last 250 after DATA.
   3. resident memory (VmRSS) of one idle smtpd session, of tcpserver and of
      queue-send.
+  3b. the cost of one SMTP session, one at a time (bench/session_cost.py):
+     plaintext, with STARTTLS, and with implicit TLS (BENCH_SESSIONS, 300).
   4. queue-send with a big queue (bench/queue_load.py): its memory with 100,000
      deferred messages queued, and its CPU per new message with 100 and with
      100,000 deferred messages queued (interleaved rounds of 1,000). Last, because
@@ -35,6 +37,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 sys.path.insert(0, HERE)
 import quailtest as qt  # noqa: E402
 import queue_load  # noqa: E402
+import session_cost  # noqa: E402
 
 N = int(os.environ.get("BENCH_MESSAGES", "2000"))
 CONC = int(os.environ.get("BENCH_CONCURRENCY", "8"))
@@ -148,6 +151,31 @@ def bench_smtp(rows):
                                  "after the SMTP run"))
 
 
+def bench_sessions(rows):
+    """One session at a time: what a connection costs with and without TLS (issue 11:
+    the plaintext figure must not rise when TLS is added; bench/README.md)."""
+    missing = qt.missing("smtpd", "tcpserver", "tlsd", "checkpassword")
+    if missing:
+        rows.append(("SMTP session cost", "not measured", "not built: " + ", ".join(missing)))
+        return
+    n = int(os.environ.get("BENCH_SESSIONS", "300"))
+    plain, smtps = qt.free_port("127.0.0.1"), qt.free_port("127.0.0.1")
+    with new_instance() as q:
+        q.up(smtp="127.0.0.1:%d" % plain, smtps="127.0.0.1:%d" % smtps)
+        runs = {"plain": [], "starttls": [], "implicit": []}
+        for _ in range(3):  # interleaved, medians
+            runs["plain"].append(session_cost.ms_per_session(plain, "plain", n))
+            runs["starttls"].append(session_cost.ms_per_session(plain, "starttls", n))
+            runs["implicit"].append(session_cost.ms_per_session(smtps, "implicit", n))
+    med = {k: sorted(v)[1] for k, v in runs.items()}
+    rows.append(("SMTP session, plaintext (connect, EHLO, QUIT), one at a time", "%.2f ms" % med["plain"],
+                 "median of 3 x %d sessions; smtpd never loads OpenSSL" % n))
+    rows.append(("SMTP session with STARTTLS (tlsd started, TLS 1.3 handshake, EHLO again)",
+                 "%.2f ms" % med["starttls"], "same runs, interleaved"))
+    rows.append(("SMTP session with implicit TLS (port 465: tlsd in front of smtpd submission)",
+                 "%.2f ms" % med["implicit"], "same runs, interleaved"))
+
+
 def git_commit():
     """HEAD, and how many tracked files outside bench/ differ from it: the programs
     measured are built from the working tree."""
@@ -173,6 +201,8 @@ def main():
     bench_local(rows)
     say("bench: SMTP...")
     bench_smtp(rows)
+    say("bench: SMTP session cost, plaintext and TLS...")
+    bench_sessions(rows)
     queue_load.bench_queue(rows, say)
     # Issue 4 asks for these two; the programs they measure do not exist yet. The
     # rows stay in the table so that nobody reads their absence as a result.
