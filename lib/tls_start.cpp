@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fd.hpp"
@@ -99,7 +100,21 @@ Result<TlsInfo> start_tls(const std::string& root, int timeout_ms) {
   if (!info) return info.error();
   // From here on the session talks plaintext to tlsd; the network socket is tlsd's alone.
   if (::dup2(ours.get(), 0) < 0 || ::dup2(ours.get(), 1) < 0) return sys_error(ErrorKind::temporary, "dup2");
+  info->helper = *pid;
   return info;
+}
+
+void finish_tls(const TlsInfo& info, int timeout_ms) {
+  if (info.helper <= 0) return;
+  ::close(0);
+  ::close(1);
+  int64_t deadline = now_ms() + timeout_ms;
+  for (int nap_ms = 1;; nap_ms = nap_ms < 100 ? nap_ms * 2 : 100) {
+    int w;
+    pid_t r = ::waitpid(info.helper, &w, WNOHANG);
+    if (r != 0 || now_ms() >= deadline) return;  // reaped, gone, or left to init
+    ::usleep(static_cast<useconds_t>(nap_ms) * 1000);
+  }
 }
 
 std::optional<TlsInfo> tls_from_environment() {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 
 #include "result.hpp"
 
@@ -14,6 +15,7 @@ namespace quail {
 struct TlsInfo {
   std::string protocol;  // "TLSv1.3"
   std::string cipher;    // "TLS_AES_256_GCM_SHA384"
+  pid_t helper = -1;     // our tlsd (start_tls), -1 under implicit TLS
 };
 
 // True when ROOT/control/tls/cert.pem and ROOT/bin/tlsd (or its build-tree
@@ -29,6 +31,11 @@ Result<TlsInfo> start_tls(const std::string& root, int timeout_ms);
 // Parses tlsd's report line "protocol cipher" (without its LF): two tokens of
 // printable ASCII; format error otherwise.
 Result<TlsInfo> parse_tls_report(std::string_view line);
+
+// The session is over: closes fds 0 and 1 (tlsd sends its close_notify and
+// exits) and waits up to timeout_ms for tlsd, so the connection is not left to
+// an orphan and tcpserver's limits and accounting see the whole session.
+void finish_tls(const TlsInfo& info, int timeout_ms);
 
 // Implicit TLS: tlsd started this program and set SSL_PROTOCOL and SSL_CIPHER.
 std::optional<TlsInfo> tls_from_environment();

@@ -44,6 +44,7 @@ int serve(int argc, char** argv) {
   quail::log_info({{"sid", s.sid}, {"event", "end"}, {"reason", end_reason_name(why)},
                    {"accepted", session.accepted()}, {"rejected", session.rejected()},
                    {"rcpts_refused", session.rcpts_refused()}, {"errors", session.errors()}});
+  session.finish();
   return exit_ok;
 }
 

@@ -50,6 +50,10 @@ class Session {
   unsigned rejected() const { return rejected_; }
   unsigned errors() const { return errors_; }
   unsigned rcpts_refused() const { return rcpts_refused_; }
+  // After run(): waits for the session's tlsd, if STARTTLS started one.
+  void finish() {
+    if (tls_) finish_tls(*tls_, s_.timeout_ms);
+  }
 
  private:
   struct Transaction {

@@ -90,6 +90,15 @@ class TlsAuthSubmission(unittest.TestCase):
         self.assertRegex(out, r"Protocol version: TLSv1\.[23]")
         self.assertIn("CN = mx.example.test", out)
 
+    def test_smtpd_holds_no_openssl_code_and_tlsd_does(self):
+        # DESIGN.md principle 6: a plaintext session never loads OpenSSL.
+        with open(qt.bin_path("smtpd"), "rb") as f:
+            smtpd = f.read()
+        self.assertNotIn(b"SSL_CTX_new", smtpd)
+        self.assertNotIn(b"libssl", smtpd)
+        r = subprocess.run(["ldd", qt.bin_path("tlsd")], capture_output=True, text=True, timeout=30)
+        self.assertIn("libssl", r.stdout)
+
     def test_tls_1_1_is_refused(self):
         r = subprocess.run(["openssl", "s_client", "-starttls", "smtp", "-connect", "127.0.0.1:%d" % self.smtp,
                             "-tls1_1", "-brief"], input=b"QUIT\r\n", capture_output=True, timeout=60)
