@@ -39,6 +39,9 @@ std::string ssl_errors() {
 }
 
 Result<SslCtxPtr> server_context(const std::string& cert_file, const std::string& key_file) {
+  // Our settings are all set here: the system's openssl.cnf is not read (it could
+  // only loosen them, and from a static binary it could ask to dlopen a module).
+  OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) return Error{ErrorKind::temporary, "unable to create a TLS context: " + ssl_errors()};
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);

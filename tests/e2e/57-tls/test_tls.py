@@ -96,8 +96,8 @@ class TlsAuthSubmission(unittest.TestCase):
             smtpd = f.read()
         self.assertNotIn(b"SSL_CTX_new", smtpd)
         self.assertNotIn(b"libssl", smtpd)
-        r = subprocess.run(["ldd", qt.bin_path("tlsd")], capture_output=True, text=True, timeout=30)
-        self.assertIn("libssl", r.stdout)
+        with open(qt.bin_path("tlsd"), "rb") as f:
+            self.assertIn(b"SSL_CTX_new", f.read())
 
     def test_tls_1_1_is_refused(self):
         r = subprocess.run(["openssl", "s_client", "-starttls", "smtp", "-connect", "127.0.0.1:%d" % self.smtp,
