@@ -271,5 +271,82 @@ class TlsAuthSubmission(unittest.TestCase):
         self.assertFalse([m for m in self.q.maildir_messages(ALICE) if b"forged-from" in m])
 
 
+class DirectSmtpd(unittest.TestCase):
+    """smtpd without quail up: the envelope's auth record seen by a QUEUE_PROGRAM,
+    and STARTTLS over IPv6."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.q = qt.Instance(prefix="quail-e2e-tls-direct-")
+        qt.register_cleanup(cls.q)
+        cls.q.init()
+        cls.q.add_user(ALICE, ALICE_PW)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.q.cleanup()
+
+    def test_the_login_is_the_envelopes_auth_record(self):
+        dump = os.path.join(self.q.tmp, "envelope")
+        filt = os.path.join(self.q.tmp, "filter")
+        with open(filt, "w") as f:
+            f.write("#!/bin/sh\ncat >/dev/null\ncat <&1 >%s\nexit 31\n" % dump)
+        os.chmod(filt, 0o755)
+        a, b = socket.socketpair()
+        env = self.q.env({"TCPREMOTEIP": "127.0.0.1", "PLAINTEXTLOGIN": "", "QUEUE_PROGRAM": filt})
+        p = subprocess.Popen([qt.bin_path("smtpd")], stdin=b, stdout=b, stderr=subprocess.DEVNULL, env=env)
+        b.close()
+        self.addCleanup(p.kill)
+        a.settimeout(60)
+        f = a.makefile("rb")
+
+        def reply():
+            while True:
+                line = f.readline()
+                if line[3:4] != b"-":
+                    return line
+        import base64
+        reply()
+        cred = base64.b64encode(b"\0" + ALICE.encode() + b"\0" + ALICE_PW.encode())
+        for cmd, want in ((b"EHLO x", b"250"), (b"AUTH PLAIN " + cred, b"235"), (b"MAIL FROM:<" + ALICE.encode() + b">", b"250"),
+                          (b"RCPT TO:<friend@remote.test>", b"250"), (b"DATA", b"354"),
+                          (b"Subject: x\r\n\r\nbody\r\n.", b"554")):
+            a.sendall(cmd + b"\r\n")
+            self.assertTrue(reply().startswith(want), cmd)
+        a.sendall(b"QUIT\r\n")
+        reply()
+        p.wait(30)
+        with open(dump, "rb") as fd:
+            envelope = fd.read()
+        self.assertIn(b"Xauth=" + ALICE.encode() + b"\0", envelope)
+        self.assertNotIn(ALICE_PW.encode(), envelope)
+
+    def test_starttls_over_ipv6(self):
+        try:
+            socket.socket(socket.AF_INET6).bind(("::1", 0))
+        except OSError:
+            self.skipTest("no IPv6 loopback here")
+        port = qt.free_port("::1")
+        srv = subprocess.Popen([qt.bin_path("tcpserver"), "::1", str(port), qt.bin_path("smtpd")], env=self.q.env(),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (srv.terminate(), srv.wait(10)))
+
+        def up():
+            try:
+                socket.create_connection(("::1", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        qt.wait_for(up, 20, "tcpserver on [::1]")
+        c = smtplib.SMTP("::1", port, timeout=30)
+        self.addCleanup(c.close)
+        c.starttls(context=client_context())
+        self.assertIn(c.sock.version(), ("TLSv1.2", "TLSv1.3"))
+        code, text = c.ehlo("v6.client.test")
+        self.assertEqual(code, 250)
+        self.assertIn(b"[::1]", text)
+        c.quit()
+
+
 if __name__ == "__main__":
     unittest.main()
