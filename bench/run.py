@@ -12,6 +12,8 @@
      queue-send.
   4. if remote-deliver is built: the remote relay (bench/relay.py), 8 smtplib
      sessions in, up to 1,000 messages to one domain routed to a local sink.
+  4b. the cost of one SMTP session, one at a time (bench/session_cost.py):
+     plaintext, with STARTTLS, and with implicit TLS (BENCH_SESSIONS, 300).
   5. queue-send with a big queue (bench/queue_load.py): its memory with 100,000
      deferred messages queued, and its CPU per new message with 100 and with
      100,000 deferred messages queued (interleaved rounds of 1,000). Last, because
@@ -40,6 +42,7 @@ import pop3_load  # noqa: E402
 import queue_load  # noqa: E402
 import relay  # noqa: E402
 import list_load  # noqa: E402
+import session_cost  # noqa: E402
 
 N = int(os.environ.get("BENCH_MESSAGES", "2000"))
 CONC = int(os.environ.get("BENCH_CONCURRENCY", "8"))
@@ -153,6 +156,36 @@ def bench_smtp(rows):
                                  "after the SMTP run"))
 
 
+def bench_sessions(rows):
+    """One session at a time: what a connection costs with and without TLS (issue 11:
+    the plaintext figure must not rise when TLS is added; bench/README.md)."""
+    missing = qt.missing("smtpd", "tcpserver", "tlsd", "checkpassword")
+    if missing:
+        rows.append(("SMTP session cost", "not measured", "not built: " + ", ".join(missing)))
+        return
+    n = int(os.environ.get("BENCH_SESSIONS", "300"))
+    plain, smtps = qt.free_port("127.0.0.1"), qt.free_port("127.0.0.1")
+    with new_instance() as q:
+        q.up(smtp="127.0.0.1:%d" % plain, smtps="127.0.0.1:%d" % smtps)
+        pid = {name: int(open(q.path("run", name + ".pid")).read().split()[0]) for name in ("smtp", "smtps")}
+        runs = {"plain": [], "starttls": [], "implicit": []}
+        for _ in range(3):  # interleaved, medians
+            for kind, port, service in (("plain", plain, "smtp"), ("starttls", plain, "smtp"),
+                                        ("implicit", smtps, "smtps")):
+                runs[kind].append(session_cost.ms_per_session(port, kind, n, pid[service]))
+
+    def med(kind):
+        wall = sorted(w for w, _ in runs[kind])[1]
+        cpus = sorted(c for _, c in runs[kind] if c is not None)
+        return "%.2f ms" % wall, ("its programs' CPU %.2f ms; " % cpus[len(cpus) // 2]) if cpus else ""
+    for kind, what in (("plain", "SMTP session, plaintext (connect, EHLO, QUIT), one at a time"),
+                       ("starttls", "SMTP session with STARTTLS (tlsd started, TLS handshake, EHLO again)"),
+                       ("implicit", "SMTP session with implicit TLS (port 465: tlsd in front of smtpd)")):
+        wall, cpu = med(kind)
+        rows.append((what, wall, "%smedian of 3 x %d sessions, the three kinds interleaved%s" %
+                     (cpu, n, "; smtpd never loads OpenSSL" if kind == "plain" else "")))
+
+
 def git_commit():
     """HEAD, and how many tracked files outside bench/ differ from it: the programs
     measured are built from the working tree."""
@@ -179,6 +212,8 @@ def main():
     say("bench: SMTP...")
     bench_smtp(rows)
     relay.bench_relay(rows, say, min(N, 1000), CONC, DEADLINE)
+    say("bench: SMTP session cost, plaintext and TLS...")
+    bench_sessions(rows)
     queue_load.bench_queue(rows, say)
     list_load.bench_list(rows, say)
     pop3_load.bench_pop3(rows, say)

@@ -44,7 +44,9 @@ const std::vector<ControlSpec>& control_registry() {
       {"timeoutgreeting", ControlKind::integer, "300", 1, 86400, "remote-deliver", "seconds to wait for a mail host's greeting"},
       {"timeoutremote", ControlKind::integer, "300", 1, 86400, "remote-deliver", "seconds to wait for the reply to each SMTP command"},
       {"timeoutdata", ControlKind::integer, "600", 1, 86400, "remote-deliver", "seconds to wait while sending each part of the message and for the reply to its end"},
-      {"checkpassword", ControlKind::list, "", 0, 0, "pop3d", "path of the checkpassword program that verifies logins; empty means ROOT/bin/checkpassword"},
+      {"tls", ControlKind::directory, "", 0, 0, "tlsd, smtpd", "cert.pem (the certificate chain) and key.pem (its private key) for STARTTLS and implicit TLS"},
+      {"sendas", ControlKind::list, "", 0, 0, "smtpd", "more sender addresses an authenticated user may use on the submission service"},
+      {"checkpassword", ControlKind::list, "", 0, 0, "pop3d, smtpd", "path of the checkpassword program that verifies logins; empty means ROOT/bin/checkpassword"},
       {"timeoutpop3d", ControlKind::integer, "600", 1, 86400, "pop3d", "seconds to wait for a POP3 client command"},
   };
   return registry;
@@ -203,6 +205,8 @@ Status Control::validate_all() const {
       case ControlKind::domains:
         if (auto r = list(s.name); !r) return r.error();
         break;
+      case ControlKind::directory:
+        break;  // tlsd reads and checks its own files, per connection
     }
   }
   // Files whose lines have a syntax of their own.

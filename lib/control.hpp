@@ -16,6 +16,7 @@ enum class ControlKind {
   integer,  // one decimal integer, range-checked
   list,     // one value per line, # comments and blank lines ignored
   domains,  // a list whose values are domain names (lowercased); ".example" allowed where wildcard
+  directory,  // a directory of files its program reads itself (tls/: PEM files); not parsed here
 };
 
 // One value of a list file and the line it is on (for errors a later parser names).

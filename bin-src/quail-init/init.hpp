@@ -18,6 +18,8 @@ struct Options {
 // Creates the system users and group of a privilege-separated install when missing
 // (useradd/groupadd --system); permanent error when not run as root.
 Status create_system_users(const std::string& root);
+// Writes control/tls/key.pem (mode 0600) and a self-signed cert.pem for hostname.
+Status write_self_signed(const std::string& root, const std::string& hostname);
 // Gives the root's directories their owners and modes for a system install.
 Status chown_system_layout(const std::string& root);
 

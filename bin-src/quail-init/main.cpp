@@ -109,8 +109,12 @@ Status write_control(const quail::init::Options& o) {
       {"virtualdomains", lines(o.domains)},
       {"rcpthosts", lines(rcpthosts)},
       {"locals", lines(locals)},
-      // tcprules syntax: relay rights for the two loopback addresses only, everyone else may connect.
-      {"rules.smtp", "127.0.0.1:allow,RELAYCLIENT=\"\"\n::1:allow,RELAYCLIENT=\"\"\n:allow\n"},
+      // tcprules syntax: relay rights and logins without TLS for the two loopback
+      // addresses only, everyone else may connect (DESIGN.md, "Security and policy").
+      {"rules.smtp", "127.0.0.1:allow,RELAYCLIENT=\"\",PLAINTEXTLOGIN=\"\"\n::1:allow,RELAYCLIENT=\"\",PLAINTEXTLOGIN=\"\"\n:allow\n"},
+      // Submission relays only for an authenticated user: no RELAYCLIENT here.
+      {"rules.submission", "127.0.0.1:allow,PLAINTEXTLOGIN=\"\"\n::1:allow,PLAINTEXTLOGIN=\"\"\n:allow\n"},
+      {"rules.smtps", ":allow\n"},
   };
   for (const auto& [name, text] : files) {
     if (auto s = quail::write_file_durable(c + name, text, 0644); !s) return s;
@@ -135,6 +139,7 @@ Status init(const quail::init::Options& o) {
   }
   if (auto s = link_programs(o.root); !s) return s;
   if (auto s = write_control(o); !s) return s;
+  if (auto s = quail::init::write_self_signed(o.root, o.hostname); !s) return s;
   if (auto s = quail::build_cdb(o.root + "/users/users.cdb", {}, 0640); !s) return s;
   if (auto s = quail::build_cdb(o.root + "/users/aliases.cdb", {}, 0644); !s) return s;
   quail::QueueDirs q(o.root);

@@ -145,6 +145,8 @@ Status chown_system_layout(const std::string& root) {
       {q.trigger(), "quail-send", 0622},
       {q.stat(), "quail-send", 0750},
       {root + "/mail", "quail-mail", 0750},
+      // Only the smtpd user (tlsd runs as it) reads the TLS key.
+      {root + "/control/tls/key.pem", "quail-smtpd", 0400},
   };
   for (const auto& [path, user, mode] : owners) {
     if (auto s = own(path, user, mode); !s) return s;

@@ -50,8 +50,11 @@ Result<ListenRequest> parse_listen(const std::string& service, const std::string
 
 std::vector<std::string> listener_programs(const std::string& service) {
   // AUTH (submission, smtps) and POP3 logins verify passwords through checkpassword.
+  // Implicit TLS (smtps, pop3s) runs tlsd in front of the protocol program.
   if (service == "smtp") return {"tcpserver", "smtpd"};
-  if (is_pop3(service)) return {"tcpserver", "pop3d", "checkpassword"};
+  if (service == "pop3") return {"tcpserver", "pop3d", "checkpassword"};
+  if (service == "pop3s") return {"tcpserver", "tlsd", "pop3d", "checkpassword"};
+  if (service == "smtps") return {"tcpserver", "tlsd", "smtpd", "checkpassword"};
   return {"tcpserver", "smtpd", "checkpassword"};
 }
 
@@ -85,7 +88,10 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
                                         : "421 " + *me + " too many connections, try again later";
   argv.insert(argv.end(), {"-c", std::to_string(*incoming), "-C", std::to_string(*perip), "-b",
                            std::to_string(*backlog), "-o", busy, r.host, r.port});
+  if (r.service == "smtps" || r.service == "pop3s") argv.push_back(bin + "/tlsd");
   argv.push_back(bin + (is_pop3(r.service) ? "/pop3d" : "/smtpd"));
+  // Submission's policy (RFC 6409, RFC 8314 for 465): AUTH first, the user's own sender.
+  if (r.service == "submission" || r.service == "smtps") argv.push_back("submission");
   return argv;
 }
 

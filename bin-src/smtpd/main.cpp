@@ -15,10 +15,12 @@ constexpr int exit_ok = 0;
 constexpr int exit_temporary = 111;  // configuration unreadable, out of memory, internal error
 constexpr int config_reply_timeout_ms = 30000;
 
-int serve() {
+// argv[1] "submission": the submission service (587, or 465 behind tlsd).
+int serve(int argc, char** argv) {
   using namespace quail::smtpd;
+  bool submission = argc > 1 && std::string_view(argv[1]) == "submission";
   // Under inetd fd 2 may be the client's socket: lib/log sends the lines to syslog then.
-  auto settings = load_settings(quail::resolve_root(nullptr));
+  auto settings = load_settings(quail::resolve_root(nullptr), submission);
   if (!settings) {
     quail::log_error({{"event", "config"}, {"reason", settings.error().reason}});
     quail::LineIo io(0, 1, config_reply_timeout_ms);
@@ -28,7 +30,12 @@ int serve() {
   }
   const Settings& s = *settings;
   quail::log_info({{"sid", s.sid}, {"event", "connect"}, {"ip", s.remote_ip}, {"port", s.remote_port},
-                   {"local", s.local_ip}, {"relay", s.relayclient ? 1 : 0}});
+                   {"local", s.local_ip}, {"relay", s.relayclient ? 1 : 0},
+                   {"service", s.submission ? "submission" : "smtp"}});
+  if (s.implicit_tls) {
+    quail::log_info({{"sid", s.sid}, {"event", "tls"}, {"protocol", s.implicit_tls->protocol},
+                     {"cipher", s.implicit_tls->cipher}});
+  }
 
   quail::LineIo io(0, 1, s.timeout_ms);
   Session session(s, io);
@@ -37,9 +44,12 @@ int serve() {
   quail::log_info({{"sid", s.sid}, {"event", "end"}, {"reason", end_reason_name(why)},
                    {"accepted", session.accepted()}, {"rejected", session.rejected()},
                    {"rcpts_refused", session.rcpts_refused()}, {"errors", session.errors()}});
+  session.finish();
   return exit_ok;
 }
 
 }  // namespace
 
-int main() { return quail::run_main("smtpd", {exit_temporary, exit_temporary}, serve); }
+int main(int argc, char** argv) {
+  return quail::run_main("smtpd", {exit_temporary, exit_temporary}, [&] { return serve(argc, argv); });
+}

@@ -53,10 +53,16 @@ std::string ip_literal(const std::string& ip) {
 }  // namespace
 
 std::string Session::received_header() const {
-  // RFC 5321 4.4; "with" names from the IANA registry (RFC 3848, RFC 6531).
+  // RFC 5321 4.4; "with" names from the IANA registry (RFC 3848, RFC 6531):
+  // S for TLS, A for an authenticated session.
   std::string with = tx_.env.smtputf8 ? "UTF8SMTP" : esmtp_ ? "ESMTP" : "SMTP";
+  if (esmtp_ && tls_) with += "S";
+  if (esmtp_ && features_.authenticated) with += "A";
   std::string h = "Received: from " + helo_for_header(helo_) + " (" + ip_literal(s_.remote_ip) + ")\n\tby " + s_.me +
-                  " (quail smtpd) with " + with + " id " + s_.sid + "." + std::to_string(message_no_);
+                  " (quail smtpd) with " + with;
+  if (tls_) h += " (" + tls_->protocol + " " + tls_->cipher + ")";
+  if (features_.authenticated) h += "\n\t(authenticated as " + helo_for_header(auth_user_) + ")";
+  h += " id " + s_.sid + "." + std::to_string(message_no_);
   // The recipient only when there is one: a list would disclose Bcc recipients.
   if (tx_.env.recipients.size() == 1) h += "\n\tfor <" + tx_.env.recipients.front().address + ">";
   h += "; " + rfc5322_date_utc(std::time(nullptr)) + "\n";
@@ -71,7 +77,19 @@ std::optional<Refusal> Session::refusal(const DataDecoder& dec, uint64_t wire_si
   if (dec.nul()) return Refusal{554, "5.6.0", "NUL octets not allowed"};
   if (dec.long_line()) return Refusal{552, "5.3.4", "message has a line over 1000 octets"};
   if (dec.received() > max_received) return Refusal{554, "5.4.6", "too many Received headers: mail loop?"};
+  if (sub_ && !sub_->problem().empty()) return Refusal{550, "5.7.1", sub_->problem()};
   return std::nullopt;
+}
+
+void Session::sink_message(MessageSink& queue, std::string_view bytes, bool last) {
+  if (!sub_) {
+    sink(queue, bytes);
+    return;
+  }
+  std::string out;
+  sub_->feed(bytes, out);
+  if (last) sub_->finish(out);
+  sink(queue, out);
 }
 
 bool Session::sink(MessageSink& queue, std::string_view bytes) {
@@ -109,7 +127,7 @@ bool Session::pump_data(MessageSink& queue, DataDecoder& dec) {
     out.clear();
     io_.consume(dec.feed(io_.buffered(), out));
     // Once refused, the rest is only read, to find the real end of the data.
-    if (!refusal(dec, dec.size())) sink(queue, out);
+    if (!refusal(dec, dec.size())) sink_message(queue, out, dec.done());
   }
   return !refusal(dec, dec.size()) && !sink_failed_;
 }
@@ -123,7 +141,7 @@ bool Session::pump_bdat(MessageSink& queue, DataDecoder& dec, SmtpCommand cur) {
     IoStatus st = read_chunk(cur.chunk_size, [&](std::string_view piece) {
       out.clear();
       dec.feed(piece, out);
-      if (!refusal(dec, chunk_total_)) sink(queue, out);
+      if (!refusal(dec, chunk_total_)) sink_message(queue, out, false);
     });
     if (st != IoStatus::ok) {
       msg_io_ = st;
@@ -132,7 +150,7 @@ bool Session::pump_bdat(MessageSink& queue, DataDecoder& dec, SmtpCommand cur) {
     if (cur.last) {
       out.clear();
       dec.finish(out);
-      sink(queue, out);
+      if (!refusal(dec, chunk_total_)) sink_message(queue, out, true);
     }
     // Unlike DATA, BDAT can be refused at the chunk that shows the fault.
     if ((early_ = refusal(dec, chunk_total_))) return false;
@@ -180,6 +198,12 @@ void Session::receive_message(const SmtpCommand* first_bdat) {
   chunk_total_ = 0;
   chunk_last_ = false;
   DataDecoder dec(first_bdat ? DataDecoder::Mode::chunked : DataDecoder::Mode::dot);
+  sub_.reset();
+  if (s_.submission) {
+    std::time_t now = std::time(nullptr);
+    sub_.emplace([this](const Address& a) { return sender_owned(a); }, rfc5322_date_utc(now),
+                 "<" + s_.sid + "." + std::to_string(message_no_) + "." + std::to_string(now) + "@" + s_.me + ">");
+  }
   bool pumped = false;
   int code = -1;
   auto outcome = inject_.inject(

@@ -40,10 +40,8 @@ std::vector<std::string> ehlo_keywords(const Settings& s, const SessionFeatures&
   std::vector<std::string> k = {"PIPELINING", "8BITMIME"};
   k.push_back(s.databytes ? "SIZE " + std::to_string(s.databytes) : "SIZE");
   k.insert(k.end(), {"ENHANCEDSTATUSCODES", "SMTPUTF8", "CHUNKING", "DSN"});
-  // Seam for the TLS stage: "STARTTLS" when !features.tls and a certificate exists;
-  // for the AUTH stage: "AUTH PLAIN LOGIN" when TLS is on (or the client may log in
-  // in plaintext) and !features.authenticated.
-  (void)features;
+  if (features.starttls) k.push_back("STARTTLS");
+  if (features.auth) k.push_back("AUTH PLAIN LOGIN");
   return k;
 }
 

@@ -18,6 +18,8 @@ void reply_lines(LineIo& io, int code, const std::vector<std::string>& lines);
 struct SessionFeatures {
   bool tls = false;            // the TLS stage sets it once the session is encrypted
   bool authenticated = false;  // the AUTH stage sets it
+  bool starttls = false;       // offer STARTTLS: a certificate and tlsd exist, not in TLS yet
+  bool auth = false;           // offer AUTH: TLS on (or PLAINTEXTLOGIN), not authenticated yet
 };
 
 // The EHLO keywords after the greeting line. The TLS and AUTH stages add

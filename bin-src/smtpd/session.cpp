@@ -69,6 +69,8 @@ std::string_view end_reason_name(EndReason r) {
     case EndReason::errors: return "errors";
     case EndReason::io_error: return "io_error";
     case EndReason::forbidden: return "forbidden";
+    case EndReason::tls: return "tls";
+    case EndReason::auth: return "auth";
   }
   return "?";
 }
@@ -153,8 +155,8 @@ void Session::dispatch(const SmtpCommand& c) {
     case SmtpVerb::vrfy: return reply(io_, 252, "2.5.2", "cannot VRFY user, but will accept message and attempt delivery");
     case SmtpVerb::expn: return reply(io_, 502, "5.5.1", "EXPN not available");
     case SmtpVerb::help: return reply(io_, 214, "2.0.0", "quail smtpd, see RFC 5321 and man smtpd");
-    case SmtpVerb::starttls:  // the TLS stage answers these
-    case SmtpVerb::auth: return reply(io_, 502, "5.5.1", std::string(smtp_verb_name(c.verb)) + " not available");
+    case SmtpVerb::starttls: return on_starttls();
+    case SmtpVerb::auth: return on_auth(c);
   }
 }
 
@@ -164,6 +166,8 @@ void Session::on_hello(const SmtpCommand& c) {
   esmtp_ = c.verb == SmtpVerb::ehlo;
   if (!esmtp_) return reply(io_, 250, "", s_.me);
   std::vector<std::string> lines = {s_.me + " hello " + helo_ + " [" + s_.remote_ip + "]"};
+  features_.starttls = !features_.tls && tls_available(s_.root);
+  features_.auth = !features_.authenticated && auth_offered();
   for (auto& k : ehlo_keywords(s_, features_)) lines.push_back(std::move(k));
   reply_lines(io_, 250, lines);
 }
@@ -171,6 +175,12 @@ void Session::on_hello(const SmtpCommand& c) {
 void Session::on_mail(const SmtpCommand& c) {
   if (helo_.empty()) return error(503, "5.5.1", "send EHLO or HELO first");
   if (tx_.active) return error(503, "5.5.1", "nested MAIL command");
+  if (s_.submission && !features_.authenticated) return error(530, "5.7.0", "authentication required");
+  if (s_.submission && !sender_owned(c.path)) {
+    log_info({{"sid", s_.sid}, {"event", "mail"}, {"result", "reject"}, {"dsn", "5.7.1"},
+              {"from", "<" + c.path.str() + ">"}, {"user", auth_user_}});
+    return reply(io_, 553, "5.7.1", "<" + c.path.str() + "> is not yours to send as");
+  }
   if (!esmtp_ && !c.params.empty()) return error(555, "5.5.4", "parameters need EHLO");
   Envelope env;
   for (const auto& p : c.params) {
@@ -199,6 +209,7 @@ void Session::on_mail(const SmtpCommand& c) {
   }
   if (c.utf8_path && !env.smtputf8) return reply(io_, 553, "5.6.7", "non-ASCII address needs SMTPUTF8");
   env.sender = c.path.str();
+  env.auth = auth_user_;
   tx_ = Transaction();
   tx_.active = true;
   tx_.env = std::move(env);

@@ -16,6 +16,7 @@
 #include "replies.hpp"
 #include "settings.hpp"
 #include "smtp_command.hpp"
+#include "submission.hpp"
 
 namespace quail::smtpd {
 
@@ -24,7 +25,7 @@ inline constexpr size_t max_command_line = 1000;
 // More Received fields than this and the message is looping (RFC 5321 6.3).
 inline constexpr unsigned max_received = 100;
 
-enum class EndReason { quit, eof, timeout, errors, io_error, forbidden };
+enum class EndReason { quit, eof, timeout, errors, io_error, forbidden, tls, auth };
 std::string_view end_reason_name(EndReason r);
 
 struct Refusal {
@@ -36,7 +37,12 @@ struct Refusal {
 class Session {
  public:
   // The queue-inject session starts at the first message, never for an idle client.
-  Session(const Settings& s, LineIo& io) : s_(s), io_(io), inject_(s.root) {}
+  Session(const Settings& s, LineIo& io) : s_(s), io_(io), inject_(s.root) {
+    if (s.implicit_tls) {
+      tls_ = s.implicit_tls;
+      features_.tls = true;
+    }
+  }
   // Greets the client and serves commands until the session ends.
   EndReason run();
 
@@ -44,6 +50,10 @@ class Session {
   unsigned rejected() const { return rejected_; }
   unsigned errors() const { return errors_; }
   unsigned rcpts_refused() const { return rcpts_refused_; }
+  // After run(): waits for the session's tlsd, if STARTTLS started one.
+  void finish() {
+    if (tls_) finish_tls(*tls_, s_.timeout_ms);
+  }
 
  private:
   struct Transaction {
@@ -67,6 +77,18 @@ class Session {
   void reset() { tx_ = Transaction(); }
   bool relay_allowed() const { return s_.relayclient || features_.authenticated; }
 
+  // starttls.cpp: RFC 3207 through the tlsd helper
+  void on_starttls();
+  // auth.cpp: RFC 4954 AUTH PLAIN and LOGIN, verified by checkpassword
+  bool auth_offered() const;
+  void on_auth(const SmtpCommand& c);
+  // The next AUTH continuation line, or nullopt when the session ended or the
+  // client cancelled ("*": answered here).
+  std::optional<std::string> auth_line();
+  void auth_failed(std::string_view mech, std::string_view why);
+  // submission.cpp: RFC 6409 sender rules
+  bool sender_owned(const Address& a) const;
+
   // message.cpp: receiving a message and handing it to the queue
   void receive_message(const SmtpCommand* first_bdat);
   bool pump_data(MessageSink& queue, DataDecoder& dec);
@@ -74,6 +96,9 @@ class Session {
   bool next_bdat(SmtpCommand& cur);
   IoStatus read_chunk(uint64_t n, const std::function<void(std::string_view)>& each);
   bool sink(MessageSink& queue, std::string_view bytes);
+  // sink() through the submission header check when on the submission service;
+  // last: the message's final bytes.
+  void sink_message(MessageSink& queue, std::string_view bytes, bool last);
   std::optional<Refusal> refusal(const DataDecoder& dec, uint64_t wire_size) const;
   std::string received_header() const;
   // queued: the queue program exited 0 with the whole message.
@@ -88,6 +113,9 @@ class Session {
   std::string helo_;  // empty until HELO/EHLO
   bool esmtp_ = false;
   Transaction tx_;
+  std::optional<TlsInfo> tls_;  // set once the session is encrypted
+  std::string auth_user_;       // the login, once AUTH succeeded
+  unsigned auth_failures_ = 0;
   std::optional<EndReason> end_;
   unsigned errors_ = 0;
   unsigned accepted_ = 0;
@@ -102,6 +130,7 @@ class Session {
   BdatEnd bdat_end_ = BdatEnd::none;
   uint64_t chunk_total_ = 0;
   bool chunk_last_ = false;
+  std::optional<SubmissionHeaders> sub_;  // the submission service's header check
 };
 
 }  // namespace quail::smtpd

@@ -67,7 +67,7 @@ std::string new_session_id() {
   return out;
 }
 
-Result<Settings> load_settings(const std::string& root) {
+Result<Settings> load_settings(const std::string& root, bool submission) {
   Settings s;
   s.root = root;
   Control control(root);
@@ -95,6 +95,12 @@ Result<Settings> load_settings(const std::string& root) {
   auto local = load_local_config(root);
   if (!local) return local.error();
   s.local = std::move(*local);
+  s.submission = submission;
+  if (submission) {
+    auto sendas = control.list("sendas");
+    if (!sendas) return sendas.error();
+    s.sendas = std::move(*sendas);
+  }
 
   s.remote_ip = env("TCPREMOTEIP");
   s.remote_port = env("TCPREMOTEPORT");
@@ -104,6 +110,8 @@ Result<Settings> load_settings(const std::string& root) {
   if (s.local_ip.empty()) socket_address(false, s.local_ip, ignored);
   if (s.remote_ip.empty()) s.remote_ip = "unknown";
   s.relayclient = std::getenv("RELAYCLIENT") != nullptr;
+  s.plaintext_login = std::getenv("PLAINTEXTLOGIN") != nullptr;
+  s.implicit_tls = tls_from_environment();
   s.sid = new_session_id();
   return s;
 }

@@ -3,11 +3,13 @@
 // files; the client's address comes from the environment or the socket itself.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "local_lookup.hpp"
 #include "result.hpp"
+#include "tls_start.hpp"
 
 namespace quail::smtpd {
 
@@ -26,11 +28,20 @@ struct Settings {
   std::string remote_port;
   std::string local_ip;
   bool relayclient = false;  // RELAYCLIENT set (its value is ignored)
+  // PLAINTEXTLOGIN set by a tcpserver rule: AUTH is offered without TLS
+  // (control/rules.* as quail init writes them: 127.0.0.1 and ::1 only).
+  bool plaintext_login = false;
+  // Implicit TLS: tlsd runs in front of us and said what it negotiated.
+  std::optional<TlsInfo> implicit_tls;
+  // The submission service (587, 465; RFC 6409): AUTH before MAIL, the user's own
+  // sender and From:, Date and Message-ID added. Set by main from its argument.
+  bool submission = false;
+  std::vector<std::string> sendas;  // control/sendas: "login address" lines
   std::string sid;           // this session's id in the log and in Received lines
 };
 
 // Reads control files and the environment; a config error names the file and line.
-Result<Settings> load_settings(const std::string& root);
+Result<Settings> load_settings(const std::string& root, bool submission = false);
 
 // A new random session id (12 hex digits).
 std::string new_session_id();

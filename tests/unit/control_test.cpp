@@ -167,6 +167,9 @@ TEST_CASE("control: every registry entry has a unique name, a purpose and a defa
       case quail::ControlKind::domains:
         CHECK(parse_control_list(s.fallback, name, s.kind == quail::ControlKind::domains).ok());
         break;
+      case quail::ControlKind::directory:
+        CHECK(s.fallback.empty());
+        break;
     }
   }
   CHECK(quail::control_spec("no-such-file") == nullptr);

@@ -83,9 +83,12 @@ class TestInit(FrontEndCase):
             self.assertEqual(f.read().split(), ["example.test", "other.test"])
         with open(self.q.path("control", "rules.smtp")) as f:
             rules = f.read().splitlines()
-        self.assertIn('127.0.0.1:allow,RELAYCLIENT=""', rules)
-        self.assertIn('::1:allow,RELAYCLIENT=""', rules)
+        self.assertIn('127.0.0.1:allow,RELAYCLIENT="",PLAINTEXTLOGIN=""', rules)
+        self.assertIn('::1:allow,RELAYCLIENT="",PLAINTEXTLOGIN=""', rules)
         self.assertEqual(rules[-1], ":allow")
+        # TLS works out of the box: a self-signed pair, the key private to its owner.
+        self.assertIn(b"BEGIN CERTIFICATE", open(self.q.path("control", "tls", "cert.pem"), "rb").read())
+        self.assertEqual(os.stat(self.q.path("control", "tls", "key.pem")).st_mode & 0o777, 0o600)
         self.assertEqual(cdb_records(self.q.path("users", "users.cdb")), [])
         self.assertEqual(self.q.check().returncode, 0)
 

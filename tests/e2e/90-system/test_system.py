@@ -9,6 +9,7 @@ import os
 import pwd
 import socket
 import smtplib
+import ssl
 import stat
 import subprocess
 import sys
@@ -182,6 +183,18 @@ class SystemInstallTest(unittest.TestCase):
         self.assertTrue(data.endswith(b"from a login with no privileges\n"))
         alice = qt.wait_for(lambda: self.q.maildir_files("alice@sys.test"), 30, "mail for alice")
         self.assertEqual(user_name(os.stat(alice[0]).st_uid), "quail-mail")
+
+    def test_tls_key_is_the_smtpd_users_alone_and_starttls_works_as_that_user(self):
+        st = os.stat(self.q.path("control", "tls", "key.pem"))
+        self.assertEqual(pwd.getpwuid(st.st_uid).pw_name, "quail-smtpd")
+        self.assertEqual(st.st_mode & 0o777, 0o400)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
+            c.starttls(context=ctx)
+            self.assertIn(c.sock.version(), ("TLSv1.2", "TLSv1.3"))
+            self.assertEqual(c.ehlo()[0], 250)
 
     def test_smtp_mail_to_a_login_arrives(self):
         before = set(os.listdir(os.path.join(self.pw.pw_dir, "Maildir", "new")))

@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+"""bench/session_cost.py: what one SMTP session costs from connect to close, one
+session at a time (so the figure is the programs' start and the protocol, not
+concurrency): plaintext (greeting, EHLO, QUIT), STARTTLS (..., STARTTLS, the
+handshake, EHLO, QUIT) and implicit TLS (the handshake, greeting, EHLO, QUIT).
+make bench (run.py) takes the three rows from here. Run alone it compares smtpd
+binaries, interleaved (A B C A B C ...), on one root:
+
+    bench/session_cost.py [--sessions N] [--rounds R] [--kinds plain,starttls,implicit] SMTPD...
+
+Each SMTPD runs under tcpserver, with QUAIL_ROOT a fresh `quail init` root (its
+certificate) and tlsd from the build; prints, for each kind, the median wall ms per
+session and the median CPU the session's programs used (tcpserver's reaped
+children: smtpd, tlsd), which a loaded machine disturbs far less than the wall time.
+"""
+import sys
+sys.dont_write_bytecode = True
+import os
+import socket
+import ssl
+import statistics
+import subprocess
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
+import quailtest as qt  # noqa: E402
+
+
+def _context():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def _reply(f):
+    while True:
+        line = f.readline()
+        if not line:
+            raise RuntimeError("connection closed")
+        if line[3:4] != b"-":
+            return line
+
+
+def one_session(port, kind, ctx):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
+        if kind == "implicit":
+            s = ctx.wrap_socket(s, server_hostname="bench")
+        f = s.makefile("rb")
+        _reply(f)
+        s.sendall(b"EHLO bench.example.test\r\n")
+        _reply(f)
+        if kind == "starttls":
+            s.sendall(b"STARTTLS\r\n")
+            if not _reply(f).startswith(b"220"):
+                raise RuntimeError("STARTTLS refused")
+            s = ctx.wrap_socket(s, server_hostname="bench")
+            f = s.makefile("rb")
+            s.sendall(b"EHLO bench.example.test\r\n")
+            _reply(f)
+        s.sendall(b"QUIT\r\n")
+        _reply(f)
+    finally:
+        s.close()
+
+
+def children_cpu_ms(pid):
+    """CPU (user + system) of the reaped children of pid (tcpserver: its sessions'
+    smtpd, tlsd...), in ms; None when pid is gone. Counted in clock ticks, so a
+    run needs some hundreds of sessions to be precise."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[13]) + int(fields[14])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+def ms_per_session(port, kind, n, server_pid=None):
+    """Wall ms per session; with server_pid (the tcpserver), also the sessions' own
+    CPU ms per session: (wall, cpu), cpu None without server_pid."""
+    ctx = _context()
+    one_session(port, kind, ctx)  # warm the page cache and Python's ssl
+    time.sleep(0.05)  # let tcpserver reap it before the CPU count starts
+    cpu0 = children_cpu_ms(server_pid) if server_pid else None
+    start = time.monotonic()
+    for _ in range(n):
+        one_session(port, kind, ctx)
+    wall = (time.monotonic() - start) * 1000.0 / n
+    if cpu0 is None:
+        return wall if server_pid is None else (wall, None)
+    time.sleep(0.1)
+    cpu1 = children_cpu_ms(server_pid)
+    return wall, (None if cpu1 is None else (cpu1 - cpu0) / n)
+
+
+def start_tcpserver(root, port, argv):
+    env = dict(os.environ, QUAIL_ROOT=root)
+    env.pop("QUAIL_READY_FD", None)
+    p = subprocess.Popen([qt.bin_path("tcpserver"), "-c", "10", "127.0.0.1", str(port)] + argv, env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ready():
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+    qt.wait_for(ready, 20, "tcpserver on port %d" % port)
+    return p
+
+
+def compare(smtpds, sessions, rounds, kinds=("plain", "starttls", "implicit")):
+    q = qt.Instance(prefix="quail-session-cost-")
+    qt.register_cleanup(q)
+    q.init()
+    servers = []
+    pids = {}
+    try:
+        ports = []
+        for path in smtpds:
+            plain, implicit = qt.free_port(), qt.free_port()
+            servers.append(start_tcpserver(q.root, plain, [path]))
+            pids[(len(ports), "plain")] = servers[-1].pid
+            servers.append(start_tcpserver(q.root, implicit, [qt.bin_path("tlsd"), path]))
+            pids[(len(ports), "implicit")] = servers[-1].pid
+            ports.append((plain, implicit))
+        results = {(i, k): [] for i in range(len(smtpds)) for k in ("plain", "starttls", "implicit")}
+        for _ in range(rounds):
+            for i, (plain, implicit) in enumerate(ports):
+                for kind, port in [(k, p) for k, p in (("plain", plain), ("starttls", plain), ("implicit", implicit))
+                                   if k in kinds]:
+                    pid = pids[(i, "implicit" if kind == "implicit" else "plain")]
+                    try:
+                        results[(i, kind)].append(ms_per_session(port, kind, sessions, pid))
+                    except (OSError, RuntimeError, ssl.SSLError):
+                        pass  # an smtpd without STARTTLS (an older build): its row reads n/a
+        for i, path in enumerate(smtpds):
+            print("%s (%d KiB)" % (path, os.path.getsize(path) // 1024))
+            for k in kinds:
+                v = results[(i, k)]
+                if not v:
+                    print("  %-9s n/a" % k)
+                    continue
+                walls = [w for w, _ in v]
+                cpus = [c for _, c in v if c is not None]
+                print("  %-9s wall median %.3f ms/session (runs: %s); sessions' CPU median %s ms/session (runs: %s)"
+                      % (k, statistics.median(walls), " ".join("%.3f" % x for x in walls),
+                         "%.3f" % statistics.median(cpus) if cpus else "?", " ".join("%.3f" % x for x in cpus)))
+    finally:
+        for p in servers:
+            p.terminate()
+            p.wait(10)
+        q.cleanup()
+
+
+def main():
+    args = sys.argv[1:]
+    sessions, rounds, kinds = 300, 5, ("plain", "starttls", "implicit")
+    while args and args[0].startswith("--"):
+        if args[0] == "--sessions":
+            sessions = int(args[1])
+        elif args[0] == "--rounds":
+            rounds = int(args[1])
+        elif args[0] == "--kinds":
+            kinds = tuple(args[1].split(","))
+        else:
+            print(__doc__, file=sys.stderr)
+            return 100
+        args = args[2:]
+    if not args:
+        print(__doc__, file=sys.stderr)
+        return 100
+    compare([os.path.abspath(a) for a in args], sessions, rounds, kinds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
