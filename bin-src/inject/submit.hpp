@@ -32,6 +32,9 @@ struct Options {
 // a failure is logged on fd 2.
 int submit(const Options& opt);
 
+// sendmail -q: asks queue-send to try every waiting recipient now (quail queue
+// retry all). Silent when done, as cron expects; returns the exit code.
+int run_queue(const std::string& root);
 // mailq / sendmail -bp: lists ROOT/queue on fd 1. Returns the exit code.
 int list_queue(const std::string& root);
 

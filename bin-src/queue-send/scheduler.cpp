@@ -54,15 +54,18 @@ void Scheduler::load_some() {
 void Scheduler::load_one(const Pending& p) {
   auto m = store_.load(p.id, p.from_todo);
   if (!m) {
+    // A queue file's name under queue/, for a line about a file without a known id.
+    const std::string where = (p.from_todo ? "todo/" : "mess/") + std::to_string(p.id);
     const Error& e = m.error();
     if (e.kind == ErrorKind::format) {
       // Left where it is, and kept in known_ so it is not read again: quail check
       // --repair moves it to queue/corrupt/.
-      log_error({{"msg", std::to_string(p.id)}, {"event", "corrupt"}, {"reason", e.reason}});
+      // No msg= yet: the id needs the header this file failed to give.
+      log_error({{"file", where}, {"event", "corrupt"}, {"reason", e.reason}});
       return;
     }
     known_.erase(p.id);
-    if (e.kind != ErrorKind::not_found) log_error({{"msg", std::to_string(p.id)}, {"event", "load"}, {"reason", e.reason}});
+    if (e.kind != ErrorKind::not_found) log_error({{"file", where}, {"event", "load"}, {"reason", e.reason}});
     return;
   }
   adopt(std::move(*m), p.from_todo);
@@ -119,6 +122,7 @@ void Scheduler::run_due(int64_t now) {
 void Scheduler::dispatch(Message& m, int64_t now) {
   std::map<std::pair<std::string, std::string>, Job> remote;  // (domain, return path) -> job
   const std::string id = m.id_str();
+  if (m.hold_asked) return;  // quail queue hold: it leaves for hold/ when its pass ends
   for (uint32_t n = 0; n < m.rcpts.size(); ++n) {
     Rcpt& r = m.rcpts[n];
     if (r.state != RcptState::pending || r.next_ns > now) continue;
@@ -242,7 +246,10 @@ void Scheduler::finish(Attempt& a, const ExitStatus& st) {
 void Scheduler::record(Message& m, uint32_t n, const RcptResult& res, uint64_t dlv, int64_t now) {
   Rcpt& r = m.rcpts[n];
   RcptResult out = res;
-  if (res.verdict == Verdict::deferred) {
+  if (res.verdict == Verdict::deferred && r.deleted) {
+    // quail queue delete came while it was under way: this was its last attempt.
+    out = {Verdict::failed, res.reason + " " + std::string(deleted_reason)};
+  } else if (res.verdict == Verdict::deferred) {
     int64_t expire = m.birth_ns + s_.lifetime_s * ns_per_s;
     if (now >= expire) {
       // queuelifetime passed: the last temporary reason becomes permanent (5.4.7).
@@ -264,7 +271,7 @@ void Scheduler::record(Message& m, uint32_t n, const RcptResult& res, uint64_t d
     r.state = RcptState::failed;
     r.reason = out.reason;
     r.recorded = false;
-    r.bounced = false;
+    r.bounced = r.deleted && !r.delete_bounce;  // deleted without --bounce: no notice
     r.t_due = false;
   }
   const char* result = out.verdict == Verdict::delivered ? "delivered" : out.verdict == Verdict::failed ? "failed" : "deferred";
