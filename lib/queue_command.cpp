@@ -44,7 +44,7 @@ bool valid_domain_text(std::string_view d) {
 std::optional<QueueCommand> parse_queue_command(std::string_view text) {
   if (text.size() > 512 || text.empty() || text.back() != '\n') return std::nullopt;
   text.remove_suffix(1);
-  if (text.find('\n') != std::string_view::npos) return std::nullopt;
+  if (text.find('\n') != std::string_view::npos || text.empty() || text.back() == ' ') return std::nullopt;
   auto w = words(text);
   if (w.size() < 2 || w.size() > 3) return std::nullopt;
   for (auto x : w) {

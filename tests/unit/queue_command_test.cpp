@@ -2,6 +2,8 @@
 // (queue-layout/README.md, "Queue tools").
 #include <doctest/doctest.h>
 
+#include <string>
+
 #include "queue_command.hpp"
 
 using quail::parse_queue_command;
@@ -28,6 +30,6 @@ TEST_CASE("queue command: anything else is refused") {
                            "delete mip3q2d5k8ab457 \n", "remove mip3q2d5k8ab457\n", "delete @\n", "delete @a b.test\n",
                            "delete @a\x01.test\n", "hold mip3q2d5k8ab457\nhold mip3q2d5k8ab458\n",
                            "delete mip3q2d5k8ab457 bounce extra\n"}) {
-    CHECK_MESSAGE(!parse_queue_command(line), line);
+    CHECK_MESSAGE(!parse_queue_command(line), std::string(line));
   }
 }

@@ -282,7 +282,7 @@ class TestQueueAndCheck(FrontEndCase):
         self.inject("alice@example.test")
         r = self.q.check()
         self.assertEqual(r.returncode, 0, r.out)
-        self.assertEqual(r.out, "")
+        self.assertEqual(r.out, "The queue is consistent: no problem found.\n")
 
     def test_check_reports_debris_and_orphans_and_repair_fixes_them(self):
         self.init()
