@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <sys/socket.h>
@@ -25,6 +26,8 @@ Decided g_sink = Decided::not_yet;
 int g_syslog_fd = -1;
 bool g_syslog_stream = false;
 LogSyslogWriter g_syslog_writer = nullptr;
+bool g_person = false;          // log_set_person: a terminal gets sentences
+int g_person_tty = -1;          // -1: not decided yet
 constexpr size_t max_value = 400;
 
 void close_syslog() {
@@ -150,9 +153,42 @@ std::string log_syslog_record(int priority, std::string_view ident, long pid, st
   return r;
 }
 
+void log_set_person(bool on) { g_person = on; }
+
+std::string log_sentence(std::string_view program, std::string_view level, std::initializer_list<LogField> fields) {
+  if (level == "info" || level == "debug") return "";
+  std::string_view what, event;
+  for (const auto& f : fields) {
+    if (f.key == "reason" && what.empty()) what = f.value;
+    if (f.key == "event") event = f.value;
+  }
+  if (what.empty()) {
+    for (const auto& f : fields) {
+      if (f.key == "result") what = f.value;
+    }
+  }
+  if (what.empty()) what = event;
+  std::string v(what.substr(0, max_value));
+  for (char& c : v) {
+    if (static_cast<unsigned char>(c) < 32 || c == 127) c = '?';
+  }
+  return std::string(program) + ": " + v + "\n";
+}
+
 void log_event(std::string_view level, std::initializer_list<LogField> fields) {
   // A caller may log and then read errno for its own error path.
   int saved_errno = errno;
+  if (g_person && g_person_tty < 0) {
+    const char* v = std::getenv("QUAIL_LOG");
+    g_person_tty = ::isatty(g_fd) == 1 && !(v && std::string_view(v) == "logfmt");
+  }
+  if (g_person && g_person_tty == 1) {
+    // A person at a terminal: a sentence for trouble, nothing for routine events.
+    std::string sentence = log_sentence(g_program, level, fields);
+    if (!sentence.empty()) write_all(g_fd, sentence);
+    errno = saved_errno;
+    return;
+  }
   if (g_sink == Decided::not_yet)
     g_sink = log_sink_for(g_fd) == LogSink::syslog ? Decided::syslog : Decided::fd;
   std::string line = "prog=" + g_program + " level=" + std::string(level);

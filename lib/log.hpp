@@ -37,6 +37,14 @@ inline void log_info(std::initializer_list<LogField> f) { log_event("info", f); 
 inline void log_warn(std::initializer_list<LogField> f) { log_event("warn", f); }
 inline void log_error(std::initializer_list<LogField> f) { log_event("error", f); }
 
+// For the commands a person types (sendmail, inject, mailq): when the log fd is a
+// terminal and $QUAIL_LOG is not "logfmt", a warn or error line is written as
+// the sentence "<prog>: <reason>" and an info line not at all. A log file, pipe
+// or socket gets logfmt as always.
+void log_set_person(bool on);
+// The sentence log_set_person writes for one event ("" for info and debug); for tests.
+std::string log_sentence(std::string_view program, std::string_view level, std::initializer_list<LogField> fields);
+
 // Formats one value as logfmt would write it (exposed for tests).
 std::string log_quote(std::string_view value);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "durable.hpp"
+#include "queue_id.hpp"
 #include "queue_pool.hpp"
 
 namespace quail {
@@ -75,7 +76,7 @@ bool valid_queue_id(std::string_view id) {
 }
 
 Status create_queue_dirs(const QueueDirs& d) {
-  for (const auto& dir : {d.queue, d.tmp(), d.todo(), d.mess(), d.stat(), d.pool(), d.queue + "/lock"}) {
+  for (const auto& dir : {d.queue, d.tmp(), d.todo(), d.mess(), d.stat(), d.pool(), d.hold(), d.cmd(), d.queue + "/lock"}) {
     if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) return sys_error(ErrorKind::temporary, "mkdir " + dir);
   }
   if (::mkfifo(d.trigger().c_str(), 0622) != 0 && errno != EEXIST) {
@@ -107,12 +108,20 @@ Result<QueueWriter> QueueWriter::create(const QueueDirs& dirs) {
     ::unlink(tmp.c_str());
     return sys_error(ErrorKind::temporary, "chmod " + tmp);
   }
-  QueueWriter w(dirs, tmp, std::move(fd), std::to_string(st.st_ino), birth);
+  QueueWriter w(dirs, tmp, std::move(fd), static_cast<uint64_t>(st.st_ino), birth);
   w.old_size_ = static_cast<uint64_t>(old_size);
   w.buf_.reserve(16384);
   w.buf_.assign(queue_header_size, ' ');  // the header is filled in at commit
   return w;
 }
+
+QueueWriter::QueueWriter(const QueueDirs& dirs, std::string tmp, Fd fd, uint64_t inode, int64_t birth)
+    : dirs_(dirs),
+      tmp_(std::move(tmp)),
+      fd_(std::move(fd)),
+      id_(message_id(inode, birth)),
+      name_(std::to_string(inode)),
+      birth_ns_(birth) {}
 
 QueueWriter::~QueueWriter() {
   if (!committed_ && !tmp_.empty()) ::unlink(tmp_.c_str());
@@ -156,7 +165,7 @@ Status QueueWriter::commit(const Envelope& env) {
   // name is durable (todo/ fsync'ed) before the caller acknowledges.
   if (auto s = fsync_fd(fd_.get(), tmp_); !s) return s;
   if (::close(fd_.release()) != 0) return sys_error(ErrorKind::io_write, "close " + tmp_);
-  std::string dest = dirs_.todo() + "/" + id_;
+  std::string dest = dirs_.todo() + "/" + name_;
   if (::rename(tmp_.c_str(), dest.c_str()) != 0) return sys_error(ErrorKind::temporary, "rename " + tmp_ + " to " + dest);
   committed_ = true;
   if (auto s = fsync_dir(dirs_.todo()); !s) {

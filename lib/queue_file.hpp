@@ -33,6 +33,8 @@ struct QueueDirs {
   std::string mess() const { return queue + "/mess"; }
   std::string stat() const { return queue + "/stat"; }
   std::string pool() const { return queue + "/pool"; }
+  std::string hold() const { return queue + "/hold"; }
+  std::string cmd() const { return queue + "/cmd"; }
   std::string trigger() const { return queue + "/lock/trigger"; }
 };
 
@@ -61,8 +63,11 @@ class QueueWriter {
   static Result<QueueWriter> create(const QueueDirs& dirs);
   QueueWriter(QueueWriter&&) = default;
   ~QueueWriter();
-  // The message's identity: its inode number, in decimal.
+  // The message's id (lib/queue_id.hpp): birth and inode, unique for the
+  // installation's life. Known from S1 on, so the trace line can carry it.
   const std::string& id() const { return id_; }
+  // The file's name in todo/ and mess/: its inode number, in decimal.
+  const std::string& name() const { return name_; }
   // Appends message bytes (buffered; large messages are flushed as they grow).
   Status append(std::string_view bytes);
   // Writes the envelope and header, fsyncs the file, renames it into todo/ and
@@ -70,13 +75,13 @@ class QueueWriter {
   Status commit(const Envelope& env);
 
  private:
-  QueueWriter(const QueueDirs& dirs, std::string tmp, Fd fd, std::string id, int64_t birth)
-      : dirs_(dirs), tmp_(std::move(tmp)), fd_(std::move(fd)), id_(std::move(id)), birth_ns_(birth) {}
+  QueueWriter(const QueueDirs& dirs, std::string tmp, Fd fd, uint64_t inode, int64_t birth);
   Status flush();
   QueueDirs dirs_;
   std::string tmp_;
   Fd fd_;
   std::string id_;
+  std::string name_;
   int64_t birth_ns_;
   std::string buf_;
   uint64_t message_length_ = 0;
@@ -100,7 +105,7 @@ Result<QueueFile> read_queue_file(const std::string& path);
 // Wakes queue-send (writes one byte to the trigger FIFO; harmless when nobody listens).
 void pull_trigger(const QueueDirs& dirs);
 
-// A queue id is a decimal inode number.
+// A queue file's name: a decimal inode number (the message's id is queue_id.hpp's).
 bool valid_queue_id(std::string_view id);
 
 }  // namespace quail

@@ -19,6 +19,8 @@ void say(std::string_view command, std::string_view message) {
   (void)write_all(2, line);
 }
 
+int help(std::string_view usage_text) { return write_all(1, usage_text) ? ok : temporary; }
+
 int exit_code(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::config:
@@ -45,13 +47,19 @@ std::string absolute_root(const char* flag) {
 Result<std::string> open_root(const char* flag) {
   std::string root = absolute_root(flag);
   char real[PATH_MAX];
+  // Where the root came from, so the message says what to change.
+  const char* env = std::getenv("QUAIL_ROOT");
+  const std::string from = flag ? "named by --root" : (env && *env) ? "named by QUAIL_ROOT" : "the default";
+  const std::string hint = ": give the root with --root DIR or QUAIL_ROOT=DIR, or make one with quail init";
   if (!::realpath(root.c_str(), real)) {
-    return sys_error(errno == ENOENT ? ErrorKind::not_found : ErrorKind::temporary, "open root " + root);
+    if (errno == ENOENT) return Error{ErrorKind::not_found, "no quail root at " + root + " (" + from + ")" + hint};
+    return sys_error(ErrorKind::temporary, "open root " + root);
   }
   std::string r = real;
   struct stat st;
   if (::stat((r + "/control").c_str(), &st) != 0 || ::stat((r + "/queue").c_str(), &st) != 0) {
-    return Error{ErrorKind::permanent, r + " is not a quail root (no control/ or queue/; see quail init)"};
+    return Error{ErrorKind::permanent,
+                 r + " (" + from + ") is not a quail root, having no control/ or queue/" + hint};
   }
   return r;
 }

@@ -15,6 +15,8 @@ inline constexpr int no = 1;           // the answer is no: a problem found, a u
 inline constexpr int usage = 100;      // usage error or a permanent problem (bad control file)
 inline constexpr int temporary = 111;  // try again: I/O trouble, a service that did not start
 
+// The answer to --help: the usage text on fd 1, exit 0 (ok), or temporary when fd 1 fails.
+int help(std::string_view usage_text);
 // Prints "quail <command>: <message>\n" on fd 2 in one write.
 void say(std::string_view command, std::string_view message);
 // The exit code for a lib error: config, format, permanent, too_long, not_found -> 100; else 111.
@@ -24,7 +26,7 @@ int exit_code(ErrorKind kind);
 // made absolute against the working directory (not resolved: it may not exist yet).
 std::string absolute_root(const char* flag);
 // The canonical path (realpath) of an initialised root: one holding control/ and
-// queue/. permanent error ("not a quail root") otherwise.
+// queue/. permanent error otherwise, naming --root, $QUAIL_ROOT and quail init.
 Result<std::string> open_root(const char* flag);
 
 // Parses the arguments of a command that takes nothing but --root and opens the

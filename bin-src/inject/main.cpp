@@ -3,6 +3,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "log.hpp"
 #include "program.hpp"
 #include "root.hpp"
 #include "submit.hpp"
@@ -56,6 +57,8 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return quail::run_main("inject", {quail::submit::exit_temporary, quail::submit::exit_temporary},
-                         [&] { return run(argc, argv); });
+  return quail::run_main("inject", {quail::submit::exit_temporary, quail::submit::exit_temporary}, [&] {
+    quail::log_set_person(true);  // plain sentences on a terminal, logfmt elsewhere
+    return run(argc, argv);
+  });
 }

@@ -32,6 +32,12 @@ struct Options {
 // a failure is logged on fd 2.
 int submit(const Options& opt);
 
+// sendmail -q: asks queue-send to try every waiting recipient now (quail queue
+// retry all). Silent when done, as cron expects; returns the exit code.
+int run_queue(const std::string& root);
+// sendmail -bv: one sentence per address on fd 1 saying how it would be
+// delivered. 0 when every address would be, 100 when one would be refused.
+int verify_addresses(const std::string& root, const std::vector<std::string>& addresses);
 // mailq / sendmail -bp: lists ROOT/queue on fd 1. Returns the exit code.
 int list_queue(const std::string& root);
 

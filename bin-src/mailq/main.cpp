@@ -2,6 +2,7 @@
 // (the same listing as sendmail -bp). See man/mailq.8.
 #include <cstring>
 
+#include "log.hpp"
 #include "program.hpp"
 #include "root.hpp"
 #include "submit.hpp"
@@ -9,6 +10,7 @@
 int main(int argc, char** argv) {
   namespace s = quail::submit;
   return quail::run_main("mailq", {s::exit_temporary, s::exit_temporary}, [&] {
+    quail::log_set_person(true);  // plain sentences on a terminal, logfmt elsewhere
     constexpr const char* usage = "mailq [--root DIR]";
     auto root = s::root_flag(argc, argv);
     if (root.missing) return s::usage_error("--root needs a directory", usage);

@@ -51,10 +51,17 @@ int compile(const std::string& root) {
 
 int main(int argc, char** argv) {
   return quail::run_main("quail-aliases", {exit_temporary, exit_temporary}, [&] {
-    static const struct option longopts[] = {{"root", required_argument, nullptr, 'r'}, {nullptr, 0, nullptr, 0}};
+    static const struct option longopts[] = {{"root", required_argument, nullptr, 'r'},
+                                             {"help", no_argument, nullptr, 'h'}, {nullptr, 0, nullptr, 0}};
     const char* root_flag = nullptr;
     int c;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "", longopts, nullptr)) != -1) {
+      if (c == 'h') {
+        return quail::write_all(1, "usage: quail aliases [--root DIR]   compile control/aliases into users/aliases.cdb\n")
+                   ? 0
+                   : exit_temporary;
+      }
       if (c != 'r') return fail(exit_permanent, "usage: quail-aliases [--root DIR]");
       root_flag = optarg;
     }

@@ -111,7 +111,7 @@ Result<std::string> orphan_reason(const QueueDirs& q, const std::string& name) {
     if (birth.error().kind == ErrorKind::format) return "not a journal: " + birth.error().reason;
     return birth.error();
   }
-  for (const auto& dir : {q.todo(), q.mess()}) {
+  for (const auto& dir : {q.todo(), q.mess(), q.hold()}) {
     auto file = read_queue_file(dir + "/" + name);
     if (!file) continue;
     if (file->header.birth_ns == *birth) return std::string();

@@ -15,7 +15,8 @@ namespace admin = quail::admin;
 
 int run(int argc, char** argv) {
   static const option longopts[] = {
-      {"root", required_argument, nullptr, 'r'}, {"repair", no_argument, nullptr, 'R'}, {nullptr, 0, nullptr, 0}};
+      {"root", required_argument, nullptr, 'r'}, {"repair", no_argument, nullptr, 'R'},
+      {"help", no_argument, nullptr, 'h'}, {nullptr, 0, nullptr, 0}};
   const char* root_flag = nullptr;
   bool fix = false, bad = false;
   opterr = 0;
@@ -23,6 +24,7 @@ int run(int argc, char** argv) {
   while ((c = getopt_long(argc, argv, "", longopts, nullptr)) != -1) {
     if (c == 'r') root_flag = optarg;
     else if (c == 'R') fix = true;
+    else if (c == 'h') return admin::help("usage: quail check [--repair]   verify the queue (queue-layout/README.md); --repair fixes it\n");
     else bad = true;
   }
   if (bad || optind != argc) {
@@ -51,6 +53,8 @@ int run(int argc, char** argv) {
     }
     out += line + "\n";
   }
+  // A person running it sees that it ran: one line when all is well.
+  if (problems->empty()) out = "The queue is consistent: no problem found.\n";
   if (!quail::write_all(1, out)) return admin::temporary;
   return result;
 }

@@ -159,6 +159,7 @@ int run(int argc, char** argv) {
                                     {"hostname", required_argument, nullptr, 'H'},
                                     {"domain", required_argument, nullptr, 'd'},
                                     {"system", no_argument, nullptr, 's'},
+                                    {"help", no_argument, nullptr, 'h'},
                                     {nullptr, 0, nullptr, 0}};
   const char* root_flag = nullptr;
   quail::init::Options o;
@@ -174,10 +175,19 @@ int run(int argc, char** argv) {
         break;
       }
       case 's': o.system = true; break;
+      case 'h': return admin::help(usage_text);
       default: return usage();
     }
   }
-  if (optind != argc || o.hostname.empty() || (o.domains.empty() && !o.system)) return usage();
+  if (optind != argc) return usage();
+  if (o.hostname.empty()) {
+    admin::say("init", "--hostname HOST is missing: the host's own name, as other servers see it (mx.example.org)");
+    return usage();
+  }
+  if (o.domains.empty() && !o.system) {
+    admin::say("init", "--domain DOMAIN is missing: a mail domain this host receives for (example.org)");
+    return usage();
+  }
   for (const auto& name : o.domains) {
     if (name.front() == '[' || !quail::valid_domain(name, false)) {
       admin::say("init", "not a domain name: " + name);
@@ -193,7 +203,12 @@ int run(int argc, char** argv) {
     admin::say("init", s.error().reason);
     return admin::exit_code(s.error().kind);
   }
-  return admin::ok;
+  // What was made, and the two steps to a first message.
+  std::string r = root_flag ? " --root " + o.root : "";
+  std::string domain = o.domains.empty() ? o.hostname : o.domains.front();
+  std::string done = "Created a quail root in " + o.root + " for " + o.hostname + ". Next: quail" + r +
+                     " user add USER@" + domain + ", then quail" + r + " up --smtp 127.0.0.1:25.\n";
+  return quail::write_all(1, done) ? admin::ok : admin::temporary;
 }
 
 }  // namespace

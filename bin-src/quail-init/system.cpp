@@ -141,6 +141,8 @@ Status chown_system_layout(const std::string& root) {
       {q.todo(), "quail-queue", 02770},
       {q.mess(), "quail-queue", 02770},
       {q.pool(), "quail-queue", 02770},
+      {q.hold(), "quail-queue", 02770},  // queue-send moves held messages in and out
+      {q.cmd(), "quail-send", 0750},     // quail queue (root) writes, queue-send reads and removes
       {q.queue + "/lock", "quail-queue", 0755},
       {q.trigger(), "quail-send", 0622},
       {q.stat(), "quail-send", 0750},

@@ -1,117 +1,76 @@
-// quail queue: list the messages in todo/ and mess/, oldest first: id, birth, size,
-// sender, and each recipient's state from its journal stat/<id>. Read-only; files
-// moving under it (queue-send at work) are followed or skipped. See man/quail.8.
-#include <algorithm>
-#include <cerrno>
-#include <ctime>
-#include <dirent.h>
+// quail queue: the queue for a person. Lists every message and why each recipient
+// waits, shows one, and hands retry, delete, hold and release to queue-send
+// (command.cpp), the only program that changes a queued message. See man/quail-queue.8.
 #include <getopt.h>
 #include <string>
 #include <vector>
 
-#include "fd.hpp"
 #include "program.hpp"
-#include "queue_file.hpp"
-#include "queue_stat.hpp"
+#include "queue_tool.hpp"
 #include "service_cli.hpp"
 
 namespace {
 
 namespace admin = quail::admin;
 
-struct Entry {
-  std::string id;
-  std::string where;  // todo or mess
-  quail::QueueHeader header;
-  quail::Envelope envelope;
-  std::vector<quail::StatRecipient> states;  // empty when the journal says nothing
-};
+constexpr std::string_view usage_text =
+    "usage: quail queue [--root DIR]                   list messages and why each recipient waits\n"
+    "       quail queue show ID                        envelope, headers, each recipient's state\n"
+    "       quail queue retry ID|all                   try again now\n"
+    "       quail queue delete ID [--bounce]           remove a message (--bounce: tell its sender)\n"
+    "       quail queue delete --all-to DOMAIN [--bounce]   remove every recipient at DOMAIN\n"
+    "       quail queue hold ID | release ID           keep a message from delivery / let it go\n"
+    "ID is a message id as mailq, the log (msg=) and smtpd's 250 reply show it; see quail-queue(8)\n";
 
-std::string iso_time(int64_t unix_seconds) {
-  time_t t = static_cast<time_t>(unix_seconds);
-  tm utc;
-  gmtime_r(&t, &utc);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buf;
-}
-
-// The journal's view of each recipient; empty when there is none, it is damaged
-// past its first line, or it belongs to an earlier message with the same inode.
-std::vector<quail::StatRecipient> journal(const quail::QueueDirs& q, const Entry& e) {
-  auto text = quail::read_file(q.stat() + "/" + e.id, 16 << 20);
-  if (!text) return {};
-  auto st = quail::salvage_queue_stat(*text, e.envelope.recipients.size());
-  if (!st || st->birth_ns != e.header.birth_ns) return {};
-  return st->recipients;
-}
-
-// Reads every message of one directory; a file that vanished meanwhile is skipped.
-quail::Status scan(const quail::QueueDirs& q, const std::string& where, std::vector<Entry>& out,
-                   std::vector<std::string>& problems) {
-  std::string dir = q.queue + "/" + where;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return quail::sys_error(quail::ErrorKind::temporary, "open " + dir);
-  while (dirent* de = ::readdir(d)) {
-    std::string name = de->d_name;
-    if (name == "." || name == "..") continue;
-    auto file = quail::read_queue_file(dir + "/" + name);
-    if (!file) {
-      if (file.error().kind != quail::ErrorKind::not_found) problems.push_back(file.error().reason);
-      continue;
-    }
-    Entry e{name, where, file->header, std::move(file->envelope), {}};
-    e.states = journal(q, e);
-    out.push_back(std::move(e));
-  }
-  ::closedir(d);
-  return {};
-}
-
-std::string describe(const Entry& e) {
-  std::string out = e.id + " " + iso_time(e.header.birth_ns / 1000000000) + " " +
-                    std::to_string(e.header.message_length) + " <" + e.envelope.sender + "> " + e.where + "\n";
-  for (size_t i = 0; i < e.envelope.recipients.size(); ++i) {
-    quail::StatRecipient r = i < e.states.size() ? e.states[i] : quail::StatRecipient{};
-    std::string rcpt = "<" + e.envelope.recipients[i].address + ">";
-    switch (r.outcome) {
-      case quail::StatOutcome::delivered: out += "  delivered " + rcpt + "\n"; break;
-      case quail::StatOutcome::failed: out += "  failed " + rcpt + " " + r.reason + "\n"; break;
-      case quail::StatOutcome::pending:
-        out += "  pending " + rcpt;
-        if (r.last_try) out += " last try " + iso_time(r.last_try) + ": " + r.reason;
-        out += "\n";
-        break;
-    }
-  }
-  return out;
+int usage(bool asked) {
+  if (asked) return quail::write_all(1, usage_text) ? admin::ok : admin::temporary;
+  (void)quail::write_all(2, usage_text);
+  return admin::usage;
 }
 
 int run(int argc, char** argv) {
-  std::string opened;
-  if (int code = admin::root_only_arguments("queue", argc, argv, &opened); code != admin::ok) return code;
-  const std::string* root = &opened;
-  quail::QueueDirs q(*root);
-  std::vector<Entry> entries;
-  std::vector<std::string> problems;
-  // todo/ first: a message queue-send renames into mess/ between the two scans is
-  // then seen twice (and listed once), never missed.
-  for (const char* where : {"todo", "mess"}) {
-    if (auto s = scan(q, where, entries, problems); !s) {
-      admin::say("queue", s.error().reason);
-      return admin::temporary;
+  static const option longopts[] = {{"root", required_argument, nullptr, 'r'}, {"help", no_argument, nullptr, 'h'},
+                                    {"all-to", required_argument, nullptr, 'a'}, {"bounce", no_argument, nullptr, 'b'},
+                                    {nullptr, 0, nullptr, 0}};
+  const char* root_flag = nullptr;
+  std::string all_to;
+  bool bounce = false;
+  opterr = 0;
+  for (int c; (c = getopt_long(argc, argv, "h", longopts, nullptr)) != -1;) {
+    switch (c) {
+      case 'r': root_flag = optarg; break;
+      case 'h': return usage(true);
+      case 'a': all_to = optarg; break;
+      case 'b': bounce = true; break;
+      default: return usage(false);
     }
   }
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.header.birth_ns != b.header.birth_ns ? a.header.birth_ns < b.header.birth_ns : a.id < b.id;
-  });
-  entries.erase(std::unique(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.id == b.id; }),
-                entries.end());
-  std::string out;
-  for (const auto& e : entries) out += describe(e);
-  if (!quail::write_all(1, out)) return admin::temporary;
-  for (const auto& p : problems) admin::say("queue", p + " (see quail check)");
-  return admin::ok;
+  std::vector<std::string> args(argv + optind, argv + argc);
+  std::string verb = args.empty() ? "list" : args[0];
+  bool want_id = verb == "show" || verb == "retry" || verb == "hold" || verb == "release" ||
+                 (verb == "delete" && all_to.empty());
+  if (verb == "list" ? args.size() > 1 : want_id ? args.size() != 2 : !(verb == "delete" && args.size() == 1)) {
+    return usage(false);
+  }
+  if ((!all_to.empty() || bounce) && verb != "delete") return usage(false);
+  auto root = admin::open_root(root_flag);
+  if (!root) {
+    admin::say("queue", root.error().reason);
+    return admin::exit_code(root.error().kind);
+  }
+  quail::QueueDirs dirs(*root);
+  if (verb == "list") return quail::queue_tool::list(*root, dirs);
+  if (verb == "show") return quail::queue_tool::show(*root, dirs, args[1]);
+  quail::QueueCommand c;
+  c.verb = verb == "retry" ? quail::QueueVerb::retry
+           : verb == "delete" ? quail::QueueVerb::del
+           : verb == "hold" ? quail::QueueVerb::hold
+                            : quail::QueueVerb::release;
+  if (c.verb == quail::QueueVerb::retry && args[1] == "all") c.all = true;
+  else if (!all_to.empty()) c.domain = all_to;
+  else c.id = args[1];
+  c.bounce = bounce;
+  return quail::queue_tool::command(dirs, c);
 }
 
 }  // namespace

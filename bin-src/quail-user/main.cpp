@@ -171,13 +171,24 @@ int list(const std::string& root, bool verbose) {
   return admin::ok;
 }
 
+// One line saying what a successful command did.
+int done(int code, const std::string& what) {
+  if (code != admin::ok) return code;
+  return quail::write_all(1, what + "\n") ? admin::ok : admin::temporary;
+}
+
 int run(int argc, char** argv) {
-  static const option longopts[] = {{"root", required_argument, nullptr, 'r'}, {nullptr, 0, nullptr, 0}};
+  static const option longopts[] = {{"root", required_argument, nullptr, 'r'}, {"help", no_argument, nullptr, 'h'},
+                                    {"verbose", no_argument, nullptr, 'v'}, {nullptr, 0, nullptr, 0}};
   const char* root_flag = nullptr;
+  bool verbose = false;
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "+", longopts, nullptr)) != -1) {
+  // Options anywhere (--root before or after the verb), as everywhere in quail.
+  while ((c = getopt_long(argc, argv, "hv", longopts, nullptr)) != -1) {
     if (c == 'r') root_flag = optarg;
+    else if (c == 'h') return admin::help(usage_text);
+    else if (c == 'v') verbose = true;
     else return usage();
   }
   std::vector<std::string> args(argv + optind, argv + argc);
@@ -185,19 +196,17 @@ int run(int argc, char** argv) {
   auto root = admin::open_root(root_flag);
   if (!root) return fail(root.error());
   const std::string& verb = args[0];
-  if (verb == "list") {
-    if (args.size() == 1) return list(*root, false);
-    if (args.size() == 2 && (args[1] == "-v" || args[1] == "--verbose")) return list(*root, true);
-    return usage();
-  }
-  if (args.size() != 2) return usage();
+  if (verb == "list") return args.size() == 1 ? list(*root, verbose) : usage();
+  if (args.size() != 2 || verbose) return usage();
   auto name = quail::parse_user_name(args[1]);
   if (!name) return fail(name.error());
-  if (verb == "add") return add(*root, *name);
-  if (verb == "del") return del(*root, *name);
-  if (verb == "passwd") return passwd(*root, *name);
-  if (verb == "disable") return set_disabled(*root, *name, true);
-  if (verb == "enable") return set_disabled(*root, *name, false);
+  const std::string who = "User " + name->key();
+  const std::string home = *root + "/mail/" + name->domain + "/" + name->local;
+  if (verb == "add") return done(add(*root, *name), who + " added; mail goes to " + home + "/Maildir/.");
+  if (verb == "del") return done(del(*root, *name), who + " deleted; the mailbox in " + home + " is left as it is.");
+  if (verb == "passwd") return done(passwd(*root, *name), "Password of " + name->key() + " changed.");
+  if (verb == "disable") return done(set_disabled(*root, *name, true), who + " disabled: its mail and its logins are refused.");
+  if (verb == "enable") return done(set_disabled(*root, *name, false), who + " enabled.");
   return usage();
 }
 

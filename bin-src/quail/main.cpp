@@ -15,18 +15,26 @@
 
 namespace {
 
+// Every command, one line each, in the order of quail(8) (a test compares them).
 constexpr std::string_view usage_text =
-    "usage: quail [--root DIR] <command> [args]\n"
+    "usage: quail [--root DIR] <command> [args]    (--root may also follow the command)\n"
     "commands:\n"
-    "  init --hostname H --domain D [--domain D...] [--system]   create a new root\n"
-    "  user add|del|passwd|disable|enable ADDRESS | user list     virtual users\n"
-    "  up [--smtp A:P] [--submission A:P] [--smtps A:P] [--pop3 A:P] [--pop3s A:P]\n"
-    "  down | status                                              stop / show services\n"
-    "  queue                                                      list queued messages\n"
-    "  check [--repair]                                           verify the queue\n"
-    "  homes                                                      refresh the home table now (system install, root)\n"
-    "  list create|destroy|show|subscribers|add|remove LIST@DOMAIN mailing lists (quail-list(8))\n"
-    "the root is --root, else $QUAIL_ROOT, else /var/quail; see quail(8)\n";
+    "  init      create a new root: --hostname H --domain D [--domain D...] [--system]\n"
+    "  user      virtual users: add|del|passwd|disable|enable USER@DOMAIN, list [-v]\n"
+    "  up        start the services: [--smtp A:P] [--submission A:P] [--smtps A:P] [--pop3 A:P] [--pop3s A:P]\n"
+    "  down      stop the services\n"
+    "  status    show the services\n"
+    "  queue     the queue: list, show ID, retry ID|all, delete ID|--all-to D [--bounce], hold ID, release ID\n"
+    "  check     verify the queue's invariants [--repair]\n"
+    "  homes     refresh the home table now (system install, root)\n"
+    "  list      mailing lists: create|destroy|show|subscribers|add|remove LIST@DOMAIN\n"
+    "  aliases   compile control/aliases into users/aliases.cdb\n"
+    "  rules     compile control/rules.SERVICE into its cdb: SERVICE | --all\n"
+    "`quail COMMAND --help` shows a command's usage; `quail --version` the version.\n"
+    "The root is --root, else $QUAIL_ROOT, else /var/quail; see quail(8).\n";
+
+// The release this build is; there is no other version number to keep in step.
+constexpr std::string_view version_text = "quail 0.1 (development)\n";
 
 int usage(bool asked) {
   (void)quail::write_all(asked ? 1 : 2, usage_text);
@@ -52,7 +60,7 @@ bool valid_command(const std::string& c) {
 
 int dispatch(int argc, char** argv) {
   static const option longopts[] = {{"root", required_argument, nullptr, 'r'}, {"help", no_argument, nullptr, 'h'},
-                                    {nullptr, 0, nullptr, 0}};
+                                    {"version", no_argument, nullptr, 'V'}, {nullptr, 0, nullptr, 0}};
   const char* root_flag = nullptr;
   opterr = 0;
   int c;
@@ -60,6 +68,7 @@ int dispatch(int argc, char** argv) {
   while ((c = getopt_long(argc, argv, "+r:h", longopts, nullptr)) != -1) {
     if (c == 'r') root_flag = optarg;
     else if (c == 'h') return usage(true);
+    else if (c == 'V') return quail::write_all(1, version_text) ? quail::admin::ok : quail::admin::temporary;
     else return usage(false);
   }
   if (optind >= argc) return usage(false);
@@ -71,9 +80,22 @@ int dispatch(int argc, char** argv) {
     quail::admin::say(command, "unknown command");
     return usage(false);
   }
+  // --root after the command counts as well (quail user add --root DIR ...): it
+  // is taken out here, so the command and $QUAIL_ROOT see one root.
+  std::vector<std::string> rest;
+  for (int i = optind + 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") {
+      for (; i < argc; ++i) rest.emplace_back(argv[i]);
+      break;
+    }
+    if (a == "--root" && i + 1 < argc) root_flag = argv[++i];
+    else if (a.starts_with("--root=")) root_flag = argv[i] + 7;
+    else rest.emplace_back(a);
+  }
   std::string root = quail::admin::absolute_root(root_flag);
   std::vector<std::string> args = {program, "--root", root};
-  for (int i = optind + 1; i < argc; ++i) args.emplace_back(argv[i]);
+  for (auto& a : rest) args.push_back(std::move(a));
   std::vector<char*> cargs;
   for (auto& a : args) cargs.push_back(a.data());
   cargs.push_back(nullptr);

@@ -2,6 +2,7 @@
 // queue-layout/README.md, "Order of writes in queue-inject" (lib/queue_file does them).
 #include "injection.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include "control.hpp"
 #include "date.hpp"
 #include "envelope.hpp"
+#include "headers.hpp"
 #include "log.hpp"
 #include "queue_exit.hpp"
 
@@ -62,6 +64,7 @@ int Injection::append(std::string_view bytes) {
     // Refused at once, so a message over the limit never fills the disk.
     return fail(qq::refused, "message over databytes (" + std::to_string(size_.limit()) + " bytes) (#5.3.4)");
   }
+  if (!head_done_) watch_header(bytes);
   if (auto s = writer_->append(bytes); !s) return fail(qq::write_error, s.error().reason);
   return 0;
 }
@@ -82,10 +85,37 @@ int Injection::finish(std::string_view env_bytes) {
     return fail(s.error().kind == ErrorKind::io_write ? qq::write_error : qq::queue_todo, s.error().reason);
   }
   writer_.reset();
-  log_info({{"msg", id_}, {"event", "queued"}, {"from", "<" + env->sender + ">"},
-            {"rcpts", env->recipients.size()}, {"uid", ::getuid()}});
+  std::string mid = message_id_field();
+  if (mid.empty()) {
+    log_info({{"msg", id_}, {"event", "queued"}, {"from", "<" + env->sender + ">"},
+              {"rcpts", env->recipients.size()}, {"uid", ::getuid()}});
+  } else {
+    log_info({{"msg", id_}, {"event", "queued"}, {"from", "<" + env->sender + ">"},
+              {"rcpts", env->recipients.size()}, {"uid", ::getuid()}, {"message-id", mid}});
+  }
   pull_trigger(dirs_);
   return 0;
+}
+
+void Injection::watch_header(std::string_view bytes) {
+  constexpr size_t max_head = 64 << 10;
+  size_t from = head_.size() < 1 ? 0 : head_.size() - 1;
+  head_.append(bytes.substr(0, max_head - std::min(max_head, head_.size())));
+  // The header ends at the first empty line; a header larger than 64 KiB is
+  // looked at as far as it was kept.
+  if (head_.find("\n\n", from) != std::string::npos || head_.size() >= max_head) head_done_ = true;
+}
+
+// The Message-ID field's value (the header value only: never another header, never
+// the body), at most 200 bytes; log_quote escapes what is not printable.
+std::string Injection::message_id_field() const {
+  HeaderSplit split = split_message(head_);
+  auto fields = parse_header(std::string_view(head_).substr(0, split.header_end));
+  if (!fields) return "";
+  const HeaderField* f = find_field(*fields, "Message-ID");
+  if (!f) return "";
+  std::string v = f->value();
+  return v.size() > 200 ? v.substr(0, 200) : v;
 }
 
 void Injection::abort() {

@@ -41,12 +41,18 @@ class Injection {
 
  private:
   int fail(int code, std::string reason);
+  void watch_header(std::string_view bytes);
+  std::string message_id_field() const;
   const std::string& root_;
   const QueueDirs& dirs_;
   std::optional<QueueWriter> writer_;
   MessageSize size_;
   std::string id_;
   std::string reason_;
+  // The header section as it streams in (at most 64 KiB): the Message-ID that
+  // event=queued logs, so an administrator finds the message a user names.
+  std::string head_;
+  bool head_done_ = false;
 };
 
 }  // namespace quail::queue_inject

@@ -69,12 +69,14 @@ void Scheduler::load_some() {
 void Scheduler::load_one(const Pending& p) {
   auto m = store_.load(p.id, p.from_todo);
   if (!m) {
+    // A queue file's name under queue/, for a line about a file without a known id.
+    const std::string where = (p.from_todo ? "todo/" : "mess/") + std::to_string(p.id);
     const Error& e = m.error();
     if (e.kind == ErrorKind::format) {
       // Left where it is for quail check --repair (which moves it to
       // queue/corrupt/), and not read again while it is there; a later file
       // under the same id is a new message and is loaded.
-      log_error({{"msg", std::to_string(p.id)}, {"event", "corrupt"}, {"reason", e.reason}});
+      log_error({{"file", where}, {"event", "corrupt"}, {"reason", e.reason}});
       known_.erase(p.id);
       corrupt_[p.id] = ctime_ns(p.from_todo ? store_.dirs().todo() : store_.dirs().mess(), p.id);
       return;
@@ -86,7 +88,7 @@ void Scheduler::load_one(const Pending& p) {
     // EACCES (a queue file another umask made), EMFILE, EIO: the message is still
     // on disk, untouched, and stays known: it is loaded again until it works,
     // never forgotten until a restart (queue-layout, "Duplicate guarantee").
-    log_error({{"msg", std::to_string(p.id)}, {"event", "load"}, {"result", "retry"}, {"reason", e.reason}});
+    log_error({{"file", where}, {"event", "load"}, {"result", "retry"}, {"reason", e.reason}});
     load_retry_.push_back(p);
     if (load_retry_ns_ == 0) load_retry_ns_ = now_ns() + std::max<int64_t>(1, retry_unit_ns / s_.retry_scale);
     return;
@@ -158,6 +160,7 @@ void Scheduler::run_due(int64_t now) {
 void Scheduler::dispatch(Message& m, int64_t now) {
   std::map<std::pair<std::string, std::string>, Job> remote;  // (domain, return path) -> job
   const std::string id = m.id_str();
+  if (m.hold_asked) return;  // quail queue hold: it leaves for hold/ when its pass ends
   for (uint32_t n = 0; n < m.rcpts.size(); ++n) {
     Rcpt& r = m.rcpts[n];
     if (r.state != RcptState::pending || r.next_ns > now) continue;
@@ -281,7 +284,10 @@ void Scheduler::finish(Attempt& a, const ExitStatus& st) {
 void Scheduler::record(Message& m, uint32_t n, const RcptResult& res, uint64_t dlv, int64_t now) {
   Rcpt& r = m.rcpts[n];
   RcptResult out = res;
-  if (res.verdict == Verdict::deferred) {
+  if (res.verdict == Verdict::deferred && r.deleted) {
+    // quail queue delete came while it was under way: this was its last attempt.
+    out = {Verdict::failed, res.reason + " " + std::string(deleted_reason)};
+  } else if (res.verdict == Verdict::deferred) {
     int64_t expire = m.birth_ns + s_.lifetime_s * ns_per_s;
     if (now >= expire) {
       // queuelifetime passed: the last temporary reason becomes permanent (5.4.7).
@@ -303,7 +309,7 @@ void Scheduler::record(Message& m, uint32_t n, const RcptResult& res, uint64_t d
     r.state = RcptState::failed;
     r.reason = out.reason;
     r.recorded = false;
-    r.bounced = false;
+    r.bounced = r.deleted && !r.delete_bounce;  // deleted without --bounce: no notice
     r.t_due = false;
   }
   const char* result = out.verdict == Verdict::delivered ? "delivered" : out.verdict == Verdict::failed ? "failed" : "deferred";

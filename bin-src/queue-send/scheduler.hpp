@@ -13,6 +13,7 @@
 
 #include "delivery.hpp"
 #include "fd.hpp"
+#include "queue_command.hpp"
 #include "settings.hpp"
 #include "store.hpp"
 
@@ -80,6 +81,13 @@ class Scheduler {
   void drop_ready();
   void reload();
 
+  // Commands of `quail queue` from queue/cmd/ (scheduler_commands.cpp)
+  void on_commands();
+  std::string apply(const QueueCommand& c);  // what was done, for the log
+  Message* find_message(std::string_view id, bool from_hold);
+  void delete_rcpts(Message& m, const std::string& domain, bool bounce);
+  void stow(Message& m);
+
   // local-spawn, in system installs (scheduler_lspawn.cpp)
   Status open_lspawn();
   Status start_via_lspawn(Attempt& a, const Message& m, const Job& job, int msg_fd);
@@ -123,5 +131,9 @@ class Scheduler {
 };
 
 int64_t now_ns();
+
+// The failure reason of a recipient removed by `quail queue delete` (in its
+// bounce with --bounce, and in the journal's F record).
+inline constexpr std::string_view deleted_reason = "Deleted from the queue by the postmaster. (#5.0.0)";
 
 }  // namespace quail

@@ -71,6 +71,7 @@ Status Scheduler::start() {
     for (uint64_t id : *ids) queue_load(id, from_todo, false);
     (from_todo ? todo : mess) = ids->size();
   }
+  on_commands();  // given while no queue-send ran
   int cleaned = store_.clean_tmp(tmp_max_age_s);
   next_tmp_clean_ns_ = now_ns() + tmp_clean_every_ns;
   log_info({{"event", "start"}, {"todo", todo}, {"mess", mess}, {"tmp_removed", cleaned},
@@ -81,8 +82,11 @@ Status Scheduler::start() {
 
 void Scheduler::on_trigger() {
   char buf[4096];
-  while (::read(trigger_r_.get(), buf, sizeof buf) > 0) {
+  bool command = false;  // `quail queue` writes 'c' after dropping a file in queue/cmd/
+  for (ssize_t n; (n = ::read(trigger_r_.get(), buf, sizeof buf)) > 0;) {
+    command |= std::find(buf, buf + n, 'c') != buf + n;
   }
+  if (command) on_commands();
   list_todo();
 }
 

@@ -77,6 +77,10 @@ void Scheduler::settle(Message& m) {
       append_notice_records(m, owed_failure && !owes_failure_notice(m), records);
     }
   }
+  if (m.hold_asked) {
+    stow(m);  // erases m
+    return;
+  }
   wake(m);
 }
 
@@ -169,7 +173,9 @@ void Scheduler::drop_ready() {
     std::deque<Job> jobs = std::move(*q);
     q->clear();
     for (const Job& j : jobs) {
-      Message& m = messages_.at(j.msg);
+      auto it = messages_.find(j.msg);
+      if (it == messages_.end()) continue;  // held (stowed) by an earlier settle here
+      Message& m = it->second;
       for (uint32_t n : j.rcpts) {
         m.rcpts[n].state = RcptState::pending;
         --m.active;

@@ -167,13 +167,31 @@ Status Store::append_journal(Message& m, const std::string& records, bool sync) 
   return {};
 }
 
+Status Store::stow(const Message& m) const {
+  std::string from = mess_path(m.id), to = dirs_.hold() + "/" + std::to_string(m.id);
+  if (::rename(from.c_str(), to.c_str()) != 0) return sys_error(ErrorKind::temporary, "rename " + from + " to " + to);
+  // Both directories: a filesystem that does not order metadata (ext4 without a
+  // journal) could otherwise bring the file back in mess/ after a crash.
+  if (auto s = fsync_dir(dirs_.hold()); !s) return s;
+  return fsync_dir(dirs_.mess());
+}
+
+Status Store::unstow(uint64_t id) const {
+  std::string from = dirs_.hold() + "/" + std::to_string(id), to = mess_path(id);
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    return sys_error(errno == ENOENT ? ErrorKind::not_found : ErrorKind::temporary, "rename " + from + " to " + to);
+  }
+  if (auto s = fsync_dir(dirs_.mess()); !s) return s;
+  return fsync_dir(dirs_.hold());
+}
+
 Status Store::remove(const Message& m) const {
   // S4 -> S5: mess/ first, so a crash in between leaves an orphan journal (removed
   // by the next load of a message with this id, or by quail check), never a message
   // without the records that say it is done.
   // Parking the file in pool/ is the same record as the unlink: mess/<id> is gone.
   std::string mess = mess_path(m.id);
-  if (!(m.small && pool_.park(mess, m.id_str())) && ::unlink(mess.c_str()) != 0 && errno != ENOENT) {
+  if (!(m.small && pool_.park(mess, std::to_string(m.id))) && ::unlink(mess.c_str()) != 0 && errno != ENOENT) {
     return sys_error(ErrorKind::temporary, "unlink " + mess);
   }
   std::string stat = stat_path(m.id);

@@ -8,6 +8,7 @@
 
 #include "fd.hpp"
 #include "queue_file.hpp"
+#include "queue_id.hpp"
 #include "queue_pool.hpp"
 #include "result.hpp"
 
@@ -34,6 +35,8 @@ struct Rcpt {
   uint8_t notify = 0;     // DSN NOTIFY bits (lib/bounce notify_flags)
   bool reported = false;  // its success report is queued, or the peer sends it (R)
   bool warned = false;    // its delay notice is queued (W)
+  bool deleted = false;   // `quail queue delete` while it was queued or running: a deferral fails it
+  bool delete_bounce = false;  // ... and that failure is bounced (--bounce)
 };
 
 struct Message {
@@ -48,7 +51,9 @@ struct Message {
   bool small = false;      // the queue file fits pool/ (a bool: it sits in padding, a size would not)
   int64_t wake_ns = 0;     // the heap entry that is current (0: none)
   int64_t bounce_retry_ns = 0;  // a notice that failed to queue is retried then
-  std::string id_str() const { return std::to_string(id); }
+  bool hold_asked = false;      // `quail queue hold`: moves to hold/ when its pass ends
+  // The message's id in the log (lib/queue_id.hpp); `id` is its file's inode.
+  std::string id_str() const { return message_id(id, birth_ns); }
   bool final() const;            // every recipient delivered or failed
   bool owes_bounce() const;      // a failed recipient not yet covered by a notice, or a success report due
   bool owes_record() const;      // a final outcome not yet in the journal
@@ -75,6 +80,10 @@ class Store {
   Status append_journal(Message& m, const std::string& records, bool sync) const;
   // S4 -> S5: mess/<id> goes to pool/ (or is unlinked), then stat/<id> is unlinked.
   Status remove(const Message& m) const;
+  // `quail queue hold`: mess/<id> to hold/<id>, hold/ fsync'ed (the message
+  // leaves queue-send's care; its journal stays). `release`: the way back.
+  Status stow(const Message& m) const;
+  Status unstow(uint64_t id) const;
   // A fresh read-only fd on mess/<id>, positioned at the message (byte 56).
   Result<Fd> open_message(uint64_t id) const;
   // Removes tmp/ files whose birth (in the name the writer chose, else the mtime) is

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "log.hpp"
 #include "program.hpp"
 #include "root.hpp"
 #include "submit.hpp"
@@ -15,14 +16,14 @@ namespace s = quail::submit;
 
 constexpr const char* usage =
     "sendmail [--root DIR] [-t] [-i] [-oi] [-f sender] [-F fullname] [-N notify] [-R ret] [-V envid] "
-    "[-bm | -bp] [--] [recipient ...]";
+    "[-bm | -bp | -bv | -q] [--] [recipient ...]";
 
 // Flags followed by a value, attached (-fbob) or as the next argument (-f bob).
 constexpr std::string_view with_value = "ABCFLNORVXbfhopr";
 // Flags accepted without effect: -v verbose, -m me too, -n no aliasing, -G gateway, -U initial submission.
 constexpr std::string_view ignored = "vmnGU";
 
-enum class Mode { send, list };
+enum class Mode { send, list, run_queue, verify };
 
 struct Parsed {
   s::Options opt;
@@ -62,6 +63,8 @@ int apply(char flag, const std::string& value, Parsed& p) {
         p.mode = Mode::send;
       } else if (value == "p") {
         p.mode = Mode::list;
+      } else if (value == "v") {
+        p.mode = Mode::verify;
       } else if (value == "s") {
         return s::usage_error("-bs (SMTP on standard input) is not supported: speak SMTP to smtpd instead", usage);
       } else if (value == "d" || value == "D") {
@@ -109,7 +112,11 @@ int parse(int argc, char** argv, Parsed& p) {
       } else if (f == 'd') {
         break;  // -dX.Y debugging: ignored with its attached value
       } else if (f == 'q') {
-        return s::usage_error("-q (run the queue) is not supported: queue-send retries by itself", usage);
+        // -q alone: run the queue once (quail queue retry all); -q<interval> is
+        // sendmail's queue daemon, which queue-send already is.
+        if (j + 1 < a.size()) return s::usage_error("-q" + std::string(a.substr(j + 1)) + " (a queue daemon) is not supported: queue-send retries by itself", usage);
+        p.mode = Mode::run_queue;
+        break;
       } else if (f == 'I') {
         return s::usage_error("-I (newaliases) is not supported: the aliases table is rebuilt by quail", usage);
       } else if (ignored.find(f) == std::string_view::npos) {
@@ -128,11 +135,16 @@ int run(int argc, char** argv) {
   p.opt.root = quail::resolve_root(root.root.empty() ? nullptr : root.root.c_str());
   if (int code = parse(argc - root.taken, argv + root.taken, p); code >= 0) return code;
   if (p.mode == Mode::list) return s::list_queue(p.opt.root);
+  if (p.mode == Mode::run_queue) return s::run_queue(p.opt.root);
+  if (p.mode == Mode::verify) return s::verify_addresses(p.opt.root, p.opt.recipients);
   return s::submit(p.opt);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  return quail::run_main("sendmail", {s::exit_temporary, s::exit_temporary}, [&] { return run(argc, argv); });
+  return quail::run_main("sendmail", {s::exit_temporary, s::exit_temporary}, [&] {
+    quail::log_set_person(true);  // plain sentences on a terminal, logfmt elsewhere
+    return run(argc, argv);
+  });
 }

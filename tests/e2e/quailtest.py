@@ -44,6 +44,30 @@ def note(text):
 
 # ---------------------------------------------------------------- programs
 
+# ---------------------------------------------------------------- message ids
+
+def message_id(inode, birth_ns):
+    """A message's id as queue-layout/README.md ("Message ids") makes it: the birth
+    in 12 base-36 digits, then the inode in decimal."""
+    digits, b, out = "0123456789abcdefghijklmnopqrstuvwxyz", int(birth_ns), ""
+    for _ in range(12):
+        out = digits[b % 36] + out
+        b //= 36
+    return out + str(int(inode))
+
+
+def inode_of(msg_id):
+    """The queue file name (inode) inside a message id."""
+    return msg_id[12:]
+
+
+def queue_file_id(path):
+    """The message id of the queue file at `path` (its inode and header birth)."""
+    with open(path, "rb") as f:
+        birth = int(f.read(56).split()[3])
+        return message_id(os.fstat(f.fileno()).st_ino, birth)
+
+
 def bin_path(name):
     """Absolute path of program `name` in BIN (whether or not it exists)."""
     return os.path.join(BIN, name)

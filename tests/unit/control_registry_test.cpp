@@ -3,6 +3,7 @@
 // source tree is $QUAIL_SOURCE_DIR, else two levels above this file.
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -68,5 +69,47 @@ TEST_CASE("control registry: man/quail-control.5 describes every control file") 
   for (const auto& spec : quail::control_registry()) {
     CAPTURE(spec.name);
     CHECK(man.find("\n.B " + std::string(spec.name) + "\n") != std::string::npos);
+  }
+}
+
+namespace {
+const char* kind_name(quail::ControlKind k) {
+  switch (k) {
+    case quail::ControlKind::line: return "line";
+    case quail::ControlKind::integer: return "integer";
+    case quail::ControlKind::list: return "list";
+    case quail::ControlKind::domains: return "domains";
+  }
+  return "";
+}
+
+std::string man_escape(std::string s) {
+  std::string out;
+  for (char c : s) out += c == '-' ? std::string("\\-") : std::string(1, c);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("control registry: each file's kind, default, range and users read the same in control/ and quail-control(5)") {
+  std::string man = slurp(source_dir() / "man" / "quail-control.5");
+  for (const auto& spec : quail::control_registry()) {
+    CAPTURE(spec.name);
+    std::string page = slurp(source_dir() / "control" / std::string(spec.name));
+    std::string fallback = spec.fallback.empty()       ? "(empty)"
+                           : spec.fallback == "=me"    ? "the value of control/me"
+                                                       : std::string(spec.fallback);
+    CHECK(page.find("\nkind: " + std::string(kind_name(spec.kind))) != std::string::npos);
+    CHECK(page.find("\ndefault: " + fallback + "\n") != std::string::npos);
+    CHECK(page.find("\nused by: " + std::string(spec.used_by) + "\n") != std::string::npos);
+    std::string head = "(" + std::string(kind_name(spec.kind)) + "; default: " + man_escape(fallback);
+    if (spec.kind == quail::ControlKind::integer) {
+      head += "; range " + std::to_string(spec.min) + ".." + std::to_string(spec.max);
+    }
+    head += "; used by " + man_escape(std::string(spec.used_by)) + ")";
+    CHECK(man.find("\n.B " + std::string(spec.name) + "\n" + head + "\n") != std::string::npos);
+    // The one-line meaning, as the registry says it, opens the man page's entry.
+    std::string meaning(spec.meaning);
+    if (!meaning.empty()) meaning[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(meaning[0])));
+    CHECK(man.find(head + "\n" + man_escape(meaning) + ".\n") != std::string::npos);
   }
 }

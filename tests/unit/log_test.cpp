@@ -283,3 +283,14 @@ TEST_CASE("log: a syslog record is LOG_MAIL, ident[pid], the line, and no timest
         "<22>smtpd[42]: prog=smtpd level=info event=x");
   CHECK(quail::log_syslog_record(LOG_ERR, "pop3d", 7, "") == "<19>pop3d[7]: ");
 }
+
+TEST_CASE("log: a person at a terminal gets the reason as a sentence, and nothing for routine events") {
+  CHECK(quail::log_sentence("sendmail", "error", {{"event", "refused"}, {"reason", "bad address: a@@b"}}) ==
+        "sendmail: bad address: a@@b\n");
+  CHECK(quail::log_sentence("sendmail", "warn", {{"event", "run_queue"}, {"result", "pending"}}) ==
+        "sendmail: pending\n");
+  CHECK(quail::log_sentence("mailq", "error", {{"event", "list"}}) == "mailq: list\n");
+  CHECK(quail::log_sentence("sendmail", "info", {{"event", "submitted"}, {"from", "<a@b.test>"}}).empty());
+  // A control byte in a reason cannot move the terminal's cursor or forge a line.
+  CHECK(quail::log_sentence("inject", "error", {{"reason", "x\x1b[2J\ny"}}) == "inject: x?[2J?y\n");
+}

@@ -151,7 +151,7 @@ TEST_CASE("queue file: commit puts todo/<inode> on disk with the exact message a
   {
     auto w = QueueWriter::create(q.dirs);
     REQUIRE(w.ok());
-    id = w->id();
+    id = w->name();
     CHECK(quail::valid_queue_id(id));
     CHECK(TempQueue::count(q.dirs.tmp()) == 1);  // S1
     REQUIRE(w->append(msg.substr(0, 10)).ok());
@@ -181,11 +181,11 @@ TEST_CASE("queue file: an empty message round-trips") {
   auto w = QueueWriter::create(q.dirs);
   REQUIRE(w.ok());
   REQUIRE(w->commit(sample_envelope()).ok());
-  auto f = quail::read_queue_file(q.dirs.todo() + "/" + w->id());
+  auto f = quail::read_queue_file(q.dirs.todo() + "/" + w->name());
   REQUIRE(f.ok());
   CHECK(f->header.message_length == 0);
   CHECK(f->envelope == sample_envelope());
-  CHECK(f->file_size == fs::file_size(q.dirs.todo() + "/" + w->id()));
+  CHECK(f->file_size == fs::file_size(q.dirs.todo() + "/" + w->name()));
 }
 
 TEST_CASE("queue file: a writer destroyed without commit leaves nothing in tmp/ or todo/") {
@@ -216,7 +216,7 @@ TEST_CASE("queue file: a message over 1 MiB, flushed in parts, round-trips") {
   REQUIRE(w.ok());
   for (size_t off = 0; off < msg.size(); off += 100000) REQUIRE(w->append(msg.substr(off, 100000)).ok());
   REQUIRE(w->commit(sample_envelope()).ok());
-  auto f = quail::read_queue_file(q.dirs.todo() + "/" + w->id());
+  auto f = quail::read_queue_file(q.dirs.todo() + "/" + w->name());
   REQUIRE(f.ok());
   CHECK(f->header.message_length == msg.size());
   CHECK(message_of(*f) == msg);
@@ -231,7 +231,7 @@ TEST_CASE("queue file: a single append over 1 MiB round-trips") {
   REQUIRE(w.ok());
   REQUIRE(w->append(msg).ok());
   REQUIRE(w->commit(sample_envelope()).ok());
-  auto f = quail::read_queue_file(q.dirs.todo() + "/" + w->id());
+  auto f = quail::read_queue_file(q.dirs.todo() + "/" + w->name());
   REQUIRE(f.ok());
   CHECK(message_of(*f) == msg);
 }
@@ -254,7 +254,7 @@ TEST_CASE("queue file: read_queue_file refuses damaged files") {
   REQUIRE(w.ok());
   REQUIRE(w->append("Subject: x\n\nhello\n").ok());
   REQUIRE(w->commit(sample_envelope()).ok());
-  std::string good = slurp(q.dirs.todo() + "/" + w->id());
+  std::string good = slurp(q.dirs.todo() + "/" + w->name());
   std::string header = good.substr(0, 56), rest = good.substr(56);
   std::string bad_path = q.dirs.mess() + "/1";
 

@@ -59,11 +59,11 @@ TEST_CASE("pool: a parked file is taken back with its inode, and queue-inject's 
   // QueueWriter takes it: the id is the old inode, and no byte of the old file survives.
   auto w = quail::QueueWriter::create(q.dirs);
   REQUIRE(w.ok());
-  CHECK(w->id() == std::to_string(ino));
+  CHECK(w->name() == std::to_string(ino));
   REQUIRE(w->append("Subject: short\n\nhi\n").ok());
   REQUIRE(w->commit(one_rcpt()).ok());
   CHECK(TempQueue::count(q.dirs.pool()) == 0);
-  std::string path = q.dirs.todo() + "/" + w->id();
+  std::string path = q.dirs.todo() + "/" + w->name();
   auto f = quail::read_queue_file(path);
   REQUIRE(f.ok());
   CHECK(f->header.message_length == 19);

@@ -270,21 +270,22 @@ class TestQueueAndCheck(FrontEndCase):
 
     def test_queue_lists_a_message_and_its_recipients(self):
         self.init()
-        self.assertEqual(self.q.quail("queue").out, "")
-        qid = self.inject("alice@example.test", "carol@remote.test")
+        self.assertEqual(self.q.quail("queue").out, "The queue is empty.\n")
+        qid = qt.queue_file_id(self.q.path("queue", "todo", self.inject("alice@example.test", "carol@remote.test")))
         lines = self.q.quail("queue").out.splitlines()
         self.assertEqual(lines[0].split()[0], qid)
         self.assertIn("<bob@example.test>", lines[0])
-        self.assertTrue(lines[0].endswith(" todo"))
-        self.assertEqual(lines[1].split(), ["pending", "<alice@example.test>"])
-        self.assertEqual(lines[2].split(), ["pending", "<carol@remote.test>"])
+        self.assertEqual(lines[1].split()[0], "<alice@example.test>")
+        self.assertIn("waiting for queue-send", lines[1])
+        self.assertEqual(lines[2].split()[0], "<carol@remote.test>")
+        self.assertEqual(lines[3], "1 message in the queue.")
 
     def test_check_is_clean_on_a_fresh_queue(self):
         self.init()
         self.inject("alice@example.test")
         r = self.q.check()
         self.assertEqual(r.returncode, 0, r.out)
-        self.assertEqual(r.out, "")
+        self.assertEqual(r.out, "The queue is consistent: no problem found.\n")
 
     def test_check_reports_debris_and_orphans_and_repair_fixes_them(self):
         self.init()

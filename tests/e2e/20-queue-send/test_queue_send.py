@@ -23,6 +23,9 @@ import tempfile
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import quailtest as qt  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 BIN = os.path.abspath(os.environ.get("QUAIL_BIN", os.path.join(REPO, "build", "bin")))
@@ -158,7 +161,7 @@ class Root:
                                env=dict(os.environ, QUAIL_ROOT=self.dir), timeout=20)
         finally:
             os.close(r)
-        m = re.search(rb"msg=(\d+)", p.stderr)
+        m = re.search(rb"msg=(\w+)", p.stderr)
         assert p.returncode == 0, "queue-inject exited %d: %r" % (p.returncode, p.stderr)
         return m.group(1).decode()
 
@@ -207,7 +210,8 @@ class Root:
     def craft(self, where, sender, rcpts, birth_ns, journal=None):
         """Writes a queue file straight into todo/ or mess/ (named by its inode, as
         queue-inject would), with an optional stat/ journal; returns its id. rcpts are
-        addresses or (address, b"Xnotify=SUCCESS\\0") pairs, as for inject()."""
+        addresses or (address, b"Xnotify=SUCCESS\\0") pairs, as for inject(). The id
+        is the message id (its file is named by the inode inside it)."""
         body = b"Received: (crafted)\nSubject: crafted\n\ncrafted\n"
         env = b"F" + sender.encode() + b"\0"
         for r in rcpts:
@@ -221,7 +225,7 @@ class Root:
         os.rename(tmp, self.path("queue", where, qid))
         if journal is not None:
             self.write("queue/stat/" + qid, "quail-stat 1 %d\n%s" % (birth_ns, journal))
-        return qid
+        return qt.message_id(qid, birth_ns)
 
     def queue_empty(self):
         return not any(os.listdir(self.path("queue", d)) for d in ("todo", "mess", "stat"))
@@ -259,8 +263,8 @@ class QueueSendTest(unittest.TestCase):
         r.start()
         qid = r.inject("bob@example.test", ["alice@example.test"])
         wait_for(lambda: r.events(msg=qid, event="delivery", result="deferred"), 10, "a deferral")
-        self.assertTrue(os.path.exists(r.path("queue", "mess", qid)))
-        with open(r.path("queue", "stat", qid)) as f:
+        self.assertTrue(os.path.exists(r.path("queue", "mess", qt.inode_of(qid))))
+        with open(r.path("queue", "stat", qt.inode_of(qid))) as f:
             journal = f.read()
         self.assertRegex(journal, r"^quail-stat 1 \d+\nT 0 \d+ ")
         r.write("mail/%s/alice/.qmail" % DOMAIN, "./Maildir/\n")
@@ -340,8 +344,8 @@ class QueueSendTest(unittest.TestCase):
         wait_for(lambda: r.events(msg=qid, event="held"), 10, "event=held")
         wait_for(lambda: r.mailbox("alice"), 10, "the local recipient's delivery")
         time.sleep(0.3)
-        self.assertTrue(os.path.exists(r.path("queue", "mess", qid)), "a held message stays queued")
-        with open(r.path("queue", "stat", qid)) as f:
+        self.assertTrue(os.path.exists(r.path("queue", "mess", qt.inode_of(qid))), "a held message stays queued")
+        with open(r.path("queue", "stat", qt.inode_of(qid))) as f:
             self.assertIn("D 1\n", f.read())
         self.assertFalse(r.mailbox("bob"), "held recipients are never bounced")
         fake = r.path("bin", "remote-deliver")
@@ -401,7 +405,7 @@ class QueueSendTest(unittest.TestCase):
         qid = r.craft("mess", "dave@example.test", ["alice@example.test", "bob@example.test", "carol@example.test"],
                       birth, "D 0\nF 2 gone (#5.1.1)\nB\n")
         stale = r.craft("mess", "dave@example.test", ["alice@example.test"], birth)
-        r.write("queue/stat/" + stale, "quail-stat 1 12345\nD 0\n")  # an earlier message's journal
+        r.write("queue/stat/" + qt.inode_of(stale), "quail-stat 1 12345\nD 0\n")  # an earlier message's journal
         r.start()
         wait_for(lambda: r.events(msg=qid, event="done"), 15, "event=done")
         wait_for(lambda: r.events(msg=stale, event="done"), 15, "event=done for the stale-journal message")

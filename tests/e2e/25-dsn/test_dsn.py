@@ -147,7 +147,7 @@ class DsnFromTheQueue(unittest.TestCase):
         qs.wait_for(lambda: len(r.events(msg=qid, event="delivery", to="<alice@example.test>",
                                          result="deferred")) >= first + 2, 20, "two more deferrals")
         self.assertEqual(len(r.mailbox("bob")), 1)
-        with open(r.path("queue", "stat", qid)) as f:
+        with open(r.path("queue", "stat", qt.inode_of(qid))) as f:
             self.assertIn("\nW 0\n", f.read())
         self.assertEqual(r.stop(), 0)
         r.start(env={"QUAIL_RETRY_SCALE": "600"})

@@ -96,7 +96,7 @@ class Smtpd:
 
 
 def queue_id(text):
-    m = re.search(r"ok (\d+)$", text)
+    m = re.search(r"ok (\w+)$", text)
     assert m, "no queue id in %r" % text
     return m.group(1)
 
@@ -138,7 +138,7 @@ class InjectSession(unittest.TestCase):
             self.assertEqual(code, 250, text)
             ids.append(queue_id(text))
             # The 250 came after the commit: the file is in todo/ now.
-            self.assertIn(ids[-1], q.queue_entries("todo"))
+            self.assertIn(qt.inode_of(ids[-1]), q.queue_entries("todo"))
             pids.update(self.injectors(q))
         self.assertEqual(len(set(ids)), 5, ids)
         self.assertEqual(len(pids), 1, "queue-inject processes seen during the session: %s" % pids)
@@ -170,7 +170,7 @@ class InjectSession(unittest.TestCase):
         calls = [re.match(r"(\d+)\s+(\w+)\(", l) for l in lines]
         calls = [(m.group(1), m.group(2)) if m else (None, None) for m in calls]
         for qid in ids:
-            ren = next(i for i, l in enumerate(lines) if "rename" in l and "/todo/%s\"" % qid in l)
+            ren = next(i for i, l in enumerate(lines) if "rename" in l and "/todo/%s\"" % qt.inode_of(qid) in l)
             pid = calls[ren][0]
             mine = [i for i in range(len(lines)) if calls[i][0] == pid]
             k = mine.index(ren)

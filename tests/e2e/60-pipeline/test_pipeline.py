@@ -27,9 +27,9 @@ COUNT = int(os.environ.get("E2E_PIPELINE_COUNT", "1000"))
 
 
 def queue_id(message):
-    """The queue id in queue-inject's Received: line (quail-queue <id> invoked by ...)."""
+    """The message id in queue-inject's Received: line (quail-queue <id> invoked by ...)."""
     for v in qt.header(message, "Received"):
-        m = re.search(rb"quail-queue (\d+)", v)
+        m = re.search(rb"quail-queue (\w+)", v)
         if m:
             return m.group(1).decode()
     return None

@@ -281,7 +281,7 @@ class FullDisk(unittest.TestCase):
                         except FileNotFoundError:
                             pass
                         for rec in q.log_lines("queue-send"):
-                            if rec.get("msg") == qid and re.search(r"\b4\.\d+\.\d+|defer|temporar",
+                            if qt.inode_of(rec.get("msg", "")) == qid and re.search(r"\b4\.\d+\.\d+|defer|temporar",
                                                                    rec["_line"], re.I):
                                 return "log"
                         return None

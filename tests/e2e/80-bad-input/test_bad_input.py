@@ -116,7 +116,8 @@ class QueueInjectInput(unittest.TestCase):
         self.assertEqual(head[:2], [b"QUAIL-QUEUE", b"1"])
         length = int(head[2])
         stored = data[56:56 + length]
-        self.assertTrue(stored.startswith(b"Received: (quail-queue %s " % qid.encode()), stored[:100])
+        msg_id = qt.queue_file_id(self.q.path("queue", "todo", qid))
+        self.assertTrue(stored.startswith(b"Received: (quail-queue %s " % msg_id.encode()), stored[:100])
         self.assertEqual(stored.split(b"\n", 1)[1], msg)
         self.assertEqual(data[56 + length:], qt.envelope(BOB, ALICE))
         self.assertEqual(os.stat(self.q.path("queue", "todo", qid)).st_ino, int(qid))
