@@ -79,6 +79,7 @@ const char* kind_name(quail::ControlKind k) {
     case quail::ControlKind::integer: return "integer";
     case quail::ControlKind::list: return "list";
     case quail::ControlKind::domains: return "domains";
+    case quail::ControlKind::directory: return "directory";
   }
   return "";
 }
@@ -99,6 +100,8 @@ TEST_CASE("control registry: each file's kind, default, range and users read the
                            : spec.fallback == "=me"    ? "the value of control/me"
                                                        : std::string(spec.fallback);
     CHECK(page.find("\nkind: " + std::string(kind_name(spec.kind))) != std::string::npos);
+    // A directory has no value to default to: its pages say what quail init puts there.
+    if (spec.kind == quail::ControlKind::directory) continue;
     CHECK(page.find("\ndefault: " + fallback + "\n") != std::string::npos);
     CHECK(page.find("\nused by: " + std::string(spec.used_by) + "\n") != std::string::npos);
     std::string head = "(" + std::string(kind_name(spec.kind)) + "; default: " + man_escape(fallback);

@@ -20,7 +20,7 @@ namespace {
 std::string commit_message(TempQueue& q) {
   auto w = quail::QueueWriter::create(q.dirs);
   REQUIRE(w.ok());
-  std::string id = w->id();
+  std::string id = w->name();
   quail::Envelope env;
   env.sender = "bob@example.test";
   env.recipients = {quail::Recipient{"alice@example.test", "", ""}};

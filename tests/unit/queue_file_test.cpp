@@ -312,7 +312,7 @@ TEST_CASE("queue file: a new file is mode 0640 under a caller's umask of 077") {
   {
     auto w = QueueWriter::create(q.dirs);
     REQUIRE(w.ok());
-    id = w->id();
+    id = w->name();
     REQUIRE(w->append("Subject: x\n\nbody\n").ok());
     REQUIRE(w->commit(sample_envelope()).ok());
   }

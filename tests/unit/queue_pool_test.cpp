@@ -152,7 +152,7 @@ TEST_CASE("pool: a taken file gets mode 0640 and a fresh mtime, whatever the uma
   auto w = quail::QueueWriter::create(q.dirs);
   ::umask(old_mask);
   REQUIRE(w.ok());
-  REQUIRE(w->id() == std::to_string(ino));
+  REQUIRE(w->name() == std::to_string(ino));
   auto names = std::vector<fs::path>(fs::directory_iterator(q.dirs.tmp()), fs::directory_iterator());
   REQUIRE(names.size() == 1);
   struct stat st;

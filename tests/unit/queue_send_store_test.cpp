@@ -23,7 +23,7 @@ namespace {
 std::string two_rcpt_message(TempQueue& q, int64_t& birth, bool to_mess = true) {
   auto w = quail::QueueWriter::create(q.dirs);
   REQUIRE(w.ok());
-  std::string id = w->id();
+  std::string id = w->name();
   quail::Envelope env;
   env.sender = "bob@example.test";
   env.recipients = {quail::Recipient{"alice@example.test", "", ""}, quail::Recipient{"carol@example.test", "", ""}};
