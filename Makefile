@@ -15,7 +15,7 @@ DEB_PACKAGES := g++ clang cmake make pkg-config libsodium-dev libcdb-dev tinycdb
 	libssl-dev libunbound-dev libclang-rt-14-dev swaks python3 python3-aiosmtpd \
 	procps psmisc strace libevent-dev dnsmasq-base openssl mpop msmtp libio-socket-ssl-perl libnet-ssleay-perl
 
-.PHONY: all deps build check unit fuzz e2e up down bench bench-peers clean install
+.PHONY: all deps build check unit fuzz fuzz-build fuzz-long e2e up down bench bench-peers clean install
 
 all: build
 
@@ -39,11 +39,20 @@ build-asan/tests/unit-tests: FORCE
 unit: build-asan/tests/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/tests/unit-tests
 
-fuzz:
+fuzz-build:
 	@cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DQUAIL_FUZZ=ON \
 		-DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
+
+# CI's run (inside `make check`): FUZZ_SECONDS per harness, fixed seed 1.
+fuzz: fuzz-build
 	@bash tests/fuzz/run $(FUZZ_SECONDS)
+
+# Exploring, never in CI: every harness with a fresh random seed (FUZZ_SEED=0)
+# for 600 s, or FUZZ_SECONDS when given; FUZZ_JOBS harnesses at once. See tests/fuzz/README.md.
+fuzz-long: fuzz-build
+	@FUZZ_SEED=$(or $(FUZZ_SEED),0) bash tests/fuzz/run \
+		$(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),600)
 
 e2e: build
 	$(PYTHON) tests/e2e/run.py

@@ -1,9 +1,8 @@
 // Control file registry and strict readers: see control.hpp and control/README.md.
 #include "control.hpp"
 
-#include <charconv>
-
 #include "address.hpp"
+#include "decimal.hpp"
 #include "fd.hpp"
 #include "smtp_routes.hpp"
 
@@ -92,15 +91,15 @@ Result<int64_t> parse_control_integer(std::string_view text, const std::string& 
   auto line = parse_control_line(text, file);
   if (!line) return line.error();
   const std::string& v = *line;
-  int64_t n = 0;
-  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || ptr != v.data() + v.size() || v.front() == '+') {
-    return config_error(file, 1, "not a decimal integer: " + v);
-  }
-  if (n < min || n > max) {
+  // No sign (man/quail-control.5): every registered range is non-negative. Leading
+  // zeros are harmless in a file a person writes; a value of any length past max,
+  // even past UINT64_MAX, is out of range rather than wrapped.
+  if (!is_decimal(v, LeadingZeros::allow)) return config_error(file, 1, "not a decimal integer: " + v);
+  auto n = parse_decimal(v, max < 0 ? 0 : static_cast<uint64_t>(max), LeadingZeros::allow);
+  if (!n || max < 0 || static_cast<int64_t>(*n) < min) {
     return config_error(file, 1, v + " is out of range " + std::to_string(min) + ".." + std::to_string(max));
   }
-  return n;
+  return static_cast<int64_t>(*n);
 }
 
 Result<std::vector<ControlLine>> parse_control_lines(std::string_view text, const std::string& file, bool domains) {

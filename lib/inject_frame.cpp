@@ -3,19 +3,16 @@
 // without leading zeros inside the frame's limit, then LF; anything else ends the session.
 #include "inject_frame.hpp"
 
+#include "decimal.hpp"
+
 namespace quail::frame {
 namespace {
 
 // Decimal without sign, leading zero or overflow, 1..limit; false otherwise.
 bool parse_length(std::string_view s, size_t limit, uint64_t& out) {
-  if (s.empty() || s.size() > 8 || s[0] < '1' || s[0] > '9') return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (v > limit) return false;
-  out = v;
+  auto v = parse_decimal(s, limit);
+  if (!v || *v == 0) return false;
+  out = *v;
   return true;
 }
 
@@ -115,19 +112,13 @@ Result<Answer> parse_answer(std::string_view line) {
   Error bad{ErrorKind::format, "malformed answer from the queue program"};
   size_t sp = line.find(' ');
   if (sp == std::string_view::npos || sp == 0 || sp > 3 || line.size() >= max_answer) return bad;
-  std::string_view digits = line.substr(0, sp);
-  if (digits.size() > 1 && digits[0] == '0') return bad;
-  int code = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') return bad;
-    code = code * 10 + (c - '0');
-  }
-  if (code > 255) return bad;
+  auto code = parse_decimal(line.substr(0, sp), 255);
+  if (!code) return bad;
   std::string_view text = line.substr(sp + 1);
   for (char c : text) {
     if (c < 0x20 || c >= 0x7f) return bad;
   }
-  return Answer{code, std::string(text)};
+  return Answer{static_cast<int>(*code), std::string(text)};
 }
 
 }  // namespace quail::frame

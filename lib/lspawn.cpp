@@ -1,11 +1,11 @@
 // The local spawner's packets: see lspawn.hpp.
 #include "lspawn.hpp"
 
-#include <charconv>
 #include <cstring>
 #include <sys/socket.h>
 #include <vector>
 
+#include "decimal.hpp"
 #include "envelope.hpp"
 
 namespace quail {
@@ -25,11 +25,13 @@ std::vector<std::string_view> split_nul(std::string_view p) {
   return out;
 }
 
+// Numbers as encode_* writes them: no leading zero, no sign, at most max.
 template <typename N>
-bool parse_number(std::string_view s, N& n) {
-  if (s.empty() || s.size() > 20) return false;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  return ec == std::errc() && ptr == s.data() + s.size();
+bool parse_number(std::string_view s, uint64_t max, N& n) {
+  auto v = parse_decimal(s, max);
+  if (!v) return false;
+  n = static_cast<N>(*v);
+  return true;
 }
 
 bool clean(std::string_view s) {
@@ -59,7 +61,10 @@ Result<LspawnRequest> decode_request(std::string_view packet) {
   auto f = split_nul(packet);
   if (f.size() != 4) return bad("request needs 4 fields");
   LspawnRequest r;
-  if (!parse_number(f[0], r.dlv) || !parse_number(f[1], r.message_length)) return bad("bad number");
+  // A message length is an off_t for local-deliver (offset + length must not wrap).
+  if (!parse_number(f[0], UINT64_MAX, r.dlv) || !parse_number(f[1], decimal_int64_max, r.message_length)) {
+    return bad("bad number");
+  }
   if (f[2].size() > max_envelope_address || f[3].size() > max_envelope_address) return bad("address too long");
   if (!clean(f[2]) || !clean(f[3]) || f[3].empty()) return bad("bad address");
   r.sender = f[2];
@@ -81,7 +86,7 @@ Result<LspawnReply> decode_reply(std::string_view packet) {
   auto f = split_nul(packet);
   if (f.size() != 3) return bad("reply needs 3 fields");
   LspawnReply r;
-  if (!parse_number(f[0], r.dlv) || !parse_number(f[1], r.code) || r.code < 0 || r.code > 255) return bad("bad number");
+  if (!parse_number(f[0], UINT64_MAX, r.dlv) || !parse_number(f[1], 255, r.code)) return bad("bad number");
   r.reason = f[2];
   return r;
 }

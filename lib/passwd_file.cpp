@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "decimal.hpp"
 #include "fd.hpp"
 
 namespace quail {
@@ -149,14 +150,10 @@ Result<std::optional<T>> with_file(const std::string& path, Fn fn) {
 
 // A uid or gid: 1 to 10 decimal digits, below 2^32 - 1 ((uid_t)-1 means "none").
 bool parse_id(std::string_view s, uint32_t& out) {
-  if (s.empty() || s.size() > 10) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (v >= 0xffffffffu) return false;
-  out = static_cast<uint32_t>(v);
+  if (s.size() > 10) return false;
+  auto v = parse_decimal(s, 0xfffffffeu, LeadingZeros::allow);
+  if (!v) return false;
+  out = static_cast<uint32_t>(*v);
   return true;
 }
 

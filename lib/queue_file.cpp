@@ -2,13 +2,13 @@
 #include "queue_file.hpp"
 
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "decimal.hpp"
 #include "durable.hpp"
 #include "queue_id.hpp"
 #include "queue_pool.hpp"
@@ -38,41 +38,31 @@ Result<QueueHeader> parse_queue_header(std::string_view b) {
       b[magic.size() + 20] != ' ') {
     return bad;
   }
-  QueueHeader h;
-  const char* p = b.data() + magic.size();
-  for (size_t i = 0; i < 41; ++i) {
-    if (i != 20 && (p[i] < '0' || p[i] > '9')) return bad;  // digits only: no sign, no space
-  }
-  auto r1 = std::from_chars(p, p + 20, h.message_length);
-  auto r2 = std::from_chars(p + 21, p + 41, h.birth_ns);
-  if (r1.ec != std::errc() || r1.ptr != p + 20 || r2.ec != std::errc() || r2.ptr != p + 41) return bad;
-  return h;
+  // Fixed-width fields, so zero-padded; bounded so that no offset or time read
+  // from a header can wrap (queue_file.hpp).
+  auto length = parse_decimal(b.substr(magic.size(), 20), decimal_int64_max - queue_header_size, LeadingZeros::allow);
+  auto birth = parse_decimal(b.substr(magic.size() + 21, 20), static_cast<uint64_t>(max_queue_time_ns), LeadingZeros::allow);
+  if (!length || !birth) return bad;
+  return QueueHeader{*length, static_cast<int64_t>(*birth)};
 }
 
 std::optional<TmpName> parse_tmp_name(std::string_view name) {
   size_t dot = name.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
-  TmpName t;
   // Strict decimals, each within int64_t: the name is read from a directory anyone
   // in the queue's group may write to.
-  auto number = [](std::string_view s, int64_t& out) {
-    if (s.empty() || s.size() > 19 || (s.size() > 1 && s.front() == '0')) return false;
-    for (char c : s) {
-      if (c < '0' || c > '9') return false;
-    }
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && p == s.data() + s.size();
-  };
-  if (!number(name.substr(0, dot), t.pid) || !number(name.substr(dot + 1), t.birth_ns) || t.pid == 0) return std::nullopt;
-  return t;
+  auto pid = parse_decimal(name.substr(0, dot), decimal_int64_max);
+  auto birth = parse_decimal(name.substr(dot + 1), decimal_int64_max);
+  if (!pid || !birth || *pid == 0) return std::nullopt;
+  return TmpName{static_cast<int64_t>(*pid), static_cast<int64_t>(*birth)};
 }
 
-bool valid_queue_id(std::string_view id) {
-  if (id.empty() || id.size() > 20 || id.front() == '0') return false;
-  for (char c : id) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
+bool valid_queue_id(std::string_view id) { return parse_queue_id(id).has_value(); }
+
+std::optional<uint64_t> parse_queue_id(std::string_view id) {
+  auto n = parse_decimal(id, UINT64_MAX);
+  if (!n || *n == 0) return std::nullopt;
+  return n;
 }
 
 Status create_queue_dirs(const QueueDirs& d) {

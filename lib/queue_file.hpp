@@ -17,6 +17,14 @@ namespace quail {
 // "QUAIL-QUEUE 1 <20-digit message length> <20-digit birth, ns since the epoch>\n"
 inline constexpr size_t queue_header_size = 56;
 
+// The latest time a queue file or journal may hold (2242-03-16, 2^33 s after the
+// epoch); a later one is damage. It keeps birth + queuelifetime + a retry step, in
+// nanoseconds, far below INT64_MAX, so no schedule computed from a read time wraps.
+inline constexpr int64_t max_queue_time_s = int64_t{1} << 33;
+inline constexpr int64_t max_queue_time_ns = max_queue_time_s * 1000000000;
+
+// A header's message length is an off_t: at most INT64_MAX - queue_header_size,
+// so the envelope's offset never wraps.
 struct QueueHeader {
   uint64_t message_length = 0;
   int64_t birth_ns = 0;
@@ -105,7 +113,10 @@ Result<QueueFile> read_queue_file(const std::string& path);
 // Wakes queue-send (writes one byte to the trigger FIFO; harmless when nobody listens).
 void pull_trigger(const QueueDirs& dirs);
 
-// A queue file's name: a decimal inode number (the message's id is queue_id.hpp's).
+// A queue file's name is a decimal inode number: 1 .. UINT64_MAX, no leading
+// zero (the message's id is queue_id.hpp's).
 bool valid_queue_id(std::string_view id);
+// The inode number a valid queue id names; nullopt for an invalid one.
+std::optional<uint64_t> parse_queue_id(std::string_view id);
 
 }  // namespace quail

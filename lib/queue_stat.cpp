@@ -4,8 +4,10 @@
 
 #include <cstdint>
 
-#include <charconv>
 #include <cmath>
+
+#include "decimal.hpp"
+#include "queue_file.hpp"
 
 namespace quail {
 namespace {
@@ -15,13 +17,6 @@ constexpr size_t max_reason = 1000;
 
 Error bad_line(size_t lineno, const std::string& what) {
   return Error{ErrorKind::format, "stat journal line " + std::to_string(lineno) + ": " + what};
-}
-
-// A strict unsigned decimal: digits only, no leading zero unless "0".
-bool parse_number(std::string_view s, uint64_t& out) {
-  if (s.empty() || s.size() > 19 || (s.size() > 1 && s.front() == '0')) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
 }
 
 // Splits "a b rest" at the first space: a in head, the remainder in rest.
@@ -75,10 +70,10 @@ Status apply_record(QueueStat& s, std::string_view line, size_t lineno) {
   }
   std::string_view word, rest;
   if (!split_word(line.substr(2), word, rest, type != 'D')) return bad_line(lineno, "missing field");
-  uint64_t n = 0;
-  if (!parse_number(word, n)) return bad_line(lineno, "malformed recipient number");
-  if (n >= s.recipients.size()) return bad_line(lineno, "recipient number out of range");
-  StatRecipient& r = s.recipients[n];
+  auto n = parse_decimal(word, UINT64_MAX);
+  if (!n) return bad_line(lineno, "malformed recipient number");
+  if (*n >= s.recipients.size()) return bad_line(lineno, "recipient number out of range");
+  StatRecipient& r = s.recipients[*n];
   if (type == 'D') {
     if (!rest.empty()) return bad_line(lineno, "malformed D record");
     if (r.outcome == StatOutcome::failed) return bad_line(lineno, "D after F for one recipient");
@@ -100,11 +95,13 @@ Status apply_record(QueueStat& s, std::string_view line, size_t lineno) {
   // T <n> <unix-time> <reason>: advisory; a final outcome wins over it.
   std::string_view when, reason;
   if (!split_word(rest, when, reason, true)) return bad_line(lineno, "missing field");
-  uint64_t t = 0;
-  if (!parse_number(when, t)) return bad_line(lineno, "malformed time");
+  // Bounded like every queue time: a time past it would wrap or overflow where the
+  // scheduler turns it into nanoseconds, so it is damage like any other.
+  auto t = parse_decimal(when, static_cast<uint64_t>(max_queue_time_s));
+  if (!t) return bad_line(lineno, "malformed time");
   if (!clean(reason)) return bad_line(lineno, "control byte or overlong reason");
   if (r.outcome == StatOutcome::pending) {
-    r.last_try = static_cast<int64_t>(t);
+    r.last_try = static_cast<int64_t>(*t);
     r.reason = std::string(reason);
   }
   return {};
@@ -115,14 +112,11 @@ Result<QueueStat> parse(std::string_view text, size_t recipients, bool salvage) 
   if (nl == std::string_view::npos || text.substr(0, magic.size()) != magic) {
     return bad_line(1, "not a quail-stat 1 journal");
   }
-  uint64_t birth = 0;
-  // The birth is a queue header's: 0 .. INT64_MAX nanoseconds, nothing that wraps negative.
-  if (!parse_number(text.substr(magic.size(), nl - magic.size()), birth) ||
-      birth > static_cast<uint64_t>(INT64_MAX)) {
-    return bad_line(1, "malformed birth");
-  }
+  // The birth is a queue header's, within the same bound (queue_file.hpp).
+  auto birth = parse_decimal(text.substr(magic.size(), nl - magic.size()), static_cast<uint64_t>(max_queue_time_ns));
+  if (!birth) return bad_line(1, "malformed birth");
   QueueStat s;
-  s.birth_ns = static_cast<int64_t>(birth);
+  s.birth_ns = static_cast<int64_t>(*birth);
   s.recipients.resize(recipients);
   size_t pos = nl + 1;
   s.good_bytes = pos;
@@ -168,7 +162,9 @@ std::string stat_failed_record(size_t n, std::string_view reason) {
 }
 std::string stat_bounced_record() { return "B\n"; }
 std::string stat_temporary_record(size_t n, int64_t unix_time, std::string_view reason) {
-  return number_record('T', n) + " " + std::to_string(unix_time < 0 ? 0 : unix_time) + " " +
+  // Kept inside what the parser accepts, so a written record always reads back.
+  int64_t t = unix_time < 0 ? 0 : unix_time > max_queue_time_s ? max_queue_time_s : unix_time;
+  return number_record('T', n) + " " + std::to_string(t) + " " +
          stat_clean_reason(reason) + "\n";
 }
 

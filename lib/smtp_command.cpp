@@ -6,12 +6,16 @@
 #include <array>
 #include <utility>
 
+#include "decimal.hpp"
+
 namespace quail {
 namespace {
 
 constexpr size_t max_params = 10;
 constexpr size_t max_keyword = 32;
-constexpr size_t max_chunk_digits = 18;  // below 2^63: no overflow, far above any databytes
+// A chunk is counted in an off_t-sized total; anything larger is refused, never wrapped.
+constexpr uint64_t max_chunk = decimal_int64_max;
+constexpr size_t max_size_digits = 20;  // RFC 1870: size-value = 1*20DIGIT
 
 struct VerbName {
   std::string_view name;
@@ -148,8 +152,10 @@ Status parse_path_command(std::string_view rest, std::string_view prefix, SmtpCo
 Status parse_bdat(std::string_view rest, SmtpCommand& cmd) {
   size_t n = 0;
   while (n < rest.size() && is_digit(rest[n])) ++n;
-  if (n == 0 || n > max_chunk_digits) return syntax("syntax: BDAT <size> [LAST]");
-  for (size_t i = 0; i < n; ++i) cmd.chunk_size = cmd.chunk_size * 10 + static_cast<uint64_t>(rest[i] - '0');
+  // RFC 3030: chunk-size = 1*DIGIT, so leading zeros are allowed.
+  auto size = parse_decimal(rest.substr(0, n), max_chunk, LeadingZeros::allow);
+  if (!size) return syntax("syntax: BDAT <size> [LAST]");
+  cmd.chunk_size = *size;
   std::string_view tail = rest.substr(n);
   if (tail.empty()) return {};
   if (iequals(tail, " LAST")) {
@@ -160,6 +166,12 @@ Status parse_bdat(std::string_view rest, SmtpCommand& cmd) {
 }
 
 }  // namespace
+
+std::optional<uint64_t> parse_size_value(std::string_view v) {
+  if (v.size() > max_size_digits || !is_decimal(v, LeadingZeros::allow)) return std::nullopt;
+  // 20 digits can pass UINT64_MAX: still a valid size, larger than any limit.
+  return parse_decimal(v, UINT64_MAX, LeadingZeros::allow).value_or(UINT64_MAX);
+}
 
 const EsmtpParam* SmtpCommand::param(std::string_view keyword) const {
   for (const auto& p : params) {

@@ -3,6 +3,7 @@
 // parsers of outside input: nothing here trusts the peer; fuzzed.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,10 @@ struct SmtpCommand {
 //   permanent  malformed address in MAIL/RCPT       (501 5.1.7 / 5.1.3)
 //   too_long   address over the RFC 5321 limits     (501 5.1.7 / 5.1.3)
 Result<SmtpCommand> parse_smtp_command(std::string_view line);
+
+// The value of MAIL's SIZE parameter (RFC 1870 size-value, 1*20DIGIT): the declared
+// size, UINT64_MAX for a 20-digit value past it; nullopt when malformed.
+std::optional<uint64_t> parse_size_value(std::string_view value);
 
 // The verb's name as RFC 5321 writes it ("MAIL").
 std::string_view smtp_verb_name(SmtpVerb v);

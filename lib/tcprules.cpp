@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "decimal.hpp"
+
 namespace quail {
 namespace {
 
@@ -44,14 +46,9 @@ Error bad(std::string reason) { return Error{ErrorKind::format, std::move(reason
 
 // A decimal octet as tcpserver writes it: 0-255, no leading zeros (which would never match).
 std::optional<unsigned> parse_octet(std::string_view s) {
-  if (s.empty() || s.size() > 3 || (s.size() > 1 && s[0] == '0')) return std::nullopt;
-  unsigned v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (v > 255) return std::nullopt;
-  return v;
+  auto v = parse_decimal(s, 255);
+  if (!v) return std::nullopt;
+  return static_cast<unsigned>(*v);
 }
 
 // "10.0.0.5", "10.0.", "10.0.0.1-9", "10.1-3." -> the keys they stand for.

@@ -2,9 +2,9 @@
 // .forward and alias rules (qmail-local's). See man/local-deliver.8. Trusts
 // queue-send for its arguments and fd 0; trusts users' files for nothing.
 // The delivery itself is run.cpp, which local-spawn also runs in a forked child.
-#include <charconv>
 #include <string>
 
+#include "decimal.hpp"
 #include "outcome.hpp"
 #include "program.hpp"
 #include "run.hpp"
@@ -18,10 +18,10 @@ int main(int argc, char** argv) {
     }
     DeliveryRequest req{argv[1], 0, argv[3], argv[4]};
     std::string_view len(argv[2]);
-    auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), req.length);
-    if (ec != std::errc() || end != len.data() + len.size() || len.empty()) {
-      return report_temporary(req.dlv, req.recipient, "message length is not a number: " + std::string(len));
-    }
+    // An off_t, as in a queue header: the message's end offset must not wrap.
+    auto length = quail::parse_decimal(len, quail::decimal_int64_max);
+    if (!length) return report_temporary(req.dlv, req.recipient, "message length is not a number: " + std::string(len));
+    req.length = *length;
     return run_delivery(req);
   });
 }

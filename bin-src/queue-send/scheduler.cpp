@@ -122,8 +122,11 @@ void Scheduler::adopt(Message m, bool taken) {
       r.next_ns = now;
       continue;
     }
+    // A T time later than now (a clock stepped back, or damage) counts as now: it
+    // would otherwise hold the recipient until queuelifetime.
     int64_t expire = m.birth_ns + s_.lifetime_s * ns_per_s;
-    r.next_ns = std::min(retry_at(m, r, r.last_try * ns_per_s), expire);
+    int64_t tried = std::min(r.last_try * ns_per_s, now);
+    r.next_ns = std::min(retry_at(m, r, tried), expire);
   }
   auto [it, inserted] = messages_.emplace(m.id, std::move(m));
   if (inserted) wake(it->second);

@@ -44,8 +44,8 @@ Result<std::vector<uint64_t>> Store::list(const std::string& dir) const {
   std::vector<uint64_t> ids;
   errno = 0;
   while (dirent* e = ::readdir(d)) {
-    std::string_view name(e->d_name);
-    if (valid_queue_id(name)) ids.push_back(std::stoull(std::string(name)));
+    // Not stoull: a 20-digit name past UINT64_MAX would throw out of the scheduler.
+    if (auto id = parse_queue_id(e->d_name)) ids.push_back(*id);
   }
   int err = errno;
   ::closedir(d);

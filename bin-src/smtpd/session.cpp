@@ -21,10 +21,6 @@ std::string uppercase(std::string_view s) {
   return out;
 }
 
-bool all_digits(std::string_view s, size_t max_len) {
-  return !s.empty() && s.size() <= max_len && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // RFC 3461 4.1: NOTIFY=NEVER or a list of SUCCESS, FAILURE, DELAY.
 bool valid_notify(const std::string& v) {
   if (v == "NEVER") return true;
@@ -186,8 +182,9 @@ void Session::on_mail(const SmtpCommand& c) {
   for (const auto& p : c.params) {
     const std::string v = uppercase(p.value);
     if (p.keyword == "SIZE") {
-      if (!all_digits(p.value, 19)) return error(501, "5.5.4", "malformed SIZE");
-      if (s_.databytes && std::stoull(p.value) > s_.databytes) {
+      auto size = parse_size_value(p.value);
+      if (!size) return error(501, "5.5.4", "malformed SIZE");
+      if (s_.databytes && *size > s_.databytes) {
         return reply(io_, 552, "5.3.4", "message size exceeds fixed maximum message size");
       }
     } else if (p.keyword == "BODY") {

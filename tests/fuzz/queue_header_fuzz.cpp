@@ -22,8 +22,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (t->pid <= 0 || t->birth_ns < 0) std::abort();
     if (std::to_string(t->pid) + "." + std::to_string(t->birth_ns) != in) std::abort();
   }
+  // An id is one inode number: it reads back to its own spelling.
+  if (auto id = quail::parse_queue_id(in); id && std::to_string(*id) != in) std::abort();
   auto h = quail::parse_queue_header(in);
   if (!h.ok()) return 0;
+  // No length or time read from a header can wrap an offset or a schedule.
+  if (h->message_length > static_cast<uint64_t>(INT64_MAX) - quail::queue_header_size) std::abort();
+  if (h->birth_ns < 0 || h->birth_ns > quail::max_queue_time_ns) std::abort();
   if (in.size() < quail::queue_header_size) std::abort();
   if (quail::format_queue_header(h.value()) != in.substr(0, quail::queue_header_size)) std::abort();
   return 0;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "bounce.hpp"
+#include "queue_file.hpp"
 #include "queue_stat.hpp"
 
 namespace {
@@ -41,6 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     require(salvaged.ok() && same(*strict, *salvaged));
     require(strict->good_bytes <= text.size());
     require(strict->torn_tail == (strict->good_bytes != text.size()));
+    // Every time read stays where schedule arithmetic cannot overflow (issue 16).
+    require(strict->birth_ns >= 0 && strict->birth_ns <= quail::max_queue_time_ns);
+    for (const auto& r : strict->recipients) require(r.last_try >= 0 && r.last_try <= quail::max_queue_time_s);
     auto again = quail::parse_queue_stat(quail::format_queue_stat(*strict), recipients);
     require(again.ok() && same(*strict, *again) && !again->torn_tail);
     for (const auto& r : strict->recipients) {

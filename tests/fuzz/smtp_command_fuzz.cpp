@@ -1,6 +1,7 @@
 // Fuzzes the SMTP command-line parser (lib/smtp_command) with what a client may
 // send, and the reply-line parser with what a server may answer.
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "smtp_command.hpp"
@@ -18,7 +19,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         auto again = quail::parse_address(c->path.str());
         if (!again.ok() || again->str() != c->path.str()) __builtin_trap();
       }
-      if (c->verb == quail::SmtpVerb::bdat && c->chunk_size > 999999999999999999ULL) __builtin_trap();
+      if (c->verb == quail::SmtpVerb::bdat && c->chunk_size > static_cast<uint64_t>(INT64_MAX)) __builtin_trap();
+      // A SIZE value is 1 to 20 digits; its value never wraps below what the digits say.
+      if (const auto* p = c->param("SIZE"); p) {
+        auto size = quail::parse_size_value(p->value);
+        if (size.has_value() != (!p->value.empty() && p->value.size() <= 20 &&
+                                 p->value.find_first_not_of("0123456789") == std::string::npos)) {
+          __builtin_trap();
+        }
+        if (size && p->value.size() < 20 && std::to_string(*size).size() > p->value.size()) __builtin_trap();
+      }
     }
     if (auto r = replies.add(line); r.ok() && r.value()) {
       auto reply = replies.take();

@@ -83,9 +83,8 @@ TEST_CASE("control: integers are strict decimal numbers within their range") {
   auto big = parse_control_integer("9223372036854775807", "f", INT64_MIN, INT64_MAX);
   REQUIRE(big.ok());
   CHECK(*big == INT64_MAX);
-  auto neg = parse_control_integer("-3", "f", -10, 10);
-  REQUIRE(neg.ok());
-  CHECK(*neg == -3);
+  // No sign, even where a range would allow a negative value (man/quail-control.5).
+  CHECK_FALSE(parse_control_integer("-3", "f", -10, 10).ok());
 }
 
 TEST_CASE("control: an out-of-range integer says the range") {
@@ -272,4 +271,25 @@ TEST_CASE("control: validate_all names the first malformed file in registry orde
   s = c.validate_all();
   REQUIRE_FALSE(s.ok());
   CHECK(contains(s.error().reason, "/control/maxrcpt:1"));
+}
+
+TEST_CASE("control: integers at and past INT64_MAX and UINT64_MAX are out of range, never wrapped") {
+  CHECK(parse_control_integer("9223372036854775807", "f", 0, INT64_MAX).value() == INT64_MAX);
+  CHECK(parse_control_integer("0009223372036854775807", "f", 0, INT64_MAX).value() == INT64_MAX);
+  for (const char* n : {"9223372036854775808", "18446744073709551615", "18446744073709551616",
+                        "18446744073709551617", "123456789012345678901234"}) {
+    CAPTURE(std::string(n));
+    for (int64_t max : {int64_t{1000}, INT64_MAX}) {
+      auto r = parse_control_integer(n, "control/queuelifetime", 0, max);
+      REQUIRE_FALSE(r.ok());
+      CHECK(contains(r.error().reason, "control/queuelifetime:1"));
+      CHECK(contains(r.error().reason, "out of range 0.." + std::to_string(max)));
+    }
+  }
+  // 2^64 + 5 would be 5 in a reader that wraps.
+  CHECK_FALSE(parse_control_integer("18446744073709551621", "f", 0, 10).ok());
+  // No registered range reaches below zero: control files take no sign.
+  for (const auto& s : quail::control_registry()) {
+    if (s.kind == quail::ControlKind::integer) CHECK(s.min >= 0);
+  }
 }

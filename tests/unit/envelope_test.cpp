@@ -235,3 +235,19 @@ TEST_CASE("envelope: a repeated orcpt is refused even when the first was empty")
   auto r = parse_envelope(env({"Fa@b", "Tc@d", "Xorcpt=", "Xorcpt=rfc822;c@d"}));
   CHECK_FALSE(r.ok());
 }
+
+TEST_CASE("envelope: no record is read as a number, so a huge numeric value passes through as text") {
+  // queue-layout/envelope.md defines no numeric field; an unknown extension holding
+  // one is opaque bytes, kept exactly, never parsed, never wrapped.
+  using namespace std::string_literals;
+  for (const char* n : {"9223372036854775807", "9223372036854775808", "18446744073709551615", "18446744073709551616",
+                        "123456789012345678901234"}) {
+    CAPTURE(std::string(n));
+    std::string bytes = "Fa@b.test\0Xsize="s + n + "\0Tc@d.test\0\0"s;
+    auto e = quail::parse_envelope(bytes);
+    REQUIRE(e.ok());
+    REQUIRE(e->extra.size() == 1);
+    CHECK(e->extra[0].second == n);
+    CHECK(quail::serialize_envelope(*e) == bytes);
+  }
+}

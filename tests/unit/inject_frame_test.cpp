@@ -136,3 +136,19 @@ TEST_CASE("inject frame: answer lines") {
   CHECK(round->code == 66);
   CHECK(round->text == "unable to fsync todo/: I/O error");
 }
+
+TEST_CASE("inject frame: lengths and codes at and past INT64_MAX and UINT64_MAX are refused") {
+  for (const char* n : {"9223372036854775807", "9223372036854775808", "18446744073709551615", "18446744073709551616",
+                        "123456789012345678901234"}) {
+    for (char type : {'D', 'E'}) {
+      std::string h = std::string(1, type) + n + "\n";
+      CAPTURE(h);
+      Trace t = parse(h, 64);
+      REQUIRE_FALSE(t.events.empty());
+      CHECK(t.events.back().rfind("!", 0) == 0);
+    }
+    CHECK_FALSE(frame::parse_answer(std::string(n) + " x"));
+  }
+  // 4294967296 + 53 would be 53 in a 32-bit int that wraps.
+  CHECK_FALSE(frame::parse_answer("4294967349 x"));
+}

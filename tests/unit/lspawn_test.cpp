@@ -67,3 +67,27 @@ TEST_CASE("lspawn: replies round-trip and codes stay in 0..255") {
   CHECK_FALSE(decode_reply("3\000256\0x\0"s).ok());
   CHECK_FALSE(decode_reply("3\0-1\0x\0"s).ok());
 }
+
+TEST_CASE("lspawn: numbers at and past INT64_MAX and UINT64_MAX are refused, never wrapped") {
+  using namespace std::string_literals;
+  auto request = [](const std::string& dlv, const std::string& length) { return dlv + "\0"s + length + "\0a\0b\0"s; };
+  // A delivery id is any uint64_t; a message length is an off_t for local-deliver.
+  CHECK(decode_request(request("18446744073709551615", "1"))->dlv == UINT64_MAX);
+  CHECK(decode_request(request("1", "9223372036854775807"))->message_length == uint64_t{INT64_MAX});
+  for (const char* n : {"18446744073709551616", "99999999999999999999", "123456789012345678901234", "007", "-0"}) {
+    CAPTURE(std::string(n));
+    CHECK_FALSE(decode_request(request(n, "1")).ok());
+    CHECK_FALSE(decode_reply(std::string(n) + "\0000\0x\0"s).ok());
+  }
+  for (const char* n : {"9223372036854775808", "18446744073709551615", "18446744073709551616", "123456789012345678901234"}) {
+    CAPTURE(std::string(n));
+    CHECK_FALSE(decode_request(request("1", n)).ok());
+  }
+  // A reply code is an exit code: 0..255, one spelling each.
+  CHECK(decode_reply("3\000255\0x\0"s)->code == 255);
+  for (const char* c : {"256", "9223372036854775807", "9223372036854775808", "18446744073709551615",
+                        "18446744073709551616", "4294967296", "123456789012345678901234", "0100", "-0"}) {
+    CAPTURE(std::string(c));
+    CHECK_FALSE(decode_reply("3\0"s + c + "\0x\0"s).ok());
+  }
+}

@@ -173,3 +173,17 @@ TEST_CASE("passwd: the system file reads like getpwnam for the logins it lists")
   REQUIRE(root.ok());
   if (*root) CHECK((*root)->uid == 0);
 }
+
+TEST_CASE("passwd: uids and gids at and past INT64_MAX and UINT64_MAX are refused, never wrapped") {
+  uint32_t id = 0;
+  CHECK(quail::parse_id("4294967294", id));
+  CHECK(id == 4294967294u);
+  CHECK(quail::parse_id("0001000", id));
+  CHECK(id == 1000);
+  // (uid_t)-1 means "none"; 2^32 + 1000 would be 1000 in a reader that wraps.
+  for (const char* n : {"4294967295", "4294968296", "9223372036854775807", "9223372036854775808",
+                        "18446744073709551615", "18446744073709551616", "123456789012345678901234", "", "-1", "+1"}) {
+    CAPTURE(std::string(n));
+    CHECK_FALSE(quail::parse_id(n, id));
+  }
+}

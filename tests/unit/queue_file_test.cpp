@@ -60,7 +60,10 @@ TEST_CASE("queue file: the header is 56 bytes of fixed-width decimal fields") {
 }
 
 TEST_CASE("queue file: header format and parse round trip") {
-  const QueueHeader cases[] = {{0, 0}, {1, 1}, {1u << 20, 1700000000000000000}, {UINT64_MAX, INT64_MAX}};
+  const QueueHeader cases[] = {{0, 0},
+                               {1, 1},
+                               {1u << 20, 1700000000000000000},
+                               {uint64_t{INT64_MAX} - quail::queue_header_size, quail::max_queue_time_ns}};
   for (const auto& c : cases) {
     auto h = quail::parse_queue_header(quail::format_queue_header(c));
     REQUIRE(h.ok());
@@ -120,14 +123,51 @@ TEST_CASE("queue file: a sign in the birth field is refused (20 decimal digits)"
 }
 
 TEST_CASE("queue file: ids are decimal inode numbers without leading zeros") {
-  for (const char* ok : {"1", "9", "123456", "18446744073709551615", "99999999999999999999"}) {
+  for (const char* ok : {"1", "9", "123456", "9223372036854775807", "9223372036854775808", "18446744073709551615"}) {
     CAPTURE(std::string(ok));
     CHECK(quail::valid_queue_id(ok));
+    CHECK(std::to_string(quail::parse_queue_id(ok).value()) == ok);
   }
-  for (const char* bad : {"", "0", "0123", "12a", "-1", "+1", " 1", "1 ", "1.2", "123456789012345678901", "../1",
-                          "1/2"}) {
+  // An inode number is a uint64_t: a 20-digit name past it names no queue file
+  // (queue-send once threw out of std::stoull on one in todo/).
+  for (const char* bad : {"", "0", "0123", "12a", "-1", "+1", " 1", "1 ", "1.2", "18446744073709551616",
+                          "99999999999999999999", "123456789012345678901", "../1", "1/2"}) {
     CAPTURE(std::string(bad));
     CHECK_FALSE(quail::valid_queue_id(bad));
+    CHECK_FALSE(quail::parse_queue_id(bad).has_value());
+  }
+}
+
+TEST_CASE("queue file: header numbers at and past INT64_MAX and UINT64_MAX are refused, never wrapped") {
+  auto header = [](const char* length, const char* birth) {
+    return std::string("QUAIL-QUEUE 1 ") + length + " " + birth + "\n";
+  };
+  const char* birth = "01700000000000000000";
+  const char* length = "00000000000000000042";
+  // The length is an off_t with room for the header: at most INT64_MAX - 56.
+  CHECK(quail::parse_queue_header(header("09223372036854775751", birth))->message_length == 9223372036854775751u);
+  // The birth is at most max_queue_time_ns (2^33 s, year 2242).
+  CHECK(quail::parse_queue_header(header(length, "08589934592000000000"))->birth_ns == quail::max_queue_time_ns);
+  struct Case {
+    const char* why;
+    std::string bytes;
+  };
+  const Case cases[] = {
+      {"length INT64_MAX - 55", header("09223372036854775752", birth)},
+      {"length INT64_MAX", header("09223372036854775807", birth)},
+      {"length INT64_MAX + 1", header("09223372036854775808", birth)},
+      {"length UINT64_MAX", header("18446744073709551615", birth)},
+      {"length UINT64_MAX + 1", header("18446744073709551616", birth)},
+      {"length of 21 digits", header("123456789012345678901", birth)},
+      {"birth one past max_queue_time_ns", header(length, "08589934592000000001")},
+      {"birth INT64_MAX", header(length, "09223372036854775807")},
+      {"birth INT64_MAX + 1", header(length, "09223372036854775808")},
+      {"birth UINT64_MAX", header(length, "18446744073709551615")},
+      {"birth of 20 nines", header(length, "99999999999999999999")},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(std::string(c.why));
+    CHECK_FALSE(quail::parse_queue_header(c.bytes).ok());
   }
 }
 

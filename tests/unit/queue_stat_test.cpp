@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "queue_file.hpp"
 #include "queue_stat.hpp"
 
 using quail::ErrorKind;
@@ -83,6 +84,37 @@ TEST_CASE("queue_stat: malformed journals are refused with the line number") {
     CHECK_MESSAGE(!r.ok(), t);
     if (!r.ok()) CHECK(r.error().reason.find("line ") != std::string::npos);
   }
+}
+
+TEST_CASE("queue_stat: numbers at and past INT64_MAX and UINT64_MAX are refused, never wrapped") {
+  // Issue 16: "T 0 9700000100700000200 x" was accepted, wrapped negative in queue-send
+  // and failed format -> parse. A T time is at most max_queue_time_s (2^33 s).
+  CHECK(parse_queue_stat(head + "T 0 8589934592 x\n", 1)->recipients[0].last_try == quail::max_queue_time_s);
+  CHECK(parse_queue_stat("quail-stat 1 8589934592000000000\n", 1)->birth_ns == quail::max_queue_time_ns);
+  const char* huge[] = {"8589934593",          "9223372036854775807",  "9223372036854775808",
+                        "18446744073709551615", "18446744073709551616", "9700000100700000200",
+                        "123456789012345678901234"};
+  for (const char* n : huge) {
+    CAPTURE(std::string(n));
+    CHECK_FALSE(parse_queue_stat(head + "T 0 " + n + " x\n", 1).ok());
+    CHECK_FALSE(parse_queue_stat(head + "D " + n + "\n", 1).ok());
+  }
+  for (const char* birth : {"8589934592000000001", "9223372036854775807", "9223372036854775808",
+                            "18446744073709551615", "18446744073709551616", "123456789012345678901234"}) {
+    CAPTURE(std::string(birth));
+    CHECK_FALSE(parse_queue_stat(std::string("quail-stat 1 ") + birth + "\n", 1).ok());
+  }
+  // Damage like any other: salvage keeps the records before it, so the recipient
+  // keeps its earlier schedule (or, with none, is tried at once).
+  auto r = salvage_queue_stat(head + "T 0 100 first\nT 0 9700000100700000200 x\nD 1\n", 2);
+  REQUIRE(r.ok());
+  CHECK(r->recipients[0].last_try == 100);
+  CHECK(r->recipients[0].reason == "first");
+  CHECK(r->recipients[1].outcome == StatOutcome::pending);
+  CHECK(r->good_bytes == head.size() + 14);
+  // A writer never writes what the parser would refuse.
+  CHECK(quail::stat_temporary_record(0, INT64_MAX, "x") == "T 0 8589934592 x\n");
+  CHECK(quail::stat_temporary_record(0, -5, "x") == "T 0 0 x\n");
 }
 
 TEST_CASE("queue_stat: a torn last record (no newline) is ignored, not an error") {

@@ -156,8 +156,9 @@ TEST_CASE("smtp command: BDAT size and LAST") {
   CHECK(z->chunk_size == 0);
   CHECK(z->last);
   CHECK(parse_smtp_command("BDAT 999999999999999999")->chunk_size == 999999999999999999ULL);
+  CHECK(parse_smtp_command("BDAT 1000000000000000000")->chunk_size == 1000000000000000000ULL);
   for (const char* line : {"BDAT", "BDAT x", "BDAT -1", "BDAT 1 LAST x", "BDAT 1 FIRST", "BDAT 1LAST",
-                           "BDAT 1000000000000000000", "BDAT  1"}) {
+                           "BDAT 10000000000000000000", "BDAT  1"}) {
     CAPTURE(line);
     auto r = parse_smtp_command(line);
     REQUIRE_FALSE(r);
@@ -203,4 +204,35 @@ TEST_CASE("smtp reply: lines, multi-line replies and enhanced codes") {
   CHECK(quail::enhanced_code_of(250, "2.0.0") == "2.0.0");
   CHECK(quail::enhanced_code_of(250, "2.0.0x") == "");
   CHECK(quail::enhanced_code_of(250, "2.1000.0 x") == "");
+}
+
+TEST_CASE("smtp command: BDAT sizes at and past INT64_MAX and UINT64_MAX are refused, never wrapped") {
+  CHECK(parse_smtp_command("BDAT 9223372036854775807")->chunk_size == uint64_t{INT64_MAX});
+  CHECK(parse_smtp_command("BDAT 09223372036854775807 LAST")->chunk_size == uint64_t{INT64_MAX});  // 1*DIGIT
+  CHECK(parse_smtp_command("BDAT 0000000000000000000000005")->chunk_size == 5);
+  for (const char* line : {"BDAT 9223372036854775808", "BDAT 18446744073709551615", "BDAT 18446744073709551616",
+                           "BDAT 18446744073709551621 LAST", "BDAT 123456789012345678901234"}) {
+    CAPTURE(line);
+    auto r = parse_smtp_command(line);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().kind == ErrorKind::format);
+  }
+}
+
+TEST_CASE("smtp command: SIZE values of up to 20 digits are sizes, larger than any limit past UINT64_MAX") {
+  using quail::parse_size_value;
+  CHECK(parse_size_value("0") == 0u);
+  CHECK(parse_size_value("0001000") == 1000u);
+  CHECK(parse_size_value("9223372036854775807") == uint64_t{INT64_MAX});
+  CHECK(parse_size_value("9223372036854775808") == uint64_t{INT64_MAX} + 1);
+  CHECK(parse_size_value("18446744073709551615") == UINT64_MAX);
+  // RFC 1870 allows 20 digits; past 2^64 - 1 it saturates (never wraps to a small size).
+  CHECK(parse_size_value("18446744073709551616") == UINT64_MAX);
+  CHECK(parse_size_value("18446744073709551621") == UINT64_MAX);
+  CHECK(parse_size_value("99999999999999999999") == UINT64_MAX);
+  for (const char* bad : {"", "x", "-1", "+1", "1 ", "1e3", "123456789012345678901", "000000000000000000001",
+                          "123456789012345678901234"}) {
+    CAPTURE(std::string(bad));
+    CHECK_FALSE(parse_size_value(bad).has_value());
+  }
 }

@@ -205,3 +205,14 @@ TEST_CASE("tcprules: lookup takes the longest matching key, then the default") {
   REQUIRE(!missing);
   CHECK(missing.error().kind == ErrorKind::not_found);
 }
+
+TEST_CASE("tcprules: octets at and past INT64_MAX and UINT64_MAX are refused, never wrapped") {
+  // 4294967296 + 10 would be 10 in a 32-bit reader that wraps.
+  for (const char* n : {"256", "4294967306", "9223372036854775807", "9223372036854775808", "18446744073709551615",
+                        "18446744073709551616", "123456789012345678901234"}) {
+    CAPTURE(std::string(n));
+    CHECK_FALSE(parse_rule_line(std::string(n) + ".0.0.1:allow"));
+    CHECK_FALSE(parse_rule_line("10.0.0.1-" + std::string(n) + ":allow"));
+  }
+  CHECK(parse_rule_line("10.0.0.255:allow"));
+}
