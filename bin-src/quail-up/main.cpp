@@ -89,13 +89,13 @@ int bring_up(const quail::up::StartSpec& spec) {
 }
 
 // The listeners to run: control/listeners, with each --<service> flag replacing
-// (or adding) its service's line; the file is rewritten when a flag changed it.
+// (or adding) its service's line; *changed when a flag changed the file's list.
 quail::Result<std::vector<quail::up::ListenRequest>> listeners(const std::string& root,
-                                                              const std::vector<std::string>& addr) {
+                                                              const std::vector<std::string>& addr, bool* changed) {
   auto known = quail::up::read_listeners(root);
   if (!known) return known.error();
   const auto& names = quail::service_names();
-  bool changed = false;
+  *changed = false;
   for (size_t i = 1; i < names.size(); ++i) {
     if (addr[i].empty()) continue;
     auto req = quail::up::parse_listen(names[i], addr[i]);
@@ -108,10 +108,7 @@ quail::Result<std::vector<quail::up::ListenRequest>> listeners(const std::string
     } else {
       continue;
     }
-    changed = true;
-  }
-  if (changed) {
-    if (auto s = quail::up::write_listeners(root, *known); !s) return s.error();
+    *changed = true;
   }
   return known;
 }
@@ -162,7 +159,8 @@ int run(int argc, char** argv) {
     return admin::usage;
   }
   if (*system == 1) warn_malformed_logins();
-  auto wanted = listeners(*root, addr);
+  bool changed = false;
+  auto wanted = listeners(*root, addr, &changed);
   if (!wanted) return fail(wanted.error());
   Plan plan;
   auto qs = quail::up::supervised_argv(*root, "queue-send", nullptr, queue_send_argv(*root, *system == 1));
@@ -194,6 +192,11 @@ int run(int argc, char** argv) {
     auto warning = quail::refresh_rules(*root, plan.services[i].service);
     if (!warning) return fail(warning.error());
     if (!warning->empty()) admin::say("up", "warning: " + *warning);
+  }
+
+  // Only now, with every program there and every rules file compiled, do the flags become configuration.
+  if (changed) {
+    if (auto s = quail::up::write_listeners(*root, *wanted); !s) return fail(s.error());
   }
 
   // Every configured service gets its chance; one that stays down makes the exit non-zero.

@@ -199,6 +199,7 @@ class TestUpDown(FrontEndCase):
         self.assertEqual(r.returncode, 100, r.err)
         self.assertIn("quail up: --pop3 needs pop3d, which is not installed", r.err)
         self.assertEqual(self.q.pids("queue-send"), [])
+        self.assertFalse(os.path.exists(self.q.path("control", "listeners")), "a refused flag is not remembered")
 
     def test_up_is_idempotent_and_down_stops_everything(self):
         self.need("queue-send", "tcpserver", "smtpd")
