@@ -78,19 +78,19 @@ Result<pid_t> start_child(const std::vector<std::string>& argv, int socket_fd, i
   _exit(111);
 }
 
-bool wait_ready(int fd, int timeout_ms) {
+Readiness wait_ready(int fd, int timeout_ms) {
   for (int64_t deadline = now_ms() + timeout_ms;;) {
     int64_t left = deadline - now_ms();
-    if (left <= 0) return false;
+    if (left <= 0) return Readiness::waiting;
     pollfd p{fd, POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(left));
-    if (n < 0 && errno != EINTR) return false;
+    if (n < 0 && errno != EINTR) return Readiness::closed;
     if (n <= 0) continue;
     char buf[64];
     ssize_t got = ::read(fd, buf, sizeof buf);
     if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    if (std::memchr(buf, '\n', static_cast<size_t>(got))) return true;
+    if (got <= 0) return Readiness::closed;
+    if (std::memchr(buf, '\n', static_cast<size_t>(got))) return Readiness::ready;
   }
 }
 

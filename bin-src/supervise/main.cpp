@@ -54,6 +54,19 @@ int up_ready_fd() {
   return fd;
 }
 
+// Waits for the first child's readiness; false when it closed the pipe, took
+// longer than first_ready_ms, or quail up gave up on us first (SIGTERM, SIGINT).
+bool first_ready(int fd) {
+  for (int64_t end = now_ms() + first_ready_ms; now_ms() < end;) {
+    auto r = sv::wait_ready(fd, 100);
+    if (r != sv::Readiness::waiting) return r == sv::Readiness::ready;
+    sigset_t pending;
+    ::sigpending(&pending);
+    if (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT)) return false;
+  }
+  return false;
+}
+
 struct Supervisor {
   std::string root, service;
   std::vector<std::string> argv;
@@ -173,10 +186,15 @@ int run(int argc, char** argv) {
   quail::Fd ready_r(p[0]), ready_w(p[1]);
   if (!s.start(ready_w.get())) return sv::exit_trouble;
   ready_w.reset();
-  if (!sv::wait_ready(ready_r.get(), first_ready_ms)) {
+  if (!first_ready(ready_r.get())) {
+    // Within quail up's own 2 s for us: a child that ignores SIGTERM gets SIGKILL.
     ::kill(s.child, SIGTERM);
     int w;
-    ::waitpid(s.child, &w, 0);
+    for (int i = 0; i < 100 && ::waitpid(s.child, &w, WNOHANG) == 0; ++i) ::usleep(10000);
+    if (::waitpid(s.child, &w, WNOHANG) == 0) {
+      ::kill(s.child, SIGKILL);
+      ::waitpid(s.child, &w, 0);
+    }
     sv::clear_state(s.root, s.service);
     return sv::exit_trouble;
   }

@@ -22,8 +22,9 @@ Result<Fd> listen_on(const std::string& host, const std::string& port, int backl
 // and LISTEN_PID, and ready_fd (or -1) as $QUAIL_READY_FD.
 Result<pid_t> start_child(const std::vector<std::string>& argv, int socket_fd, int ready_fd);
 
-// Waits up to timeout_ms for "\n" on fd; false when the child closed it or time ran out.
-bool wait_ready(int fd, int timeout_ms);
+// Waits up to timeout_ms for "\n" on fd.
+enum class Readiness { ready, closed, waiting };
+Readiness wait_ready(int fd, int timeout_ms);
 
 // ROOT/run/<service>.pid (the child's pid) and ROOT/run/<service>.state
 // ("<child pid> <unix time it started> <restarts>\n"), both replaced atomically.
