@@ -102,6 +102,16 @@ class TestSupervision(ServicesCase):
         self.assertEqual(r.returncode, 0, r.err)
         qt.wait_for(lambda: self.q.maildir_count(ALICE) == 1, 30, "delivery after the restart")
 
+    def test_restarts_back_off_while_the_service_keeps_dying(self):
+        self.q.up()
+        pid = self.pid("queue-send")
+        for _ in range(3):
+            os.kill(pid, signal.SIGKILL)
+            pid = self.restarted("queue-send", pid)
+        delays = [int(r["restart_in_ms"]) for r in self.supervise_events("queue-send", "exit")]
+        self.assertEqual(delays, [1000, 2000, 4000])
+        self.assertEqual(self.status()[1]["queue-send"]["restarts"], "3")
+
     def test_kill_9_of_the_smtp_side_keeps_the_listener(self):
         port = qt.free_port()
         self.q.up(smtp="127.0.0.1:%d" % port)
