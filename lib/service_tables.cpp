@@ -1,9 +1,13 @@
 // Stale tables and their compilers: see service_tables.hpp.
 #include "service_tables.hpp"
 
+#include <algorithm>
+#include <dirent.h>
 #include <sys/stat.h>
 
+#include "control.hpp"
 #include "root.hpp"
+#include "service.hpp"
 #include "spawn.hpp"
 
 namespace quail {
@@ -40,7 +44,29 @@ Result<std::string> refresh(const std::string& root, const std::string& name, co
   return Error{ErrorKind::temporary, "unable to compile " + name + ": " + tool[0] + " failed"};
 }
 
+// Files quail reads from control/ besides the registry's: rules.<service> and its cdb.
+bool known_control_file(const std::string& name) {
+  if (control_spec(name)) return true;
+  for (const auto& s : service_names()) {
+    if (service_is_listener(s) && (name == "rules." + s || name == "rules." + s + ".cdb")) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+std::vector<std::string> unknown_control_files(const std::string& root) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir((root + "/control").c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != ".." && !known_control_file(name)) out.push_back(name);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 Result<std::string> refresh_rules(const std::string& root, const std::string& service, bool* compiled) {
   std::string text = "control/rules." + service;

@@ -4,8 +4,6 @@
 // otherwise: maxrcpts for maxrcpt). A malformed file is an error that names
 // the file and line, and says which value the running services keep.
 // Exit 0 clean, 1 with warnings, 100 with an error. See man/quail-config.8.
-#include <dirent.h>
-#include <set>
 #include <string>
 #include <sys/stat.h>
 
@@ -13,7 +11,7 @@
 #include "fd.hpp"
 #include "log.hpp"
 #include "program.hpp"
-#include "service.hpp"
+#include "service_tables.hpp"
 #include "service_cli.hpp"
 
 namespace {
@@ -26,16 +24,6 @@ std::string joined(const std::vector<std::string>& values) {
   std::string out;
   for (const auto& v : values) out += (out.empty() ? "" : " ") + v;
   return out.empty() ? "(empty)" : out;
-}
-
-// Files quail reads from control/ besides the registry's: rules.<service> and its cdb.
-bool known_file(const std::string& name) {
-  if (quail::control_spec(name)) return true;
-  for (const auto& s : quail::service_names()) {
-    if (!quail::service_is_listener(s)) continue;
-    if (name == "rules." + s || name == "rules." + s + ".cdb") return true;
-  }
-  return false;
 }
 
 // The value the services use now, as text: the file's, its default, or (for a
@@ -79,15 +67,7 @@ int check(const std::string& root) {
     out += name + " = " + (value ? *value : "?") + "  (" + source + ")\n";
   }
   if (!quail::write_all(1, out)) return admin::temporary;
-  DIR* d = ::opendir(control.dir().c_str());
-  if (!d) return admin::temporary;
-  std::set<std::string> unknown;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name != "." && name != ".." && !known_file(name)) unknown.insert(name);
-  }
-  ::closedir(d);
-  for (const auto& name : unknown) {
+  for (const auto& name : quail::unknown_control_files(root)) {
     admin::say("config", "warning: control/" + name + " is not a file quail reads; it is ignored (misspelt? see quail-control(5))");
     if (result == admin::ok) result = admin::no;
   }

@@ -50,6 +50,9 @@ int run(int argc, char** argv) {
     if (compiled) tell("control/rules." + name + ".cdb rebuilt from control/rules." + name);
   }
   if (auto s = quail::write_control_snapshot(root); !s) return refuse(s.error());
+  for (const auto& name : quail::unknown_control_files(root)) {
+    admin::say("reload", "warning: control/" + name + " is not a file quail reads; it is ignored (quail config check)");
+  }
 
   auto qs = quail::service_status(root, "queue-send");
   if (qs.state != quail::ServiceState::running) {

@@ -151,6 +151,9 @@ int run(int argc, char** argv) {
   if (auto s = quail::Control(*root).validate_all(); !s) return fail(s.error());
   // What the services fall back to if a file is spoiled later (man/quail-control.5).
   if (auto s = quail::write_control_snapshot(*root); !s) return fail(s.error());
+  for (const auto& name : quail::unknown_control_files(*root)) {
+    admin::say("up", "warning: control/" + name + " is not a file quail reads; it is ignored (quail config check)");
+  }
 
   auto system = quail::Control(*root).integer("system");
   if (!system) return fail(system.error());

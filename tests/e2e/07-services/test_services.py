@@ -284,6 +284,8 @@ class TestConfigCheck(ServicesCase):
         self.assertEqual(values["maxrcpt"], ("1000", "default"))
         self.assertEqual(values["databytes"], ("52428800", "default"))
         self.assertIn("control/maxrcpts is not a file quail reads", r.err)
+        r = self.q.up()  # starts, and says so too
+        self.assertIn("quail up: warning: control/maxrcpts is not a file quail reads", r.err)
         os.unlink(self.q.path("control", "maxrcpts"))
         r, _ = self.config_check()
         self.assertEqual(r.returncode, 0, r.err)
