@@ -1,9 +1,14 @@
 // Control file registry and strict readers: see control.hpp and control/README.md.
 #include "control.hpp"
 
+#include <charconv>
+#include <type_traits>
+
 #include "address.hpp"
 #include "decimal.hpp"
+#include "durable.hpp"
 #include "fd.hpp"
+#include "log.hpp"
 #include "smtp_routes.hpp"
 
 namespace quail {
@@ -47,6 +52,7 @@ const std::vector<ControlSpec>& control_registry() {
       {"sendas", ControlKind::list, "", 0, 0, "smtpd", "more sender addresses an authenticated user may use on the submission service"},
       {"checkpassword", ControlKind::list, "", 0, 0, "pop3d, smtpd", "path of the checkpassword program that verifies logins; empty means ROOT/bin/checkpassword"},
       {"timeoutpop3d", ControlKind::integer, "600", 1, 86400, "pop3d", "seconds to wait for a POP3 client command"},
+      {"listeners", ControlKind::list, "", 0, 0, "quail up, quail status", "the listeners quail up runs, one SERVICE ADDRESS:PORT per line (smtp 127.0.0.1:25); quail up --smtp A:P writes it"},
   };
   return registry;
 }
@@ -137,6 +143,42 @@ Result<std::vector<std::string>> parse_control_list(std::string_view text, const
   return out;
 }
 
+template <typename T, typename Parse>
+Result<T> Control::last_good(std::string_view name, const Error& refused, Parse parse) const {
+  std::string root = dir_.substr(0, dir_.size() - std::string_view("/control").size());
+  auto text = read_file(control_snapshot_path(root), max_control_size * 4);
+  if (!text) return refused;
+  auto files = parse_control_snapshot(*text);
+  if (!files) return refused;
+  std::string source = control_snapshot_path(root) + " (" + std::string(name) + ")";
+  Result<T> value = refused;
+  const ControlSpec* spec = control_spec(name);
+  bool found = false;
+  for (const auto& [n, contents] : *files) {
+    if (n != name) continue;
+    value = parse(contents, source);
+    found = true;
+  }
+  if (!found) {
+    // Absent when the snapshot was taken: the default was the good value.
+    if (!spec) return refused;
+    if (spec->fallback == "=me") {
+      if constexpr (std::is_same_v<T, std::string>) {
+        value = line("me");
+      } else {
+        return refused;
+      }
+    } else {
+      value = parse(spec->fallback, source + " (default)");
+    }
+  }
+  if (!value) return refused;
+  log_error({{"event", "control_refused"}, {"file", dir_ + "/" + std::string(name)}, {"reason", refused.reason},
+             {"using", "the last good value from " + control_snapshot_path(root)}});
+  return value;
+}
+
+
 Result<std::string> Control::raw(std::string_view name) const {
   return read_file(dir_ + "/" + std::string(name), max_control_size);
 }
@@ -150,7 +192,11 @@ Result<std::string> Control::line(std::string_view name) const {
     if (spec->fallback == "=me") return line("me");
     return std::string(spec->fallback);
   }
-  return parse_control_line(*text, dir_ + "/" + std::string(name));
+  auto parsed = parse_control_line(*text, dir_ + "/" + std::string(name));
+  if (parsed || strict_) return parsed;
+  return last_good<std::string>(name, parsed.error(), [](std::string_view t, const std::string& f) {
+    return parse_control_line(t, f);
+  });
 }
 
 Result<int64_t> Control::integer(std::string_view name) const {
@@ -162,7 +208,11 @@ Result<int64_t> Control::integer(std::string_view name) const {
     if (text.error().kind != ErrorKind::not_found) return Error{ErrorKind::config, text.error().reason};
     return parse_control_integer(spec->fallback, file + " (default)", spec->min, spec->max);
   }
-  return parse_control_integer(*text, file, spec->min, spec->max);
+  auto parsed = parse_control_integer(*text, file, spec->min, spec->max);
+  if (parsed || strict_) return parsed;
+  return last_good<int64_t>(name, parsed.error(), [spec](std::string_view t, const std::string& f) {
+    return parse_control_integer(t, f, spec->min, spec->max);
+  });
 }
 
 Result<std::vector<std::string>> Control::list(std::string_view name) const {
@@ -175,7 +225,11 @@ Result<std::vector<std::string>> Control::list(std::string_view name) const {
     if (text.error().kind != ErrorKind::not_found) return Error{ErrorKind::config, text.error().reason};
     return parse_control_list(spec->fallback, file + " (default)", domains);
   }
-  return parse_control_list(*text, file, domains);
+  auto parsed = parse_control_list(*text, file, domains);
+  if (parsed || strict_) return parsed;
+  return last_good<std::vector<std::string>>(name, parsed.error(), [domains](std::string_view t, const std::string& f) {
+    return parse_control_list(t, f, domains);
+  });
 }
 
 Result<std::vector<ControlLine>> Control::lines(std::string_view name) const {
@@ -191,25 +245,79 @@ Result<std::vector<ControlLine>> Control::lines(std::string_view name) const {
   return parse_control_lines(*text, file, domains);
 }
 
+Status Control::validate(std::string_view name) const {
+  const ControlSpec* spec = control_spec(name);
+  if (!spec) return Error{ErrorKind::config, "unknown control file " + std::string(name)};
+  Control strict = *this;
+  strict.strict_ = true;
+  switch (spec->kind) {
+    case ControlKind::line:
+      if (auto r = strict.line(name); !r) return r.error();
+      break;
+    case ControlKind::integer:
+      if (auto r = strict.integer(name); !r) return r.error();
+      break;
+    case ControlKind::list:
+    case ControlKind::domains:
+      if (auto r = strict.list(name); !r) return r.error();
+      break;
+    case ControlKind::directory:
+      break;  // tlsd reads and checks its own files, per connection
+  }
+  return {};
+}
+
 Status Control::validate_all() const {
   for (const auto& s : control_registry()) {
-    switch (s.kind) {
-      case ControlKind::line:
-        if (auto r = line(s.name); !r) return r.error();
-        break;
-      case ControlKind::integer:
-        if (auto r = integer(s.name); !r) return r.error();
-        break;
-      case ControlKind::list:
-      case ControlKind::domains:
-        if (auto r = list(s.name); !r) return r.error();
-        break;
-      case ControlKind::directory:
-        break;  // tlsd reads and checks its own files, per connection
-    }
+    if (auto r = validate(s.name); !r) return r;
   }
   // Files whose lines have a syntax of their own.
   return validate_routing_files(*this);
 }
+
+std::string control_snapshot_path(const std::string& root) { return root + "/run/control.good"; }
+
+namespace {
+constexpr std::string_view snapshot_magic = "quail-control-good 1\n";
+}  // namespace
+
+Result<std::vector<std::pair<std::string, std::string>>> parse_control_snapshot(std::string_view text) {
+  Error bad{ErrorKind::format, "not a control snapshot"};
+  if (!text.starts_with(snapshot_magic)) return bad;
+  text.remove_prefix(snapshot_magic.size());
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    if (nl == std::string_view::npos) return bad;
+    std::string_view head = text.substr(0, nl);
+    size_t space = head.find(' ');
+    if (space == std::string_view::npos || space == 0) return bad;
+    std::string_view len_text = head.substr(space + 1);
+    size_t len = 0;
+    auto [ptr, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
+    if (ec != std::errc() || ptr != len_text.data() + len_text.size() || len_text.empty()) return bad;
+    text.remove_prefix(nl + 1);
+    if (len > text.size()) return bad;
+    out.emplace_back(std::string(head.substr(0, space)), std::string(text.substr(0, len)));
+    text.remove_prefix(len);
+  }
+  return out;
+}
+
+Status write_control_snapshot(const std::string& root) {
+  Control control(root);
+  if (auto s = control.validate_all(); !s) return s;
+  std::string out(snapshot_magic);
+  for (const auto& spec : control_registry()) {
+    auto text = read_file(control.dir() + "/" + std::string(spec.name), max_control_size);
+    if (!text) {
+      if (text.error().kind == ErrorKind::not_found) continue;
+      return Error{ErrorKind::temporary, text.error().reason};
+    }
+    out += std::string(spec.name) + " " + std::to_string(text->size()) + "\n" + *text;
+  }
+  return write_file_durable(control_snapshot_path(root), out, 0644);
+}
+
 
 }  // namespace quail

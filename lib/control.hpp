@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "result.hpp"
@@ -54,13 +55,34 @@ class Control {
   // their own (smtproutes, tlspolicy): the caller's errors then name the line.
   Result<std::vector<ControlLine>> lines(std::string_view name) const;
   // Reads every registered file that exists; the first error found, naming file and line.
+  // Strict: never falls back to the last good configuration.
   Status validate_all() const;
+  // The same for one registered file.
+  Status validate(std::string_view name) const;
 
  private:
+  // A malformed file's value from ROOT/run/control.good, logged as refused; the
+  // original error when there is no snapshot.
+  template <typename T, typename Parse>
+  Result<T> last_good(std::string_view name, const Error& refused, Parse parse) const;
+  bool strict_ = false;
   // The file's contents; not_found when missing.
   Result<std::string> raw(std::string_view name) const;
   std::string dir_;
 };
+
+// The last good configuration (man/quail-control.5, "LAST GOOD CONFIGURATION"):
+// quail up and quail reload, once every file validates, copy the registered
+// control files into ROOT/run/control.good. A reader that then finds a file
+// malformed (a bad edit since) logs event=control_refused and uses the file's
+// value from the snapshot, so the running services keep serving.
+std::string control_snapshot_path(const std::string& root);
+// Validates every file (strictly), then writes the snapshot durably.
+Status write_control_snapshot(const std::string& root);
+// The snapshot format: "quail-control-good 1\n", then per file present
+// "<name> <length>\n<bytes>". name -> contents; a file absent at the time is
+// absent here (its default applied). format error when malformed.
+Result<std::vector<std::pair<std::string, std::string>>> parse_control_snapshot(std::string_view text);
 
 // Parsers, exposed for unit tests and fuzzing. `file` is used in error messages.
 Result<int64_t> parse_control_integer(std::string_view text, const std::string& file, int64_t min, int64_t max);

@@ -133,6 +133,42 @@ ServiceStatus service_status(const std::string& root, std::string_view name) {
   return {ServiceState::stale, *pid};
 }
 
+std::string service_supervisor_pid_file(const std::string& root, std::string_view name) {
+  return root + "/run/" + std::string(name) + ".supervise.pid";
+}
+
+std::string service_state_file(const std::string& root, std::string_view name) {
+  return root + "/run/" + std::string(name) + ".state";
+}
+
+ServiceStatus supervisor_status(const std::string& root, std::string_view name) {
+  auto pid = read_pid_file(service_supervisor_pid_file(root, name));
+  if (!pid) {
+    if (pid.error().kind == ErrorKind::not_found) return {ServiceState::stopped, 0};
+    return {ServiceState::stale, 0};
+  }
+  if (process_is(*pid, bin_dir(root) + "/supervise")) return {ServiceState::running, *pid};
+  return {ServiceState::stale, *pid};
+}
+
+Result<ServiceRecord> read_service_record(const std::string& root, std::string_view name) {
+  std::string path = service_state_file(root, name);
+  auto text = read_file(path, 128);
+  if (!text) return text.error();
+  ServiceRecord r;
+  long child = 0;
+  const char* p = text->data();
+  const char* end = p + text->size();
+  for (long* field : {&child, &r.since, &r.restarts}) {
+    while (p < end && *p == ' ') ++p;
+    auto [next, ec] = std::from_chars(p, end, *field);
+    if (ec != std::errc() || *field < 0) return Error{ErrorKind::format, path + ": not a service state file"};
+    p = next;
+  }
+  r.child = static_cast<pid_t>(child);
+  return r;
+}
+
 Result<bool> stop_process(pid_t pid, int timeout_ms) {
   if (::kill(pid, SIGTERM) != 0) {
     if (errno == ESRCH) return true;

@@ -54,4 +54,19 @@ ServiceStatus service_status(const std::string& root, std::string_view name);
 // error when the process could not be signalled or survived KILL.
 Result<bool> stop_process(pid_t pid, int timeout_ms);
 
+// Supervision (man/supervise.8): `quail up` runs each service as
+// `supervise SERVICE PROGRAM...`, whose pid is in run/<name>.supervise.pid;
+// supervise keeps run/<name>.pid (its child) and run/<name>.state up to date.
+std::string service_supervisor_pid_file(const std::string& root, std::string_view name);
+std::string service_state_file(const std::string& root, std::string_view name);
+// The supervise process of a service, like service_status for the service itself.
+ServiceStatus supervisor_status(const std::string& root, std::string_view name);
+struct ServiceRecord {
+  pid_t child = 0;     // 0 while supervise waits to restart it
+  long since = 0;      // unix time of the child's start (or of its exit when child is 0)
+  long restarts = 0;   // restarts since supervise started
+};
+// Reads run/<name>.state; not_found when missing, format when malformed.
+Result<ServiceRecord> read_service_record(const std::string& root, std::string_view name);
+
 }  // namespace quail

@@ -1,6 +1,8 @@
 // quail down: stop every service quail up started (listeners first so no new mail
-// arrives, queue-send last), each with SIGTERM and up to 30 s to finish, then
-// SIGKILL. Pid files naming no live service are just removed. See man/quail.8.
+// arrives, queue-send last): SIGTERM to its supervise, which passes it on and
+// exits when the service has, up to 30 s, then SIGKILL. Pid files naming no live
+// service are just removed. control/listeners is kept for the next quail up.
+// See man/quail-down.8.
 #include <getopt.h>
 #include <string>
 
@@ -22,22 +24,34 @@ int fail(const quail::Error& e) {
 
 void tell(const std::string& line) { (void)quail::write_all(1, line + "\n"); }
 
-// Stops one service; admin::ok when it is stopped (or was not running).
+// Stops one service: its supervise first (which passes SIGTERM on and waits
+// for the child), then the child itself if it outlived supervise or never had
+// one; admin::ok when it is stopped (or was not running).
 int stop(const std::string& root, const std::string& name) {
-  auto st = quail::service_status(root, name);
-  std::string pid_file = quail::service_pid_file(root, name);
-  if (st.state == quail::ServiceState::running) {
-    auto how = quail::stop_process(st.pid, stop_timeout_ms);
+  auto sup = quail::supervisor_status(root, name);
+  auto child = quail::service_status(root, name);
+  std::string sup_file = quail::service_supervisor_pid_file(root, name);
+  if (sup.state == quail::ServiceState::running) {
+    auto how = quail::stop_process(sup.pid, stop_timeout_ms);
     if (!how) return fail(how.error());
-    if (*how) {
-      tell(name + " stopped, pid " + std::to_string(st.pid));
-    } else {
-      admin::say("down", name + " (pid " + std::to_string(st.pid) + ") did not stop within 30 s; killed");
-    }
-  } else if (st.state == quail::ServiceState::stale) {
+    if (!*how) admin::say("down", name + " (supervise pid " + std::to_string(sup.pid) + ") did not stop within 30 s; killed");
+  } else if (sup.state == quail::ServiceState::stale) {
+    admin::say("down", "removing stale pid file " + sup_file);
+  }
+  std::string pid_file = quail::service_pid_file(root, name);
+  if (auto left = quail::service_status(root, name); left.state == quail::ServiceState::running) {
+    auto how = quail::stop_process(left.pid, stop_timeout_ms);
+    if (!how) return fail(how.error());
+    if (!*how) admin::say("down", name + " (pid " + std::to_string(left.pid) + ") did not stop within 30 s; killed");
+  } else if (left.state == quail::ServiceState::stale && sup.state != quail::ServiceState::running) {
     admin::say("down", "removing stale pid file " + pid_file);
   }
-  if (auto s = quail::remove_pid_file(pid_file); !s) return fail(s.error());
+  if (sup.state == quail::ServiceState::running || child.state == quail::ServiceState::running) {
+    tell(name + " stopped, pid " + std::to_string(child.pid ? child.pid : sup.pid));
+  }
+  for (const auto& f : {sup_file, pid_file, quail::service_state_file(root, name)}) {
+    if (auto s = quail::remove_pid_file(f); !s) return fail(s.error());
+  }
   return admin::ok;
 }
 

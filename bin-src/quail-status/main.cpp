@@ -1,9 +1,14 @@
-// quail status: one line per service, "<name> <pid|-> running|stopped", for
-// queue-send and every service with a pid file. Exit 0 when all of them run, 1
-// otherwise. Reads ROOT/run and /proc only. See man/quail.8.
+// quail status: one line per service, for queue-send, every listener of
+// control/listeners and any other service with a pid file:
+//   <name> <state> pid=<pid|-> listen=<address|-> up=<seconds>s restarts=<n>
+// state: running, restarting (supervise waits to restart it), stopped, or
+// unsupervised. Exit 0 when every configured service runs, 1 otherwise. Reads
+// ROOT/control/listeners, ROOT/run and /proc only. See man/quail-status.8.
+#include <ctime>
 #include <getopt.h>
 #include <string>
 
+#include "control.hpp"
 #include "fd.hpp"
 #include "program.hpp"
 #include "service.hpp"
@@ -13,19 +18,45 @@ namespace {
 
 namespace admin = quail::admin;
 
+// "smtp 127.0.0.1:25" lines of control/listeners, by service; unreadable ones are
+// shown as they are (quail up names the fault).
+std::string listen_address(const std::vector<std::string>& lines, const std::string& name) {
+  for (const auto& l : lines) {
+    size_t space = l.find_first_of(" \t");
+    if (space == std::string::npos || l.substr(0, space) != name) continue;
+    size_t a = l.find_first_not_of(" \t", space);
+    return a == std::string::npos ? "?" : l.substr(a);
+  }
+  return "";
+}
+
 int run(int argc, char** argv) {
   std::string opened;
   if (int code = admin::root_only_arguments("status", argc, argv, &opened); code != admin::ok) return code;
-  const std::string* root = &opened;
+  const std::string& root = opened;
+  auto listeners = quail::Control(root).list("listeners");
+  std::vector<std::string> lines = listeners ? *listeners : std::vector<std::string>();
+  if (!listeners) admin::say("status", listeners.error().reason);
   std::string out;
-  bool all_run = true;
+  bool all_run = static_cast<bool>(listeners);
+  long now = static_cast<long>(::time(nullptr));
   for (const auto& name : quail::service_names()) {
-    auto st = quail::service_status(*root, name);
-    // A listener nobody asked for is not listed; queue-send always is.
-    if (st.state == quail::ServiceState::stopped && name != "queue-send") continue;
-    bool running = st.state == quail::ServiceState::running;
-    all_run = all_run && running;
-    out += name + " " + (running ? std::to_string(st.pid) : "-") + (running ? " running\n" : " stopped\n");
+    std::string addr = listen_address(lines, name);
+    bool configured = name == "queue-send" || !addr.empty();
+    auto sup = quail::supervisor_status(root, name);
+    auto child = quail::service_status(root, name);
+    if (!configured && sup.state == quail::ServiceState::stopped && child.state == quail::ServiceState::stopped) continue;
+    bool supervised = sup.state == quail::ServiceState::running;
+    bool running = child.state == quail::ServiceState::running;
+    std::string state = running ? (supervised ? "running" : "unsupervised") : (supervised ? "restarting" : "stopped");
+    std::string up = "-", restarts = "-";
+    if (auto rec = quail::read_service_record(root, name); rec && supervised) {
+      if (running && rec->child == child.pid) up = std::to_string(now > rec->since ? now - rec->since : 0) + "s";
+      restarts = std::to_string(rec->restarts);
+    }
+    if (configured && !(running && supervised)) all_run = false;
+    out += name + " " + state + " pid=" + (running ? std::to_string(child.pid) : "-") +
+           " listen=" + (addr.empty() ? "-" : addr) + " up=" + up + " restarts=" + restarts + "\n";
   }
   if (!quail::write_all(1, out)) return admin::temporary;
   return all_run ? admin::ok : admin::no;

@@ -1,13 +1,15 @@
 // The listeners quail up knows: what each needs installed and the tcpserver command
 // line it runs (the contract with tcpserver and smtpd; man/quail.8, "LISTENERS").
+#include <algorithm>
 #include <arpa/inet.h>
 #include <charconv>
 #include <pwd.h>
 #include <sys/stat.h>
 
 #include "control.hpp"
+#include "durable.hpp"
 #include "root.hpp"
-#include "spawn.hpp"
+#include "service.hpp"
 #include "up.hpp"
 
 namespace quail::up {
@@ -87,7 +89,7 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
   std::string busy = is_pop3(r.service) ? "-ERR " + *me + " too many connections, try again later"
                                         : "421 " + *me + " too many connections, try again later";
   argv.insert(argv.end(), {"-c", std::to_string(*incoming), "-C", std::to_string(*perip), "-b",
-                           std::to_string(*backlog), "-o", busy, r.host, r.port});
+                           std::to_string(*backlog), "-o", busy, "-", "-"});  // supervise binds r.host r.port
   if (r.service == "smtps" || r.service == "pop3s") argv.push_back(bin + "/tlsd");
   argv.push_back(bin + (is_pop3(r.service) ? "/pop3d" : "/smtpd"));
   // Submission's policy (RFC 6409, RFC 8314 for 465): AUTH first, the user's own sender.
@@ -95,29 +97,53 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
   return argv;
 }
 
-Result<std::string> refresh_rules(const std::string& root, const std::string& service) {
-  std::string text = root + "/control/rules." + service;
-  std::string cdb = text + ".cdb";
-  struct stat ts, cs;
-  if (!exists(text, &ts)) return std::string();
-  bool have_cdb = exists(cdb, &cs);
-  if (have_cdb && (cs.st_mtim.tv_sec > ts.st_mtim.tv_sec ||
-                   (cs.st_mtim.tv_sec == ts.st_mtim.tv_sec && cs.st_mtim.tv_nsec >= ts.st_mtim.tv_nsec))) {
-    return std::string();
+Result<std::vector<std::string>> supervised_argv(const std::string& root, const std::string& service,
+                                                const ListenRequest* listen, std::vector<std::string> argv) {
+  std::vector<std::string> out = {bin_dir(root) + "/supervise"};
+  if (listen) {
+    auto backlog = Control(root).integer("backlog");
+    if (!backlog) return backlog.error();
+    out.insert(out.end(), {"-l", listen->host, "-p", listen->port, "-b", std::to_string(*backlog)});
   }
-  std::string tool = bin_dir(root) + "/quail-rules";
-  if (!exists(tool)) {
-    return std::string("control/rules." + service + (have_cdb ? " is newer than its cdb" : " has no cdb") +
-                       ", but quail-rules is not installed to compile it");
+  out.push_back(service);
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+Result<std::vector<ListenRequest>> read_listeners(const std::string& root) {
+  auto lines = Control(root).list("listeners");
+  if (!lines) return lines.error();
+  std::vector<ListenRequest> out;
+  for (const auto& line : *lines) {
+    std::string where = root + "/control/listeners: " + line;
+    size_t space = line.find_first_of(" \t");
+    if (space == std::string::npos) return Error{ErrorKind::config, where + ": expected SERVICE ADDRESS:PORT"};
+    std::string service = line.substr(0, space);
+    std::string addr = line.substr(line.find_first_not_of(" \t", space));
+    const auto& names = service_names();
+    if (!service_is_listener(service) || std::find(names.begin(), names.end(), service) == names.end()) {
+      return Error{ErrorKind::config, where + ": unknown service " + service};
+    }
+    for (const auto& r : out) {
+      if (r.service == service) return Error{ErrorKind::config, where + ": a second " + service + " listener"};
+    }
+    auto r = parse_listen(service, addr);
+    if (!r) return Error{ErrorKind::config, where + ": " + r.error().reason};
+    out.push_back(*r);
   }
-  // Its messages (naming the file and line of a bad rule) go straight to our stderr.
-  auto pid = spawn({tool, "--root", root, service});
-  if (!pid) return pid.error();
-  auto st = wait_for(*pid);
-  if (!st) return st.error();
-  if (st->ok()) return std::string();
-  if (!st->signaled && st->code == 100) return Error{ErrorKind::permanent, "control/rules." + service + " does not compile"};
-  return Error{ErrorKind::temporary, "unable to compile control/rules." + service + ": quail-rules failed"};
+  return out;
+}
+
+Status write_listeners(const std::string& root, const std::vector<ListenRequest>& listeners) {
+  std::string text = "# The listeners quail up runs: SERVICE ADDRESS:PORT, one per line (quail-up(8)).\n";
+  for (const auto& name : service_names()) {
+    for (const auto& r : listeners) {
+      if (r.service != name) continue;
+      bool v6 = r.host.find(':') != std::string::npos;
+      text += name + " " + (v6 ? "[" + r.host + "]" : r.host) + ":" + r.port + "\n";
+    }
+  }
+  return write_file_durable(root + "/control/listeners", text, 0644);
 }
 
 }  // namespace quail::up

@@ -1,6 +1,9 @@
 // quail up: validate every control file, then start queue-send and the listeners
-// asked for, each detached with its log in ROOT/log and pid in ROOT/run, and return
-// once each is ready. Idempotent: a running service is left alone. See man/quail.8.
+// of control/listeners (a --<service> flag adds or replaces its line there), each
+// under supervise, detached with its log in ROOT/log and pids in ROOT/run, and
+// return once each is ready. Idempotent: a running service is left alone. Exits
+// non-zero when a configured service was left down. See man/quail-up.8.
+#include <algorithm>
 #include <getopt.h>
 #include <string>
 #include <sys/stat.h>
@@ -16,6 +19,7 @@
 #include "service.hpp"
 #include "service_cli.hpp"
 #include "service_lock.hpp"
+#include "service_tables.hpp"
 #include "up.hpp"
 
 namespace {
@@ -40,48 +44,74 @@ int fail(const quail::Error& e) {
 
 void tell(const std::string& line) { (void)quail::write_all(1, line + "\n"); }
 
-// What to start: queue-send, then each listener asked for, in service_names() order.
+// What to start: queue-send, then each listener of control/listeners, in
+// service_names() order, each under supervise (man/supervise.8).
 struct Plan {
   std::vector<quail::up::StartSpec> services;
 };
 
-Plan make_plan(const std::string& root, bool system) {
-  Plan plan;
+std::vector<std::string> queue_send_argv(const std::string& root, bool system) {
   std::string bin = quail::bin_dir(root);
   // local-spawn runs each local delivery in a forked child (no exec per delivery).
   // System install: it keeps root (the only process that does), starts queue-send
   // as quail-send and each delivery as its recipient. Single-user ("-"): no uid
   // changes, and queue-send takes local-spawn's place (the service's pid is queue-send's).
-  plan.services.push_back({root, "queue-send", {bin + "/local-spawn", system ? "quail-send" : "-", bin + "/queue-send"}});
-  return plan;
+  return {bin + "/local-spawn", system ? "quail-send" : "-", bin + "/queue-send"};
 }
 
-// Starts one service unless it already runs; false (after saying why) when it fails.
+// Starts one service under supervise unless it already runs; admin::ok, or the
+// exit code after saying why.
 int bring_up(const quail::up::StartSpec& spec) {
-  auto st = quail::service_status(spec.root, spec.service);
-  if (st.state == quail::ServiceState::running) {
-    auto running = quail::process_argv(st.pid);
-    // A script's interpreter comes first in its argv (see process_is).
-    if (running && running->size() > 1 && (*running)[0] != spec.argv[0]) running->erase(running->begin());
-    // `local-spawn - queue-send` runs as the queue-send it execs in its own place.
-    std::vector<std::string> expected = spec.argv;
-    if (expected.size() > 2 && expected[1] == "-" && expected[0].ends_with("/local-spawn")) {
-      expected.erase(expected.begin(), expected.begin() + 2);
-    }
-    if (running && *running != expected) {
+  auto sup = quail::supervisor_status(spec.root, spec.service);
+  if (sup.state == quail::ServiceState::running) {
+    auto running = quail::process_argv(sup.pid);
+    if (running && *running != spec.argv) {
       admin::say("up", spec.service + " runs with other arguments; run quail down to change them");
     }
-    tell(spec.service + " already running, pid " + std::to_string(st.pid));
+    auto child = quail::service_status(spec.root, spec.service);
+    tell(spec.service + " already running, pid " + std::to_string(child.pid ? child.pid : sup.pid));
     return admin::ok;
   }
-  if (st.state == quail::ServiceState::stale) {
-    // A dead process, or a pid reused by another program: the file no longer means anything.
-    if (auto s = quail::remove_pid_file(quail::service_pid_file(spec.root, spec.service)); !s) return fail(s.error());
+  // A service an older quail up started without supervise: left alone until quail down.
+  if (auto st = quail::service_status(spec.root, spec.service); st.state == quail::ServiceState::running) {
+    tell(spec.service + " already running, pid " + std::to_string(st.pid) + " (not supervised: quail down; quail up)");
+    return admin::ok;
+  }
+  // Dead processes, or pids reused by other programs: the files no longer mean anything.
+  for (const auto& f : {spec.pid_file, quail::service_pid_file(spec.root, spec.service),
+                        quail::service_state_file(spec.root, spec.service)}) {
+    if (auto s = quail::remove_pid_file(f); !s) return fail(s.error());
   }
   auto pid = quail::up::start_service(spec, ready_timeout_ms);
   if (!pid) return fail(pid.error());
-  tell(spec.service + " started, pid " + std::to_string(*pid));
+  auto child = quail::service_status(spec.root, spec.service);
+  tell(spec.service + " started, pid " + std::to_string(child.pid ? child.pid : *pid));
   return admin::ok;
+}
+
+// The listeners to run: control/listeners, with each --<service> flag replacing
+// (or adding) its service's line; *changed when a flag changed the file's list.
+quail::Result<std::vector<quail::up::ListenRequest>> listeners(const std::string& root,
+                                                              const std::vector<std::string>& addr, bool* changed) {
+  auto known = quail::up::read_listeners(root);
+  if (!known) return known.error();
+  const auto& names = quail::service_names();
+  *changed = false;
+  for (size_t i = 1; i < names.size(); ++i) {
+    if (addr[i].empty()) continue;
+    auto req = quail::up::parse_listen(names[i], addr[i]);
+    if (!req) return req.error();
+    auto same = std::find_if(known->begin(), known->end(), [&](const auto& r) { return r.service == names[i]; });
+    if (same == known->end()) {
+      known->push_back(*req);
+    } else if (same->host != req->host || same->port != req->port) {
+      *same = *req;
+    } else {
+      continue;
+    }
+    *changed = true;
+  }
+  return known;
 }
 
 // quail reads logins from /etc/passwd itself (man/quail.8, SYSTEM USERS) and
@@ -120,6 +150,11 @@ int run(int argc, char** argv) {
 
   // Nothing starts on a malformed control file: the error names the file and line.
   if (auto s = quail::Control(*root).validate_all(); !s) return fail(s.error());
+  // What the services fall back to if a file is spoiled later (man/quail-control.5).
+  if (auto s = quail::write_control_snapshot(*root); !s) return fail(s.error());
+  for (const auto& name : quail::unknown_control_files(*root)) {
+    admin::say("up", "warning: control/" + name + " is not a file quail reads; it is ignored (quail config check)");
+  }
 
   auto system = quail::Control(*root).integer("system");
   if (!system) return fail(system.error());
@@ -135,7 +170,13 @@ int run(int argc, char** argv) {
     if (!minuid) return fail(minuid.error());
     if (auto u = quail::refresh_home_table(*root, *minuid); !u) return fail(u.error());
   }
-  Plan plan = make_plan(*root, *system == 1);
+  bool changed = false;
+  auto wanted = listeners(*root, addr, &changed);
+  if (!wanted) return fail(wanted.error());
+  Plan plan;
+  auto qs = quail::up::supervised_argv(*root, "queue-send", nullptr, queue_send_argv(*root, *system == 1));
+  if (!qs) return fail(qs.error());
+  plan.services.push_back({*root, "queue-send", std::move(*qs), quail::service_supervisor_pid_file(*root, "queue-send")});
   struct stat st;
   for (const auto& prog : plan.services[0].argv) {
     if (prog.front() == '/' && ::stat(prog.c_str(), &st) != 0) {
@@ -143,31 +184,38 @@ int run(int argc, char** argv) {
       return admin::usage;
     }
   }
-  const auto& names = quail::service_names();
-  for (size_t i = 1; i < names.size(); ++i) {
-    if (addr[i].empty()) continue;
-    auto req = quail::up::parse_listen(names[i], addr[i]);
-    if (!req) return fail(req.error());
-    for (const auto& prog : quail::up::listener_programs(names[i])) {
+  for (const auto& name : quail::service_names()) {
+    auto req = std::find_if(wanted->begin(), wanted->end(), [&](const auto& r) { return r.service == name; });
+    if (req == wanted->end()) continue;
+    for (const auto& prog : quail::up::listener_programs(name)) {
       if (::stat((quail::bin_dir(*root) + "/" + prog).c_str(), &st) != 0) {
-        admin::say("up", "--" + names[i] + " needs " + prog + ", which is not installed");
+        admin::say("up", "--" + name + " needs " + prog + ", which is not installed");
         return admin::usage;
       }
     }
     auto largv = quail::up::listener_argv(*root, *req);
     if (!largv) return fail(largv.error());
-    plan.services.push_back({*root, names[i], std::move(*largv)});
+    auto sargv = quail::up::supervised_argv(*root, name, &*req, std::move(*largv));
+    if (!sargv) return fail(sargv.error());
+    plan.services.push_back({*root, name, std::move(*sargv), quail::service_supervisor_pid_file(*root, name)});
   }
   for (size_t i = 1; i < plan.services.size(); ++i) {
-    auto warning = quail::up::refresh_rules(*root, plan.services[i].service);
+    auto warning = quail::refresh_rules(*root, plan.services[i].service);
     if (!warning) return fail(warning.error());
     if (!warning->empty()) admin::say("up", "warning: " + *warning);
   }
 
-  for (const auto& spec : plan.services) {
-    if (int code = bring_up(spec); code != admin::ok) return code;
+  // Only now, with every program there and every rules file compiled, do the flags become configuration.
+  if (changed) {
+    if (auto s = quail::up::write_listeners(*root, *wanted); !s) return fail(s.error());
   }
-  return admin::ok;
+
+  // Every configured service gets its chance; one that stays down makes the exit non-zero.
+  int result = admin::ok;
+  for (const auto& spec : plan.services) {
+    if (int code = bring_up(spec); code != admin::ok && result == admin::ok) result = code;
+  }
+  return result;
 }
 
 }  // namespace

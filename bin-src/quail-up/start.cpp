@@ -109,7 +109,7 @@ Status wait_ready(int fd, pid_t pid, int timeout_ms) {
 
 Result<pid_t> start_service(const StartSpec& spec, int timeout_ms) {
   std::string log_path = service_log_file(spec.root, spec.service);
-  std::string pid_path = service_pid_file(spec.root, spec.service);
+  std::string pid_path = spec.pid_file.empty() ? service_pid_file(spec.root, spec.service) : spec.pid_file;
   auto log = open_fd(log_path, O_WRONLY | O_CREAT | O_APPEND, 0640);
   if (!log) return log.error();
   off_t log_start = ::lseek(log->get(), 0, SEEK_END);

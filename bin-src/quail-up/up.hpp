@@ -23,15 +23,21 @@ std::vector<std::string> listener_programs(const std::string& service);
 // The full command line of a listener: tcpserver with limits from control/, then
 // the per-connection program. config error when a control file is malformed.
 Result<std::vector<std::string>> listener_argv(const std::string& root, const ListenRequest& r);
-// Recompiles control/rules.<service> with quail-rules when its cdb is missing or
-// older. Returns a warning to show (empty when none); permanent error when the
-// rules do not compile.
-Result<std::string> refresh_rules(const std::string& root, const std::string& service);
+// The command line `quail up` starts for a service: bin/supervise, with
+// -l/-p/-b when it holds a listener's socket, the service's name, then argv.
+Result<std::vector<std::string>> supervised_argv(const std::string& root, const std::string& service,
+                                                const ListenRequest* listen, std::vector<std::string> argv);
+// The listeners in control/listeners ("SERVICE ADDRESS:PORT" lines); config error
+// naming the line when one is malformed, unknown or a second one of a service.
+Result<std::vector<ListenRequest>> read_listeners(const std::string& root);
+// Rewrites control/listeners (durably) with these listeners in service_names() order.
+Status write_listeners(const std::string& root, const std::vector<ListenRequest>& listeners);
 
 struct StartSpec {
   std::string root;
   std::string service;
   std::vector<std::string> argv;  // argv[0] is the program's path
+  std::string pid_file;           // where its pid goes; "" for ROOT/run/<service>.pid
 };
 // Starts one service detached (own session, stdin /dev/null, stdout and stderr
 // appended to ROOT/log/<service>.log, pid in ROOT/run/<service>.pid) and waits up

@@ -167,3 +167,24 @@ TEST_CASE("service: queue-send starts first and the listeners follow") {
   for (size_t i = 1; i < names.size(); ++i) CHECK(quail::service_is_listener(names[i]));
   CHECK(quail::service_log_file("/r", "smtp") == "/r/log/smtp.log");
 }
+
+TEST_CASE("service: supervise's state file is read back, a malformed one is a format error") {
+  ServiceRoot root;
+  CHECK(quail::read_service_record(root.path, "smtp").error().kind == quail::ErrorKind::not_found);
+  write_text(quail::service_state_file(root.path, "smtp"), "4242 1700000000 3\n");
+  auto r = quail::read_service_record(root.path, "smtp");
+  REQUIRE(r.ok());
+  CHECK(r.value().child == 4242);
+  CHECK(r.value().since == 1700000000);
+  CHECK(r.value().restarts == 3);
+  write_text(quail::service_state_file(root.path, "smtp"), "0 1700000001 4\n");  // a restart pending
+  CHECK(quail::read_service_record(root.path, "smtp").value().child == 0);
+  for (const char* bad : {"", "4242", "4242 x 3\n", "-1 1 1\n", "4242 1\n"}) {
+    CAPTURE(bad);
+    write_text(quail::service_state_file(root.path, "smtp"), bad);
+    CHECK(quail::read_service_record(root.path, "smtp").error().kind == quail::ErrorKind::format);
+  }
+  CHECK(quail::supervisor_status(root.path, "smtp").state == quail::ServiceState::stopped);
+  write_text(quail::service_supervisor_pid_file(root.path, "smtp"), std::to_string(dead_pid()) + "\n");
+  CHECK(quail::supervisor_status(root.path, "smtp").state == quail::ServiceState::stale);
+}

@@ -64,8 +64,15 @@ class FrontEndCase(unittest.TestCase):
             self.skipTest("program(s) not built: %s" % ", ".join(gone))
 
     def status(self):
+        """(exit code, {service: [pid or "-", state]}) from `quail status`'s
+        "<name> <state> pid=<pid> listen=... up=... restarts=..." lines."""
         r = self.q.quail("status", check=False)
-        return r.returncode, {line.split()[0]: line.split()[1:] for line in r.out.splitlines()}
+        out = {}
+        for line in r.out.splitlines():
+            words = line.split()
+            fields = dict(w.split("=", 1) for w in words[2:])
+            out[words[0]] = [fields["pid"], words[1]]
+        return r.returncode, out
 
 
 class TestInit(FrontEndCase):
@@ -195,6 +202,7 @@ class TestUpDown(FrontEndCase):
         self.assertEqual(r.returncode, 100, r.err)
         self.assertIn("quail up: --pop3 needs pop3d, which is not installed", r.err)
         self.assertEqual(self.q.pids("queue-send"), [])
+        self.assertFalse(os.path.exists(self.q.path("control", "listeners")), "a refused flag is not remembered")
 
     def test_up_is_idempotent_and_down_stops_everything(self):
         self.need("queue-send", "tcpserver", "smtpd")
@@ -233,6 +241,9 @@ class TestUpDown(FrontEndCase):
         self.q.up()
         with open(self.q.path("run", "queue-send.pid")) as f:
             old = int(f.read())
+        # Its supervise first, or it would restart queue-send (07-services covers that).
+        with open(self.q.path("run", "queue-send.supervise.pid")) as f:
+            os.kill(int(f.read()), signal.SIGKILL)
         os.kill(old, signal.SIGKILL)
         qt.wait_for(lambda: old not in self.q.pids("queue-send"), 10, "queue-send to die")
         code, st = self.status()

@@ -149,6 +149,9 @@ class KillDuringFlow(unittest.TestCase):
                     with open(q.path("run", "queue-send.pid")) as f:
                         pid = int(f.read().strip())
                     self.assertIn(pid, q.pids("queue-send"), "queue-send (run/queue-send.pid) is not running")
+                    # Its supervise too, or it would restart queue-send itself (07-services).
+                    with open(q.path("run", "queue-send.supervise.pid")) as f:
+                        os.kill(int(f.read().strip()), signal.SIGKILL)
                     os.kill(pid, signal.SIGKILL)
                     scheduler_kills += 1
                     qt.wait_for(lambda: pid not in q.pids("queue-send"), 10, "queue-send to die")

@@ -154,9 +154,13 @@ class SystemInstallTest(unittest.TestCase):
             self.assertTrue(s.recv(512).startswith(b"220"))
             sessions = qt.wait_for(lambda: qt.processes_under(self.q.root, "smtpd"), 10, "an smtpd session")
             self.assertEqual({user_name(u) for u in uid_of(sessions[0])}, {"quail-smtpd"})
+        # supervise (one per service) stays root to restart local-spawn and to hand
+        # the bound port 25 to tcpserver; it reads nothing from the network.
+        supervisors = qt.processes_under(self.q.root, "supervise")
+        self.assertEqual(len(supervisors), 2, "one supervise per service")
         root_owned = [pid for pid in qt.processes_under(self.q.root) if uid_of(pid) and 0 in uid_of(pid)
                       and ppid_of(pid) not in spawner]
-        self.assertEqual(root_owned, spawner, "nothing but local-spawn holds root")
+        self.assertEqual(root_owned, sorted(spawner + supervisors), "nothing but local-spawn and supervise holds root")
 
     def test_no_setuid_root_program_and_queue_inject_is_setuid_queue_user(self):
         for name in os.listdir(self.q.path("bin")):
