@@ -1,6 +1,4 @@
 // Session ids for the log (sid=): 12 hex digits, new for each connection.
-// (smtpd keeps its own copy of this function until the TLS work on it lands;
-// it should then call this one.)
 #pragma once
 #include <string>
 

@@ -24,6 +24,8 @@ constexpr std::string_view usage_text =
     "  up        start the services: [--smtp A:P] [--submission A:P] [--smtps A:P] [--pop3 A:P] [--pop3s A:P]\n"
     "  down      stop the services\n"
     "  status    show the services\n"
+    "  reload    check control/ and the tables, rebuild stale ones, HUP queue-send\n"
+    "  config    config check: every setting in effect and where it comes from\n"
     "  queue     the queue: list, show ID, retry ID|all, delete ID|--all-to D [--bounce], hold ID, release ID\n"
     "  check     verify the queue's invariants [--repair]\n"
     "  homes     refresh the home table now (system install, root)\n"

@@ -316,6 +316,12 @@ void Scheduler::record(Message& m, uint32_t n, const RcptResult& res, uint64_t d
     r.t_due = false;
   }
   const char* result = out.verdict == Verdict::delivered ? "delivered" : out.verdict == Verdict::failed ? "failed" : "deferred";
+  if (out.peer_dsn) {
+    // The peer took the DSN parameters: any success report is the peer's to send.
+    log_info({{"msg", m.id_str()}, {"dlv", dlv}, {"event", "delivery"}, {"to", "<" + r.address + ">"},
+              {"result", result}, {"reason", out.reason}, {"dsn", "peer"}});
+    return;
+  }
   log_info({{"msg", m.id_str()}, {"dlv", dlv}, {"event", "delivery"}, {"to", "<" + r.address + ">"}, {"result", result},
             {"reason", out.reason}});
 }

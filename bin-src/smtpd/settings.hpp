@@ -43,7 +43,5 @@ struct Settings {
 // Reads control files and the environment; a config error names the file and line.
 Result<Settings> load_settings(const std::string& root, bool submission = false);
 
-// A new random session id (12 hex digits).
-std::string new_session_id();
 
 }  // namespace quail::smtpd
