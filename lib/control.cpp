@@ -309,6 +309,7 @@ Status write_control_snapshot(const std::string& root) {
   if (auto s = control.validate_all(); !s) return s;
   std::string out(snapshot_magic);
   for (const auto& spec : control_registry()) {
+    if (spec.kind == ControlKind::directory) continue;  // its program reads its files itself
     auto text = read_file(control.dir() + "/" + std::string(spec.name), max_control_size);
     if (!text) {
       if (text.error().kind == ErrorKind::not_found) continue;
@@ -318,6 +319,5 @@ Status write_control_snapshot(const std::string& root) {
   }
   return write_file_durable(control_snapshot_path(root), out, 0644);
 }
-
 
 }  // namespace quail

@@ -43,12 +43,10 @@ bool clean(std::string_view reason) {
 // R <n> / W <n>: a success report / delay notice for recipient n is queued. They
 // contradict nothing: each only spares the recipient a second notice.
 Status apply_notice_record(QueueStat& s, std::string_view line, size_t lineno) {
-  uint64_t n = 0;
-  if (line.size() < 3 || line[1] != ' ' || !parse_number(line.substr(2), n)) {
-    return bad_line(lineno, "malformed " + std::string(1, line[0]) + " record");
-  }
-  if (n >= s.recipients.size()) return bad_line(lineno, "recipient number out of range");
-  (line[0] == 'R' ? s.recipients[n].reported : s.recipients[n].warned) = true;
+  auto n = line.size() < 3 || line[1] != ' ' ? std::nullopt : parse_decimal(line.substr(2), UINT64_MAX);
+  if (!n) return bad_line(lineno, "malformed " + std::string(1, line[0]) + " record");
+  if (*n >= s.recipients.size()) return bad_line(lineno, "recipient number out of range");
+  (line[0] == 'R' ? s.recipients[*n].reported : s.recipients[*n].warned) = true;
   return {};
 }
 

@@ -41,6 +41,8 @@ quail::Result<std::string> effective(const quail::Control& control, const quail:
     case quail::ControlKind::list:
     case quail::ControlKind::domains:
       break;
+    case quail::ControlKind::directory:
+      return std::string("(a directory: its programs read its files)");
   }
   auto v = control.list(name);
   if (!v) return v.error();

@@ -10,6 +10,7 @@
 #include <random>
 #include <sys/random.h>
 
+#include "control.hpp"
 #include "service.hpp"
 
 namespace quail::rd {
@@ -126,18 +127,24 @@ RoutePlan plan_route(const std::string& domain, const std::vector<SmtpRoute>& ro
 
 std::vector<Listener> own_listeners(const std::string& root) {
   std::vector<Listener> out;
-  for (const auto& name : service_names()) {
-    if (!service_is_listener(name)) continue;
-    ServiceStatus st = service_status(root, name);
-    if (st.state != ServiceState::running) continue;
-    auto argv = process_argv(st.pid);
-    // quail up runs `tcpserver [options] host port program` (man/quail.8, LISTENERS).
-    if (!argv || argv->size() < 4) continue;
-    const std::string& port = (*argv)[argv->size() - 2];
+  // control/listeners says where each listener quail up runs listens ("SERVICE
+  // ADDRESS:PORT", man/quail-up.8); only the ones running now can loop back.
+  auto lines = Control(root).list("listeners");
+  if (!lines) return out;
+  for (const auto& line : *lines) {
+    size_t space = line.find_first_of(" \t");
+    if (space == std::string::npos) continue;
+    std::string service = line.substr(0, space);
+    if (!service_is_listener(service) || service_status(root, service).state != ServiceState::running) continue;
+    std::string addr = line.substr(line.find_first_not_of(" \t", space));
+    size_t colon = addr.rfind(':');
+    if (colon == std::string::npos) continue;
+    std::string host = addr.substr(0, colon), port = addr.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     unsigned p = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
     if (ec != std::errc() || end != port.data() + port.size() || p == 0 || p > 65535) continue;
-    out.push_back({(*argv)[argv->size() - 3], static_cast<uint16_t>(p)});
+    out.push_back({host, static_cast<uint16_t>(p)});
   }
   return out;
 }
