@@ -2,8 +2,12 @@
 // checkpassword with the login on fd 3. Input is read one byte per read(2), so
 // nothing the client sent after its login is left in our buffer: the transaction
 // step reads it from the socket itself (pipelined commands are never lost).
+// STLS (RFC 2595) hands the connection to tlsd (lib/tls_start); a password is
+// taken only under TLS or where a tcpserver rule set PLAINTEXTLOGIN.
 #include <cstdlib>
 #include <fcntl.h>
+#include <optional>
+#include <poll.h>
 #include <unistd.h>
 
 #include "control.hpp"
@@ -15,6 +19,7 @@
 #include "root.hpp"
 #include "sasl_plain.hpp"
 #include "spawn.hpp"
+#include "tls_start.hpp"
 
 namespace quail::pop3d {
 namespace {
@@ -77,9 +82,29 @@ Outcome check(const AuthSettings& s, const std::string& sid, std::string_view us
   return Outcome::failed;
 }
 
-void capabilities(LineIo& io) {
+// USER and SASL PLAIN are listed only where a password would be taken, STLS only
+// before TLS and with a certificate (RFC 2595 4).
+void capabilities(LineIo& io, bool login_allowed, bool offer_stls) {
   ok(io, "capability list follows");
-  io.write("USER\r\nSASL PLAIN\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nTOP\r\nUIDL\r\nIMPLEMENTATION quail\r\n.\r\n");
+  if (login_allowed) io.write("USER\r\nSASL PLAIN\r\n");
+  if (offer_stls) io.write("STLS\r\n");
+  io.write("RESP-CODES\r\nAUTH-RESP-CODE\r\nTOP\r\nUIDL\r\nIMPLEMENTATION quail\r\n.\r\n");
+}
+
+// Octets already waiting on fd 0 after the STLS line: sent before our +OK, so
+// plaintext nobody may take for commands inside TLS (the CVE-2011-0411 class).
+// Read and dropped without waiting; returns how many.
+size_t drop_pending_input() {
+  size_t dropped = 0;
+  char buf[4096];
+  for (int i = 0; i < 256; ++i) {  // bounded: a peer cannot keep us here
+    pollfd p{0, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
+    ssize_t r = ::read(0, buf, sizeof buf);
+    if (r <= 0) break;
+    dropped += static_cast<size_t>(r);
+  }
+  return dropped;
 }
 
 }  // namespace
@@ -100,6 +125,10 @@ int authorize(const std::string& root, const std::string& sid) {
   const AuthSettings& s = *settings;
   io.set_timeout(s.timeout_ms);
   log_info({{"sid", sid}, {"event", "connect"}, {"ip", ip}});
+  // Implicit TLS (pop3s): tlsd started us and said so in the environment.
+  std::optional<TlsInfo> tls = tls_from_environment();
+  const bool plaintext_login = std::getenv("PLAINTEXTLOGIN") != nullptr;
+  auto login_allowed = [&] { return tls || plaintext_login; };
   ok(io, s.me + " POP3 server ready");
 
   std::string user, line, why = "eof";
@@ -146,18 +175,28 @@ int authorize(const std::string& root, const std::string& sid) {
       continue;
     }
     switch (c.verb) {
-      case Pop3Verb::capa: capabilities(io); break;
+      case Pop3Verb::capa: capabilities(io, login_allowed(), !tls && tls_available(root)); break;
       case Pop3Verb::quit:
         ok(io, "bye");
         why = "quit";
         go = false;
         break;
       case Pop3Verb::user:
+        if (!login_allowed()) {
+          err(io, "[AUTH] plaintext login refused: use STLS first");
+          if (++errors >= max_errors) why = "errors", go = false;
+          break;
+        }
         user = c.arg;
         ok(io, "send PASS");
         break;
       case Pop3Verb::pass: {
         Secret password(std::move(c.arg));
+        if (!login_allowed()) {
+          err(io, "[AUTH] plaintext login refused: use STLS first");
+          if (++errors >= max_errors) why = "errors", go = false;
+          break;
+        }
         if (user.empty()) {
           err(io, "USER first");
           if (++errors >= max_errors) why = "errors", go = false;
@@ -168,6 +207,11 @@ int authorize(const std::string& root, const std::string& sid) {
         break;
       }
       case Pop3Verb::auth: {
+        if (!login_allowed()) {
+          err(io, "[AUTH] plaintext login refused: use STLS first");
+          if (++errors >= max_errors) why = "errors", go = false;
+          break;
+        }
         if (c.arg.empty()) {
           ok(io, "mechanisms follow");
           io.write("PLAIN\r\n.\r\n");
@@ -200,9 +244,37 @@ int authorize(const std::string& root, const std::string& sid) {
         go = login(plain->user, plain->password);
         break;
       }
-      case Pop3Verb::stls:
-        err(io, "STLS is not available");
+      case Pop3Verb::stls: {
+        if (tls) {
+          err(io, "TLS is already on");
+          break;
+        }
+        if (!tls_available(root)) {
+          err(io, "STLS is not available");
+          break;
+        }
+        size_t dropped = io.buffered().size() + drop_pending_input();
+        io.consume(io.buffered().size());
+        ok(io, "begin TLS negotiation");
+        if (io.flush() != IoStatus::ok) {
+          why = "io_error";
+          go = false;
+          break;
+        }
+        auto info = start_tls(root, s.timeout_ms);
+        if (!info) {
+          // The handshake consumed the client's bytes: no reply can reach it.
+          log_warn({{"sid", sid}, {"event", "starttls"}, {"result", "fail"}, {"reason", info.error().reason}});
+          why = "tls";
+          go = false;
+          break;
+        }
+        tls = *info;
+        user.clear();  // RFC 2595 4: what came before TLS is forgotten
+        log_info({{"sid", sid}, {"event", "starttls"}, {"result", "ok"}, {"protocol", tls->protocol},
+                  {"cipher", tls->cipher}, {"dropped", dropped}});
         break;
+      }
       default:
         err(io, "not logged in");
         if (++errors >= max_errors) why = "errors", go = false;
@@ -210,6 +282,7 @@ int authorize(const std::string& root, const std::string& sid) {
     }
   }
   io.flush();
+  if (tls) finish_tls(*tls, 10000);
   if (why != "served") log_info({{"sid", sid}, {"event", "end"}, {"reason", why}, {"errors", errors}, {"failures", failures}});
   return exit_ok;
 }

@@ -115,6 +115,8 @@ Status write_control(const quail::init::Options& o) {
       // Submission relays only for an authenticated user: no RELAYCLIENT here.
       {"rules.submission", "127.0.0.1:allow,PLAINTEXTLOGIN=\"\"\n::1:allow,PLAINTEXTLOGIN=\"\"\n:allow\n"},
       {"rules.smtps", ":allow\n"},
+      // POP3 passwords in plaintext (before STLS) from loopback only (man/pop3d.8).
+      {"rules.pop3", "127.0.0.1:allow,PLAINTEXTLOGIN=\"\"\n::1:allow,PLAINTEXTLOGIN=\"\"\n:allow\n"},
   };
   for (const auto& [name, text] : files) {
     if (auto s = quail::write_file_durable(c + name, text, 0644); !s) return s;

@@ -13,6 +13,7 @@ passed to a DSN peer; SIZE declared and a too-big message bounced; a relay
 login; SMTPUTF8; IPv6; a silent host timing out; qmail-remote's report read
 directly; MX order, a dead first MX, the implicit MX, null MX and NXDOMAIN
 bounces, and an MX that is the instance's own listener bouncing as a loop;
+two instances through smtproutes under STARTTLS (ESMTPS, TLS 1.2+);
 Postfix as the receiving MTA; the system install's quail-remote user.
 """
 import email
@@ -495,6 +496,42 @@ class PostfixPeer(unittest.TestCase):
         d = events(q, event="delivery", result="delivered")
         self.assertIn("accepted the message: 250 2.0.0 Ok", d[0]["reason"])
         qt.note("Postfix " + pf.version)
+
+
+class TwoInstancesStartTls(unittest.TestCase):
+    """Two quail instances through control/smtproutes: A's remote-deliver sends to
+    B's smtpd, which offers STARTTLS with quail init's self-signed certificate.
+    A requires TLS for b.test (tlspolicy encrypt), so the mail cannot pass in
+    clear, and B's Received line and both logs show the TLS 1.2+ session."""
+
+    def test_mail_between_two_instances_travels_under_starttls(self):
+        b = qt.Instance()
+        self.addCleanup(b.cleanup)
+        b.init("mx.b.test", ["b.test"])
+        b.add_user("bob@b.test")
+        port = qt.free_port()
+        b.up(smtp="127.0.0.1:%d" % port)
+        a = qt.Instance()
+        self.addCleanup(a.cleanup)
+        a.init("mx.a.test", ["a.test"])
+        a.write_control("smtproutes", "b.test:[127.0.0.1]:%d\n" % port)
+        a.write_control("tlspolicy", "b.test:encrypt\n")
+        a.up(env=RETRY)
+        r = a.sendmail(["-f", "alice@a.test", "bob@b.test"], qt.make_message(111, sender="alice@a.test", to="bob@b.test"))
+        self.assertEqual(r.returncode, 0, r.err)
+        got = qt.wait_for(lambda: b.maildir_messages("bob@b.test"), 60, "A's message at B")
+        self.assertEqual(qt.test_number(got[0]), 111)
+        m = email.message_from_bytes(got[0], policy=email.policy.compat32)
+        received = [" ".join(h.split()) for h in m.get_all("Received")]
+        by_b = [h for h in received if "by mx.b.test (quail smtpd)" in h]
+        self.assertEqual(len(by_b), 1, received)
+        self.assertRegex(by_b[0], r"from mx\.a\.test \(\[127\.0\.0\.1\]\) by mx\.b\.test \(quail smtpd\) "
+                         r"with ESMTPS \(TLSv1\.[23] ", received)
+        tls = qt.wait_for(lambda: events(a, event="tls", host="127.0.0.1"), 30, "A's tls log line")
+        self.assertIn(tls[0].get("version"), ("TLSv1.2", "TLSv1.3"), tls[0])
+        started = [e for e in b.log_lines("smtp") if e.get("event") == "starttls" and e.get("result") == "ok"]
+        self.assertTrue(started and started[0]["protocol"] in ("TLSv1.2", "TLSv1.3"), started)
+        self.assertTrue(events(a, event="delivery", result="delivered"))
 
 
 def dns_answers(port, name):

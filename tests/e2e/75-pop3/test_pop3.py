@@ -4,7 +4,9 @@ passwords, unknown and disabled users are refused with [AUTH]; a second session 
 one maildrop gets [IN-USE]; guessing is slowed; a killed session deletes nothing;
 DELE + QUIT is done when the +OK arrives; UIDLs survive sessions and the
 new/ -> cur/ move; a 100,000-message maildrop opens quickly. checkpassword is also
-run directly with the login on fd 3.
+run directly with the login on fd 3. Pop3Tls: STLS (RFC 2595) and pop3s
+(implicit TLS) with poplib, openssl s_client, the STLS injection defence, and
+plaintext logins refused before STLS from an address without PLAINTEXTLOGIN.
 """
 import base64
 import os
@@ -13,6 +15,7 @@ import shutil
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -59,6 +62,10 @@ class Pop3(unittest.TestCase):
             cls.q.init("mx." + DOMAIN, [DOMAIN])
             for name, pw in PASSWORDS.items():
                 cls.q.add_user(addr(name), pw)
+            # These tests count failures per client address (127.0.0.2, .3, .4):
+            # plaintext logins from all of 127/8 here (TLS is Pop3Tls's subject).
+            with open(os.path.join(cls.q.root, "control", "rules.pop3"), "w") as f:
+                f.write('127.:allow,PLAINTEXTLOGIN=""\n:allow\n')
             cls.smtp_port = qt.free_port()
             cls.pop_port = qt.free_port()
             cls.q.up(smtp="127.0.0.1:%d" % cls.smtp_port, pop3="127.0.0.1:%d" % cls.pop_port)
@@ -372,9 +379,11 @@ class CheckpasswordDirect(unittest.TestCase):
         self.assertEqual(r.returncode, 3, r.stderr)
         self.assertLess(time.monotonic() - t, 10, "refused without a wait or a hash check")
         self.assertIn(b"result=locked", r.stderr)
-        # pop3d run directly (as tcpserver would, on pipes) turns exit 3 into [LOGIN-DELAY].
+        # pop3d run directly (as tcpserver would, on pipes, with a PLAINTEXTLOGIN rule)
+        # turns exit 3 into [LOGIN-DELAY].
         p = subprocess.run([qt.bin_path("pop3d")], input=b"USER locked@example.test\r\nPASS locked-secret\r\n",
-                           capture_output=True, env=self.q.env({"TCPREMOTEIP": "192.0.2.8"}), timeout=60)
+                           capture_output=True, env=self.q.env({"TCPREMOTEIP": "192.0.2.8", "PLAINTEXTLOGIN": ""}),
+                           timeout=60)
         replies = p.stdout.split(b"\r\n")
         self.assertTrue(replies[2].startswith(b"-ERR [LOGIN-DELAY]"), replies)
         # Another name is not locked by it.
@@ -383,3 +392,127 @@ class CheckpasswordDirect(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def client_context():
+    """Accepts quail init's self-signed certificate."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class Pop3Tls(unittest.TestCase):
+    """quail init's rules.pop3 as written: PLAINTEXTLOGIN for 127.0.0.1 and ::1
+    only, so a client on 127.0.0.2 stands for one from the network."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.q = qt.Instance()
+        try:
+            cls.q.init("mx." + DOMAIN, [DOMAIN])
+            for name in ("alice", "bob", "carol"):
+                cls.q.add_user(addr(name), PASSWORDS[name])
+            cls.smtp_port = qt.free_port()
+            cls.pop_port = qt.free_port()
+            cls.pops_port = qt.free_port()
+            cls.q.up(smtp="127.0.0.1:%d" % cls.smtp_port, pop3="127.0.0.1:%d" % cls.pop_port,
+                     pop3s="127.0.0.1:%d" % cls.pops_port)
+        except BaseException:
+            cls.q.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.q.cleanup()
+
+    def deliver(self, name, subject):
+        msg = ("From: sender@remote.test\nTo: %s\nSubject: %s\n\nbody of %s\n.dot line\n\xc3\xa9\n"
+               % (addr(name), subject, subject)).encode()
+        before = len(self.q.maildir_files(addr(name)))
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, local_hostname="client.example.test", timeout=60) as s:
+            s.sendmail("sender@remote.test", [addr(name)], msg.replace(b"\n", b"\r\n"))
+        qt.wait_for(lambda: len(self.q.maildir_files(addr(name))) > before, 60, "delivery to " + name)
+        [path] = self.q.maildir_files(addr(name))[-1:]
+        with open(path, "rb") as f:
+            return f.read()
+
+    def retrieved(self, p):
+        return b"\r\n".join(p.retr(1)[1]) + b"\r\n"
+
+    def test_poplib_stls_from_the_network_refuses_plaintext_then_downloads_byte_exact(self):
+        stored = self.deliver("alice", "over stls")
+        p = POP3From("127.0.0.1", self.pop_port, "127.0.0.2", 60)
+        self.addCleanup(p.close)
+        caps = p.capa()
+        self.assertIn("STLS", caps)
+        self.assertNotIn("USER", caps, "no plaintext login offered before TLS")
+        with self.assertRaises(poplib.error_proto) as e:
+            p.user(addr("alice"))
+        self.assertTrue(str(e.exception).startswith("b'-ERR [AUTH]"), e.exception)
+        with self.assertRaises(poplib.error_proto) as e:
+            p._shortcmd("AUTH PLAIN " + base64.b64encode(b"\0alice@example.test\0alice secret").decode())
+        self.assertIn("[AUTH]", str(e.exception))
+        p.stls(client_context())
+        caps = p.capa()
+        self.assertIn("USER", caps)
+        self.assertNotIn("STLS", caps, "no second STLS under TLS")
+        p.user(addr("alice"))
+        p.pass_(PASSWORDS["alice"])
+        self.assertEqual(self.retrieved(p), wire(stored))
+        p.quit()
+        qt.wait_for(lambda: [l for l in self.q.log_lines("pop3") if l.get("event") == "starttls"
+                             and l.get("result") == "ok" and l.get("protocol") in ("TLSv1.2", "TLSv1.3")],
+                    20, "a starttls log line")
+
+    def test_pop3s_downloads_byte_exact(self):
+        stored = self.deliver("bob", "over pop3s")
+        p = poplib.POP3_SSL("127.0.0.1", self.pops_port, timeout=60, context=client_context())
+        self.addCleanup(p.close)
+        self.assertIn(p.sock.version(), ("TLSv1.2", "TLSv1.3"))
+        caps = p.capa()
+        self.assertIn("USER", caps)
+        self.assertNotIn("STLS", caps)
+        p.user(addr("bob"))
+        p.pass_(PASSWORDS["bob"])
+        self.assertEqual(self.retrieved(p), wire(stored))
+        p.quit()
+
+    def test_openssl_s_client_starttls_pop3_is_tls12_or_better(self):
+        r = subprocess.run(["openssl", "s_client", "-starttls", "pop3", "-connect", "127.0.0.1:%d" % self.pop_port,
+                            "-brief"], input=b"QUIT\r\n", capture_output=True, timeout=60)
+        out = (r.stdout + r.stderr).decode(errors="replace")
+        self.assertIn("CONNECTION ESTABLISHED", out)
+        self.assertRegex(out, r"Protocol version: TLSv1\.[23]")
+        r = subprocess.run(["openssl", "s_client", "-starttls", "pop3", "-connect", "127.0.0.1:%d" % self.pop_port,
+                            "-tls1_1", "-brief"], input=b"QUIT\r\n", capture_output=True, timeout=60)
+        self.assertNotIn("CONNECTION ESTABLISHED", (r.stdout + r.stderr).decode(errors="replace"))
+
+    def test_stls_injection_is_discarded(self):
+        s = socket.create_connection(("127.0.0.1", self.pop_port), timeout=30, source_address=("127.0.0.2", 0))
+        self.addCleanup(s.close)
+        f = s.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        # STLS and a command in one packet: the CAPA must never be answered.
+        s.sendall(b"STLS\r\nCAPA\r\n")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        t = client_context().wrap_socket(s, server_hostname="mx.example.test")
+        t.sendall(b"NOOP\r\n")
+        tf = t.makefile("rb")
+        self.assertEqual(tf.readline(), b"-ERR not logged in\r\n", "NOOP's answer, not a capability list")
+        t.sendall(b"QUIT\r\n")
+        self.assertTrue(tf.readline().startswith(b"+OK"))
+        t.close()
+        qt.wait_for(lambda: [l for l in self.q.log_lines("pop3")
+                             if l.get("event") == "starttls" and l.get("dropped") == "6"],
+                    20, "starttls log line with dropped=6")
+
+    def test_loopback_may_log_in_without_tls(self):
+        self.deliver("carol", "plain on loopback")
+        p = POP3From("127.0.0.1", self.pop_port, "127.0.0.1", 60)
+        self.addCleanup(p.close)
+        self.assertIn("USER", p.capa())
+        p.user(addr("carol"))
+        p.pass_(PASSWORDS["carol"])
+        self.assertEqual(p.stat()[0], 1)
+        p.quit()
