@@ -3,7 +3,10 @@ through control/smtproutes, and two quail instances on loopback mailing each
 other through MX records served by a real dnsmasq.
 
 Per-recipient 250/450/550 in one transaction give delivered / retried / bounced
-(the bounce parses as an RFC 3464 report quoting the peer); a connection dropped
+(the bounce parses as an RFC 3464 report quoting the peer); a VERP message to
+three recipients at one domain travels as three transactions with their own
+return paths over one connection, a refused one bouncing to its own return
+path only; a connection dropped
 in the middle of DATA is retried and nothing is lost; an 8-bit message reaches a
 peer without 8BITMIME as quoted-printable that decodes to the original; 100
 recipients travel in one connection (three transactions past a limit of 40);
