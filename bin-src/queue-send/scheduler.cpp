@@ -161,7 +161,9 @@ void Scheduler::run_due(int64_t now) {
 }
 
 void Scheduler::dispatch(Message& m, int64_t now) {
-  std::map<std::pair<std::string, std::string>, Job> remote;  // (domain, return path) -> job
+  // One remote run per domain: with VERP, remote-deliver computes each recipient's
+  // return path itself and sends them all over one connection.
+  std::map<std::string, Job> remote;  // domain -> job
   const std::string id = m.id_str();
   if (m.hold_asked) return;  // quail queue hold: it leaves for hold/ when its pass ends
   for (uint32_t n = 0; n < m.rcpts.size(); ++n) {
@@ -187,14 +189,13 @@ void Scheduler::dispatch(Message& m, int64_t now) {
     }
     r.state = RcptState::queued;
     ++m.active;
-    std::string sender = verp_return_path(m.sender, r.address);
     if (local) {
-      ready_local_.push_back({m.id, {n}, "", std::move(sender)});
+      ready_local_.push_back({m.id, {n}, "", verp_return_path(m.sender, r.address)});
     } else {
-      Job& j = remote[{domain, sender}];
+      Job& j = remote[domain];
       j.msg = m.id;
       j.domain = domain;
-      j.sender = sender;
+      j.sender = m.sender;
       j.rcpts.push_back(n);
     }
   }

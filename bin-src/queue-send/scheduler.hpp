@@ -38,7 +38,7 @@ class Scheduler {
     uint64_t msg;
     std::vector<uint32_t> rcpts;  // one for local; a domain's for remote
     std::string domain;           // remote only
-    std::string sender;           // the return path given to the child (VERP applied)
+    std::string sender;           // local: the return path (VERP applied); remote: the envelope sender
   };
   struct Pending {
     uint64_t id;

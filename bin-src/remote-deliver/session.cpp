@@ -1,6 +1,7 @@
 // The SMTP client dialogue: see session.hpp.
 #include "session.hpp"
 
+#include "bounce.hpp"
 #include "dialog.hpp"
 #include "log.hpp"
 #include "mime_downgrade.hpp"
@@ -154,7 +155,12 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
     return decide_all('s', why);
   };
   while (!pending.empty()) {
-    std::string mail = "MAIL FROM:<" + q.sender + ">";
+    // A VERP sender (prefix-@domain-@[]) gives each recipient its own return path,
+    // so its own transaction; the others wait for the next ones on this connection.
+    std::string sender = verp_return_path(q.sender, q.rcpts[pending[0]].address);
+    std::vector<size_t> txn, later;
+    for (size_t p : pending) (verp_return_path(q.sender, q.rcpts[p].address) == sender ? txn : later).push_back(p);
+    std::string mail = "MAIL FROM:<" + sender + ">";
     if (esmtp) {
       if (offer.size) mail += " SIZE=" + std::to_string(data.size());
       if (q.body_8bit && !downgrade) mail += " BODY=8BITMIME";
@@ -163,7 +169,7 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
       if (dsn && !q.envid.empty()) mail += " ENVID=" + q.envid;
     }
     std::vector<std::string> rcpt_lines;
-    for (size_t p : pending) {
+    for (size_t p : txn) {
       rcpt_lines.push_back("RCPT TO:<" + q.rcpts[p].address + ">" + (dsn ? dsn_rcpt_params(q.rcpts[p]) : ""));
     }
     std::vector<size_t> accepted, overflow;
@@ -186,19 +192,19 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
       batch += "DATA\r\n";
       if (!d.send(batch, to.command_ms)) return lost_before_data(d.lost("MAIL"));
       if (!d.read(mail_reply, to.command_ms)) return lost_before_data(d.lost("MAIL"));
-      for (size_t i = 0; i < pending.size(); ++i) {
+      for (size_t i = 0; i < txn.size(); ++i) {
         SmtpReply rr;
         if (!d.read(rr, to.command_ms)) return lost_before_data(d.lost("RCPT"));
-        if ((mail_reply.code / 100) == 2) judge_rcpt(pending[i], rr);
+        if ((mail_reply.code / 100) == 2) judge_rcpt(txn[i], rr);
       }
       if (!d.read(data_reply, to.command_ms)) return lost_before_data(d.lost("DATA"));
     } else {
       if (!d.cmd(mail, mail_reply, to.command_ms)) return lost_before_data(d.lost("MAIL"));
       if ((mail_reply.code / 100) == 2) {
-        for (size_t i = 0; i < pending.size(); ++i) {
+        for (size_t i = 0; i < txn.size(); ++i) {
           SmtpReply rr;
           if (!d.cmd(rcpt_lines[i], rr, to.command_ms)) return lost_before_data(d.lost("RCPT"));
-          judge_rcpt(pending[i], rr);
+          judge_rcpt(txn[i], rr);
         }
         if (!accepted.empty() && !d.cmd("DATA", data_reply, to.command_ms)) return lost_before_data(d.lost("DATA"));
       }
@@ -209,7 +215,11 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
         if (!d.cmd(".", ignored, to.data_ms)) return lost_before_data(d.lost("DATA"));
       }
       if ((mail_reply.code / 100) == 4 && !decided) return next(said(t, mail_reply, "MAIL"));
-      return decide_all((mail_reply.code / 100) == 5 ? 'h' : 's', said(t, mail_reply, "MAIL"));
+      // Refused for this return path: with VERP the other paths' transactions go on.
+      for (size_t p : txn) res.rcpts[p] = {(mail_reply.code / 100) == 5 ? 'h' : 's', said(t, mail_reply, "MAIL")};
+      decided = true;
+      pending = std::move(later);
+      continue;
     }
     if (accepted.empty()) {
       if (data_reply.code == 354) {  // a pipelining server that took DATA anyway gets an empty message's end
@@ -247,12 +257,18 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
                        " (#" + (end.enhanced.empty() ? std::string("2.0.0") : end.enhanced) + ")";
       }
       log_info({{"msg", q.msg}, {"event", "transaction"}, {"host", t.host}, {"ip", t.ip},
-                {"rcpts", pending.size()}, {"accepted", (end.code / 100) == 2 ? accepted.size() : 0},
+                {"rcpts", txn.size()}, {"accepted", (end.code / 100) == 2 ? accepted.size() : 0},
                 {"rejected", rejected}, {"deferred", deferred}, {"overflow", overflow.size()},
                 {"tls", c.tls() ? c.tls_version() : "no"}, {"result", quote_reply(end)}});
     }
-    if (overflow.size() == pending.size()) return decide_all('s', t.label() + " accepted no recipient (#4.5.3)");
+    if (overflow.size() == txn.size()) return decide_all('s', t.label() + " accepted no recipient (#4.5.3)");
+    if ((accepted.empty() || data_reply.code != 354) && !(overflow.empty() && later.empty())) {
+      // No message's end closed this transaction: RSET before the next MAIL.
+      SmtpReply ignored;
+      if (!d.cmd("RSET", ignored, to.command_ms)) return lost_before_data(d.lost("RSET"));
+    }
     pending = std::move(overflow);
+    pending.insert(pending.end(), later.begin(), later.end());
   }
   d.quit(std::min(to.command_ms, 10000));
   return decide_all('s', t.label() + " gave no result for this recipient (#4.3.0)");

@@ -3,7 +3,10 @@ through control/smtproutes, and two quail instances on loopback mailing each
 other through MX records served by a real dnsmasq.
 
 Per-recipient 250/450/550 in one transaction give delivered / retried / bounced
-(the bounce parses as an RFC 3464 report quoting the peer); a connection dropped
+(the bounce parses as an RFC 3464 report quoting the peer); a VERP message to
+three recipients at one domain travels as three transactions with their own
+return paths over one connection, a refused one bouncing to its own return
+path only; a connection dropped
 in the middle of DATA is retried and nothing is lost; an 8-bit message reaches a
 peer without 8BITMIME as quoted-printable that decodes to the original; 100
 recipients travel in one connection (three transactions past a limit of 40);
@@ -38,6 +41,7 @@ qt.require("quail", "quail-init", "quail-up", "sendmail", "queue-inject", "queue
 
 DOMAIN = "example.test"
 ALICE = "alice@" + DOMAIN
+LIST = "list@" + DOMAIN  # takes list-<anything>@ (its .qmail-default): VERP return paths
 RETRY = {"QUAIL_RETRY_SCALE": "200"}  # retries after 0.3 s, 1.2 s, 2.7 s ...
 
 
@@ -69,7 +73,7 @@ class ScriptedPeer(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.template = qt.TemplateRoot("quail-e2e-remote-", "mx." + DOMAIN, [DOMAIN], users=[ALICE])
+        cls.template = qt.TemplateRoot("quail-e2e-remote-", "mx." + DOMAIN, [DOMAIN], users=[ALICE, LIST])
 
     @classmethod
     def tearDownClass(cls):
@@ -117,6 +121,36 @@ class ScriptedPeer(unittest.TestCase):
         qt.wait_for(lambda: len(peer.sessions) >= 2 and peer.sessions[1]["transactions"] and
                     peer.sessions[1]["transactions"][0]["rcpt_commands"], 30, "a retry")
         self.assertEqual(peer.sessions[1]["transactions"][0]["rcpt_commands"], ["RCPT TO:<later@remote.test>"])
+
+    def test_verp_one_connection_one_transaction_per_return_path(self):
+        replies = {"a": "250 2.1.5 ok", "b": "550 5.1.1 no such user here", "c": "250 2.1.5 ok"}
+        peer = Peer(ehlo=["PIPELINING", "8BITMIME"], rcpt=lambda a: replies[a.split("@")[0]])
+        q = self.start(peer)
+        with open(os.path.join(q.home(LIST), ".qmail-default"), "w") as f:
+            f.write("./Maildir/\n")
+        rcpts = ["a@remote.test", "b@remote.test", "c@remote.test"]
+        code, err = q.queue_inject(qt.make_message(1, sender=LIST), qt.envelope("list-@example.test-@[]", *rcpts))
+        self.assertEqual(code, 0, err)
+        qt.wait_for(lambda: all(events(q, event="delivery", to="<%s>" % r) for r in rcpts), 30, "three results")
+        self.assertEqual(len(peer.sessions), 1, [s["commands"] for s in peer.sessions])
+        txns = peer.sessions[0]["transactions"]
+        self.assertEqual([(t["mail"].split()[1], t["rcpts"] or [c.split()[1] for c in t["rcpt_commands"]])
+                          for t in txns],
+                         [("FROM:<list-a=remote.test@example.test>", ["a@remote.test"]),
+                          ("FROM:<list-b=remote.test@example.test>", ["TO:<b@remote.test>"]),
+                          ("FROM:<list-c=remote.test@example.test>", ["c@remote.test"])])
+        self.assertEqual([m[1] for m in peer.messages()], [["a@remote.test"], ["c@remote.test"]])
+        result = {e["to"]: e["result"] for e in events(q, event="delivery")}
+        self.assertEqual(result, {"<a@remote.test>": "delivered", "<b@remote.test>": "failed",
+                                  "<c@remote.test>": "delivered"})
+        # The refused one bounces to its own return path, and only it.
+        reports = qt.wait_for(lambda: bounce_reports(q, LIST), 30, "a bounce to list-b=remote.test@")
+        self.assertEqual(reports[0]["To"].addresses[0].addr_spec, "list-b=remote.test@example.test")
+        fields = delivery_status(reports[0])
+        self.assertEqual(len(fields), 1, fields)
+        self.assertIn("b@remote.test", fields[0]["final-recipient"])
+        qt.wait_for(lambda: q.queue_empty(), 30, "an empty queue")
+        self.assertEqual(len(bounce_reports(q, LIST)), 1)
 
     def test_helo_only_peer_gets_no_extensions_and_7bit(self):
         peer = Peer(ehlo=None, rcpt=lambda a: "550 5.1.1 no" if a.startswith("bad") else "250 2.1.5 ok")
