@@ -283,7 +283,10 @@ class SingleUser(unittest.TestCase, DeliveryChildChecks):
         qt.run_parallel(lambda i: self.sendmail(100 + i, dave), range(n), concurrency=8)
         qt.wait_for(lambda: self.q.maildir_count(dave) == n, 60, "%d deliveries" % n)
         # Every delivery succeeded at its first attempt, none went to a worker on its way out.
-        events = self.delivery_events(self.q, dave)
+        # queue-send logs a delivery once its worker has answered, just after the
+        # file lands in the Maildir: wait for the last lines too.
+        events = qt.wait_for(lambda: (lambda ev: ev if len(ev) >= n else None)(self.delivery_events(self.q, dave)),
+                             30, "%d delivery lines" % n)
         self.assertEqual([e for e in events if e["result"] != "delivered"], [])
         self.assertEqual(len(events), n)
         # The Maildir names carry the delivering process (P<pid>): no worker served more than 100.

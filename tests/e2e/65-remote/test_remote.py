@@ -140,7 +140,10 @@ class ScriptedPeer(unittest.TestCase):
                           ("FROM:<list-b=remote.test@example.test>", ["TO:<b@remote.test>"]),
                           ("FROM:<list-c=remote.test@example.test>", ["c@remote.test"])])
         self.assertEqual([m[1] for m in peer.messages()], [["a@remote.test"], ["c@remote.test"]])
-        result = {e["to"]: e["result"] for e in events(q, event="delivery")}
+        # Only the three remote results: the bounce to list-b's return path is a
+        # delivery of its own, which may already have been logged.
+        wanted = {"<%s>" % r for r in rcpts}
+        result = {e["to"]: e["result"] for e in events(q, event="delivery") if e["to"] in wanted}
         self.assertEqual(result, {"<a@remote.test>": "delivered", "<b@remote.test>": "failed",
                                   "<c@remote.test>": "delivered"})
         # The refused one bounces to its own return path, and only it.
