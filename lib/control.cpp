@@ -216,22 +216,16 @@ Result<int64_t> Control::integer(std::string_view name) const {
 }
 
 Result<std::vector<std::string>> Control::list(std::string_view name) const {
-  const ControlSpec* spec = control_spec(name);
-  if (!spec) return Error{ErrorKind::config, "unknown control file " + std::string(name)};
-  auto text = raw(name);
-  std::string file = dir_ + "/" + std::string(name);
-  bool domains = spec->kind == ControlKind::domains;
-  if (!text) {
-    if (text.error().kind != ErrorKind::not_found) return Error{ErrorKind::config, text.error().reason};
-    return parse_control_list(spec->fallback, file + " (default)", domains);
-  }
-  auto parsed = parse_control_list(*text, file, domains);
-  if (parsed || strict_) return parsed;
-  return last_good<std::vector<std::string>>(name, parsed.error(), [domains](std::string_view t, const std::string& f) {
-    return parse_control_list(t, f, domains);
-  });
+  auto ls = lines(name);
+  if (!ls) return ls.error();
+  std::vector<std::string> out;
+  out.reserve(ls->size());
+  for (auto& l : *ls) out.push_back(std::move(l.value));
+  return out;
 }
 
+// Every list file, smtproutes and tlspolicy included, falls back to its last good
+// contents when an edit made it malformed (quail(8), LAST GOOD CONFIGURATION).
 Result<std::vector<ControlLine>> Control::lines(std::string_view name) const {
   const ControlSpec* spec = control_spec(name);
   if (!spec) return Error{ErrorKind::config, "unknown control file " + std::string(name)};
@@ -242,7 +236,11 @@ Result<std::vector<ControlLine>> Control::lines(std::string_view name) const {
     if (text.error().kind != ErrorKind::not_found) return Error{ErrorKind::config, text.error().reason};
     return parse_control_lines(spec->fallback, file + " (default)", domains);
   }
-  return parse_control_lines(*text, file, domains);
+  auto parsed = parse_control_lines(*text, file, domains);
+  if (parsed || strict_) return parsed;
+  return last_good<std::vector<ControlLine>>(name, parsed.error(), [domains](std::string_view t, const std::string& f) {
+    return parse_control_lines(t, f, domains);
+  });
 }
 
 Status Control::validate(std::string_view name) const {
