@@ -45,4 +45,16 @@ std::optional<std::string> parse_address_rdata(std::string_view rdata) {
   return std::string(buf);
 }
 
+std::optional<std::string> parse_txt_rdata(std::string_view rdata) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < rdata.size()) {
+    size_t n = static_cast<unsigned char>(rdata[pos++]);
+    if (pos + n > rdata.size()) return std::nullopt;
+    out.append(rdata.substr(pos, n));
+    pos += n;
+  }
+  return out;
+}
+
 }  // namespace quail

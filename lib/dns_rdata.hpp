@@ -1,5 +1,5 @@
 // The record data of DNS answers as libunbound hands them over (uncompressed wire
-// format, RFC 1035 3.3): MX (RFC 7505's null MX included), A and AAAA. Trusts
+// format, RFC 1035 3.3): MX (RFC 7505's null MX included), A, AAAA and TXT. Trusts
 // nothing: any DNS server may answer (tests/fuzz/dns_rdata_fuzz.cpp).
 #pragma once
 #include <optional>
@@ -22,5 +22,9 @@ std::optional<std::string> decode_dns_name(std::string_view data, size_t pos = 0
 std::optional<MxRecord> parse_mx_rdata(std::string_view rdata);
 // An A (4 bytes) or AAAA (16 bytes) record's address as text; nullopt for any other size.
 std::optional<std::string> parse_address_rdata(std::string_view rdata);
+// A TXT record's character-strings (each a length byte and that many bytes),
+// joined with nothing between them as SPF and DKIM read them; nullopt when a
+// length runs past the end. An empty record is "".
+std::optional<std::string> parse_txt_rdata(std::string_view rdata);
 
 }  // namespace quail

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "dns.hpp"
+#include "dns_resolver.hpp"
 #include "smtp_routes.hpp"
 
 namespace quail::rd {

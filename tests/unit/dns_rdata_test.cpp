@@ -48,3 +48,11 @@ TEST_CASE("dns rdata: A and AAAA addresses") {
   CHECK(parse_address_rdata(bytes({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})) == "::1");
   CHECK_FALSE(parse_address_rdata(bytes({1, 2, 3})));
 }
+
+TEST_CASE("dns rdata: a TXT record's strings are joined; a length past the end is refused") {
+  using namespace std::string_literals;
+  CHECK(quail::parse_txt_rdata("\x06v=spf1\x05 -all"s) == "v=spf1 -all");
+  CHECK(quail::parse_txt_rdata(""s) == "");
+  CHECK(quail::parse_txt_rdata("\x00"s) == "");
+  CHECK_FALSE(quail::parse_txt_rdata("\x07v=spf1"s).has_value());
+}

@@ -1,12 +1,12 @@
-// libunbound lookups: see dns.hpp.
-#include "dns.hpp"
+// libunbound lookups: see dns_resolver.hpp.
+#include "dns_resolver.hpp"
 
 #include <unbound.h>
 
-namespace quail::rd {
+namespace quail::dns {
 namespace {
 
-constexpr int type_a = 1, type_mx = 15, type_aaaa = 28, class_in = 1;
+constexpr int type_a = 1, type_mx = 15, type_txt = 16, type_aaaa = 28, class_in = 1;
 constexpr int rcode_servfail = 2, rcode_nxdomain = 3;
 
 struct UbResult {
@@ -104,4 +104,16 @@ DnsStatus Resolver::addresses(const std::string& host, std::vector<std::string>&
   return any_nodata ? DnsStatus::nodata : DnsStatus::nxdomain;
 }
 
-}  // namespace quail::rd
+DnsStatus Resolver::txt(const std::string& name, std::vector<std::string>& out, std::string& why) {
+  UbResult res;
+  DnsStatus st = query(ctx_, name, type_txt, res, why);
+  if (st != DnsStatus::ok) return st;
+  for (int i = 0; res.r->data[i]; ++i) {
+    if (auto t = parse_txt_rdata(std::string_view(res.r->data[i], static_cast<size_t>(res.r->len[i])))) {
+      out.push_back(std::move(*t));
+    }
+  }
+  return out.empty() ? DnsStatus::nodata : DnsStatus::ok;
+}
+
+}  // namespace quail::dns

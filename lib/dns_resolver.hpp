@@ -1,6 +1,8 @@
-// DNS for remote-deliver through libunbound: MX and address lookups, forwarded to
-// control/dnsservers when it names servers, else to /etc/resolv.conf's. Trusts
-// nothing in the answers beyond their wire format.
+// DNS through libunbound for the programs that look names up (remote-deliver's MX
+// and address lookups; TXT records for the mail-authentication checks): forwarded
+// to control/dnsservers when it names servers, else to /etc/resolv.conf's. Trusts
+// nothing in the answers beyond their wire format. A program using this file links
+// libunbound through quail_link_dns() (cmake/dns.cmake); the others never load it.
 #pragma once
 #include <string>
 #include <vector>
@@ -10,7 +12,7 @@
 
 struct ub_ctx;
 
-namespace quail::rd {
+namespace quail::dns {
 
 enum class DnsStatus {
   ok,         // records found
@@ -32,10 +34,18 @@ class Resolver {
   DnsStatus mx(const std::string& domain, std::vector<MxRecord>& out, std::string& why);
   // IPv6 then IPv4 addresses of host, as text.
   DnsStatus addresses(const std::string& host, std::vector<std::string>& out, std::string& why);
+  // TXT records of name, each record's character-strings joined (RFC 7208 3.3,
+  // RFC 6376 3.6.2.2). A malformed record is skipped.
+  DnsStatus txt(const std::string& name, std::vector<std::string>& out, std::string& why);
 
  private:
   explicit Resolver(ub_ctx* ctx) : ctx_(ctx) {}
   ub_ctx* ctx_ = nullptr;
 };
 
+}  // namespace quail::dns
+
+namespace quail::rd {
+using quail::dns::DnsStatus;
+using quail::dns::Resolver;
 }  // namespace quail::rd
