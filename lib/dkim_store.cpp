@@ -37,7 +37,7 @@ std::vector<std::string> entries(const std::string& dir) {
   return out;
 }
 
-Status make_dir(const std::string& dir) {
+quail::Status make_dir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return sys_error(ErrorKind::temporary, "create " + dir);
   return {};
 }
@@ -89,7 +89,7 @@ std::vector<std::string> key_domains(const std::string& control_dir) {
   return out;
 }
 
-Status write_key(const std::string& control_dir, const std::string& domain, const std::string& selector, const PrivateKey& k) {
+quail::Status write_key(const std::string& control_dir, const std::string& domain, const std::string& selector, const PrivateKey& k) {
   if (auto s = make_dir(key_dir(control_dir)); !s) return s;
   std::string dir = domain_dir(control_dir, domain);
   if (auto s = make_dir(dir); !s) return s;
@@ -99,7 +99,7 @@ Status write_key(const std::string& control_dir, const std::string& domain, cons
   return write_file_durable(path, k.file_text(), 0600);
 }
 
-Status write_selectors(const std::string& control_dir, const std::string& domain, const std::vector<std::string>& selectors) {
+quail::Status write_selectors(const std::string& control_dir, const std::string& domain, const std::vector<std::string>& selectors) {
   std::string text;
   for (const auto& s : selectors) text += s + "\n";
   return write_file_durable(domain_dir(control_dir, domain) + "/selectors", text, 0600);

@@ -33,8 +33,8 @@ std::vector<std::string> key_domains(const std::string& control_dir);
 
 // Writes <selector>.key durably with mode 0600 (the directories 0700); refuses to
 // overwrite an existing key (permanent error).
-Status write_key(const std::string& control_dir, const std::string& domain, const std::string& selector, const PrivateKey& k);
+quail::Status write_key(const std::string& control_dir, const std::string& domain, const std::string& selector, const PrivateKey& k);
 // Replaces the selectors file durably (mode 0600).
-Status write_selectors(const std::string& control_dir, const std::string& domain, const std::vector<std::string>& selectors);
+quail::Status write_selectors(const std::string& control_dir, const std::string& domain, const std::vector<std::string>& selectors);
 
 }  // namespace quail::dkim

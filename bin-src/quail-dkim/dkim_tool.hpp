@@ -13,5 +13,6 @@ struct KeygenOptions {
 int keygen(const std::string& root, const KeygenOptions& o);
 int show(const std::string& root, const std::string& domain);
 int verify_stdin(const std::string& root);
+int sign_stdin(const std::string& root, const std::string& domain);
 
 }  // namespace quail::dkimtool

@@ -41,7 +41,7 @@ std::string today() {
 }
 
 // In a system install run as root, the keys become the signer's, readable by it alone.
-Status hand_over(const std::string& root, const std::string& domain, const std::vector<std::string>& files) {
+quail::Status hand_over(const std::string& root, const std::string& domain, const std::vector<std::string>& files) {
   auto system = Control(root).integer("system");
   if (!system || *system != 1 || ::geteuid() != 0) return {};
   passwd* pw = ::getpwnam(signer_user);

@@ -1,6 +1,7 @@
 // quail-dkim: DKIM keys and checks for the administrator: keygen writes an Ed25519
 // and an RSA key under control/dkim/ and prints their DNS records, show prints
-// them again, verify checks the signatures of a message on stdin. See man/quail-dkim.8.
+// them again, verify checks the signatures of a message on stdin, sign signs one
+// as remote-deliver would. See man/quail-dkim.8.
 #include <getopt.h>
 #include <string>
 
@@ -16,7 +17,8 @@ namespace admin = quail::admin;
 constexpr std::string_view usage_text =
     "usage: quail-dkim [--root DIR] keygen DOMAIN [--selector S] [--rsa-bits N]\n"
     "       quail-dkim [--root DIR] show [DOMAIN]\n"
-    "       quail-dkim [--root DIR] verify < message\n";
+    "       quail-dkim [--root DIR] verify < message\n"
+    "       quail-dkim [--root DIR] sign DOMAIN < message\n";
 
 int usage() {
   admin::say("dkim", std::string(usage_text.substr(0, usage_text.size() - 1)));
@@ -61,6 +63,7 @@ int main(int argc, char** argv) {
     }
     if (cmd == "show" && argc - optind <= 1) return quail::dkimtool::show(*root, optind < argc ? argv[optind] : "");
     if (cmd == "verify" && argc == optind) return quail::dkimtool::verify_stdin(*root);
+    if (cmd == "sign" && argc - optind == 1) return quail::dkimtool::sign_stdin(*root, argv[optind]);
     return usage();
   });
 }

@@ -1,6 +1,9 @@
 // quail dkim verify: every DKIM signature of the message on stdin, keys looked up
 // through control/dnsservers (else /etc/resolv.conf). See man/quail-dkim.8.
+#include <ctime>
+
 #include "control.hpp"
+#include "dkim_store.hpp"
 #include "dkim.hpp"
 #include "dkim_tool.hpp"
 #include "fd.hpp"
@@ -36,6 +39,19 @@ int verify_stdin(const std::string& root) {
   if (results.empty()) out = "dkim=none (no DKIM-Signature)\n";
   if (!write_all(1, out)) return admin::temporary;
   return pass ? admin::ok : admin::no;
+}
+
+int sign_stdin(const std::string& root, const std::string& domain) {
+  auto keys = dkim::signing_keys(root + "/control", dkim::ascii_lower(domain));
+  if (!keys) return admin::say("dkim", keys.error().reason), admin::exit_code(keys.error().kind);
+  if (keys->empty()) return admin::say("dkim", "no selectors for " + domain), admin::no;
+  std::string message;
+  if (!read_all(0, message, size_t{1} << 30)) return admin::say("dkim", "unable to read the message"), admin::temporary;
+  std::vector<dkim::SigningKey> use;
+  for (const auto& k : *keys) use.push_back({k.domain, k.selector, &k.key});
+  auto fields = dkim::sign(message, use, static_cast<int64_t>(std::time(nullptr)));
+  if (!fields) return admin::say("dkim", fields.error().reason), admin::exit_code(fields.error().kind);
+  return write_all(1, *fields + message) ? admin::ok : admin::temporary;
 }
 
 }  // namespace quail::dkimtool
