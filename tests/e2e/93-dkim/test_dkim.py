@@ -9,7 +9,8 @@ changed From and a wrong key give fail, text appended under l= gives policy.
 Through the pipeline: mail a local client sends through smtpd to a remote
 aiosmtpd peer (smtproutes) arrives signed and dkimpy verifies it, also when an
 8-bit body was converted to quoted-printable for a peer without 8BITMIME; mail
-from outside forwarded by a .qmail file leaves unsigned.
+from outside forwarded by a .qmail file leaves unsigned; a damaged key defers
+the message (4.3.5) instead of sending it unsigned.
 """
 import base64
 import os
@@ -140,8 +141,9 @@ class Dkim(unittest.TestCase):
         cls.peer = Controller(cls.collect, hostname="127.0.0.1", port=qt.free_port())
         cls.peer.start()
         cls.seven = Peer(ehlo=("PIPELINING",)).start()
-        cls.q.write_control("smtproutes", "remote.test:[127.0.0.1]:%d\nseven.test:[127.0.0.1]:%d\n" %
-                            (cls.peer.port, cls.seven.port))
+        # held.test: the damaged-key test's deferral holds that domain back, not remote.test.
+        cls.q.write_control("smtproutes", "remote.test:[127.0.0.1]:%d\nseven.test:[127.0.0.1]:%d\n"
+                            "held.test:[127.0.0.1]:%d\n" % (cls.peer.port, cls.seven.port, cls.peer.port))
         cls.q.add_user("carol@" + DOMAIN)
         with open(os.path.join(cls.q.home("carol@" + DOMAIN), ".qmail"), "w") as f:
             f.write("&bob@remote.test\n")
@@ -299,6 +301,24 @@ class Dkim(unittest.TestCase):
         got = self.seven.messages()[0][2]
         self.assertIn(b"quoted-printable", got)
         self.assertEqual(self.dkimpy_results(got), [True, True])
+
+    def test_a_damaged_key_defers_rather_than_sending_unsigned(self):
+        key = self.q.path("control", "dkim", DOMAIN, "t1-rsa.key")
+        with open(key, "rb") as f:
+            good = f.read()
+        try:
+            with open(key, "wb") as f:
+                f.write(b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+            with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=60) as s:
+                s.sendmail("alice@" + DOMAIN, ["bob@held.test"], crlf(message(13, to="bob@held.test")))
+            deferred = qt.wait_for(lambda: [e for e in self.q.log_lines() if e.get("event") == "delivery" and
+                                            e.get("result") == "deferred" and "t1-rsa.key" in e.get("reason", "")],
+                                   60, "the deferral naming the key file")
+            self.assertIn("4.3.5", deferred[0]["reason"])
+            self.assertFalse([m for m in self.collect.got if b"X-Quail-Test: 13" in m], "sent unsigned")
+        finally:
+            with open(key, "wb") as f:
+                f.write(good)
 
     def test_mail_from_outside_forwarded_by_dotqmail_is_not_signed(self):
         with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=60, source_address=("127.0.0.2", 0)) as s:
