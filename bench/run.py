@@ -14,6 +14,8 @@
      sessions in, up to 1,000 messages to one domain routed to a local sink.
   4b. the cost of one SMTP session, one at a time (bench/session_cost.py):
      plaintext, with STARTTLS, and with implicit TLS (BENCH_SESSIONS, 300).
+  4c. DKIM: CPU per message to sign (Ed25519, RSA-2048) and to verify
+     (bench/dkim_cost.py, BENCH_DKIM runs, 100).
   5. queue-send with a big queue (bench/queue_load.py): its memory with 100,000
      deferred messages queued, and its CPU per new message with 100 and with
      100,000 deferred messages queued (interleaved rounds of 1,000). Last, because
@@ -43,6 +45,7 @@ import queue_load  # noqa: E402
 import relay  # noqa: E402
 import list_load  # noqa: E402
 import session_cost  # noqa: E402
+import dkim_cost  # noqa: E402
 
 N = int(os.environ.get("BENCH_MESSAGES", "2000"))
 CONC = int(os.environ.get("BENCH_CONCURRENCY", "8"))
@@ -212,6 +215,7 @@ def main():
     say("bench: SMTP...")
     bench_smtp(rows)
     relay.bench_relay(rows, say, min(N, 1000), CONC, DEADLINE)
+    dkim_cost.bench_dkim(rows, say)
     say("bench: SMTP session cost, plaintext and TLS...")
     bench_sessions(rows)
     queue_load.bench_queue(rows, say)

@@ -53,6 +53,7 @@ const std::vector<ControlSpec>& control_registry() {
       {"checkpassword", ControlKind::list, "", 0, 0, "pop3d, smtpd", "path of the checkpassword program that verifies logins; empty means ROOT/bin/checkpassword"},
       {"timeoutpop3d", ControlKind::integer, "600", 1, 86400, "pop3d", "seconds to wait for a POP3 client command"},
       {"listeners", ControlKind::list, "", 0, 0, "quail up, quail status", "the listeners quail up runs, one SERVICE ADDRESS:PORT per line (smtp 127.0.0.1:25); quail up --smtp A:P writes it"},
+      {"dkim", ControlKind::directory, "", 0, 0, "remote-deliver, quail dkim", "DKIM signing keys: DOMAIN/SELECTOR.key and DOMAIN/selectors (the selectors signed with); written by quail dkim keygen"},
   };
   return registry;
 }

@@ -195,6 +195,7 @@ int submit(const Options& opt) {
   env.sender = *sender;
   env.ret = opt.ret;
   env.envid = xtext(opt.envid);
+  env.extra.emplace_back("origin", "local");  // a local sender: remote-deliver DKIM-signs it
   for (const auto& r : rcpts) env.recipients.push_back(Recipient{r, opt.notify, ""});
 
   qualify_header(head->fields, *domain);

@@ -105,6 +105,9 @@ bool Delivery::load_settings() {
   auth_ = std::move(*a);
   tls_ctx_ = std::make_unique<TlsContexts>(c.dir() + "/tls/remote-ca.pem");
   s_.tls = tls_ctx_.get();
+  // DKIM keys: a bad key file defers like any bad control file (never sent unsigned).
+  if (auto k = signer_.load(c.dir(), q_.msg, q_.signable, q_.message); !k) return bad(k.error());
+  wire_.sign_with(&signer_);
   return true;
 }
 

@@ -8,6 +8,7 @@
 #include "request.hpp"
 #include "route.hpp"
 #include "session.hpp"
+#include "signing.hpp"
 
 namespace quail::rd {
 
@@ -54,6 +55,7 @@ class Delivery {
   std::string accepted_;
   std::string last_why_;
   WireMessage wire_;
+  Signer signer_;
 };
 
 }  // namespace quail::rd

@@ -8,6 +8,7 @@
 #include "fd.hpp"
 #include "headers.hpp"
 #include "mime_downgrade.hpp"
+#include "signing.hpp"
 
 namespace quail::rd {
 namespace {
@@ -53,6 +54,7 @@ Result<Request> read_request(int argc, char** argv) {
   if (!env) return Error{ErrorKind::temporary, "the queue file's envelope does not parse: " + env.error().reason};
   q.ret = env->ret;
   q.envid = env->envid;
+  q.signable = signable_origin(*env);
   // Each argument takes the DSN records of the first unused envelope recipient of
   // that address (VERP changes the return path, never the recipients).
   std::vector<bool> used(env->recipients.size());

@@ -5,6 +5,7 @@
 #include "dialog.hpp"
 #include "log.hpp"
 #include "mime_downgrade.hpp"
+#include "signing.hpp"
 #include "smtp_reply.hpp"
 
 namespace quail::rd {
@@ -30,11 +31,12 @@ bool too_many_recipients(const SmtpReply& r) {
 std::string Target::label() const { return literal ? "[" + host + "]" : host + " [" + ip + "]"; }
 
 const std::string& WireMessage::get(bool downgrade) {
+  auto signed_form = [&](const std::string& m) { return signer_ ? wire_form(signer_->fields(m) + m) : wire_form(m); };
   if (!downgrade) {
-    if (eight_.empty()) eight_ = wire_form(message_);
+    if (eight_.empty()) eight_ = signed_form(message_);
     return eight_;
   }
-  if (seven_.empty()) seven_ = wire_form(downgrade_8bit(message_));
+  if (seven_.empty()) seven_ = signed_form(downgrade_8bit(message_));
   return seven_;
 }
 

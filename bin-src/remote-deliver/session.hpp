@@ -38,15 +38,19 @@ struct Settings {
   TlsContexts* tls = nullptr;
 };
 
+class Signer;
+
 // The message as sent: its wire form as stored (8-bit) and, made on demand, as
-// converted for a peer without 8BITMIME.
+// converted for a peer without 8BITMIME; each form DKIM-signed as it is sent.
 class WireMessage {
  public:
   explicit WireMessage(const std::string& message) : message_(message) {}
+  void sign_with(const Signer* s) { signer_ = s; }
   const std::string& get(bool downgrade);
 
  private:
   const std::string& message_;
+  const Signer* signer_ = nullptr;
   std::string eight_, seven_;
 };
 

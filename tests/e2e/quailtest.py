@@ -639,3 +639,39 @@ def add_login(name, reachable=None):
 
 def remove_login(name):
     subprocess.run(["userdel", "-r", name], capture_output=True)
+
+
+def start_dnsmasq_txt(records, ip="127.0.0.1", port=None):
+    """A dnsmasq in the foreground on ip:port (a free port when None) serving only
+    the TXT records {name: text} (split into strings of 250 bytes; no commas), for the
+    mail-authentication tests and bench; returns (process, port) once a query for
+    the first name is answered. The caller terminates it."""
+    import struct
+    port = port or free_port(ip)
+    args = ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+            "--listen-address=" + ip, "--bind-interfaces", "--port=%d" % port, "--local=/test/",
+            "--log-facility=-", "--user=root", "--pid-file="]
+    for name, text in records.items():
+        chunks = [text[i:i + 250] for i in range(0, len(text), 250)]
+        args.append("--txt-record=%s,%s" % (name, ",".join(chunks)))  # no shell: quotes would stay
+    log = tempfile.TemporaryFile()
+    p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    probe = next(iter(records))
+    query = struct.pack(">HHHHHH", 0x7174, 0x0100, 1, 0, 0, 0)
+    query += b"".join(bytes([len(x)]) + x.encode() for x in probe.split(".")) + b"\0" + struct.pack(">HH", 16, 1)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and p.poll() is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.5)
+            try:
+                s.sendto(query, (ip, port))
+                reply = s.recv(4096)
+                if reply[:2] == query[:2] and struct.unpack(">H", reply[6:8])[0] > 0:
+                    return p, port
+            except OSError:
+                pass
+        time.sleep(0.1)
+    p.kill()
+    p.wait()
+    log.seek(0)
+    raise AssertionError("dnsmasq did not start: " + log.read().decode(errors="replace")[-500:])

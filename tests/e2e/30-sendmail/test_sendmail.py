@@ -199,7 +199,7 @@ class SendmailTest(unittest.TestCase):
         self.sendmail(["-N", "success,failure", "-R", "hdrs", "-V", "id 1+", "a@example.test", "b@example.org"],
                       b"Subject: x\n\nbody\n")
         _, _, rcpts, ext = self.only_message()
-        self.assertEqual(ext, {"ret": "HDRS", "envid": "id+201+2B"})
+        self.assertEqual(ext, {"ret": "HDRS", "envid": "id+201+2B", "origin": "local"})  # origin: DKIM signing
         self.assertEqual(rcpts, [("a@example.test", {"notify": "SUCCESS,FAILURE"}),
                                  ("b@example.org", {"notify": "SUCCESS,FAILURE"})])
         self.sendmail(["-N", "sometimes", "a@example.test"], b"x\n", expect=100)

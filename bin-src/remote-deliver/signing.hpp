@@ -1,0 +1,33 @@
+// DKIM signing on the way out (man/remote-deliver.8, DKIM SIGNING): a message
+// whose envelope says it came from a local or authenticated sender is signed with
+// every key of its From domain (control/dkim/), over the exact form the peer gets
+// (after any 8BITMIME downgrade). Mail relayed from outside is never signed.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "dkim_store.hpp"
+#include "envelope.hpp"
+#include "result.hpp"
+
+namespace quail::rd {
+
+// The envelope marks a local or authenticated origin (queue-layout/envelope.md):
+// auth=<login> (smtpd after AUTH), origin=local (sendmail, inject), origin=relayclient
+// (smtpd for a client with relay rights from control/rules.*).
+bool signable_origin(const Envelope& e);
+
+class Signer {
+ public:
+  // Loads the keys of the From domain when signable; config error when its key
+  // files are bad (the caller defers: better late than unsigned).
+  Status load(const std::string& control_dir, const std::string& msg, bool signable, const std::string& message);
+  // The DKIM-Signature fields to put on top of message ("" when not signing).
+  std::string fields(const std::string& message) const;
+
+ private:
+  std::string msg_;
+  std::vector<dkim::StoredKey> keys_;
+};
+
+}  // namespace quail::rd
