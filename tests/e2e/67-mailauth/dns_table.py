@@ -37,8 +37,8 @@ class _Resolver(BaseResolver):
         qtype = QTYPE[request.q.qtype]
         self.queries.append((name, qtype))
         if name in self.silent:
-            time.sleep(30)  # longer than any client waits
-            return None
+            time.sleep(60)  # longer than any client waits
+            return reply
         if name in self.servfail:
             reply.header.rcode = RCODE.SERVFAIL
             return reply

@@ -7,6 +7,7 @@ server that never answers, and malformed records. Each case must give the
 result it names in both, and the explanations of exp= must agree."""
 import os
 import sys
+import threading
 import unittest
 
 import quailtest as qt
@@ -35,9 +36,16 @@ class SpfConformance(unittest.TestCase):
         r.nameservers = ["127.0.0.1"]
         r.port = cls.dns.port
         dns.resolver.default_resolver = r
+        # libunbound gives up on a silent server only after half a minute of
+        # retries: that check runs beside the others instead of after them.
+        cls.slow = {}
+        ip, sender, helo, _ = spf_cases.TIMEOUT_CASE
+        cls.slow_thread = threading.Thread(target=lambda: cls.slow.update(r=cls.quail(cls, ip, sender, helo)))
+        cls.slow_thread.start()
 
     @classmethod
     def tearDownClass(cls):
+        cls.slow_thread.join(150)
         cls.q.cleanup()
         cls.dns.stop()
 
@@ -58,12 +66,13 @@ class SpfConformance(unittest.TestCase):
                 self.assertEqual((ours, theirs), (want, want), "quail, pyspf")
                 if sender.endswith("@exp.test"):
                     self.assertEqual(our_text, their_text)
-                    self.assertEqual(our_text, "192.0.2.10 is not one of exp.test's designated mail servers.")
+                    self.assertEqual(our_text, spf_cases.V4 + " is not one of exp.test's designated mail servers.")
 
     def test_a_server_that_never_answers_is_temperror(self):
         ip, sender, helo, want = spf_cases.TIMEOUT_CASE
         self.assertEqual(self.pyspf(ip, sender, helo, timeout=5)[0], want)
-        self.assertEqual(self.quail(ip, sender, helo)[0], want)
+        self.slow_thread.join(150)
+        self.assertEqual(self.slow["r"][0], want)
 
 
 if __name__ == "__main__":
