@@ -99,11 +99,13 @@ class InboundChecks(unittest.TestCase):
         self.assertIn("dkim=none", ar[0])
         self.assertIn("dmarc=pass (p=reject dis=none) header.from=a.test", ar[0])
         self.assertTrue(m["Received-SPF"].startswith("pass "), m["Received-SPF"])
-        # Ours is above B's Received line (delivery adds only Return-Path and Delivered-To above).
-        names = [k.lower() for k in m.keys()]
-        self.assertLess(names.index("authentication-results"), names.index("received"))
+        # Ours is above the Received line of B's smtpd (the queue's own comes later, above it).
+        fields = [(k.lower(), v) for k, v in m.items()]
+        ours_at = fields.index(("authentication-results", m["Authentication-Results"]))
+        smtpd_at = [i for i, (k, v) in enumerate(fields) if k == "received" and v.startswith("from mx.a.test")][0]
+        self.assertLess(ours_at, smtpd_at)
         spf = [e for e in self.b.log_lines() if e.get("event") == "spf" and e.get("from") == "<alice@a.test>"]
-        self.assertEqual(spf[0]["result"], "pass")
+        self.assertIn("pass", [e["result"] for e in spf])
 
     def test_forged_envelope_sender_is_refused_at_mail(self):
         s = self.smtp()
@@ -119,10 +121,9 @@ class InboundChecks(unittest.TestCase):
         try:
             self.assertEqual(s.mail("mallory@evil.test")[0], 250)
             self.assertEqual(s.rcpt("bob@b.test")[0], 250)
-            with self.assertRaises(smtplib.SMTPDataError) as cm:
-                s.data(message("Alice <alice@a.test>", "forged From"))
-            self.assertEqual(cm.exception.smtp_code, 550)
-            self.assertTrue(cm.exception.smtp_error.startswith(b"5.7.1"), cm.exception.smtp_error)
+            code, text = s.data(message("Alice <alice@a.test>", "forged From"))
+            self.assertEqual(code, 550)
+            self.assertTrue(text.startswith(b"5.7.1"), text)
         finally:
             s.quit()
         d = [e for e in self.b.log_lines() if e.get("event") == "dmarc" and e.get("domain") == "a.test"]
