@@ -7,7 +7,8 @@ and to add Received-SPF. A's mail arrives with spf=pass and dmarc=pass; a client
 forging a.test as its envelope sender is refused at MAIL FROM (550 5.7.23); one
 forging only the From field is refused at the end of DATA (550 5.7.1); a sender
 without SPF or DMARC is accepted with spf=none, dmarc=none, and the
-Authentication-Results field it forged under B's authserv-id is gone."""
+Authentication-Results field it forged under B's authserv-id is gone; a From
+domain publishing p=quarantine that fails is delivered marked X-Quail-Quarantine."""
 import email
 import email.policy
 import os
@@ -35,6 +36,7 @@ TABLE = {
     "b.test": [("MX", (10, "mx.b.test"))],
     "mx.b.test": [("A", B_IP)],
     "evil.test": [("A", "192.0.2.66")],
+    "_dmarc.q.test": [("TXT", "v=DMARC1; p=quarantine")],
 }
 
 
@@ -56,7 +58,7 @@ class InboundChecks(unittest.TestCase):
             cls.b.init("mx.b.test", ["b.test"])
             cls.b.add_user("bob@b.test")
             for name, value in (("dnsservers", "127.0.0.1@%d" % cls.dns.port), ("authcheck", "1"),
-                                ("spfreject", "1"), ("dmarcreject", "1"), ("spfreceived", "1"),
+                                ("spfreject", "1"), ("dmarcreject", "1"), ("spfreceived", "1"), ("dmarcquarantine", "1"),
                                 ("rules.smtp", ":allow")):
                 cls.b.write_control(name, value + "\n")
             cls.a.up(env=RETRY)
@@ -145,6 +147,16 @@ class InboundChecks(unittest.TestCase):
         self.assertIn("dmarc=none header.from=evil.test", ar[0])
         self.assertIn("upstream.test; spf=pass", " ".join(m.get_all("Authentication-Results")))
         self.assertIsNone(m["X-Quail-Quarantine"])
+
+    def test_dmarc_quarantine_is_marked(self):
+        s = self.smtp()
+        try:
+            s.sendmail("mallory@evil.test", ["bob@b.test"], message("Quentin <q@q.test>", "quarantined"))
+        finally:
+            s.quit()
+        m = self.delivered("quarantined")
+        self.assertEqual(m["X-Quail-Quarantine"], "dmarc q.test p=quarantine")
+        self.assertIn("dmarc=fail (p=quarantine dis=quarantine) header.from=q.test", self.ours(m)[0])
 
 
 if __name__ == "__main__":
