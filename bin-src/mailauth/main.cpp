@@ -4,7 +4,6 @@
 // HELO` runs one SPF check and prints it. See man/mailauth.8. Trusts smtpd's
 // frames as far as their format, nothing in DNS answers or messages.
 #include <cstdio>
-#include <sodium.h>
 #include <string>
 #include <unistd.h>
 
@@ -52,7 +51,6 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "usage: mailauth SID | mailauth spf IP SENDER HELO\n");
     return exit_usage;
   }
-  if (sodium_init() < 0) return exit_temporary;
   auto policy = quail::mailauth::load_policy(quail::resolve_root(nullptr));
   if (!policy) {
     quail::log_error({{"event", "config"}, {"reason", policy.error().reason}});
