@@ -54,6 +54,14 @@ const std::vector<ControlSpec>& control_registry() {
       {"timeoutpop3d", ControlKind::integer, "600", 1, 86400, "pop3d", "seconds to wait for a POP3 client command"},
       {"listeners", ControlKind::list, "", 0, 0, "quail up, quail status", "the listeners quail up runs, one SERVICE ADDRESS:PORT per line (smtp 127.0.0.1:25); quail up --smtp A:P writes it"},
       {"dkim", ControlKind::directory, "", 0, 0, "remote-deliver, quail dkim", "DKIM signing keys: DOMAIN/SELECTOR.key and DOMAIN/selectors (the selectors signed with); written by quail dkim keygen"},
+      {"authcheck", ControlKind::integer, "1", 0, 1, "smtpd, mailauth", "1: check SPF and DMARC of mail from clients without relay rights (mailauth); 0: no checks"},
+      {"authservid", ControlKind::line, "=me", 0, 0, "mailauth", "the authserv-id of our Authentication-Results fields; fields claiming it in incoming mail are removed"},
+      {"spfreject", ControlKind::integer, "0", 0, 1, "mailauth", "1: refuse MAIL FROM with 550 5.7.23 when SPF fails"},
+      {"spftempfail", ControlKind::integer, "0", 0, 1, "mailauth", "1: answer 451 4.7.24 to MAIL FROM when SPF gives temperror"},
+      {"spfreceived", ControlKind::integer, "0", 0, 1, "mailauth", "1: add a Received-SPF field (RFC 7208 9.1) besides Authentication-Results"},
+      {"dmarcreject", ControlKind::integer, "0", 0, 1, "mailauth", "1: refuse at the end of DATA (550 5.7.1) mail that fails DMARC under p=reject"},
+      {"dmarcquarantine", ControlKind::integer, "0", 0, 1, "mailauth", "1: mark mail failing DMARC under p=quarantine (or p=reject not refused) with X-Quail-Quarantine"},
+      {"publicsuffix", ControlKind::line, "/usr/share/publicsuffix/public_suffix_list.dat", 0, 0, "mailauth", "the Public Suffix List that gives DMARC's organisational domains"},
   };
   return registry;
 }

@@ -1,11 +1,13 @@
 // libunbound lookups: see dns_resolver.hpp.
 #include "dns_resolver.hpp"
 
+#include <arpa/inet.h>
 #include <unbound.h>
 
 namespace quail::dns {
 namespace {
 
+constexpr int type_ptr = 12;
 constexpr int type_a = 1, type_mx = 15, type_txt = 16, type_aaaa = 28, class_in = 1;
 constexpr int rcode_servfail = 2, rcode_nxdomain = 3;
 
@@ -112,6 +114,48 @@ DnsStatus Resolver::txt(const std::string& name, std::vector<std::string>& out, 
     if (auto t = parse_txt_rdata(std::string_view(res.r->data[i], static_cast<size_t>(res.r->len[i])))) {
       out.push_back(std::move(*t));
     }
+  }
+  return out.empty() ? DnsStatus::nodata : DnsStatus::ok;
+}
+
+DnsStatus Resolver::address_records(const std::string& host, bool v6, std::vector<std::string>& out,
+                                     std::string& why) {
+  UbResult res;
+  DnsStatus st = query(ctx_, host, v6 ? type_aaaa : type_a, res, why);
+  if (st != DnsStatus::ok) return st;
+  for (int i = 0; res.r->data[i]; ++i) {
+    std::string_view rdata(res.r->data[i], static_cast<size_t>(res.r->len[i]));
+    if (rdata.size() != (v6 ? 16u : 4u)) continue;
+    if (auto a = parse_address_rdata(rdata)) out.push_back(std::move(*a));
+  }
+  return out.empty() ? DnsStatus::nodata : DnsStatus::ok;
+}
+
+DnsStatus Resolver::ptr(const std::string& ip, std::vector<std::string>& out, std::string& why) {
+  unsigned char b[16];
+  std::string name;
+  static const char hex[] = "0123456789abcdef";
+  if (inet_pton(AF_INET, ip.c_str(), b) == 1) {
+    for (int i = 3; i >= 0; --i) name += std::to_string(b[i]) + ".";
+    name += "in-addr.arpa";
+  } else if (inet_pton(AF_INET6, ip.c_str(), b) == 1) {
+    for (int i = 15; i >= 0; --i) {
+      name += hex[b[i] & 0xf];
+      name += '.';
+      name += hex[b[i] >> 4];
+      name += '.';
+    }
+    name += "ip6.arpa";
+  } else {
+    why = "not an IP address: " + ip;
+    return DnsStatus::nxdomain;
+  }
+  UbResult res;
+  DnsStatus st = query(ctx_, name, type_ptr, res, why);
+  if (st != DnsStatus::ok) return st;
+  for (int i = 0; res.r->data[i]; ++i) {
+    auto n = decode_dns_name(std::string_view(res.r->data[i], static_cast<size_t>(res.r->len[i])));
+    if (n && !n->empty()) out.push_back(std::move(*n));
   }
   return out.empty() ? DnsStatus::nodata : DnsStatus::ok;
 }

@@ -37,6 +37,10 @@ class Resolver {
   // TXT records of name, each record's character-strings joined (RFC 7208 3.3,
   // RFC 6376 3.6.2.2). A malformed record is skipped.
   DnsStatus txt(const std::string& name, std::vector<std::string>& out, std::string& why);
+  // Only the A (v6 false) or only the AAAA records of host, as text (SPF's a, mx, exists).
+  DnsStatus address_records(const std::string& host, bool v6, std::vector<std::string>& out, std::string& why);
+  // The PTR names of an address given as text (SPF's ptr and %{p}).
+  DnsStatus ptr(const std::string& ip, std::vector<std::string>& out, std::string& why);
 
  private:
   explicit Resolver(ub_ctx* ctx) : ctx_(ctx) {}

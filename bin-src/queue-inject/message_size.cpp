@@ -6,7 +6,9 @@
 namespace quail::queue_inject {
 namespace {
 
-constexpr std::array<std::string_view, 2> trace_names = {"received:", "delivered-to:"};
+// smtpd's mail-authentication verdict (man/mailauth.8) goes on top with its Received line.
+constexpr std::array<std::string_view, 5> trace_names = {"received:", "delivered-to:", "authentication-results:",
+                                                         "received-spf:", "x-quail-quarantine:"};
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 

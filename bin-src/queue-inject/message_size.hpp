@@ -8,7 +8,7 @@
 namespace quail::queue_inject {
 
 // The trace fields the pipeline itself puts at the top of a message (smtpd's
-// Received:, local-deliver's Delivered-To: on a forward) are not counted, so a
+// Received: and mailauth verdict, local-deliver's Delivered-To: on a forward) are not counted, so a
 // message smtpd accepted under its own databytes check, or one forwarded, is not
 // refused for what quail added. At most this many octets of them go uncounted.
 inline constexpr uint64_t uncounted_trace_max = 64 * 1024;

@@ -209,7 +209,10 @@ void Session::receive_message(const SmtpCommand* first_bdat) {
   auto outcome = inject_.inject(
       [&](MessageSink& out) {
         pumped = true;
-        return first_bdat ? pump_bdat(out, dec, *first_bdat) : pump_data(out, dec);
+        // Checked mail is spooled, judged at its end, then queued with its verdict.
+        MessageSink& to = mailauth_.checking() ? mailauth_.spool() : out;
+        bool ok = first_bdat ? pump_bdat(to, dec, *first_bdat) : pump_data(to, dec);
+        return mailauth_.checking() ? mailauth_.deliver(ok, out, early_) : ok;
       },
       tx_.env, &code);
   if (!pumped && first_bdat) {

@@ -205,6 +205,7 @@ void Session::on_mail(const SmtpCommand& c) {
     }
   }
   if (c.utf8_path && !env.smtputf8) return reply(io_, 553, "5.6.7", "non-ASCII address needs SMTPUTF8");
+  if (Refusal r; mailauth_.refuse_sender(relay_allowed(), helo_, c.path.str(), r)) return reply(io_, r.code, r.enhanced, r.text);
   env.sender = c.path.str();
   env.auth = auth_user_;
   if (s_.relayclient && auth_user_.empty()) env.extra.emplace_back("origin", "relayclient");  // DKIM-signed on the way out

@@ -12,6 +12,7 @@
 #include "envelope.hpp"
 #include "inject_client.hpp"
 #include "line_io.hpp"
+#include "mailauth.hpp"
 #include "queue_exit.hpp"
 #include "replies.hpp"
 #include "settings.hpp"
@@ -37,7 +38,7 @@ struct Refusal {
 class Session {
  public:
   // The queue-inject session starts at the first message, never for an idle client.
-  Session(const Settings& s, LineIo& io) : s_(s), io_(io), inject_(s.root) {
+  Session(const Settings& s, LineIo& io) : s_(s), io_(io), inject_(s.root), mailauth_(s) {
     if (s.implicit_tls) {
       tls_ = s.implicit_tls;
       features_.tls = true;
@@ -109,6 +110,7 @@ class Session {
   LineIo& io_;
   // One queue-inject -s for every message of this SMTP session; ends with us.
   InjectSession inject_;
+  MailAuth mailauth_;  // SPF/DMARC for clients without relay rights (mailauth.cpp)
   SessionFeatures features_;
   std::string helo_;  // empty until HELO/EHLO
   bool esmtp_ = false;

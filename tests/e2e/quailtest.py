@@ -447,7 +447,12 @@ class Instance:
         args = ["init", "--hostname", hostname]
         for d in domains:
             args += ["--domain", d]
-        return self.quail(*(args + list(extra)))
+        r = self.quail(*(args + list(extra)))
+        # No SPF/DMARC checks unless a test turns them on (67-mailauth): they would
+        # ask the machine's resolver, and tests ask only their own DNS servers.
+        if os.path.isdir(self.path("control")):
+            self.write_control("authcheck", "0\n")
+        return r
 
     def add_user(self, addr, password="secret-password"):
         r = self.quail("user", "add", addr, input=password + "\n")

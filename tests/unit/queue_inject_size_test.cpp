@@ -39,6 +39,14 @@ TEST_CASE("databytes: leading Received: and Delivered-To: fields, folded or not,
   }
 }
 
+TEST_CASE("databytes: smtpd's Authentication-Results and Received-SPF fields on top are not counted") {
+  const std::string body = "Subject: hi\n\nbody\n";
+  const std::string msg = "Authentication-Results: mx.test;\n\tspf=pass smtp.mailfrom=a.test\n"
+                          "Received-SPF: pass (mx.test: ...)\n\tclient-ip=192.0.2.1;\n"
+                          "X-Quail-Quarantine: dmarc a.test p=quarantine\nReceived: from x\n" + body;
+  for (size_t step : {1, 7, 1000}) CHECK(counted(msg, step) == body.size());
+}
+
 TEST_CASE("databytes: a field that only starts like a trace field counts") {
   for (std::string msg : {"Receive: x\n\nb\n", "Received x\n\nb\n", "Delivered: x\n\nb\n", " Received: x\n\nb\n",
                           "\nReceived: x\n", "X-Received: y\n"}) {

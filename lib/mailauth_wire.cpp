@@ -1,0 +1,140 @@
+// smtpd <-> mailauth frames: see mailauth_wire.hpp.
+#include "mailauth_wire.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace quail::mailauth {
+namespace {
+
+int64_t now_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// How many bytes the frame in buf needs in all; 0 while its length is unknown,
+// nullopt when its prefix is malformed.
+std::optional<size_t> frame_size(std::string_view buf) {
+  size_t colon = buf.find(':');
+  if (colon == std::string_view::npos) {
+    if (buf.size() > 7) return std::nullopt;
+    for (char c : buf) {
+      if (c < '0' || c > '9') return std::nullopt;
+    }
+    return 0;
+  }
+  if (colon == 0 || colon > 7 || (colon > 1 && buf[0] == '0')) return std::nullopt;
+  size_t n = 0;
+  for (size_t i = 0; i < colon; ++i) {
+    if (buf[i] < '0' || buf[i] > '9') return std::nullopt;
+    n = n * 10 + static_cast<size_t>(buf[i] - '0');
+  }
+  if (n > max_frame) return std::nullopt;
+  return colon + 1 + n + 1;
+}
+
+}  // namespace
+
+std::string encode(const std::vector<std::string>& fields) {
+  std::string payload;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i) payload += '\0';
+    payload += fields[i];
+  }
+  return std::to_string(payload.size()) + ":" + payload + ",";
+}
+
+std::optional<std::vector<std::string>> decode(std::string_view frame) {
+  auto need = frame_size(frame);
+  if (!need || *need == 0 || *need != frame.size() || frame.back() != ',') return std::nullopt;
+  std::string_view payload = frame.substr(frame.find(':') + 1);
+  payload.remove_suffix(1);
+  std::vector<std::string> out(1);
+  for (char c : payload) {
+    if (c == '\0') out.emplace_back();
+    else out.back() += c;
+  }
+  return out;
+}
+
+Status send_frame(int sock, const std::vector<std::string>& fields, int fd) {
+  std::string data = encode(fields);
+  size_t done = 0;
+  while (done < data.size()) {
+    iovec iov{data.data() + done, data.size() - done};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
+    if (fd >= 0 && done == 0) {
+      std::memset(ctl, 0, sizeof ctl);
+      m.msg_control = ctl;
+      m.msg_controllen = sizeof ctl;
+      cmsghdr* c = CMSG_FIRSTHDR(&m);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    ssize_t n = ::sendmsg(sock, &m, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error(ErrorKind::temporary, "write to mailauth's socket");
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> read_frame(int sock, int timeout_ms, int* fd_out) {
+  std::string buf;
+  int64_t deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+  for (;;) {
+    auto need = frame_size(buf);
+    if (!need) return Error{ErrorKind::format, "malformed frame"};
+    if (*need && buf.size() >= *need) {
+      if (buf.size() > *need) return Error{ErrorKind::format, "bytes after a frame"};
+      auto f = decode(buf);
+      if (!f) return Error{ErrorKind::format, "malformed frame"};
+      return *f;
+    }
+    int wait = -1;
+    if (timeout_ms >= 0) {
+      int64_t left = deadline - now_ms();
+      if (left <= 0) return Error{ErrorKind::temporary, "timeout waiting for mailauth"};
+      wait = static_cast<int>(left);
+    }
+    pollfd p{sock, POLLIN, 0};
+    int r = ::poll(&p, 1, wait);
+    if (r < 0 && errno != EINTR) return sys_error(ErrorKind::temporary, "wait for mailauth's socket");
+    if (r <= 0) continue;
+    char data[8192];
+    iovec iov{data, *need ? std::min(sizeof data, *need - buf.size()) : 1};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof ctl;
+    ssize_t n = ::recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error(ErrorKind::temporary, "read mailauth's socket");
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      int got;
+      std::memcpy(&got, CMSG_DATA(c), sizeof(int));
+      if (fd_out && *fd_out < 0) *fd_out = got;
+      else ::close(got);
+    }
+    if (n == 0) {
+      if (buf.empty()) return Error{ErrorKind::not_found, "mailauth closed its socket"};
+      return Error{ErrorKind::format, "truncated frame"};
+    }
+    buf.append(data, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace quail::mailauth
