@@ -36,7 +36,7 @@ int list(quail::StateStore& st, int64_t now) {
   std::sort(triplets->begin(), triplets->end(), by_key);
   std::string out;
   for (const auto& e : *allowed) {
-    out += "allow " + e.key.substr(quail::grey_allow_prefix.size()) + (e.value ? " manual" : " passed") +
+    out += "allow " + e.key.substr(quail::grey_allow_prefix.size()) + (e.value == 1 ? " manual" : " passed") +
            " expires=" + until(e.expires) + "\n";
   }
   for (const auto& e : *triplets) {
