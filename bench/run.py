@@ -46,6 +46,7 @@ import relay  # noqa: E402
 import list_load  # noqa: E402
 import session_cost  # noqa: E402
 import dkim_cost  # noqa: E402
+import abuse_load  # noqa: E402
 
 N = int(os.environ.get("BENCH_MESSAGES", "2000"))
 CONC = int(os.environ.get("BENCH_CONCURRENCY", "8"))
@@ -221,6 +222,7 @@ def main():
     queue_load.bench_queue(rows, say)
     list_load.bench_list(rows, say)
     pop3_load.bench_pop3(rows, say)
+    abuse_load.bench_abuse(rows, say)
     cpu = "?"
     try:
         with open("/proc/cpuinfo") as f:

@@ -62,6 +62,23 @@ const std::vector<ControlSpec>& control_registry() {
       {"dmarcreject", ControlKind::integer, "0", 0, 1, "mailauth", "1: refuse at the end of DATA (550 5.7.1) mail that fails DMARC under p=reject"},
       {"dmarcquarantine", ControlKind::integer, "0", 0, 1, "mailauth", "1: mark mail failing DMARC under p=quarantine (or p=reject not refused) with X-Quail-Quarantine"},
       {"publicsuffix", ControlKind::line, "/usr/share/publicsuffix/public_suffix_list.dat", 0, 0, "mailauth", "the Public Suffix List that gives DMARC's organisational domains"},
+      {"store", ControlKind::line, "lmdb", 0, 0, "smtpd, quail grey, quail limits", "where the abuse-control state lives: lmdb (ROOT/state/store) or redis://IP:PORT shared by several MX hosts"},
+      {"greylist", ControlKind::integer, "0", 0, 1, "smtpd", "1 turns greylisting on: a new (network, sender, recipient) triplet is deferred with 451 4.7.1 until greydelay has passed"},
+      {"greydelay", ControlKind::integer, "300", 0, 86400, "smtpd", "seconds a new greylisting triplet is deferred before a retry is accepted"},
+      {"greywindow", ControlKind::integer, "86400", 60, 2592000, "smtpd", "seconds after its first attempt within which a greylisted triplet's retry is accepted"},
+      {"greyallow", ControlKind::integer, "2592000", 0, 31536000, "smtpd", "seconds a client network stays allowlisted after it passed greylisting once; 0 allowlists nothing"},
+      {"ratelimitconnections", ControlKind::integer, "60", 0, 1000000, "smtpd", "connections per minute accepted from one client address; 0: no limit"},
+      {"ratelimitmessages", ControlKind::integer, "1000", 0, 1000000, "smtpd", "messages per hour accepted from one client address (unauthenticated sessions); 0: no limit"},
+      {"ratelimitrecipients", ControlKind::integer, "5000", 0, 1000000, "smtpd", "recipients per hour accepted from one client address (unauthenticated sessions); 0: no limit"},
+      {"ratelimitusermessages", ControlKind::integer, "500", 0, 1000000, "smtpd", "messages per hour accepted from one authenticated user; 0: no limit"},
+      {"ratelimituserrecipients", ControlKind::integer, "2000", 0, 1000000, "smtpd", "recipients per hour accepted from one authenticated user; 0: no limit"},
+      {"tarpitcount", ControlKind::integer, "5", 0, 100000, "smtpd", "refused recipients in a session after which each further reply is delayed; 0: no tarpit"},
+      {"tarpitdelay", ControlKind::integer, "5", 0, 600, "smtpd", "seconds each reply is delayed once the tarpit is on"},
+      {"tarpitmax", ControlKind::integer, "20", 0, 100000, "smtpd", "refused recipients in a session after which smtpd answers 421 and closes it; 0: never"},
+      {"dnsbl", ControlKind::list, "", 0, 0, "dnsbl", "DNS blocklist zones queried for each client address, one per line: zone or zone=answer"},
+      {"dnswl", ControlKind::list, "", 0, 0, "dnsbl", "DNS allowlist zones, one per line (zone or zone=answer): a listed client skips the blocklists and greylisting"},
+      {"dnsblrcpt", ControlKind::integer, "1", 0, 1, "dnsbl, smtpd", "1: a blocklisted client is refused at each RCPT but postmaster; 0: refused at connection"},
+      {"timeoutdnsbl", ControlKind::integer, "5", 1, 60, "dnsbl", "seconds all DNSBL and DNSWL lookups of one connection may take before the client is let through"},
   };
   return registry;
 }

@@ -133,7 +133,7 @@ Status init(const quail::init::Options& o) {
   }
   if (auto s = claim_root(o.root); !s) return s;
   if (auto s = make_dirs(o.root, {{"bin", 0755}, {"control", 0755}, {"users", 0750}, {"mail", 0750},
-                                  {"log", 0750}, {"run", 0755}, {"mail/postmaster", 0700},
+                                  {"log", 0750}, {"run", 0755}, {"state", 0700}, {"mail/postmaster", 0700},
                                   {"mail/postmaster/Maildir", 0700}, {"mail/postmaster/Maildir/tmp", 0700},
                                   {"mail/postmaster/Maildir/new", 0700}, {"mail/postmaster/Maildir/cur", 0700}});
       !s) {

@@ -136,6 +136,7 @@ Status chown_system_layout(const std::string& root) {
       {root + "/users/users.cdb", "root", 0640},
       {root + "/users/aliases.cdb", "root", 0644},
       {root + "/log", "root", 0750},
+      {root + "/state", "quail-smtpd", 0700},  // the abuse-control store smtpd keeps (queue-layout/store.md)
       {q.queue, "quail-queue", 0750},
       {q.tmp(), "quail-queue", 02750},
       {q.todo(), "quail-queue", 02770},

@@ -91,6 +91,10 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
   argv.insert(argv.end(), {"-c", std::to_string(*incoming), "-C", std::to_string(*perip), "-b",
                            std::to_string(*backlog), "-o", busy, "-", "-"});  // supervise binds r.host r.port
   if (r.service == "smtps" || r.service == "pop3s") argv.push_back(bin + "/tlsd");
+  // DNS lists (control/dnsbl, dnswl) on the port mail arrives on: the dnsbl wrapper, which alone links libunbound.
+  auto dnsbl = control.list("dnsbl"), dnswl = control.list("dnswl");
+  if (!dnsbl || !dnswl) return dnsbl ? dnswl.error() : dnsbl.error();
+  if (r.service == "smtp" && (!dnsbl->empty() || !dnswl->empty())) argv.push_back(bin + "/dnsbl");
   argv.push_back(bin + (is_pop3(r.service) ? "/pop3d" : "/smtpd"));
   // Submission's policy (RFC 6409, RFC 8314 for 465): AUTH first, the user's own sender.
   if (r.service == "submission" || r.service == "smtps") argv.push_back("submission");

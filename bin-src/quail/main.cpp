@@ -33,6 +33,8 @@ constexpr std::string_view usage_text =
     "  aliases   compile control/aliases into users/aliases.cdb\n"
     "  rules     compile control/rules.SERVICE into its cdb: SERVICE | --all\n"
     "  dkim      DKIM keys and checks: keygen DOMAIN [--selector S] [--rsa-bits N], show [DOMAIN], verify|sign\n"
+    "  grey      greylisting state: list, allow NET [SECONDS], purge\n"
+    "  limits    rate-limit counters: show\n"
     "`quail COMMAND --help` shows a command's usage; `quail --version` the version.\n"
     "The root is --root, else $QUAIL_ROOT, else /var/quail; see quail(8).\n";
 

@@ -67,11 +67,17 @@ std::string_view end_reason_name(EndReason r) {
     case EndReason::forbidden: return "forbidden";
     case EndReason::tls: return "tls";
     case EndReason::auth: return "auth";
+    case EndReason::limit: return "limit";
   }
   return "?";
 }
 
 EndReason Session::run() {
+  if (auto r = abuse_.connect()) {
+    reply(io_, r->code, r->enhanced, r->text);
+    io_.flush();
+    return *(end_ = EndReason::limit);
+  }
   reply(io_, 220, "", s_.greeting + " ESMTP");
   std::string line;
   while (!end_) {
@@ -205,6 +211,7 @@ void Session::on_mail(const SmtpCommand& c) {
     }
   }
   if (c.utf8_path && !env.smtputf8) return reply(io_, 553, "5.6.7", "non-ASCII address needs SMTPUTF8");
+  if (auto r = abuse_.mail(auth_user_)) return reply(io_, r->code, r->enhanced, r->text);
   if (Refusal r; mailauth_.refuse_sender(relay_allowed(), helo_, c.path.str(), r)) return reply(io_, r.code, r.enhanced, r.text);
   env.sender = c.path.str();
   env.auth = auth_user_;
@@ -241,6 +248,12 @@ void Session::on_rcpt(const SmtpCommand& c) {
     v = {452, "4.5.3", "too many recipients", ""};
   } else {
     v = check_recipient(s_, a, relay_allowed());
+    if (v.ok()) v = abuse_.rcpt(tx_.env.sender, a, c.postmaster || lowercase(a.local()) == "postmaster", auth_user_).value_or(v);
+  }
+  if (abuse_.tarpit(rcpts_refused_ + !v.ok())) {
+    reply(io_, 421, "4.7.0", s_.me + " too many refused recipients, closing connection");
+    end_ = EndReason::limit;
+    return;
   }
   if (!v.ok()) {
     ++rcpts_refused_;

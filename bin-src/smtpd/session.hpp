@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "abuse.hpp"
 #include "data_decoder.hpp"
 #include "envelope.hpp"
 #include "inject_client.hpp"
@@ -26,7 +27,7 @@ inline constexpr size_t max_command_line = 1000;
 // More Received fields than this and the message is looping (RFC 5321 6.3).
 inline constexpr unsigned max_received = 100;
 
-enum class EndReason { quit, eof, timeout, errors, io_error, forbidden, tls, auth };
+enum class EndReason { quit, eof, timeout, errors, io_error, forbidden, tls, auth, limit };
 std::string_view end_reason_name(EndReason r);
 
 struct Refusal {
@@ -133,6 +134,7 @@ class Session {
   uint64_t chunk_total_ = 0;
   bool chunk_last_ = false;
   std::optional<SubmissionHeaders> sub_;  // the submission service's header check
+  Abuse abuse_{s_};  // rate limits, greylisting, DNSBL verdict, tarpit (abuse.cpp)
 };
 
 }  // namespace quail::smtpd

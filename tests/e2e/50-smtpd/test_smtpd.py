@@ -104,6 +104,8 @@ class SmtpdTest(unittest.TestCase):
         self.assertEqual([r["address"] for r in env["recipients"]], rcpts)
 
     def test_pipelined_replies_keep_order_with_refusals_mixed_in(self):
+        self.control("tarpitcount", "0")  # 40 refusals: the tarpit would slow and end the session
+        self.control("tarpitmax", "0")
         s = self.session()
         s.send("EHLO x\r\nMAIL FROM:<>\r\n" + "".join(
             "RCPT TO:<%s>\r\n" % ("alice@example.test" if i % 3 == 0 else
