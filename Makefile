@@ -13,7 +13,8 @@ CMAKE_FLAGS ?= -DQUAIL_WERROR=$(if $(CI),ON,ON)
 
 DEB_PACKAGES := g++ clang cmake make pkg-config libsodium-dev libcdb-dev tinycdb doctest-dev \
 	libssl-dev libunbound-dev libclang-rt-14-dev swaks python3 python3-aiosmtpd \
-	procps psmisc strace libevent-dev dnsmasq-base openssl mpop msmtp libio-socket-ssl-perl libnet-ssleay-perl
+	procps psmisc strace libevent-dev dnsmasq-base openssl mpop msmtp libio-socket-ssl-perl libnet-ssleay-perl \
+	python3-milter opendkim opendkim-tools python3-dkim
 
 .PHONY: all deps build check unit fuzz fuzz-build fuzz-long e2e up down bench bench-peers clean install
 

@@ -14,6 +14,8 @@
      sessions in, up to 1,000 messages to one domain routed to a local sink.
   4b. the cost of one SMTP session, one at a time (bench/session_cost.py):
      plaintext, with STARTTLS, and with implicit TLS (BENCH_SESSIONS, 300).
+  4c. one milter in the loop (bench/milter_cost.py): ms per message in one
+     session without a filter and with one pass-through milter, interleaved.
   5. queue-send with a big queue (bench/queue_load.py): its memory with 100,000
      deferred messages queued, and its CPU per new message with 100 and with
      100,000 deferred messages queued (interleaved rounds of 1,000). Last, because
@@ -43,6 +45,7 @@ import queue_load  # noqa: E402
 import relay  # noqa: E402
 import list_load  # noqa: E402
 import session_cost  # noqa: E402
+import milter_cost  # noqa: E402
 
 N = int(os.environ.get("BENCH_MESSAGES", "2000"))
 CONC = int(os.environ.get("BENCH_CONCURRENCY", "8"))
@@ -214,6 +217,8 @@ def main():
     relay.bench_relay(rows, say, min(N, 1000), CONC, DEADLINE)
     say("bench: SMTP session cost, plaintext and TLS...")
     bench_sessions(rows)
+    say("bench: one milter in the loop...")
+    milter_cost.bench_milter(rows, say)
     queue_load.bench_queue(rows, say)
     list_load.bench_list(rows, say)
     pop3_load.bench_pop3(rows, say)

@@ -53,6 +53,9 @@ const std::vector<ControlSpec>& control_registry() {
       {"checkpassword", ControlKind::list, "", 0, 0, "pop3d, smtpd", "path of the checkpassword program that verifies logins; empty means ROOT/bin/checkpassword"},
       {"timeoutpop3d", ControlKind::integer, "600", 1, 86400, "pop3d", "seconds to wait for a POP3 client command"},
       {"listeners", ControlKind::list, "", 0, 0, "quail up, quail status", "the listeners quail up runs, one SERVICE ADDRESS:PORT per line (smtp 127.0.0.1:25); quail up --smtp A:P writes it"},
+      {"milters", ControlKind::list, "", 0, 0, "smtpd", "content filters (milters) smtpd consults, in order, one unix:/path or inet:host:port [timeout=N] [default=accept|tempfail] per line"},
+      {"timeoutmilter", ControlKind::integer, "30", 1, 3600, "smtpd", "seconds to wait for a content filter's connection and each of its replies"},
+      {"milterdefault", ControlKind::line, "tempfail", 0, 0, "smtpd", "what a message gets when a content filter is down or too slow: tempfail or accept"},
   };
   return registry;
 }

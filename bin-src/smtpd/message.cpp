@@ -206,12 +206,12 @@ void Session::receive_message(const SmtpCommand* first_bdat) {
   }
   bool pumped = false;
   int code = -1;
-  auto outcome = inject_.inject(
+  auto outcome = inject_filtered(
       [&](MessageSink& out) {
         pumped = true;
         return first_bdat ? pump_bdat(out, dec, *first_bdat) : pump_data(out, dec);
       },
-      tx_.env, &code);
+      &code);
   if (!pumped && first_bdat) {
     // The queue program never started, but the chunk follows its command anyway.
     chunk_last_ = first_bdat->last;

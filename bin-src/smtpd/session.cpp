@@ -158,6 +158,7 @@ void Session::dispatch(const SmtpCommand& c) {
 
 void Session::on_hello(const SmtpCommand& c) {
   reset();  // RFC 5321 4.1.4: EHLO/HELO also clears any transaction
+  if (milter_refused_helo(c.argument)) return;
   helo_ = c.argument;
   esmtp_ = c.verb == SmtpVerb::ehlo;
   if (!esmtp_) return reply(io_, 250, "", s_.me);
@@ -207,6 +208,7 @@ void Session::on_mail(const SmtpCommand& c) {
   if (c.utf8_path && !env.smtputf8) return reply(io_, 553, "5.6.7", "non-ASCII address needs SMTPUTF8");
   env.sender = c.path.str();
   env.auth = auth_user_;
+  if (milter_refused_mail(c, env)) return;
   tx_ = Transaction();
   tx_.active = true;
   tx_.env = std::move(env);
@@ -251,6 +253,7 @@ void Session::on_rcpt(const SmtpCommand& c) {
     }
     return reply(io_, v.code, v.enhanced, v.text);
   }
+  if (milter_refused_rcpt(c, a)) return;
   r.address = a.str();
   auto same = [&](const Recipient& x) { return x.address == r.address; };
   // A duplicate is acknowledged but delivered once (its first DSN parameters win).
