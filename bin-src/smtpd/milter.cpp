@@ -124,7 +124,8 @@ bool MilterSession::connect_all() {
 }
 
 std::optional<MilterRefusal> MilterSession::helo(const std::string& helo) {
-  if (!connect_all() || session_refusal_) return session_refusal_;
+  // A refusal at connect (or a filter down, with tempfail) answers MAIL, not HELO.
+  if (!connect_all() || session_refusal_) return std::nullopt;
   for (auto* c : active()) {
     if (!c->wants(milter::proto::no_helo)) continue;
     if (auto r = verdict(*c, c->ask(milter::encode_strings(milter::cmd::helo, {helo}), milter::proto::nr_helo), "helo")) {

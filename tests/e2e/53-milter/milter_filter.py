@@ -7,7 +7,7 @@ MODE:
   modify    at end of message: adds X-Test-Milter, tags Subject, deletes
             X-Remove-Me, replaces the body when it holds REPLACE-BODY, adds a
             recipient named in an X-Add-Rcpt header; refuses RCPT to
-            <blocked@...> with 550 5.7.1
+            <bob@...> from <block-rcpt@...> with 550 5.7.1
   reject    refuses every message at end of message: 550 5.7.1
   tempfail  defers every message at end of message: 451 4.7.1
   hang      never answers end of message
@@ -24,21 +24,27 @@ class TestMilter(Milter.Base):
     mode = "modify"
 
     def __init__(self):
-        self.headers = []
-        self.body = []
+        self.fields = []
+        self.chunks = []
+        self.sender = ""
+
+    def envfrom(self, sender, *params):
+        self.sender = sender.lower()
+        self.fields, self.chunks = [], []
+        return Milter.CONTINUE
 
     def envrcpt(self, to, *params):
-        if self.mode == "modify" and to.lower().startswith("<blocked@"):
+        if self.mode == "modify" and self.sender.startswith("<block-rcpt@") and to.lower().startswith("<bob@"):
             self.setreply("550", "5.7.1", "recipient blocked by the test milter")
             return Milter.REJECT
         return Milter.CONTINUE
 
     def header(self, name, value):
-        self.headers.append((name, value))
+        self.fields.append((name, value))
         return Milter.CONTINUE
 
     def body(self, chunk):
-        self.body.append(chunk)
+        self.chunks.append(chunk)
         return Milter.CONTINUE
 
     def eom(self):
@@ -56,14 +62,14 @@ class TestMilter(Milter.Base):
         if self.mode == "pass":
             return Milter.ACCEPT
         self.addheader("X-Test-Milter", "seen by the test milter")
-        for name, value in self.headers:
+        for name, value in self.fields:
             if name.lower() == "subject":
                 self.chgheader("Subject", 1, "[tagged] " + value)
             if name.lower() == "x-remove-me":
                 self.chgheader("X-Remove-Me", 1, "")
             if name.lower() == "x-add-rcpt":
                 self.addrcpt("<%s>" % value.strip())
-        if b"REPLACE-BODY" in b"".join(self.body):
+        if b"REPLACE-BODY" in b"".join(self.chunks):
             self.replacebody(b"the body the test milter wrote\r\n")
         return Milter.ACCEPT
 
