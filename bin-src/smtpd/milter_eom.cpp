@@ -10,6 +10,11 @@
 namespace quail::smtpd {
 namespace {
 
+// What one filter may change in one message, so a runaway filter cannot take
+// smtpd's memory: the changes are held until the message is handed on.
+constexpr size_t max_changes = 10000;
+constexpr size_t max_change_bytes = size_t{64} << 20;
+
 // LF line ends to the CRLF a filter expects (canonical form, as on the wire).
 std::string to_crlf(std::string_view in) {
   std::string out;
@@ -104,9 +109,17 @@ MilterSession::Verdict MilterSession::end_of_message(int spool_fd) {
     if (discard_) break;
     c->send(milter::encode_macros(milter::cmd::body_eob, {{"i", peer_.queue_ref}}));
     std::optional<milter::Reply> r = c->ask(milter::encode(milter::cmd::body_eob));
+    size_t count = 0, bytes = 0;
+    const size_t before = v.changes.size();
     while (r && r->modification()) {
       if (!c->allowed(action_of(r->kind))) {
         c->fail("a change it did not negotiate");
+        r.reset();
+        break;
+      }
+      bytes += r->body.size() + r->value.size();
+      if (++count > max_changes || bytes > max_change_bytes) {
+        c->fail("more changes than smtpd takes for one message");
         r.reset();
         break;
       }
@@ -118,6 +131,11 @@ MilterSession::Verdict MilterSession::end_of_message(int spool_fd) {
         v.leadspace.push_back(c->wants(milter::proto::header_leadspace) ? false : true);
       }
       r = c->read_reply();
+    }
+    if (c->failed()) {
+      // A filter that failed midway: none of its changes, only its default.
+      v.changes.resize(before);
+      v.leadspace.resize(before);
     }
     if (auto refusal = verdict(*c, r, "eom")) return finish(refusal);
   }
