@@ -12,6 +12,7 @@ MODE:
   tempfail  defers every message at end of message: 451 4.7.1
   hang      never answers end of message
   discard   discards every message
+  quarantine  quarantines every message ("held by the test milter")
   pass      sees every header and the body, changes nothing (bench/milter_cost.py)
 """
 import sys
@@ -61,6 +62,9 @@ class TestMilter(Milter.Base):
             return Milter.DISCARD
         if self.mode == "pass":
             return Milter.ACCEPT
+        if self.mode == "quarantine":
+            self.quarantine("held by the test milter")
+            return Milter.ACCEPT
         self.addheader("X-Test-Milter", "seen by the test milter")
         for name, value in self.fields:
             if name.lower() == "subject":
@@ -78,7 +82,7 @@ def main():
     mode, socket = sys.argv[1], sys.argv[2]
     TestMilter.mode = mode
     Milter.factory = TestMilter
-    Milter.set_flags(Milter.ADDHDRS | Milter.CHGHDRS | Milter.CHGBODY | Milter.ADDRCPT)
+    Milter.set_flags(Milter.ADDHDRS | Milter.CHGHDRS | Milter.CHGBODY | Milter.ADDRCPT | Milter.QUARANTINE)
     Milter.runmilter("quail-test-" + mode, socket, 60)
 
 

@@ -248,5 +248,50 @@ class Milters(unittest.TestCase):
             self.assertTrue(ok, "the signature verifies against the generated key")
 
 
+class Quarantine(unittest.TestCase):
+    """Quarantine holds the message (queue/hold, as `quail queue hold`). smtpd runs
+    here before queue-send does, so its hold command is applied at queue-send's
+    start, before any delivery (the race with a running queue-send: man/smtpd.8)."""
+
+    def test_quarantined_message_waits_in_hold_until_released(self):
+        if not have_pymilter():
+            self.skipTest("python3-milter is not installed (make deps)")
+        q = qt.Instance()
+        self.addCleanup(q.cleanup)
+        q.init("mx." + DOMAIN, [DOMAIN])
+        q.add_user(ALICE, "alice-secret")
+        sock = os.path.join(q.tmp, "quarantine.sock")
+        proc = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "milter_filter.py"), "quarantine",
+                                 "unix:" + sock], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        self.addCleanup(lambda: (os.killpg(proc.pid, 9), proc.wait(10)))
+        qt.wait_for(lambda: listening(sock), 30, "the quarantine milter")
+        q.write_control("milters", "unix:%s\n" % sock)
+        a, b = socket.socketpair()
+        env = q.env({"TCPREMOTEIP": "127.0.0.1", "TCPREMOTEPORT": "40000", "TCPLOCALIP": "127.0.0.1"})
+        env.pop("QUEUE_PROGRAM", None)
+        log = open(os.path.join(q.tmp, "smtpd.log"), "wb")
+        smtpd = subprocess.Popen([qt.bin_path("smtpd")], stdin=b, stdout=b, stderr=log, env=env)
+        b.close()
+        c = smtplib.SMTP(local_hostname="client.example.test", timeout=60)
+        c.sock, c.file = a, None
+        self.assertEqual(c.getreply()[0], 220)
+        c.sendmail(BOB, [ALICE], ("From: <%s>\r\nSubject: q\r\nMessage-ID: <quarantine-1@x>\r\n\r\nbody\r\n" %
+                                  BOB).encode())
+        c.quit()
+        smtpd.wait(30)
+        lines = [qt.parse_logfmt(l) for l in open(log.name, errors="replace") if "event=milter" in l]
+        held = [l for l in lines if l.get("result") == "quarantine" and l.get("msg")]
+        self.assertTrue(held, lines)
+        msg_id = held[0]["msg"]
+        self.assertEqual(len(os.listdir(q.path("queue", "cmd"))), 1, "the hold command waits for queue-send")
+        q.up(env={"QUAIL_RETRY_SCALE": "600"})
+        qt.wait_for(lambda: q.queue_entries("hold"), 30, "the message in queue/hold")
+        self.assertEqual(q.maildir_messages(ALICE), [], "a quarantined message is not delivered")
+        q.quail("queue", "release", msg_id)
+        m = qt.wait_for(lambda: q.maildir_messages(ALICE), 30, "delivery after release")
+        self.assertIn(b"Message-ID: <quarantine-1@x>", m[0])
+
+
 if __name__ == "__main__":
     unittest.main()
