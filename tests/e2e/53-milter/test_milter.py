@@ -248,6 +248,23 @@ class Milters(unittest.TestCase):
             self.assertTrue(ok, "the signature verifies against the generated key")
 
 
+class BadConfig(unittest.TestCase):
+    def test_quail_up_refuses_a_malformed_milters_line(self):
+        q = qt.Instance()
+        self.addCleanup(q.cleanup)
+        q.init("mx." + DOMAIN, [DOMAIN])
+        q.write_control("milters", "unix:/run/ok.sock\nopendkim\n")
+        r = q.up(check=False, smtp="127.0.0.1:%d" % qt.free_port())
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("milters:2:", r.err)
+        q.write_control("milters", "")
+        q.write_control("milterdefault", "reject\n")
+        q.write_control("milters", "inet:127.0.0.1:9 timeout=1\n")
+        r = q.up(check=False, smtp="127.0.0.1:%d" % qt.free_port())
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("milterdefault", r.err)
+
+
 class Quarantine(unittest.TestCase):
     """Quarantine holds the message (queue/hold, as `quail queue hold`). smtpd runs
     here before queue-send does, so its hold command is applied at queue-send's
