@@ -153,6 +153,27 @@ class Milters(unittest.TestCase):
         for m in self.q.maildir_messages(BOB):
             self.assertNotIn(b"Message-ID: <modify-3@", m)
 
+    def test_bdat_and_a_second_message_in_the_session(self):
+        # One session: a message by DATA, RSET mid-transaction, then one in BDAT
+        # chunks; the filter sees each and its change lands in both.
+        self.use(self.sock("modify"))
+        with self.smtp() as c:
+            c.sendmail(BOB, [ALICE], self.message("session-1"))
+            c.mail(BOB)
+            self.assertEqual(c.rcpt(ALICE)[0], 250)
+            self.assertEqual(c.rset()[0], 250)
+            msg = self.message("session-2")
+            self.assertEqual(c.mail(BOB)[0], 250)
+            self.assertEqual(c.rcpt(ALICE)[0], 250)
+            half = len(msg) // 2
+            c.send(b"BDAT %d\r\n" % half + msg[:half])
+            self.assertEqual(c.getreply()[0], 250)
+            c.send(b"BDAT %d LAST\r\n" % (len(msg) - half) + msg[half:])
+            code, text = c.getreply()
+            self.assertEqual(code, 250, text)
+        for tag in ("session-1", "session-2"):
+            self.assertIn(b"\nX-Test-Milter: seen by the test milter\n", self.delivered(tag))
+
     def test_reject_reaches_the_client_and_nothing_is_delivered(self):
         self.use(self.sock("reject"))
         with self.smtp() as c:
