@@ -16,7 +16,8 @@ DEB_PACKAGES := g++ clang cmake make pkg-config libsodium-dev libcdb-dev tinycdb
 	procps psmisc strace libevent-dev dnsmasq-base openssl mpop msmtp libio-socket-ssl-perl libnet-ssleay-perl \
 	python3-dkim python3-nacl opendkim-tools \
 	python3-spf python3-dnslib publicsuffix \
-	liblmdb-dev lmdb-utils redis-server
+	liblmdb-dev lmdb-utils redis-server \
+	python3-milter opendkim
 
 .PHONY: all deps build check unit fuzz fuzz-build fuzz-long e2e up down bench bench-peers clean install
 

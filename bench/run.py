@@ -16,6 +16,8 @@
      plaintext, with STARTTLS, and with implicit TLS (BENCH_SESSIONS, 300).
   4c. DKIM: CPU per message to sign (Ed25519, RSA-2048) and to verify
      (bench/dkim_cost.py, BENCH_DKIM runs, 100).
+  4c. one milter in the loop (bench/milter_cost.py): ms per message in one
+     session without a filter and with one pass-through milter, interleaved.
   5. queue-send with a big queue (bench/queue_load.py): its memory with 100,000
      deferred messages queued, and its CPU per new message with 100 and with
      100,000 deferred messages queued (interleaved rounds of 1,000). Last, because
@@ -47,6 +49,7 @@ import list_load  # noqa: E402
 import session_cost  # noqa: E402
 import dkim_cost  # noqa: E402
 import abuse_load  # noqa: E402
+import milter_cost  # noqa: E402
 
 N = int(os.environ.get("BENCH_MESSAGES", "2000"))
 CONC = int(os.environ.get("BENCH_CONCURRENCY", "8"))
@@ -219,6 +222,8 @@ def main():
     dkim_cost.bench_dkim(rows, say)
     say("bench: SMTP session cost, plaintext and TLS...")
     bench_sessions(rows)
+    say("bench: one milter in the loop...")
+    milter_cost.bench_milter(rows, say)
     queue_load.bench_queue(rows, say)
     list_load.bench_list(rows, say)
     pop3_load.bench_pop3(rows, say)

@@ -79,6 +79,9 @@ const std::vector<ControlSpec>& control_registry() {
       {"dnswl", ControlKind::list, "", 0, 0, "dnsbl", "DNS allowlist zones, one per line (zone or zone=answer): a listed client skips the blocklists and greylisting"},
       {"dnsblrcpt", ControlKind::integer, "1", 0, 1, "dnsbl, smtpd", "1: a blocklisted client is refused at each RCPT but postmaster; 0: refused at connection"},
       {"timeoutdnsbl", ControlKind::integer, "5", 1, 60, "dnsbl", "seconds all DNSBL and DNSWL lookups of one connection may take before the client is let through"},
+      {"milters", ControlKind::list, "", 0, 0, "smtpd", "content filters (milters) smtpd consults, in order, one unix:/path or inet:host:port [timeout=N] [default=accept|tempfail] per line"},
+      {"timeoutmilter", ControlKind::integer, "30", 1, 3600, "smtpd", "seconds to wait for a content filter's connection and each of its replies"},
+      {"milterdefault", ControlKind::line, "tempfail", 0, 0, "smtpd", "what a message gets when a content filter is down or too slow: tempfail or accept"},
   };
   return registry;
 }

@@ -13,6 +13,7 @@
 #include "control.hpp"
 #include "fd.hpp"
 #include "home_table.hpp"
+#include "milter_config.hpp"
 #include "passwd_file.hpp"
 #include "program.hpp"
 #include "root.hpp"
@@ -150,6 +151,8 @@ int run(int argc, char** argv) {
 
   // Nothing starts on a malformed control file: the error names the file and line.
   if (auto s = quail::Control(*root).validate_all(); !s) return fail(s.error());
+  // control/milters has a syntax of its own: smtpd would answer every session 421.
+  if (auto m = quail::milter::load_config(quail::Control(*root)); !m) return fail(m.error());
   // What the services fall back to if a file is spoiled later (man/quail-control.5).
   if (auto s = quail::write_control_snapshot(*root); !s) return fail(s.error());
   for (const auto& name : quail::unknown_control_files(*root)) {

@@ -206,7 +206,7 @@ void Session::receive_message(const SmtpCommand* first_bdat) {
   }
   bool pumped = false;
   int code = -1;
-  auto outcome = inject_.inject(
+  auto outcome = inject_filtered(
       [&](MessageSink& out) {
         pumped = true;
         // Checked mail is spooled, judged at its end, then queued with its verdict.
@@ -214,7 +214,7 @@ void Session::receive_message(const SmtpCommand* first_bdat) {
         bool ok = first_bdat ? pump_bdat(to, dec, *first_bdat) : pump_data(to, dec);
         return mailauth_.checking() ? mailauth_.deliver(ok, out, early_) : ok;
       },
-      tx_.env, &code);
+      &code);
   if (!pumped && first_bdat) {
     // The queue program never started, but the chunk follows its command anyway.
     chunk_last_ = first_bdat->last;

@@ -164,6 +164,7 @@ void Session::dispatch(const SmtpCommand& c) {
 
 void Session::on_hello(const SmtpCommand& c) {
   reset();  // RFC 5321 4.1.4: EHLO/HELO also clears any transaction
+  if (milter_refused_helo(c.argument)) return;
   helo_ = c.argument;
   esmtp_ = c.verb == SmtpVerb::ehlo;
   if (!esmtp_) return reply(io_, 250, "", s_.me);
@@ -216,6 +217,7 @@ void Session::on_mail(const SmtpCommand& c) {
   env.sender = c.path.str();
   env.auth = auth_user_;
   if (s_.relayclient && auth_user_.empty()) env.extra.emplace_back("origin", "relayclient");  // DKIM-signed on the way out
+  if (milter_refused_mail(c, env)) return;
   tx_ = Transaction();
   tx_.active = true;
   tx_.env = std::move(env);
@@ -266,6 +268,7 @@ void Session::on_rcpt(const SmtpCommand& c) {
     }
     return reply(io_, v.code, v.enhanced, v.text);
   }
+  if (milter_refused_rcpt(c, a)) return;
   r.address = a.str();
   auto same = [&](const Recipient& x) { return x.address == r.address; };
   // A duplicate is acknowledged but delivered once (its first DSN parameters win).

@@ -14,6 +14,7 @@
 #include "inject_client.hpp"
 #include "line_io.hpp"
 #include "mailauth.hpp"
+#include "milter.hpp"
 #include "queue_exit.hpp"
 #include "replies.hpp"
 #include "settings.hpp"
@@ -76,7 +77,10 @@ class Session {
   // Replies with an error and counts it; past maxerrors, 421 and the end instead.
   void error(int code, std::string_view enhanced, std::string_view text);
   void end_on(IoStatus st);
-  void reset() { tx_ = Transaction(); }
+  void reset() {
+    tx_ = Transaction();
+    if (milter_) milter_->abort();
+  }
   bool relay_allowed() const { return s_.relayclient || features_.authenticated; }
 
   // starttls.cpp: RFC 3207 through the tlsd helper
@@ -107,6 +111,15 @@ class Session {
   void finish_message(const Result<qq::Outcome>& outcome, bool queued, const DataDecoder& dec, bool chunked);
   void log_message(bool ok, uint64_t size, std::string_view result);
 
+  // milter_hooks.cpp: the content filters of control/milters; each refusal is
+  // answered there. nullptr / false / inject_.inject when none is configured.
+  MilterSession* milters();
+  bool milter_refused(const std::optional<MilterRefusal>& r);
+  bool milter_refused_helo(const std::string& helo);
+  bool milter_refused_mail(const SmtpCommand& c, const Envelope& env);
+  bool milter_refused_rcpt(const SmtpCommand& c, const Address& a);
+  Result<qq::Outcome> inject_filtered(const std::function<bool(MessageSink&)>& pump, int* code);
+
   const Settings& s_;
   LineIo& io_;
   // One queue-inject -s for every message of this SMTP session; ends with us.
@@ -135,6 +148,8 @@ class Session {
   bool chunk_last_ = false;
   std::optional<SubmissionHeaders> sub_;  // the submission service's header check
   Abuse abuse_{s_};  // rate limits, greylisting, DNSBL verdict, tarpit (abuse.cpp)
+  std::unique_ptr<MilterSession> milter_;  // opened at the first HELO, when configured
+  std::string milter_dsn_;                 // early_'s enhanced code after a filter's refusal
 };
 
 }  // namespace quail::smtpd

@@ -73,6 +73,9 @@ Result<Settings> load_settings(const std::string& root, bool submission) {
   auto local = load_local_config(root);
   if (!local) return local.error();
   s.local = std::move(*local);
+  auto milters = milter::load_config(control);
+  if (!milters) return milters.error();
+  s.milters = std::move(*milters);
   s.submission = submission;
   if (submission) {
     auto sendas = control.list("sendas");

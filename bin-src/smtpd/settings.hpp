@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "local_lookup.hpp"
+#include "milter_config.hpp"
 #include "result.hpp"
 #include "tls_start.hpp"
 
@@ -38,6 +39,7 @@ struct Settings {
   bool submission = false;
   std::vector<std::string> sendas;  // control/sendas: "login address" lines
   std::string sid;           // this session's id in the log and in Received lines
+  milter::Config milters;    // control/milters: no filter unless it names one
 };
 
 // Reads control files and the environment; a config error names the file and line.
