@@ -18,6 +18,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e", "65-remote"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
 import quailtest as qt  # noqa: E402
 from smtp_peer import Peer  # noqa: E402
 
