@@ -3,7 +3,8 @@ one remote-deliver run in turn, over one connection (man/queue-send.8, KEPT
 REMOTE RUNS; man/remote-deliver.8, KEPT RUNS).
 
 Twenty messages for one domain under concurrencyperdomain 1 reach the peer over
-one connection, one transaction each, each message reported on its own; a peer
+one connection, one transaction each, each message reported on its own; five
+under STARTTLS take one TLS handshake; a peer
 that says 421 and closes the connection after each message still gets the next
 one (over a new connection, nothing deferred); kill -9 of the run in the middle
 of its third message: the two before it stay delivered, the killed one and
@@ -11,8 +12,12 @@ those after it are delivered by the retries, each exactly once.
 """
 import os
 import re
+import shutil
 import signal
+import ssl
+import subprocess
 import sys
+import tempfile
 import threading
 import unittest
 
@@ -85,6 +90,28 @@ class KeptRuns(unittest.TestCase):
         qt.wait_for(lambda: not q.pids("remote-deliver"), 30, "the idle run's end")
         self.assertEqual(peer.sessions[0]["commands"][-1], "QUIT")
         qt.note("20 messages: %d connection" % len(peer.sessions))
+
+    def test_one_tls_handshake_for_a_batch_under_starttls(self):
+        # Python's TLS 1.3 server sends session tickets after the handshake: records
+        # without data that a kept connection must not take for the peer closing it.
+        tmp = tempfile.mkdtemp(prefix="quail-e2e-kept-cert-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-days", "2", "-subj", "/CN=peer.test", "-keyout", key, "-out", cert],
+                       check=True, capture_output=True, timeout=60)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        peer = Peer(ehlo=["PIPELINING", "8BITMIME", "STARTTLS"], tls_context=ctx)
+        q = self.instance(peer, per_domain=1)
+        self.queue(q, 5)
+        q.up(env=RETRY)
+        qt.wait_for(lambda: len(events(q, event="delivery", result="delivered")) == 5, 60, "5 deliveries")
+        self.assertEqual(len(peer.sessions), 1, "one connection")
+        self.assertTrue(peer.sessions[0]["tls"])
+        self.assertEqual(len(peer.transactions()), 5)
+        self.assertEqual(len(events(q, event="tls")), 1, "one handshake")
+        self.assertEqual(len(events(q, event="reuse", result="ok")), 4)
 
     def test_a_peer_that_closes_the_kept_connection_gets_the_next_message_anyway(self):
         peer = Peer(ehlo=["PIPELINING", "8BITMIME"], close_after_data=True)
