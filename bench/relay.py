@@ -5,8 +5,10 @@ one remote domain to quail's smtpd; control/smtproutes sends that domain to a
 sink on 127.0.0.1 (tests/e2e/65-remote/smtp_peer.py: PIPELINING, 8BITMIME, no
 TLS). The clock runs from the first injection to the sink's N-th accepted
 message. CPU per message: remote-deliver (queue-send's reaped children,
-cutime+cstime of /proc/<pid>/stat) and queue-send itself (utime+stime), over
-the run, divided by N.
+cutime+cstime of /proc/<pid>/stat, read once the kept runs have ended, 5 s idle
+after the last message) and queue-send itself (utime+stime), over the run,
+divided by N. `python3 bench/relay.py [N]` runs this row alone (QUAIL_BIN picks
+the programs, so two builds can be compared in interleaved runs).
 """
 import os
 import smtplib
@@ -16,6 +18,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e", "65-remote"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
 import quailtest as qt  # noqa: E402
 from smtp_peer import Peer  # noqa: E402
 
@@ -66,6 +69,8 @@ def bench_relay(rows, say, n, conc, deadline):
         qt.wait_for(lambda: len(sink.messages()) >= n, deadline, "the sink's messages", interval=0.01)
         took = time.monotonic() - start
         qt.wait_for(lambda: q.queue_empty(), 30, "an empty queue")
+        # Kept runs end 5 s after their last job; their CPU is queue-send's children's once reaped.
+        qt.wait_for(lambda: not q.pids("remote-deliver"), 30, "the remote-deliver runs' end", interval=0.05)
         own1, kids1 = cpu_ticks(sender)
         rows.append(("remote relay, %d SMTP sessions in, %d msgs of 4 KiB to a local sink" % (conc, n),
                      "%.0f msg/s" % (n / took),
@@ -74,3 +79,10 @@ def bench_relay(rows, say, n, conc, deadline):
     finally:
         q.cleanup()
         sink.stop()
+
+
+if __name__ == "__main__":
+    out = []
+    bench_relay(out, lambda t: print(t, file=sys.stderr), int(sys.argv[1]) if len(sys.argv) > 1 else 1000, 8, 300)
+    for r in out:
+        print("| %s | %s | %s |" % r)

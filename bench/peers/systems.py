@@ -109,7 +109,7 @@ class Quail(System):
         # comes from 127.0.0.1, so the per-address limit is raised to the global one.
         self.q.write_control("concurrencyperip", "100\n")
         self.q.write_control("dnsservers", "127.0.0.1\n")  # no DNS query leaves loopback
-        self.q.write_control("smtproutes", "relay.test:127.0.0.1:%d\n" % self.relay_port)
+        self.q.write_control("smtproutes", "relay.test:[127.0.0.1]:%d\n" % self.relay_port)  # an address, no lookup
         self.q.up(smtp="127.0.0.1:%d" % self.port)
         wait_listening(self.port)
         self._roots = self.qt.processes_under(self.q.root)

@@ -14,6 +14,7 @@
 #include "bouncer.hpp"
 #include "log.hpp"
 #include "queue_stat.hpp"
+#include "remote_job.hpp"
 
 namespace quail {
 
@@ -197,6 +198,11 @@ void Scheduler::dispatch(Message& m, int64_t now) {
       j.domain = domain;
       j.sender = m.sender;
       j.rcpts.push_back(n);
+      if (j.rcpts.size() == remote_job_max_rcpts) {
+        // A job's packet has room for so many; peers take 100 per transaction anyway.
+        ready_remote_.push_back(std::move(j));
+        remote.erase(domain);
+      }
     }
   }
   for (auto& [key, job] : remote) ready_remote_.push_back(std::move(job));
@@ -208,38 +214,23 @@ void Scheduler::start_deliveries() {
   while (!ready_local_.empty() && running_local_ < s_.concurrency_local) {
     Job j = std::move(ready_local_.front());
     ready_local_.pop_front();
-    start_job(j, false);
+    start_job(j);
   }
-  int64_t now = now_ns();
-  while (!ready_remote_.empty() && running_remote_ < s_.concurrency_remote) {
-    Job j = std::move(ready_remote_.front());
-    ready_remote_.pop_front();
-    if (admit_remote(j, now)) start_job(j, true);
-  }
+  start_remote(now_ns());
 }
 
-void Scheduler::start_job(Job& job, bool remote) {
+void Scheduler::start_job(Job& job) {
   Message& m = messages_.at(job.msg);
   Attempt a;
   a.dlv = next_dlv_++;
   a.msg = m.id;
-  a.remote = remote;
-  a.domain = job.domain;
   a.rcpts = job.rcpts;
   LaunchSpec spec;
-  spec.program = s_.bin + (remote ? "/remote-deliver" : "/local-deliver");
+  spec.program = s_.bin + "/local-deliver";
   spec.env = child_env_;
-  if (remote) {
-    // The queue file goes on after the message (the envelope): the length says where
-    // the message ends, as local-deliver's second argument does.
-    spec.env.push_back("QUAIL_MESSAGE_LENGTH=" + std::to_string(m.length));
-    spec.args = {job.domain, job.sender};
-    for (uint32_t n : job.rcpts) spec.args.push_back(m.rcpts[n].address);
-  } else {
-    spec.args = {std::to_string(a.dlv), std::to_string(m.length), job.sender, m.rcpts[job.rcpts[0]].address};
-  }
+  spec.args = {std::to_string(a.dlv), std::to_string(m.length), job.sender, m.rcpts[job.rcpts[0]].address};
   Status st;
-  bool via_lspawn = !remote && lspawn_.valid();
+  bool via_lspawn = lspawn_.valid();
   auto fd = store_.open_message(m.id);
   if (!fd) {
     st = fd.error();
@@ -250,18 +241,11 @@ void Scheduler::start_job(Job& job, bool remote) {
     st = launch(a, spec);
   }
   if (!st) {
-    // Our own trouble (fds, processes, a missing program): temporary, never a bounce.
-    int64_t now = now_ns();
-    for (uint32_t n : job.rcpts) {
-      record(m, n, {Verdict::deferred, stat_clean_reason(st.error().reason) + " (#4.3.0)"}, a.dlv, now);
-      --m.active;
-    }
-    if (m.active == 0) settle(m);
+    job_trouble(job, a.dlv, st.error());
     return;
   }
   for (uint32_t n : job.rcpts) m.rcpts[n].state = RcptState::running;
-  (remote ? running_remote_ : running_local_) += 1;
-  if (remote) ++domains_[job.domain].running;
+  running_local_ += 1;
   if (via_lspawn) {
     spawned_.emplace(a.dlv, std::move(a));
   } else {
@@ -269,12 +253,24 @@ void Scheduler::start_job(Job& job, bool remote) {
   }
 }
 
+void Scheduler::job_trouble(const Job& job, uint64_t dlv, const Error& e) {
+  // Our own trouble (fds, processes, a missing program): temporary, never a bounce.
+  Message& m = messages_.at(job.msg);
+  int64_t now = now_ns();
+  for (uint32_t n : job.rcpts) {
+    record(m, n, {Verdict::deferred, stat_clean_reason(e.reason) + " (#4.3.0)"}, dlv, now);
+    --m.active;
+  }
+  if (m.active == 0) settle(m);
+}
+
 void Scheduler::finish(Attempt& a, const ExitStatus& st) {
-  (a.remote ? running_remote_ : running_local_) -= 1;
+  // A remote job's run lives on (scheduler_remote.cpp counts it); a local delivery ends here.
+  if (!a.remote) running_local_ -= 1;
   int64_t now = now_ns();
   std::vector<RcptResult> results =
       a.remote ? remote_results(st, a.report, a.rcpts.size()) : std::vector<RcptResult>{local_result(st, a.report)};
-  if (a.remote) remote_done(a, results, now);
+  if (a.remote) domain_result(a.domain, results, now);
   auto it = messages_.find(a.msg);
   if (it == messages_.end()) return;
   Message& m = it->second;

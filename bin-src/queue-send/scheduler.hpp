@@ -44,9 +44,27 @@ class Scheduler {
     uint64_t id;
     bool from_todo;
   };
+  // A remote-deliver run kept for one domain: it takes the domain's jobs one at a
+  // time over its job socket and writes one report per job on its fd 1
+  // (man/queue-send.8, "KEPT REMOTE RUNS"; lib/remote_job).
+  struct RemoteRun {
+    pid_t pid = -1;
+    std::string domain;
+    Fd sock;                  // our end of its job socket; closed, the run QUITs and exits
+    Fd out;                   // its fd 1
+    bool eof = false;
+    bool stale = false;       // ends after its job (settings reloaded, stopping)
+    std::string buf;          // report bytes not yet matched to the job
+    bool busy = false;        // job holds the job under way
+    Attempt job;
+    int64_t started_ns = 0;
+    int64_t idle_since_ns = 0;
+    uint64_t jobs = 0;
+  };
   // A remote destination's state, kept while it has runs, waiting jobs or a back-off.
   struct Domain {
-    int64_t running = 0;
+    int64_t running = 0;        // live runs (busy, idle or closing)
+    std::vector<pid_t> idle;    // runs waiting for a job, the most recently used last
     int failures = 0;           // remote runs in a row in which every recipient was deferred
     int64_t backoff_until = 0;  // no new run starts before this (ns)
     std::deque<Job> waiting;    // jobs over concurrencyperdomain, in order
@@ -63,15 +81,30 @@ class Scheduler {
   void run_due(int64_t now);
   void dispatch(Message& m, int64_t now);
   void start_deliveries();
-  void start_job(Job& job, bool remote);
+  void start_job(Job& job);  // a local delivery
+  void job_trouble(const Job& job, uint64_t dlv, const Error& e);  // defers its recipients
   void finish(Attempt& a, const ExitStatus& st);
   void record(Message& m, uint32_t n, const RcptResult& r, uint64_t dlv, int64_t now);
   // Remote destinations (scheduler_domains.cpp)
   int64_t retry_at(const Message& m, const Rcpt& r, int64_t now) const;
   int64_t backoff_until(const std::string& domain, int64_t now) const;
-  bool admit_remote(Job& job, int64_t now);
   void return_job(const Job& job, int64_t until);
-  void remote_done(const Attempt& a, const std::vector<RcptResult>& results, int64_t now);
+  // A job's results: the domain's back-off; true when it is backed off now.
+  bool domain_result(const std::string& domain, const std::vector<RcptResult>& results, int64_t now);
+  // A run of the domain ended: its slot goes to the domain's next waiting job.
+  void run_ended(const std::string& domain);
+  // Kept remote runs (scheduler_remote.cpp)
+  void start_remote(int64_t now);
+  bool start_run(Job& job);
+  bool hand(RemoteRun& run, Job& job);
+  void on_run_output(RemoteRun& run);
+  void run_idle(RemoteRun& run, int64_t now);
+  void retire(RemoteRun& run);
+  void retire_runs();  // each run ends (an idle one now, a busy one after its job)
+  bool retire_one_idle();
+  void run_exited(pid_t pid, const ExitStatus& st);
+  void expire_runs(int64_t now);
+  int64_t next_run_expiry() const;
   // Ends of passes (scheduler_settle.cpp)
   void settle(Message& m);
   bool flush_journal(Message& m);
@@ -120,9 +153,11 @@ class Scheduler {
   std::deque<Job> ready_local_, ready_remote_;
   std::unordered_map<std::string, Domain> domains_;
   std::unordered_map<pid_t, Attempt> running_;
+  std::unordered_map<pid_t, RemoteRun> runs_;   // remote-deliver runs, by pid
   Fd lspawn_;                                   // $QUAIL_LSPAWN_FD: local-spawn's socket
   std::unordered_map<uint64_t, Attempt> spawned_;  // local deliveries local-spawn runs, by dlv
-  int64_t running_local_ = 0, running_remote_ = 0;
+  int64_t running_local_ = 0;
+  int64_t running_remote_ = 0;  // remote-deliver runs alive (busy, idle or closing)
   uint64_t next_dlv_ = 1;
   int64_t next_tmp_clean_ns_ = 0;
   bool stopping_ = false;

@@ -1,6 +1,6 @@
 // Remote destinations: the retry schedule of remote recipients, a limit on runs
 // per domain (control/concurrencyperdomain), and a back-off for a domain whose
-// runs keep failing as a whole, so a dead destination does not take every
+// jobs keep failing as a whole, so a dead destination does not take every
 // remote slot. See man/queue-send.8, "RETRY SCHEDULE". State lives only in
 // memory: after a restart a dead domain costs one more round of attempts.
 #include <algorithm>
@@ -28,20 +28,6 @@ int64_t Scheduler::backoff_until(const std::string& domain, int64_t now) const {
   return it == domains_.end() || it->second.backoff_until <= now ? 0 : it->second.backoff_until;
 }
 
-bool Scheduler::admit_remote(Job& job, int64_t now) {
-  Domain& d = domains_[job.domain];
-  if (d.backoff_until > now) {
-    // Backed off after this job was queued: its recipients go back to waiting.
-    return_job(job, d.backoff_until);
-    return false;
-  }
-  if (d.running >= s_.concurrency_per_domain) {
-    d.waiting.push_back(std::move(job));  // started when one of the domain's runs ends
-    return false;
-  }
-  return true;
-}
-
 void Scheduler::return_job(const Job& job, int64_t until) {
   Message& m = messages_.at(job.msg);
   int64_t expire = m.birth_ns + s_.lifetime_s * ns_per_s;
@@ -53,11 +39,10 @@ void Scheduler::return_job(const Job& job, int64_t until) {
   if (m.active == 0) settle(m);
 }
 
-void Scheduler::remote_done(const Attempt& a, const std::vector<RcptResult>& results, int64_t now) {
-  auto it = domains_.find(a.domain);
-  if (it == domains_.end()) return;
+bool Scheduler::domain_result(const std::string& domain, const std::vector<RcptResult>& results, int64_t now) {
+  auto it = domains_.find(domain);
+  if (it == domains_.end()) return false;
   Domain& d = it->second;
-  --d.running;
   // Every recipient deferred: the destination (or the way to it) is down, not
   // one mailbox. Any delivered or failed recipient shows it answers.
   bool down = std::all_of(results.begin(), results.end(), [](const RcptResult& r) { return r.verdict == Verdict::deferred; });
@@ -67,19 +52,27 @@ void Scheduler::remote_done(const Attempt& a, const std::vector<RcptResult>& res
     int64_t cap = std::max<int64_t>(1, backoff_max_ns / s_.retry_scale);
     int shift = std::min(d.failures - 1, 20);
     d.backoff_until = now + std::min(cap, base << shift);
-    log_info({{"event", "backoff"}, {"domain", a.domain}, {"failures", d.failures},
+    log_info({{"event", "backoff"}, {"domain", domain}, {"failures", d.failures},
               {"seconds", (d.backoff_until - now + ns_per_s - 1) / ns_per_s}});
   } else {
     d.failures = 0;
     d.backoff_until = 0;
   }
-  if (d.backoff_until > now) {
-    // Its waiting jobs return to their recipients' schedules through admit_remote.
-    while (!d.waiting.empty()) {
-      ready_remote_.push_front(std::move(d.waiting.back()));
-      d.waiting.pop_back();
-    }
-  } else if (!d.waiting.empty()) {
+  if (d.backoff_until <= now) return false;
+  // Its waiting jobs return to their recipients' schedules through start_remote.
+  while (!d.waiting.empty()) {
+    ready_remote_.push_front(std::move(d.waiting.back()));
+    d.waiting.pop_back();
+  }
+  return true;
+}
+
+void Scheduler::run_ended(const std::string& domain) {
+  auto it = domains_.find(domain);
+  if (it == domains_.end()) return;
+  Domain& d = it->second;
+  --d.running;
+  if (!d.waiting.empty()) {
     // The slot this run held goes to the domain's next job, ahead of the queue.
     ready_remote_.push_front(std::move(d.waiting.front()));
     d.waiting.pop_front();

@@ -118,8 +118,9 @@ bool Scheduler::on_signals() {
       case SIGINT:
         if (!stopping_) {
           stopping_ = true;
-          log_info({{"event", "stopping"}, {"running", running_.size() + spawned_.size()}});
+          log_info({{"event", "stopping"}, {"running", running_.size() + spawned_.size() + runs_.size()}});
           drop_ready();
+          retire_runs();
         }
         break;
       default:
@@ -135,7 +136,10 @@ void Scheduler::reap() {
     pid_t pid = ::waitpid(-1, &w, WNOHANG);
     if (pid <= 0) return;
     auto it = running_.find(pid);
-    if (it == running_.end()) continue;
+    if (it == running_.end()) {
+      run_exited(pid, decode_status(w));
+      continue;
+    }
     Attempt a = std::move(it->second);
     running_.erase(it);
     // The child is gone, so its report is all in the pipe (unless a grandchild
@@ -151,6 +155,7 @@ int Scheduler::poll_timeout(int64_t now) const {
   if (!fresh_.empty() || !backlog_.empty()) return 0;
   int64_t until = next_tmp_clean_ns_;
   if (!heap_.empty()) until = std::min(until, heap_.top().when);
+  until = std::min(until, next_run_expiry());
   if (load_retry_ns_ != 0) until = std::min(until, load_retry_ns_);
   int64_t wait = std::clamp<int64_t>(until - now, 0, max_sleep_ns);
   return static_cast<int>((wait + ns_per_ms - 1) / ns_per_ms);
@@ -160,7 +165,7 @@ int Scheduler::run() {
   std::vector<pollfd> fds;
   std::vector<pid_t> owners;
   for (;;) {
-    if (stopping_ && running_.empty() && spawned_.empty()) break;
+    if (stopping_ && running_.empty() && spawned_.empty() && runs_.empty()) break;
     start_deliveries();
     fds.clear();
     owners.clear();
@@ -173,6 +178,12 @@ int Scheduler::run() {
       fds.push_back({a.out.get(), POLLIN, 0});
       owners.push_back(pid);
     }
+    const size_t first_run = fds.size();
+    for (auto& [pid, run] : runs_) {
+      if (!run.out.valid() || run.eof) continue;
+      fds.push_back({run.out.get(), POLLIN, 0});
+      owners.push_back(pid);
+    }
     int n = ::poll(fds.data(), fds.size(), poll_timeout(now_ns()));
     if (n < 0 && errno != EINTR) {
       log_error({{"event", "poll"}, {"reason", sys_error(ErrorKind::temporary, "poll").reason}});
@@ -181,6 +192,12 @@ int Scheduler::run() {
     if (n > 0) {
       for (size_t i = 3; i < fds.size(); ++i) {
         if (fds[i].revents == 0) continue;
+        if (i >= first_run) {
+          // A finished report may hand the run its next job: runs_ changes only in reap.
+          auto it = runs_.find(owners[i - 3]);
+          if (it != runs_.end()) on_run_output(it->second);
+          continue;
+        }
         auto it = running_.find(owners[i - 3]);
         if (it != running_.end()) drain_output(it->second);
       }
@@ -190,6 +207,7 @@ int Scheduler::run() {
       if (child) reap();
     }
     int64_t now = now_ns();
+    expire_runs(now);
     if (!stopping_) {
       run_due(now);
       retry_loads(now);

@@ -59,6 +59,7 @@ void Scheduler::on_lspawn() {
       stopping_ = true;
       exit_code_ = 111;
       drop_ready();
+      retire_runs();
     }
     return;
   }

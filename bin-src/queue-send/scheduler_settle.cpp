@@ -194,6 +194,8 @@ void Scheduler::reload() {
   s_ = std::move(*ns);
   log_info({{"event", "reload"}, {"remote", s_.remote_available ? "yes" : "held"},
             {"concurrencylocal", s_.concurrency_local}, {"concurrencyremote", s_.concurrency_remote}});
+  // Kept remote-deliver runs read the control files they had: new runs read the new ones.
+  retire_runs();
   unhold();
   // An administrator who fixed what kept a message from loading need not wait.
   if (load_retry_ns_ != 0) load_retry_ns_ = now_ns();

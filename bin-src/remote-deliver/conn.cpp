@@ -160,6 +160,15 @@ Io Conn::read_line(std::string& line, size_t max, int64_t deadline) {
   }
 }
 
+bool Conn::still_open() {
+  if (in_pos_ < in_.size()) return false;
+  pollfd p{fd_.get(), POLLIN, 0};
+  if (::poll(&p, 1, 0) == 0) return true;
+  // Something came: a deadline of now reads what is there and times out at once
+  // when none of it is data.
+  return fill(now_ms()) == Io::timeout;
+}
+
 Io Conn::write(std::string_view data, int64_t deadline) {
   while (!data.empty()) {
     if (ssl_) {

@@ -34,6 +34,11 @@ class Conn {
   Io read_line(std::string& line, size_t max, int64_t deadline);
   // Writes all of data before deadline.
   Io write(std::string_view data, int64_t deadline);
+  // For a connection kept between messages: true when the peer has said nothing
+  // since its last reply and not closed it. A 421 or an end of stream sent while
+  // we were idle (a peer's idle timeout) makes it false; TLS records that carry
+  // no data (TLS 1.3 session tickets) are read and do not.
+  bool still_open();
 
   // TLS handshake on the open socket. sni is the server name sent (empty for an
   // address), check_name the name (or address, when check_ip) the certificate

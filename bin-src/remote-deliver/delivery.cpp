@@ -35,7 +35,8 @@ std::string format_report(const std::vector<Outcome>& out, const std::string& fi
 }
 
 int usage() {
-  write_all(2, "usage: remote-deliver domain sender recipient...\n");
+  write_all(2, "usage: remote-deliver domain sender recipient...\n"
+               "       remote-deliver domain   (descriptor 0 queue-send's job socket)\n");
   return exit_usage;
 }
 
@@ -45,9 +46,36 @@ int report_all_deferred(int n, const std::string& why) {
   return write_all(1, format_report(out, "Z" + why)) ? exit_ok : exit_temporary;
 }
 
-Delivery::Delivery(Request q) : q_(std::move(q)), wire_(q_.message) { out_.resize(q_.rcpts.size()); }
+Delivery::Delivery(std::string domain) : domain_(std::move(domain)) {}
 
 Delivery::~Delivery() = default;
+
+int Delivery::deliver(Request q) {
+  q_ = std::move(q);
+  out_.assign(q_.rcpts.size(), Outcome{});
+  accepted_.clear();
+  last_why_.clear();
+  WireMessage wire(q_.message);
+  wire_ = &wire;
+  // DKIM keys of this message's From domain: a bad key file defers the message
+  // like any bad control file (never sent unsigned).
+  Signer signer;
+  std::string why = settings_why_;
+  if (why.empty()) {
+    if (auto k = signer.load(control_dir_, q_.msg, q_.signable, q_.message); !k) {
+      why = "unable to read control files: " + k.error().reason + " (#4.3.5)";
+    }
+    wire.sign_with(&signer);
+  }
+  if (!why.empty()) {
+    decide_all('s', why);
+  } else if (check_loops() && !try_kept() && route()) {
+    try_hosts();
+  }
+  int code = report();
+  wire_ = nullptr;
+  return code;
+}
 
 void Delivery::decide_all(char letter, const std::string& why) {
   for (auto& o : out_) {
@@ -55,13 +83,12 @@ void Delivery::decide_all(char letter, const std::string& why) {
   }
 }
 
-bool Delivery::load_settings() {
+void Delivery::load_settings() {
   root_ = resolve_root(nullptr);
   Control c(root_);
   // A bad control file is our trouble: every recipient waits, its reason names the file.
   auto bad = [&](const Error& e) {
-    decide_all('s', "unable to read control files: " + e.reason + " (#4.3.5)");
-    return false;
+    settings_why_ = "unable to read control files: " + e.reason + " (#4.3.5)";
   };
   auto me = c.line("me");
   if (!me) return bad(me.error());
@@ -105,10 +132,7 @@ bool Delivery::load_settings() {
   auth_ = std::move(*a);
   tls_ctx_ = std::make_unique<TlsContexts>(c.dir() + "/tls/remote-ca.pem");
   s_.tls = tls_ctx_.get();
-  // DKIM keys: a bad key file defers like any bad control file (never sent unsigned).
-  if (auto k = signer_.load(c.dir(), q_.msg, q_.signable, q_.message); !k) return bad(k.error());
-  wire_.sign_with(&signer_);
-  return true;
+  control_dir_ = c.dir();
 }
 
 bool Delivery::check_loops() {
@@ -126,7 +150,10 @@ bool Delivery::check_loops() {
 }
 
 bool Delivery::route() {
-  dns_ = std::make_unique<LazyResolver>(dns_servers_);
+  // A run's messages share the route it found first; a failed lookup is made
+  // again for the next message.
+  if (routed_) return true;
+  if (!dns_) dns_ = std::make_unique<LazyResolver>(dns_servers_);
   plan_ = plan_route(q_.domain, routes_, *dns_);
   std::string hosts;
   for (const auto& h : plan_.hops) hosts += (hosts.empty() ? "" : ",") + h.host;
@@ -136,6 +163,7 @@ bool Delivery::route() {
     return false;
   }
   log_info({{"msg", q_.msg}, {"event", "route"}, {"domain", q_.domain}, {"via", plan_.via}, {"hosts", hosts}});
+  routed_ = true;
   return true;
 }
 

@@ -24,23 +24,43 @@ std::string format_report(const std::vector<Outcome>& out, const std::string& fi
 // Reports every one of n recipients deferred with why (no request could be read).
 int report_all_deferred(int n, const std::string& why);
 
+// A run: one message (the arguments) or, kept by queue-send, several for one
+// domain in turn (jobs on fd 0). Settings and the route are read once; the
+// connection that took one message is kept for the next (man/remote-deliver.8,
+// "KEPT RUNS").
 class Delivery {
  public:
-  explicit Delivery(Request q);
+  explicit Delivery(std::string domain);
   ~Delivery();
-  bool load_settings();
+  // Reads the control files; a bad one defers every message of the run.
+  void load_settings();
+  // Delivers one message to its recipients and writes its report on fd 1:
+  // exit_ok, or exit_temporary when the report cannot be written.
+  int deliver(Request q);
+  // QUIT on the kept connection, if any.
+  void close();
+
+ private:
   bool check_loops();
   bool route();
   void try_hosts();
-  // Writes the report on fd 1: exit_ok, or exit_temporary when it cannot be written.
+  bool try_kept();
   int report();
-
- private:
   void decide_all(char letter, const std::string& why);
   // Runs one session on ip; true when it decided (no other address is tried).
   bool try_address(const Hop& hop, const std::string& ip);
+  // Takes a session's outcomes; keeps the connection when the session allows.
+  void take(const SessionResult& r, Conn& c, const Target& t, const Greeted& g);
+
+  struct Kept {
+    Conn conn;
+    Target target;
+    Greeted greeted;
+  };
+  std::string domain_;
   Request q_;
   std::string root_;
+  std::string settings_why_;  // non-empty: the control files could not be read
   Settings s_;
   std::unique_ptr<TlsContexts> tls_ctx_;
   std::vector<SmtpRoute> routes_;
@@ -49,13 +69,16 @@ class Delivery {
   std::vector<std::string> locals_;
   std::vector<std::string> dns_servers_;
   std::unique_ptr<LazyResolver> dns_;
+  bool routed_ = false;
   RoutePlan plan_;
+  bool own_known_ = false;
   std::vector<Listener> own_;
+  std::unique_ptr<Kept> kept_;
   std::vector<Outcome> out_;
   std::string accepted_;
   std::string last_why_;
-  WireMessage wire_;
-  Signer signer_;
+  WireMessage* wire_ = nullptr;
+  std::string control_dir_;
 };
 
 }  // namespace quail::rd

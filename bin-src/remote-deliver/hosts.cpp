@@ -3,6 +3,8 @@
 // deciding anything passes the message to the next; the first host that decides
 // ends the run; a host that is this instance's own listener ends the list there
 // (qmail's rule: hosts after ourselves are never better), a loop when it is first.
+#include <algorithm>
+
 #include "delivery.hpp"
 #include "fd.hpp"
 #include "log.hpp"
@@ -27,12 +29,11 @@ bool Delivery::try_address(const Hop& hop, const std::string& ip) {
       return false;
     }
     log_info({{"msg", q_.msg}, {"event", "connect"}, {"host", hop.host}, {"ip", ip}, {"port", hop.port}, {"result", "ok"}});
-    SessionResult r = run_session(*conn, q_, t, s_, wire_);
+    Greeted g;
+    SessionResult r = open_session(*conn, q_, t, s_, g);
+    if (!r.try_next) r = send_message(*conn, g, q_, t, s_, *wire_);
     if (!r.try_next) {
-      for (size_t i = 0; i < out_.size(); ++i) {
-        if (out_[i].letter == 0) out_[i] = r.rcpts[i];
-      }
-      accepted_ = r.accepted;
+      take(r, *conn, t, g);
       return true;
     }
     last_why_ = r.why;
@@ -44,9 +45,52 @@ bool Delivery::try_address(const Hop& hop, const std::string& ip) {
   return false;
 }
 
+void Delivery::take(const SessionResult& r, Conn& c, const Target& t, const Greeted& g) {
+  for (size_t i = 0; i < out_.size(); ++i) {
+    if (out_[i].letter == 0) out_[i] = r.rcpts[i];
+  }
+  accepted_ = r.accepted;
+  if (&c == (kept_ ? &kept_->conn : nullptr)) {
+    if (!r.reusable) kept_.reset();  // closes it: its state is unknown
+    return;
+  }
+  kept_.reset();
+  if (r.reusable) kept_.reset(new Kept{std::move(c), t, g});
+}
+
+bool Delivery::try_kept() {
+  if (!kept_) return false;
+  Kept& k = *kept_;
+  // A peer may close a connection we kept idle, or say 421 first: then the
+  // message goes the usual way, over a new connection, never fails for it.
+  if (!k.conn.still_open()) {
+    log_info({{"msg", q_.msg}, {"event", "reuse"}, {"host", k.target.host}, {"ip", k.target.ip}, {"result", "closed"}});
+    kept_.reset();
+    return false;
+  }
+  SessionResult r = send_message(k.conn, k.greeted, q_, k.target, s_, *wire_);
+  if (r.try_next) {
+    // Nothing was decided on it (a 421 to MAIL, a reset): start again from the route's first host.
+    log_info({{"msg", q_.msg}, {"event", "reuse"}, {"host", k.target.host}, {"ip", k.target.ip}, {"result", "failed"},
+              {"reason", r.why}});
+    kept_.reset();
+    return false;
+  }
+  log_info({{"msg", q_.msg}, {"event", "reuse"}, {"host", k.target.host}, {"ip", k.target.ip}, {"result", "ok"}});
+  take(r, k.conn, k.target, k.greeted);
+  return true;
+}
+
+void Delivery::close() {
+  if (!kept_) return;
+  quit_session(kept_->conn, kept_->target, std::min(s_.timeouts.command_ms, 10000));
+  kept_.reset();
+}
+
 void Delivery::try_hosts() {
   bool tried = false;
-  own_ = own_listeners(root_);
+  if (!own_known_) own_ = own_listeners(root_);
+  own_known_ = true;
   for (const Hop& hop : plan_.hops) {
     std::vector<std::string> ips;
     if (hop.literal) {

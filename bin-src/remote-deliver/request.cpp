@@ -29,14 +29,44 @@ std::string lower(std::string s) {
   return s;
 }
 
+// The message and its envelope from fd (at the message), and the queue id.
+Result<Envelope> read_message(int fd, uint64_t length, Request& q) {
+  struct stat st;
+  if (::fstat(fd, &st) == 0) q.msg = std::to_string(st.st_ino);
+  if (length > (uint64_t{1} << 34)) return Error{ErrorKind::temporary, "the message length is out of range"};
+  q.message.resize(length);
+  ssize_t n = read_full(fd, q.message.data(), length);
+  if (n < 0) return sys_error(ErrorKind::temporary, "read the message");
+  if (static_cast<uint64_t>(n) != length) return Error{ErrorKind::temporary, "the message is shorter than its length"};
+  std::string env_bytes;
+  if (!read_all(fd, env_bytes, max_envelope)) return sys_error(ErrorKind::temporary, "read the envelope");
+  auto env = parse_envelope(env_bytes);
+  if (!env) return Error{ErrorKind::temporary, "the queue file's envelope does not parse: " + env.error().reason};
+  q.ret = env->ret;
+  q.envid = env->envid;
+  q.signable = signable_origin(*env);
+  return env;
+}
+
+// What the header and addresses say about how the message must travel.
+void examine(Request& q, bool smtputf8) {
+  HeaderSplit split = split_message(q.message);
+  std::string_view header(q.message.data(), split.header_end);
+  if (auto fields = parse_header(header)) {
+    for (const auto& f : *fields) q.received += f.is("Received") ? 1 : 0;
+  }
+  q.body_8bit = has_8bit(q.message);
+  bool utf8_address = non_ascii(q.sender);
+  for (const auto& r : q.rcpts) utf8_address = utf8_address || non_ascii(r.address);
+  q.needs_smtputf8 = utf8_address || (smtputf8 && non_ascii(header));
+}
+
 }  // namespace
 
 Result<Request> read_request(int argc, char** argv) {
   Request q;
   q.domain = lower(argv[1]);
   q.sender = argv[2];
-  struct stat st;
-  if (::fstat(0, &st) == 0) q.msg = std::to_string(st.st_ino);
   const char* len_text = std::getenv("QUAIL_MESSAGE_LENGTH");
   std::string_view lt = len_text ? len_text : "";
   uint64_t length = 0;
@@ -44,17 +74,8 @@ Result<Request> read_request(int argc, char** argv) {
   if (lt.empty() || ec != std::errc() || end != lt.data() + lt.size() || length > (uint64_t{1} << 34)) {
     return Error{ErrorKind::temporary, "QUAIL_MESSAGE_LENGTH is not a length"};
   }
-  q.message.resize(length);
-  ssize_t n = read_full(0, q.message.data(), length);
-  if (n < 0) return sys_error(ErrorKind::temporary, "read the message");
-  if (static_cast<uint64_t>(n) != length) return Error{ErrorKind::temporary, "the message is shorter than its length"};
-  std::string env_bytes;
-  if (!read_all(0, env_bytes, max_envelope)) return sys_error(ErrorKind::temporary, "read the envelope");
-  auto env = parse_envelope(env_bytes);
-  if (!env) return Error{ErrorKind::temporary, "the queue file's envelope does not parse: " + env.error().reason};
-  q.ret = env->ret;
-  q.envid = env->envid;
-  q.signable = signable_origin(*env);
+  auto env = read_message(0, length, q);
+  if (!env) return env.error();
   // Each argument takes the DSN records of the first unused envelope recipient of
   // that address (VERP changes the return path, never the recipients).
   std::vector<bool> used(env->recipients.size());
@@ -69,15 +90,21 @@ Result<Request> read_request(int argc, char** argv) {
     }
     q.rcpts.push_back(std::move(r));
   }
-  HeaderSplit split = split_message(q.message);
-  std::string_view header(q.message.data(), split.header_end);
-  if (auto fields = parse_header(header)) {
-    for (const auto& f : *fields) q.received += f.is("Received") ? 1 : 0;
+  examine(q, env->smtputf8);
+  return q;
+}
+
+Result<Request> read_job(const std::string& domain, int fd, uint64_t length, const std::vector<uint32_t>& rcpts) {
+  Request q;
+  q.domain = domain;
+  auto env = read_message(fd, length, q);
+  if (!env) return env.error();
+  q.sender = env->sender;
+  for (uint32_t n : rcpts) {
+    if (n >= env->recipients.size()) return Error{ErrorKind::temporary, "the job names a recipient the envelope lacks"};
+    q.rcpts.push_back(env->recipients[n]);
   }
-  q.body_8bit = has_8bit(q.message);
-  bool utf8_address = non_ascii(q.sender);
-  for (const auto& r : q.rcpts) utf8_address = utf8_address || non_ascii(r.address);
-  q.needs_smtputf8 = utf8_address || (env->smtputf8 && non_ascii(header));
+  examine(q, env->smtputf8);
   return q;
 }
 

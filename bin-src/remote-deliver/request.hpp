@@ -27,9 +27,13 @@ struct Request {
   bool signable = false;         // a local or authenticated origin: DKIM-signed (signing.hpp)
 };
 
-// Reads fd 0 (the message, $QUAIL_MESSAGE_LENGTH bytes, then the envelope).
-// temporary error with a reason when it cannot.
+// Reads fd 0 (the message, $QUAIL_MESSAGE_LENGTH bytes, then the envelope) for
+// the arguments "domain sender recipient...". temporary error with a reason when
+// it cannot.
 Result<Request> read_request(int argc, char** argv);
+// Reads a kept run's job: fd at the message, length bytes of it, then the
+// envelope, whose sender and recipients at the given indexes the job is for.
+Result<Request> read_job(const std::string& domain, int fd, uint64_t length, const std::vector<uint32_t>& rcpts);
 
 // The message as sent after DATA: CRLF line ends, dot-stuffed, ending in CRLF.CRLF.
 std::string wire_form(const std::string& message);

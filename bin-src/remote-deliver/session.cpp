@@ -40,7 +40,12 @@ const std::string& WireMessage::get(bool downgrade) {
   return seven_;
 }
 
-SessionResult run_session(Conn& c, const Request& q, const Target& t, const Settings& s, WireMessage& wire) {
+void quit_session(Conn& c, const Target& t, int ms) {
+  Dialog d(c, t);
+  d.quit(ms);
+}
+
+SessionResult open_session(Conn& c, const Request& q, const Target& t, const Settings& s, Greeted& g) {
   const Timeouts& to = s.timeouts;
   SessionResult res;
   res.rcpts.resize(q.rcpts.size());
@@ -49,12 +54,6 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
   auto next = [&](std::string why) {
     res.try_next = true;
     res.why = std::move(why);
-    return res;
-  };
-  auto decide_all = [&](char letter, const std::string& why) {
-    for (auto& o : res.rcpts) {
-      if (o.letter == 0) o = {letter, why};
-    }
     return res;
   };
 
@@ -132,21 +131,48 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
     }
   }
 
+  g.esmtp = esmtp;
+  g.offer = offer;
+  return res;
+}
+
+SessionResult send_message(Conn& c, const Greeted& g, const Request& q, const Target& t, const Settings& s,
+                           WireMessage& wire) {
+  const Timeouts& to = s.timeouts;
+  const bool esmtp = g.esmtp;
+  const EhloOffer& offer = g.offer;
+  SessionResult res;
+  res.rcpts.resize(q.rcpts.size());
+  Dialog d(c, t);
+  auto next = [&](std::string why) {
+    res.try_next = true;
+    res.why = std::move(why);
+    return res;
+  };
+  auto decide_all = [&](char letter, const std::string& why) {
+    for (auto& o : res.rcpts) {
+      if (o.letter == 0) o = {letter, why};
+    }
+    return res;
+  };
+  // Refusals decided before any MAIL leave the session as it was.
+  res.reusable = true;
   if (q.needs_smtputf8 && !offer.smtputf8) {
-    d.quit(5000);
     return decide_all('h', t.label() + " does not support SMTPUTF8, which this message needs for its "
                            "non-ASCII addresses or header (#5.6.7)");
   }
   bool downgrade = q.body_8bit && !(esmtp && offer.eightbitmime);
   const std::string& data = wire.get(downgrade);
   if (offer.size_limit != 0 && data.size() > offer.size_limit) {
-    d.quit(5000);
     return decide_all('h', t.label() + " takes messages of at most " + std::to_string(offer.size_limit) +
                                " bytes; this one has " + std::to_string(data.size()) + " (#5.3.4)");
   }
   bool pipelining = esmtp && offer.pipelining;
   bool dsn = esmtp && offer.dsn;
 
+  // Until the last transaction ends with a reply, the session is in no state for
+  // another message: any return on the way leaves it unusable.
+  res.reusable = false;
   std::vector<size_t> pending;
   for (size_t i = 0; i < q.rcpts.size(); ++i) pending.push_back(i);
   bool decided = false;  // a recipient's outcome was decided here: no other host is tried
@@ -264,15 +290,16 @@ SessionResult run_session(Conn& c, const Request& q, const Target& t, const Sett
                 {"tls", c.tls() ? c.tls_version() : "no"}, {"result", quote_reply(end)}});
     }
     if (overflow.size() == txn.size()) return decide_all('s', t.label() + " accepted no recipient (#4.5.3)");
-    if ((accepted.empty() || data_reply.code != 354) && !(overflow.empty() && later.empty())) {
-      // No message's end closed this transaction: RSET before the next MAIL.
+    if (accepted.empty() || data_reply.code != 354) {
+      // No message's end closed this transaction: RSET before the next MAIL (of
+      // this message, or of the next one a kept run sends on this connection).
       SmtpReply ignored;
       if (!d.cmd("RSET", ignored, to.command_ms)) return lost_before_data(d.lost("RSET"));
     }
     pending = std::move(overflow);
     pending.insert(pending.end(), later.begin(), later.end());
   }
-  d.quit(std::min(to.command_ms, 10000));
+  res.reusable = true;
   return decide_all('s', t.label() + " gave no result for this recipient (#4.3.0)");
 }
 

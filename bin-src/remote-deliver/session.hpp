@@ -1,7 +1,9 @@
 // One SMTP client session on an open connection (RFC 5321): greeting, EHLO (HELO
-// fallback), STARTTLS, AUTH, then as many transactions as the peer's recipient
-// limit needs, pipelined when offered (RFC 2920). Decides each recipient's outcome
-// or says the next host should be tried. Trusts nothing the peer says.
+// fallback), STARTTLS, AUTH (open_session), then for each message as many
+// transactions as the peer's recipient limit needs, pipelined when offered
+// (RFC 2920) (send_message), as often as a kept run has messages. Decides each
+// recipient's outcome or says the next host should be tried. Trusts nothing the
+// peer says.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -9,6 +11,7 @@
 
 #include "conn.hpp"
 #include "request.hpp"
+#include "smtp_reply.hpp"
 #include "smtp_routes.hpp"
 
 namespace quail::rd {
@@ -42,6 +45,7 @@ class Signer;
 
 // The message as sent: its wire form as stored (8-bit) and, made on demand, as
 // converted for a peer without 8BITMIME; each form DKIM-signed as it is sent.
+// Refers to the message: lives no longer.
 class WireMessage {
  public:
   explicit WireMessage(const std::string& message) : message_(message) {}
@@ -65,8 +69,23 @@ struct SessionResult {
   std::string why;           // with try_next: the reason, ending in its RFC 3463 code
   std::vector<Outcome> rcpts;
   std::string accepted;      // the final K text when some transaction's data was accepted
+  bool reusable = false;     // every transaction ended with a reply: the next MAIL may follow
 };
 
-SessionResult run_session(Conn& c, const Request& q, const Target& t, const Settings& s, WireMessage& wire);
+// What the greeting, EHLO and STARTTLS established on a connection.
+struct Greeted {
+  bool esmtp = true;
+  EhloOffer offer;
+};
+
+// Greeting, EHLO (HELO fallback), STARTTLS, AUTH. A result with try_next (and
+// perhaps retry_plain) when the host cannot take mail; without it, g is filled.
+// q is the first message of the session (its id and domain for logs and reasons).
+SessionResult open_session(Conn& c, const Request& q, const Target& t, const Settings& s, Greeted& g);
+// The transactions of one message on an opened session; never QUITs.
+SessionResult send_message(Conn& c, const Greeted& g, const Request& q, const Target& t, const Settings& s,
+                           WireMessage& wire);
+// QUIT, waiting at most ms for the reply.
+void quit_session(Conn& c, const Target& t, int ms);
 
 }  // namespace quail::rd

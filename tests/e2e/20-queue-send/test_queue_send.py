@@ -48,6 +48,42 @@ def wait_for(pred, timeout, what):
         delay = min(delay * 1.5, 0.2)
 
 
+FAKE_REMOTE = r"""#!/usr/bin/python3
+# A stand-in for remote-deliver as a kept run (man/queue-send.8, KEPT REMOTE RUNS):
+# one job per packet on fd 0 (dlv, length, envelope indexes; the queue file
+# attached), one qmail-remote report per job on fd 1, until end of stream.
+import array, os, socket, sys, time
+dom = sys.argv[1]
+sock = socket.socket(fileno=0)
+while True:
+    data, anc, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(4 * 4))
+    if not data:
+        break
+    fds = array.array("i")
+    for level, kind, blob in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(blob[:len(blob) - len(blob) %% fds.itemsize])
+    fields = data.split(b"\0")[:-1]
+    dlv, length, idx = fields[0].decode(), int(fields[1]), [int(x) for x in fields[2:]]
+    with os.fdopen(fds[0], "rb") as f:
+        message = f.read(length)
+        env = f.read().split(b"\0")
+    sender = env[0][1:].decode()
+    everyone = [r[1:].decode() for r in env if r.startswith(b"T")]
+    rcpts = [everyone[i] for i in idx]
+%(body)s
+    os.write(1, report)
+"""
+
+
+def fake_remote_deliver(path, body):
+    """Writes a python stand-in for remote-deliver at path: body (indented four
+    spaces) sees dom, dlv, sender, rcpts and message and sets report (bytes)."""
+    with open(path, "w") as f:
+        f.write(FAKE_REMOTE % {"body": body})
+    os.chmod(path, 0o755)
+
+
 def cdb_bytes(pairs):
     """A djb cdb file holding pairs (bytes key, bytes value)."""
     def h(k):
@@ -350,10 +386,9 @@ class QueueSendTest(unittest.TestCase):
         self.assertFalse(r.mailbox("bob"), "held recipients are never bounced")
         fake = r.path("bin", "remote-deliver")
         out = r.path("remote.out")
-        with open(fake, "w") as f:
-            f.write("#!/bin/sh\necho \"$@\" > %s.args\nhead -c \"$QUAIL_MESSAGE_LENGTH\" > %s\n"
-                    "printf 'r\\0Kaccepted by fake (#2.0.0)\\0'\n" % (out, out))
-        os.chmod(fake, 0o755)
+        fake_remote_deliver(fake, "    open(%r + '.args', 'w').write(' '.join([dom, sender] + rcpts))\n"
+                                  "    open(%r, 'wb').write(message)\n"
+                                  "    report = b'r\\0Kaccepted by fake (#2.0.0)\\0'" % (out, out))
         r.proc.send_signal(signal.SIGHUP)
         wait_for(lambda: r.events(msg=qid, event="done"), 10, "event=done after HUP")
         d = r.events(msg=qid, event="delivery", to="<carol@remote.test>")

@@ -2,9 +2,9 @@
 (control/concurrencyperdomain) and the back-off of a domain whose runs all fail
 temporarily, so a dead destination does not take every remote slot.
 
-remote-deliver is not in this branch: a small shell stand-in speaks its report
-contract (man/queue-send.8: r/h/s + K/Z/D records), sleeps like a slow peer and
-logs its start and end, which is what these tests measure.
+A small python stand-in for remote-deliver speaks its kept-run contract
+(man/queue-send.8: jobs on fd 0, r/h/s + K/Z/D reports on fd 1), sleeps like a
+slow peer and logs each job's start and end, which is what these tests measure.
 """
 import sys
 sys.dont_write_bytecode = True
@@ -18,18 +18,20 @@ _spec = importlib.util.spec_from_file_location("queue_send_root", os.path.join(H
 qs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(qs)
 
-FAKE = r"""#!/bin/sh
-dom=$1
-echo "start $dom $$ $(date +%%s.%%N)" >> %(log)s
-shift 2
-sleep %(sleep)s
-for a in "$@"; do printf 'r\0'; done
-case "$dom" in
-  dead.test) printf 'Zmx.dead.test [192.0.2.1] connection refused (#4.4.1)\0' ;;
-  *) printf 'Kmx.%%s [192.0.2.2] accepted the message: 250 ok\0' "$dom" ;;
-esac
-echo "end $dom $$ $(date +%%s.%%N)" >> %(log)s
-"""
+# Per job: its start and end (run pid and dlv), a sleep like a slow peer's, and
+# the report: deferred for dead.test, accepted elsewhere.
+FAKE = """\
+    tag = "%%d-%%s" %% (os.getpid(), dlv)
+    with open(%(log)r, "a") as log:
+        log.write("start %%s %%s %%.6f\\n" %% (dom, tag, time.time()))
+    time.sleep(%(sleep)s)
+    report = b"r\\0" * len(rcpts)
+    if dom == "dead.test":
+        report += b"Zmx.dead.test [192.0.2.1] connection refused (#4.4.1)\\0"
+    else:
+        report += b"Kmx.%%s [192.0.2.2] accepted the message: 250 ok\\0" %% dom.encode()
+    with open(%(log)r, "a") as log:
+        log.write("end %%s %%s %%.6f\\n" %% (dom, tag, time.time()))"""
 
 
 class RemoteSchedule(unittest.TestCase):
@@ -42,14 +44,11 @@ class RemoteSchedule(unittest.TestCase):
         r = qs.Root(control=control)
         self.addCleanup(r.cleanup)
         self.runs_log = r.path("remote.runs")
-        fake = r.path("bin", "remote-deliver")
-        with open(fake, "w") as f:
-            f.write(FAKE % {"log": self.runs_log, "sleep": sleep})
-        os.chmod(fake, 0o755)
+        qs.fake_remote_deliver(r.path("bin", "remote-deliver"), FAKE % {"log": self.runs_log, "sleep": sleep})
         return r
 
     def runs(self, domain):
-        """[(start, end or None)] of the stand-in's runs for domain."""
+        """[(start, end or None)] of the stand-in's jobs for domain."""
         try:
             with open(self.runs_log) as f:
                 lines = [l.split() for l in f if l.strip()]

@@ -170,15 +170,12 @@ class DsnFromTheQueue(unittest.TestCase):
         self.assertEqual(len(r.events(msg=qid, event="report", kind="delayed")), 1)
 
     def test_relayed_report_for_a_peer_without_dsn_and_none_for_a_peer_with_dsn(self):
-        # remote-deliver is not in this branch: a shell stand-in speaks its report
-        # contract, with the "DSN " mark on K for a peer that took the parameters.
+        # A stand-in for remote-deliver speaks its kept-run contract, with the "DSN "
+        # mark on K for a peer that took the parameters.
         r = self.root()
-        fake = r.path("bin", "remote-deliver")
-        with open(fake, "w") as f:
-            f.write("#!/bin/sh\ndom=$1; shift 2\nfor a in \"$@\"; do printf 'r\\0'; done\n"
-                    "case $dom in dsn.test) printf 'KDSN ' ;; *) printf K ;; esac\n"
-                    "printf 'mx.%s [192.0.2.2] accepted the message: 250 2.0.0 ok\\0' \"$dom\"\n")
-        os.chmod(fake, 0o755)
+        qs.fake_remote_deliver(r.path("bin", "remote-deliver"),
+                               "    report = b'r\\0' * len(rcpts) + (b'KDSN ' if dom == 'dsn.test' else b'K')\n"
+                               "    report += b'mx.%s [192.0.2.2] accepted the message: 250 2.0.0 ok\\0' % dom.encode()")
         r.start()
         success = b"Xnotify=SUCCESS\0"
         both = r.inject("bob@example.test", [("alice@example.test", success),

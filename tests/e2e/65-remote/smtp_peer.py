@@ -7,7 +7,8 @@ Each connection is served by a thread; what the client did is recorded in
 peer.sessions (one dict per connection: commands, transactions, tls). Behaviour
 is set per instance and may be changed between connections: the EHLO keywords,
 a reply per recipient, the reply after data, a recipient limit per transaction,
-dropping the connection in the middle of DATA, STARTTLS with an ssl context.
+dropping the connection in the middle of DATA, closing it after each message
+(as a peer's idle timeout would, with a 421 first), STARTTLS with an ssl context.
 """
 import base64
 import socket
@@ -18,12 +19,13 @@ class Peer:
     def __init__(self, host="127.0.0.1", port=0, ehlo=("PIPELINING", "8BITMIME", "SIZE 52428800"),
                  rcpt=None, data_reply="250 2.0.0 queued as 1", max_rcpt=0, drop_in_data=False,
                  tls_context=None, greeting="220 peer.test ESMTP scriptable peer", name="peer.test",
-                 login=None):
+                 login=None, close_after_data=False):
         self.ehlo = None if ehlo is None else list(ehlo)  # None: EHLO is refused (an RFC 821 server)
         self.rcpt = rcpt or (lambda addr: "250 2.1.5 ok")
         self.data_reply = data_reply
         self.max_rcpt = max_rcpt
         self.drop_in_data = drop_in_data
+        self.close_after_data = close_after_data
         self.tls_context = tls_context
         self.greeting = greeting
         self.name = name
@@ -172,6 +174,9 @@ class Peer:
                 txn["accepted"] = reply.startswith("2")
                 send(reply)
                 txn = None
+                if self.close_after_data:
+                    send("421 4.4.2 peer.test closing an idle connection")
+                    return
             elif verb == "RSET":
                 txn = None
                 send("250 2.0.0 ok")
