@@ -29,7 +29,7 @@ constexpr int ready_timeout_ms = 10000;
 
 constexpr std::string_view usage_text =
     "usage: quail up [--smtp A:P] [--submission A:P] [--smtps A:P] [--pop3 A:P] [--pop3s A:P]\n"
-    "       A:P is 127.0.0.1:25 or [::1]:25\n";
+    "       A:P is 127.0.0.1:25, [::1]:25 or a host name, localhost:25 (resolved once, here)\n";
 
 int usage() {
   admin::say("up", "usage error");
@@ -99,8 +99,22 @@ quail::Result<std::vector<quail::up::ListenRequest>> listeners(const std::string
   *changed = false;
   for (size_t i = 1; i < names.size(); ++i) {
     if (addr[i].empty()) continue;
-    auto req = quail::up::parse_listen(names[i], addr[i]);
+    auto parsed = quail::up::parse_listen(names[i], addr[i], true);
+    if (!parsed) return parsed.error();
+    // A name is resolved here, once: control/listeners, supervise and remote-deliver's
+    // loop check all work with the address (man/quail.8, "up").
+    std::vector<std::string> others;
+    auto req = quail::up::resolve_listen(*parsed, &others);
     if (!req) return req.error();
+    if (!parsed->name.empty()) {
+      std::string line = "--" + names[i] + " " + parsed->name + " is " + req->host + "; listening there";
+      if (!others.empty()) {
+        line += " only (" + parsed->name + " also has";
+        for (const auto& o : others) line += " " + o;
+        line += ": give an address to choose another)";
+      }
+      tell(line);
+    }
     auto same = std::find_if(known->begin(), known->end(), [&](const auto& r) { return r.service == names[i]; });
     if (same == known->end()) {
       known->push_back(*req);

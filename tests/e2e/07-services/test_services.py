@@ -6,6 +6,8 @@ kill -9 of queue-send: supervise logs the exit, restarts it, and mail is still
 delivered; kill -9 of the SMTP side (tcpserver): the listening socket, held by
 supervise, still takes connections, which the restarted tcpserver serves;
 control/listeners remembers --smtp so `quail down; quail up` restores it;
+--smtp localhost:P is resolved once and its address stored, an unresolvable name
+starts nothing;
 `quail status` shows each service's address, pid, uptime and restart count and
 exits 1 when a configured service is not running; `quail up` exits non-zero when
 it leaves one down. `quail reload` makes a new domain local in the running
@@ -17,6 +19,7 @@ and warns about control/maxrcpts.
 import sys
 sys.dont_write_bytecode = True
 import os
+import shutil
 import signal
 import smtplib
 import socket
@@ -163,6 +166,43 @@ class TestListeners(ServicesCase):
             self.assertTrue(s.recv(512).startswith(b"220 "))
         with open(self.q.path("control", "listeners")) as f:
             self.assertIn("smtp [::1]:%d\n" % port, f.read())
+
+    def test_a_host_name_is_resolved_once_and_its_address_kept(self):
+        # "localhost" comes from /etc/hosts: no DNS query.
+        want = socket.getaddrinfo("localhost", None, type=socket.SOCK_STREAM)[0][4][0]
+        port = qt.free_port(want)
+        r = self.q.up(smtp="localhost:%d" % port)
+        self.assertIn("--smtp localhost is %s; listening there" % want, r.out)
+        shown = "[%s]:%d" % (want, port) if ":" in want else "%s:%d" % (want, port)
+        with open(self.q.path("control", "listeners")) as f:
+            self.assertIn("smtp %s\n" % shown, f.read())
+        with socket.create_connection((want, port), timeout=30) as s:
+            s.settimeout(30)
+            self.assertTrue(s.recv(512).startswith(b"220 "))
+        self.assertEqual(self.status()[1]["smtp"]["listen"], shown)
+        # The stored address needs no resolver at the next start.
+        self.q.quail("down")
+        self.assertIn("smtp started", self.q.up().out)
+
+    def test_a_name_that_does_not_resolve_starts_nothing(self):
+        if os.geteuid() != 0 or not shutil.which("unshare"):
+            self.skipTest("needs root and unshare to keep the lookup off the network")
+        # A private mount namespace whose nsswitch.conf reads /etc/hosts only, so the
+        # failed lookup never reaches the machine's resolver.
+        nss = self.q.path("nsswitch.conf")
+        with open(nss, "w") as f:
+            f.write("hosts: files\n")
+        script = 'mount --bind "$1" /etc/nsswitch.conf && shift && exec "$@"'
+        r = self.q.run(["/usr/bin/unshare", "-m", "sh", "-c", script, "sh", nss, qt.bin_path("quail"),
+                        "--root", self.q.root, "up", "--smtp", "nosuch.example.test:2525"], check=False)
+        self.assertEqual(r.returncode, 100, r.err)
+        self.assertIn("nosuch.example.test does not resolve", r.err)
+        self.assertEqual(self.q.pids("queue-send"), [])
+        self.assertFalse(os.path.exists(self.q.path("control", "listeners")) and
+                         "nosuch" in open(self.q.path("control", "listeners")).read())
+        r = self.q.up(smtp="local_host:2525", check=False)  # not a host name: never looked up
+        self.assertEqual(r.returncode, 100, r.err)
+        self.assertIn("expected ADDRESS:PORT or HOSTNAME:PORT", r.err)
 
     def test_a_malformed_listeners_file_starts_nothing(self):
         self.q.write_control("listeners", "smtp 127.0.0.1:25\nsmtp nowhere\n")
