@@ -145,13 +145,14 @@ int run(int argc, char** argv) {
       {"root", required_argument, nullptr, 'r'},  {"smtp", required_argument, nullptr, 1},
       {"submission", required_argument, nullptr, 2}, {"smtps", required_argument, nullptr, 3},
       {"pop3", required_argument, nullptr, 4},    {"pop3s", required_argument, nullptr, 5},
-      {nullptr, 0, nullptr, 0}};
+      {"help", no_argument, nullptr, 'h'},     {nullptr, 0, nullptr, 0}};
   const char* root_flag = nullptr;
   std::vector<std::string> addr(6);  // by service_names() index; "" = not asked for
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "", longopts, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, "h", longopts, nullptr)) != -1) {
     if (c == 'r') root_flag = optarg;
+    else if (c == 'h') return admin::help(usage_text);
     else if (c >= 1 && c <= 5 && addr[static_cast<size_t>(c)].empty()) addr[static_cast<size_t>(c)] = optarg;
     else return usage();
   }
