@@ -14,7 +14,9 @@ it leaves one down. `quail reload` makes a new domain local in the running
 queue-send, rebuilds a stale aliases table and refuses a bad file; a bad edit
 of control/databytes keeps SMTP serving with the last good value and logs
 event=control_refused; `quail config check` shows values with their sources
-and warns about control/maxrcpts.
+and warns about control/maxrcpts; a malformed control/smtproutes edit keeps
+remote delivery on the last good routes (logged, and reported by config check)
+and a good edit takes effect at the next delivery.
 """
 import sys
 sys.dont_write_bytecode = True
@@ -27,6 +29,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import quailtest as qt  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "65-remote"))
+from smtp_peer import Peer  # noqa: E402
 
 qt.require("quail", "quail-init", "quail-user", "quail-up", "quail-down", "quail-status", "supervise",
            "queue-send", "local-spawn", "tcpserver", "smtpd", "sendmail")
@@ -304,6 +309,38 @@ class TestLastGood(ServicesCase):
         self.assertTrue(refused)
         self.assertTrue(refused[0]["file"].endswith("/control/databytes"), refused[0])
         self.assertEqual(refused[0]["level"], "error")
+
+
+class TestLastGoodRoutes(ServicesCase):
+    def test_a_malformed_smtproutes_edit_keeps_remote_delivery_on_the_last_good_routes(self):
+        if qt.missing("remote-deliver", "quail-config"):
+            self.skipTest("remote-deliver or quail-config not built")
+        first, second = Peer().start(), Peer().start()
+        self.addCleanup(first.stop)
+        self.addCleanup(second.stop)
+        self.q.write_control("smtproutes", "remote.test:[127.0.0.1]:%d\n" % first.port)
+        self.q.up(env={"QUAIL_RETRY_SCALE": "200"})
+        # A route remote-deliver cannot parse (a port that is not a number): up and
+        # reload would refuse it; the running instance keeps the last good routes.
+        self.q.write_control("smtproutes", "remote.test:[127.0.0.1]:%d\nother.test:[127.0.0.1]:smtp\n" % second.port)
+        r = self.q.sendmail(["-i", "-f", ALICE, "rita@remote.test"], qt.make_message(1, to="rita@remote.test"))
+        self.assertEqual(r.returncode, 0, r.err)
+        qt.wait_for(lambda: first.messages(), 30, "delivery through the last good route")
+        self.assertEqual(second.messages(), [])
+        refused = [l for l in self.q.log_lines() if l.get("event") == "control_refused"
+                   and l.get("file", "").endswith("/control/smtproutes")]
+        self.assertTrue(refused)
+        self.assertEqual(refused[0]["level"], "error")
+        self.assertIn("smtproutes:2: ", refused[0]["reason"])
+        r = self.q.quail("config", "check", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("control/smtproutes", r.out + r.err)
+        # A good edit takes effect at the next delivery, without a reload.
+        self.q.write_control("smtproutes", "remote.test:[127.0.0.1]:%d\n" % second.port)
+        r = self.q.sendmail(["-i", "-f", ALICE, "rita@remote.test"], qt.make_message(2, to="rita@remote.test"))
+        self.assertEqual(r.returncode, 0, r.err)
+        qt.wait_for(lambda: second.messages(), 30, "delivery through the new route")
+        self.assertEqual(len(first.messages()), 1)
 
 
 class TestConfigCheck(ServicesCase):
