@@ -265,11 +265,16 @@ Result<std::vector<ControlLine>> Control::lines(std::string_view name) const {
     if (text.error().kind != ErrorKind::not_found) return Error{ErrorKind::config, text.error().reason};
     return parse_control_lines(spec->fallback, file + " (default)", domains);
   }
-  auto parsed = parse_control_lines(*text, file, domains);
+  // A routing file's lines have a syntax of their own: a bad route is a bad edit too.
+  auto parse = [domains, name](std::string_view t, const std::string& f) -> Result<std::vector<ControlLine>> {
+    auto ls = parse_control_lines(t, f, domains);
+    if (!ls) return ls;
+    if (auto s = validate_routing_lines(name, *ls, f); !s) return s.error();
+    return ls;
+  };
+  auto parsed = parse(*text, file);
   if (parsed || strict_) return parsed;
-  return last_good<std::vector<ControlLine>>(name, parsed.error(), [domains](std::string_view t, const std::string& f) {
-    return parse_control_lines(t, f, domains);
-  });
+  return last_good<std::vector<ControlLine>>(name, parsed.error(), parse);
 }
 
 Status Control::validate(std::string_view name) const {

@@ -14,6 +14,7 @@
 
 #include "durable.hpp"
 #include "fd.hpp"
+#include "pop3_wire.hpp"
 
 namespace quail {
 namespace {
@@ -84,8 +85,16 @@ std::string maildir_unique_name() {
          std::to_string(++deliveries) + "." + host;
 }
 
+std::string maildir_sized_name(const std::string& unique, uint64_t wire_octets) {
+  return unique + ",W=" + std::to_string(wire_octets);
+}
+
 Status maildir_publish(int md_fd, const std::string& name, bool noreplace_rename) {
-  const std::string tmp = "tmp/" + name, dest = "new/" + name;
+  return maildir_publish(md_fd, name, name, noreplace_rename);
+}
+
+Status maildir_publish(int md_fd, const std::string& name, const std::string& new_name, bool noreplace_rename) {
+  const std::string tmp = "tmp/" + name, dest = "new/" + new_name;
   if (noreplace_rename) {
     // One call, and an existing new/<name> is never replaced (EEXIST).
     if (::renameat2(md_fd, tmp.c_str(), md_fd, dest.c_str(), RENAME_NOREPLACE) == 0) return {};
@@ -132,7 +141,8 @@ Result<std::string> maildir_deliver(const std::string& maildir, std::string_view
   std::string name;
   for (int attempt = 0; attempt < 5 && !file.valid(); ++attempt) {
     name = maildir_unique_name();
-    file.reset(::openat(md.get(), ("tmp/" + name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    // Read and write: its wire size is counted from the file once it is written.
+    file.reset(::openat(md.get(), ("tmp/" + name).c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!file.valid() && errno != EEXIST) break;
   }
   if (!file.valid()) {
@@ -152,14 +162,19 @@ Result<std::string> maildir_deliver(const std::string& maildir, std::string_view
     if (s.error().kind == ErrorKind::io_write) return sys_error(ErrorKind::io_write, "write " + shown);
     return s.error();
   }
+  // The size POP3 will report, counted now while the file is in the page cache:
+  // pop3d then never opens a message to size it (queue-layout/logins.md).
+  auto wire = wire_size(file.get());
+  if (!wire) return sys_error(ErrorKind::io_write, "read back " + shown);
   if (auto s = fsync_fd(file.get(), shown); !s) return s.error();
-  if (auto s = maildir_publish(md.get(), name); !s) return s.error();
+  const std::string final_name = maildir_sized_name(name, *wire);
+  if (auto s = maildir_publish(md.get(), name, final_name, true); !s) return s.error();
   tmp.path.clear();
   // The message is in new/ from here; its name is durable once new/ is.
-  std::string dest = maildir + "/new/" + name;
+  std::string dest = maildir + "/new/" + final_name;
   if (::fsync(new_dir.get()) != 0) {
     Error e = sys_error(ErrorKind::io_write, "fsync " + maildir + "/new");
-    ::unlinkat(md.get(), ("new/" + name).c_str(), 0);
+    ::unlinkat(md.get(), ("new/" + final_name).c_str(), 0);
     return e;
   }
   return dest;

@@ -31,15 +31,21 @@ Status copy_message(const MessageSource& msg, int out, std::string_view prefix =
 // Mn, Pn and Qn, with '/' and ':' in the host name escaped as \057 and \072).
 std::string maildir_unique_name();
 
-// Moves tmp/<name> to new/<name> in the Maildir open as md_fd, never replacing
+// Moves tmp/<name> to new/<name> (or new/<new_name>) in the Maildir open as md_fd, never replacing
 // an existing new/<name> (that is io_write, EEXIST): renameat2(RENAME_NOREPLACE),
 // or, where the filesystem answers EINVAL to it (or noreplace_rename is false, for
 // tests), link(2) then unlink of tmp/<name>; rename(2) where there are no hard links.
 Status maildir_publish(int md_fd, const std::string& name, bool noreplace_rename = true);
+Status maildir_publish(int md_fd, const std::string& name, const std::string& new_name, bool noreplace_rename);
+
+// The name a delivered file gets in new/: the unique name, then ",W=<octets>",
+// the message's POP3 wire size (lib/pop3_wire, the convention Dovecot also
+// writes), so that pop3d sizes a new message from its name without reading it.
+std::string maildir_sized_name(const std::string& unique, uint64_t wire_octets);
 
 // Delivers header_lines (e.g. "Return-Path: <...>\nDelivered-To: ...\n") followed by
 // the message into maildir (the directory holding tmp/, new/, cur/). Returns the
-// file's path in new/. not_found when maildir or its tmp/ or new/ is missing (the
+// file's path in new/, named by maildir_sized_name. not_found when maildir or its tmp/ or new/ is missing (the
 // directory is never created here); io_write on a failed write or fsync, after
 // which no file is left in tmp/ or new/.
 Result<std::string> maildir_deliver(const std::string& maildir, std::string_view header_lines,

@@ -65,17 +65,26 @@ bool open_dir_entries(int dirfd, const char* sub, std::vector<std::string>& name
   return ok;
 }
 
-// Appends the messages of new/ or cur/ to out, sized from cache or counted
-// (then stale is set).
-Status list(int dirfd, const char* sub, const SizeCache& cache, std::vector<MaildropMessage>& out, bool& stale) {
+// Appends the messages of new/ or cur/ to out, sized from the name, from cache
+// (counted in *hits) or counted by reading the file (then stale is set).
+Status list(int dirfd, const char* sub, const SizeCache& cache, std::vector<MaildropMessage>& out, bool& stale,
+            size_t& hits) {
   std::vector<std::string> names;
   bool missing = false;
   if (!open_dir_entries(dirfd, sub, names, missing)) return sys_error(ErrorKind::temporary, std::string("read ") + sub);
   for (auto& name : names) {
     MaildropMessage m{std::string(sub) + "/" + name, maildir_uid(name), 0, false, leading_seconds(name)};
+    if (auto named = maildir_name_size(name)) {
+      // A file never changes under its name, so the size its deliverer wrote holds.
+      m.size = *named;
+      m.sized_by_name = true;
+      out.push_back(std::move(m));
+      continue;
+    }
     auto hit = cache.find(unique_part(name));
     if (hit != cache.end()) {
       m.size = hit->second;
+      ++hits;
     } else {
       int fd = ::openat(dirfd, m.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
       if (fd < 0 && errno == ENOENT) continue;  // gone meanwhile (another reader, an expunge)
@@ -92,6 +101,23 @@ Status list(int dirfd, const char* sub, const SizeCache& cache, std::vector<Mail
 }
 
 }  // namespace
+
+std::optional<uint64_t> maildir_name_size(std::string_view file_name) {
+  std::string_view u = unique_part(file_name);
+  // The fields after the unique name proper: ",S=<bytes>,W=<octets>" (Dovecot's order); W= is the one.
+  for (size_t comma = u.find(','); comma != std::string_view::npos; comma = u.find(',', comma + 1)) {
+    std::string_view field = u.substr(comma + 1);
+    field = field.substr(0, field.find(','));
+    if (field.size() < 3 || field[0] != 'W' || field[1] != '=') continue;
+    std::string_view digits = field.substr(2);
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    // As a deliverer writes it: no sign, no leading zero.
+    if (digits.size() > 1 && digits[0] == '0') continue;
+    if (ec == std::errc() && p == digits.data() + digits.size() && digits.size() <= 19) return v;
+  }
+  return std::nullopt;
+}
 
 std::string maildir_uid(std::string_view file_name) {
   std::string_view u = unique_part(file_name);
@@ -128,10 +154,12 @@ Status Maildrop::scan() {
   }
   size_t cached_lines = static_cast<size_t>(std::count(cache_text.begin(), cache_text.end(), '\n'));
   SizeCache cache = parse_cache(cache_text);
+  size_t hits = 0;
   for (const char* sub : {"new", "cur"}) {
-    if (auto s = list(dir_.get(), sub, cache, messages_, cache_stale_); !s) return s;
+    if (auto s = list(dir_.get(), sub, cache, messages_, cache_stale_, hits); !s) return s;
   }
-  if (cached_lines != messages_.size()) cache_stale_ = true;
+  // Lines for messages gone (or sized by name now): rewrite it without them.
+  if (cached_lines != hits) cache_stale_ = true;
   std::sort(messages_.begin(), messages_.end(), [](const MaildropMessage& a, const MaildropMessage& b) {
     if (a.delivered != b.delivered) return a.delivered < b.delivered;
     return std::string_view(a.path).substr(4) < std::string_view(b.path).substr(4);
@@ -144,6 +172,7 @@ Status Maildrop::save_cache() {
   std::string text;
   text.reserve(messages_.size() * 48);
   for (const auto& m : messages_) {
+    if (m.sized_by_name) continue;
     text.append(unique_part(std::string_view(m.path).substr(4)));
     text += ' ';
     text += std::to_string(m.size);

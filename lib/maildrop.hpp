@@ -21,10 +21,15 @@ struct MaildropMessage {
   uint64_t size = 0; // octets in the wire form, stuffing dots not counted
   bool deleted = false;
   uint64_t delivered = 0;  // the name's leading seconds: the listing's order
+  bool sized_by_name = false;  // the size came from the name's ",W=" (not kept in the cache)
 };
 
 // The name of the size cache inside the Maildir.
 inline constexpr const char* maildrop_cache_name = "quail-pop3-sizes";
+
+// The wire size a Maildir name carries as ",W=<octets>" (maildir_sized_name: quail's
+// local-deliver, and Dovecot, write it) in its unique part; nullopt without one.
+std::optional<uint64_t> maildir_name_size(std::string_view file_name);
 
 // The UIDL of a Maildir file name (RFC 1939 7: 1 to 70 characters 0x21-0x7E): the
 // unique part before ":" when it qualifies, else 32 hex digits of its BLAKE2b.
@@ -39,8 +44,8 @@ class Maildrop {
   // error when dir cannot be opened for another reason.
   static Result<std::optional<Maildrop>> lock(const std::string& dir);
 
-  // Lists new/ and cur/ (no stat per message), sizes from the cache, counting the
-  // messages the cache lacks; sorted by delivery time (the name's leading
+  // Lists new/ and cur/ (no stat per message), sizes from the name's ",W=" or the
+  // cache, counting (reading) only the messages that have neither; sorted by delivery time (the name's leading
   // seconds), then name. temporary error when a directory cannot be read.
   Status scan();
   // Rewrites the cache when scan counted a message or found one gone (tmp, fsync,

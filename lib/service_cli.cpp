@@ -21,6 +21,15 @@ void say(std::string_view command, std::string_view message) {
 
 int help(std::string_view usage_text) { return write_all(1, usage_text) ? ok : temporary; }
 
+bool asks_help(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") return false;
+    if (a == "--help" || a == "-h") return true;
+  }
+  return false;
+}
+
 int exit_code(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::config:

@@ -17,6 +17,9 @@ inline constexpr int temporary = 111;  // try again: I/O trouble, a service that
 
 // The answer to --help: the usage text on fd 1, exit 0 (ok), or temporary when fd 1 fails.
 int help(std::string_view usage_text);
+// True when an argument before any "--" is --help or -h: the command then answers
+// help(its usage) and does nothing else (man/quail.8: every command answers --help).
+bool asks_help(int argc, char** argv);
 // Prints "quail <command>: <message>\n" on fd 2 in one write.
 void say(std::string_view command, std::string_view message);
 // The exit code for a lib error: config, format, permanent, too_long, not_found -> 100; else 111.

@@ -206,6 +206,18 @@ const SmtpAuth* find_auth(const std::vector<SmtpAuth>& auths, const RelayHost& r
   return nullptr;
 }
 
+Status validate_routing_lines(std::string_view name, const std::vector<ControlLine>& lines, const std::string& file) {
+  auto status = [](const auto& parsed) -> Status {
+    if (!parsed) return parsed.error();
+    return {};
+  };
+  if (name == "smtproutes") return status(parse_smtproutes(lines, file));
+  if (name == "tlspolicy") return status(parse_tlspolicy(lines, file));
+  if (name == "dnsservers") return status(parse_dnsservers(lines, file));
+  if (name == "smtpauth") return status(parse_smtpauth(lines, file));
+  return {};
+}
+
 Status validate_routing_files(const Control& c) {
   auto check = [&](const char* name, auto parse) -> Status {
     auto lines = c.lines(name);

@@ -71,5 +71,9 @@ const SmtpAuth* find_auth(const std::vector<SmtpAuth>& auths, const RelayHost& r
 // Parses smtproutes, tlspolicy, dnsservers and smtpauth of a root: the first
 // error, naming file and line (Control::validate_all, so quail up refuses them).
 Status validate_routing_files(const Control& c);
+// The line syntax of routing file `name` (smtproutes, tlspolicy, dnsservers,
+// smtpauth) checked on its lines; ok for any other name. Control::lines uses it so
+// that a malformed route falls back to the last good file like any other edit.
+Status validate_routing_lines(std::string_view name, const std::vector<ControlLine>& lines, const std::string& file);
 
 }  // namespace quail

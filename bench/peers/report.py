@@ -6,6 +6,8 @@ import json
 import os
 import statistics
 
+import pop3
+
 PEERS = ("Postfix", "OpenSMTPD")
 
 
@@ -146,6 +148,8 @@ def markdown(res):
             ", ".join("%s KiB" % o["rss"] for o in own) or "—", ", ".join("%s KiB" % o["pss"] for o in own) or "—",
             "%d KiB (%d: %s)" % (m["total_pss"], m["processes"], ", ".join(m["names"])) if "total_pss" in m else "—",
             res["backlog"].get(s, "?")))
+    if "pop3" in res:
+        L += pop3.markdown(res["pop3"])
     L += ["", "Total bench time %.0f s." % res["elapsed"], ""]
     return "\n".join(L)
 

@@ -33,6 +33,7 @@ import durability  # noqa: E402
 import durable_write  # noqa: E402
 import install  # noqa: E402
 import measure  # noqa: E402
+import pop3  # noqa: E402
 import procs  # noqa: E402
 import report  # noqa: E402
 import systems  # noqa: E402
@@ -56,7 +57,7 @@ def parse_args():
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     ap.add_argument("--scenarios", help="comma list of scenario keys to run, e.g. local-8-many,relay-8-many")
     ap.add_argument("--from-json", metavar="PATH", help="only rewrite the .md/.png from a results .json")
-    ap.add_argument("--skip", default="", help="comma list of phases to skip: matrix, memory, durability")
+    ap.add_argument("--skip", default="", help="comma list of phases to skip: matrix, memory, durability, pop3")
     a = ap.parse_args()
     a.runs = a.runs or (1 if a.quick else 3)
     a.messages = a.messages or (300 if a.quick else 2000)
@@ -158,6 +159,8 @@ def main():
             say("durability (strace):", s.name)
             res["durability"][s.name] = durability.fsync_counts(s, res["fsync_messages"])
             res["before250"][s.name] = durability.before_250(s, res["before_messages"])
+        if "pop3" not in args.skip:  # quail's pop3d beside Dovecot: bench/peers/pop3.py
+            res["pop3"] = pop3.measure(work, qt, install.MAILBOX_USER, say)
         res["env"]["load_after"] = measure.machine_state()["loadavg"]
         res["elapsed"] = time.monotonic() - start
         text = report.write_all(res, args.out)

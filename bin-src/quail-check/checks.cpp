@@ -13,9 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "control.hpp"
 #include "durable.hpp"
 #include "fd.hpp"
 #include "queue_file.hpp"
+#include "queue_owners.hpp"
 #include "queue_stat.hpp"
 
 namespace quail::check {
@@ -135,12 +137,49 @@ void check_journals(const QueueDirs& q, std::vector<Problem>& out) {
   }
 }
 
+// A system install's queue directories (and the trigger) belong to quail-queue or
+// quail-send, group quail: an install older than hold/ and cmd/, or one fixed by
+// hand as root, has them root's, and queue-send then cannot move or read what it must.
+Result<bool> system_install(const std::string& root) {
+  auto system = Control(root).integer("system");
+  if (!system) return system.error();
+  return *system == 1;
+}
+
+Status check_ownership(const std::string& root, std::vector<Problem>& out) {
+  auto system = system_install(root);
+  if (!system) return system.error();
+  if (!*system) return {};
+  for (const auto& o : system_queue_owners(QueueDirs(root))) {
+    auto diff = ownership_difference(o);
+    if (!diff && diff.error().kind == ErrorKind::not_found) continue;  // reported as missing
+    if (!diff) return diff.error();
+    if (!diff->empty()) out.push_back({Kind::ownership, o.path.substr(root.size() + 1), *diff});
+  }
+  return {};
+}
+
+// After creating what was missing: in a system install, the owners and modes quail
+// init --system gives (mkdir made them root's, 0750).
+Result<std::string> own_created(const std::string& root) {
+  auto system = system_install(root);
+  if (!system) return system.error();
+  if (!*system) return std::string("created");
+  for (const auto& o : system_queue_owners(QueueDirs(root))) {
+    auto diff = ownership_difference(o);
+    if (!diff) return diff.error();
+    if (diff->empty()) continue;
+    if (auto s = apply_ownership(o); !s) return s.error();
+  }
+  return std::string("created, owned as quail init --system does");
+}
+
 }  // namespace
 
 Result<std::vector<Problem>> find_problems(const std::string& root) {
   std::vector<Problem> out;
   QueueDirs q(root);
-  for (const char* d : {"", "/tmp", "/todo", "/mess", "/stat", "/pool", "/lock"}) {
+  for (const char* d : {"", "/tmp", "/todo", "/mess", "/stat", "/pool", "/hold", "/cmd", "/lock"}) {
     struct stat st;
     std::string path = q.queue + d;
     if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -153,6 +192,7 @@ Result<std::vector<Problem>> find_problems(const std::string& root) {
   } else if (!S_ISFIFO(trig.st_mode)) {
     out.push_back({Kind::bad_trigger, "queue/lock/trigger", "not a FIFO"});
   }
+  if (auto s = check_ownership(root, out); !s) return s.error();
   Scan scan;
   check_queue_dir(root, "todo", 0, scan, out);
   check_queue_dir(root, "mess", 1, scan, out);
@@ -287,7 +327,16 @@ Result<std::string> repair(const std::string& root, const Problem& p) {
       for (const auto& d : {q.queue + "/lock", q.queue, root}) {
         if (auto s = fsync_dir(d); !s) return s.error();
       }
-      return std::string("created");
+      return own_created(root);
+    case Kind::ownership:
+      for (const auto& o : system_queue_owners(q)) {
+        if (o.path != path) continue;
+        if (auto s = apply_ownership(o); !s) return s.error();
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(o.mode));
+        return "now " + o.user + ":" + queue_group + " " + mode;
+      }
+      break;
     case Kind::corrupt:
       return move_to_corrupt(q, where, name, true);
     case Kind::mode:

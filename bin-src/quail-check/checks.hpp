@@ -20,6 +20,8 @@ enum class Kind {
   unreadable,    // a file that could not be read at all (no repair: an I/O problem)
   mode,          // a queue file the queue's group cannot read: queue-send cannot, in a
                  // system install (repair: give it mode 0640)
+  ownership,     // system install: a queue directory or the trigger whose owner, group
+                 // or mode is not quail init --system's (repair: give it those)
 };
 
 struct Problem {

@@ -77,6 +77,7 @@ int check(const std::string& root) {
 }
 
 int run(int argc, char** argv) {
+  if (admin::asks_help(argc, argv)) return admin::help(usage_text);
   // `quail config check [--root DIR]`: the subcommand first, then what root_only_arguments takes.
   int sub = 0;
   for (int i = 1; i < argc; ++i) {

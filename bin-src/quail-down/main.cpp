@@ -55,7 +55,11 @@ int stop(const std::string& root, const std::string& name) {
   return admin::ok;
 }
 
+constexpr std::string_view usage_text =
+    "usage: quail down    stop every service quail up started (control/listeners is kept)\n";
+
 int run(int argc, char** argv) {
+  if (admin::asks_help(argc, argv)) return admin::help(usage_text);
   std::string opened;
   if (int code = admin::root_only_arguments("down", argc, argv, &opened); code != admin::ok) return code;
   const std::string* root = &opened;

@@ -21,6 +21,7 @@ int fail(const quail::Error& e) {
 }
 
 int run(int argc, char** argv) {
+  if (admin::asks_help(argc, argv)) return admin::help("usage: quail homes    refresh the home table now (system install, root)\n");
   std::string root;
   if (int code = admin::root_only_arguments("homes", argc, argv, &root); code != admin::ok) return code;
   quail::Control control(root);

@@ -17,6 +17,7 @@
 #include "fd.hpp"
 #include "init.hpp"
 #include "queue_file.hpp"
+#include "queue_owners.hpp"
 #include "spawn.hpp"
 
 namespace quail::init {
@@ -137,20 +138,14 @@ Status chown_system_layout(const std::string& root) {
       {root + "/users/aliases.cdb", "root", 0644},
       {root + "/log", "root", 0750},
       {root + "/state", "quail-smtpd", 0700},  // the abuse-control store smtpd keeps (queue-layout/store.md)
-      {q.queue, "quail-queue", 0750},
-      {q.tmp(), "quail-queue", 02750},
-      {q.todo(), "quail-queue", 02770},
-      {q.mess(), "quail-queue", 02770},
-      {q.pool(), "quail-queue", 02770},
-      {q.hold(), "quail-queue", 02770},  // queue-send moves held messages in and out
-      {q.cmd(), "quail-send", 0750},     // quail queue (root) writes, queue-send reads and removes
-      {q.queue + "/lock", "quail-queue", 0755},
-      {q.trigger(), "quail-send", 0622},
-      {q.stat(), "quail-send", 0750},
       {root + "/mail", "quail-mail", 0750},
       // Only the smtpd user (tlsd runs as it) reads the TLS key.
       {root + "/control/tls/key.pem", "quail-smtpd", 0400},
   };
+  // The queue's part is shared with quail check --repair (lib/queue_owners).
+  for (const auto& o : system_queue_owners(q)) {
+    if (auto s = apply_ownership(o); !s) return s;
+  }
   for (const auto& [path, user, mode] : owners) {
     if (auto s = own(path, user, mode); !s) return s;
   }

@@ -146,6 +146,7 @@ int run(int argc, char** argv) {
                                     {"digest", no_argument, nullptr, 'd'},
                                     {"verbose", no_argument, nullptr, 'v'},
                                     {nullptr, 0, nullptr, 0}};
+  if (admin::asks_help(argc, argv)) return admin::help(usage_text);
   const char* root_flag = nullptr;
   Options o;
   opterr = 0;

@@ -28,6 +28,9 @@ int refuse(const quail::Error& e) {
 void tell(const std::string& line) { (void)quail::write_all(1, line + "\n"); }
 
 int run(int argc, char** argv) {
+  if (admin::asks_help(argc, argv)) {
+    return admin::help("usage: quail reload    check control/ and the tables, rebuild stale ones, HUP queue-send\n");
+  }
   std::string root;
   if (int code = admin::root_only_arguments("reload", argc, argv, &root); code != admin::ok) return code;
   // Not while quail up or down changes the services.

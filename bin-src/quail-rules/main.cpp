@@ -18,7 +18,7 @@ namespace {
 namespace admin = quail::admin;
 
 constexpr size_t max_rules_file = 16 << 20;
-constexpr std::string_view usage_text = "usage: quail-rules [--root DIR] <service> | --all";
+constexpr std::string_view usage_text = "usage: quail rules [--root DIR] <service> | --all";
 
 // A service name is one file-name word: no '/', and no '.', so rules.smtp.cdb
 // and rules.smtp.tmp are never taken for sources.

@@ -30,7 +30,12 @@ std::string listen_address(const std::vector<std::string>& lines, const std::str
   return "";
 }
 
+constexpr std::string_view usage_text =
+    "usage: quail status    one line per service: <name> <state> pid= listen= up= restarts=\n"
+    "       exit 0 when every configured service runs, 1 otherwise\n";
+
 int run(int argc, char** argv) {
+  if (admin::asks_help(argc, argv)) return admin::help(usage_text);
   std::string opened;
   if (int code = admin::root_only_arguments("status", argc, argv, &opened); code != admin::ok) return code;
   const std::string& root = opened;

@@ -2,7 +2,10 @@
 // line it runs (the contract with tcpserver and smtpd; man/quail.8, "LISTENERS").
 #include <algorithm>
 #include <arpa/inet.h>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <netdb.h>
 #include <pwd.h>
 #include <sys/stat.h>
 
@@ -24,9 +27,30 @@ bool is_pop3(const std::string& service) { return service == "pop3" || service =
 
 }  // namespace
 
-Result<ListenRequest> parse_listen(const std::string& service, const std::string& text) {
-  Error bad{ErrorKind::permanent, "--" + service + " " + text + ": expected ADDRESS:PORT, as 127.0.0.1:25 or [::1]:25"};
-  ListenRequest r{service, "", ""};
+// A host name as RFC 1123 allows one (letters, digits, hyphens, dot-separated
+// labels of 1-63): only such a name is handed to the resolver.
+bool is_host_name(const std::string& h) {
+  if (h.empty() || h.size() > 253) return false;
+  size_t label = 0;
+  for (size_t i = 0; i < h.size(); ++i) {
+    char c = h[i];
+    if (c == '.') {
+      if (label == 0 || h[i - 1] == '-') return false;
+      label = 0;
+      continue;
+    }
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && !(c == '-' && label > 0)) return false;
+    if (++label > 63) return false;
+  }
+  return h.back() != '-' && h.back() != '.';
+}
+
+Result<ListenRequest> parse_listen(const std::string& service, const std::string& text, bool names) {
+  Error bad{ErrorKind::permanent,
+            "--" + service + " " + text + ": expected ADDRESS:PORT or HOSTNAME:PORT, as 127.0.0.1:25, [::1]:25 or localhost:25"};
+  if (!names) bad.reason = "--" + service + " " + text + ": expected ADDRESS:PORT, as 127.0.0.1:25 or [::1]:25";
+  ListenRequest r{service, "", "", ""};
   if (!text.empty() && text.front() == '[') {
     size_t close = text.find("]:");
     if (close == std::string::npos) return bad;
@@ -40,14 +64,59 @@ Result<ListenRequest> parse_listen(const std::string& service, const std::string
   }
   unsigned char buf[16];
   bool v6 = r.host.find(':') != std::string::npos;
-  if (::inet_pton(v6 ? AF_INET6 : AF_INET, r.host.c_str(), buf) != 1) return bad;
-  if (v6 != (text.front() == '[')) return bad;  // IPv6 only in brackets, IPv4 never
+  if (::inet_pton(v6 ? AF_INET6 : AF_INET, r.host.c_str(), buf) != 1) {
+    // Not an address: a name is resolved later by resolve_listen (a flag only).
+    if (!names || v6 || text.front() == '[' || !is_host_name(r.host)) return bad;
+    r.name = r.host;
+  } else if (v6 != (text.front() == '[')) {
+    return bad;  // IPv6 only in brackets, IPv4 never
+  }
   unsigned port = 0;
   auto [ptr, ec] = std::from_chars(r.port.data(), r.port.data() + r.port.size(), port);
   if (ec != std::errc() || ptr != r.port.data() + r.port.size() || port == 0 || port > 65535 || r.port[0] == '0') {
     return bad;
   }
   return r;
+}
+
+Result<ListenRequest> resolve_listen(const ListenRequest& r, std::vector<std::string>* others) {
+  if (r.name.empty()) return r;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;  // no AI_ADDRCONFIG: it hides 127.0.0.1 on a host with only loopback
+  addrinfo* list = nullptr;
+  int rc = ::getaddrinfo(r.name.c_str(), r.port.c_str(), &hints, &list);
+  std::string what = "--" + r.service + " " + r.name + ":" + r.port + ": ";
+  if (rc == EAI_NONAME || rc == EAI_NODATA || (rc == 0 && !list)) {
+    return Error{ErrorKind::permanent, what + "the name " + r.name +
+                                           " does not resolve to an address; give an address, as 127.0.0.1:" + r.port};
+  }
+  if (rc != 0) {
+    std::string why = rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc);
+    if (list) ::freeaddrinfo(list);
+    // EAI_AGAIN and the like: the resolver may answer later.
+    return Error{rc == EAI_AGAIN ? ErrorKind::temporary : ErrorKind::permanent,
+                 what + "unable to resolve " + r.name + ": " + why};
+  }
+  ListenRequest out = r;
+  out.host.clear();
+  for (addrinfo* a = list; a; a = a->ai_next) {
+    char text[INET6_ADDRSTRLEN] = "";
+    const void* bytes = a->ai_family == AF_INET6 ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr)
+                                                  : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr);
+    if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) || !::inet_ntop(a->ai_family, bytes, text, sizeof text)) continue;
+    // The resolver's first address (RFC 6724 order, /etc/gai.conf) is the one listened on.
+    if (out.host.empty()) out.host = text;
+    else if (text != out.host && others && std::find(others->begin(), others->end(), text) == others->end()) {
+      others->push_back(text);
+    }
+  }
+  ::freeaddrinfo(list);
+  if (out.host.empty()) {
+    return Error{ErrorKind::permanent, what + "the name " + r.name + " has no IPv4 or IPv6 address; give an address"};
+  }
+  return out;
 }
 
 std::vector<std::string> listener_programs(const std::string& service) {
@@ -131,7 +200,8 @@ Result<std::vector<ListenRequest>> read_listeners(const std::string& root) {
     for (const auto& r : out) {
       if (r.service == service) return Error{ErrorKind::config, where + ": a second " + service + " listener"};
     }
-    auto r = parse_listen(service, addr);
+    // Addresses only: quail up resolved any name it was given before writing the file.
+    auto r = parse_listen(service, addr, false);
     if (!r) return Error{ErrorKind::config, where + ": " + r.error().reason};
     out.push_back(*r);
   }

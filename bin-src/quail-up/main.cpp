@@ -30,7 +30,7 @@ constexpr int ready_timeout_ms = 10000;
 
 constexpr std::string_view usage_text =
     "usage: quail up [--smtp A:P] [--submission A:P] [--smtps A:P] [--pop3 A:P] [--pop3s A:P]\n"
-    "       A:P is 127.0.0.1:25 or [::1]:25\n";
+    "       A:P is 127.0.0.1:25, [::1]:25 or a host name, localhost:25 (resolved once, here)\n";
 
 int usage() {
   admin::say("up", "usage error");
@@ -100,8 +100,22 @@ quail::Result<std::vector<quail::up::ListenRequest>> listeners(const std::string
   *changed = false;
   for (size_t i = 1; i < names.size(); ++i) {
     if (addr[i].empty()) continue;
-    auto req = quail::up::parse_listen(names[i], addr[i]);
+    auto parsed = quail::up::parse_listen(names[i], addr[i], true);
+    if (!parsed) return parsed.error();
+    // A name is resolved here, once: control/listeners, supervise and remote-deliver's
+    // loop check all work with the address (man/quail.8, "up").
+    std::vector<std::string> others;
+    auto req = quail::up::resolve_listen(*parsed, &others);
     if (!req) return req.error();
+    if (!parsed->name.empty()) {
+      std::string line = "--" + names[i] + " " + parsed->name + " is " + req->host + "; listening there";
+      if (!others.empty()) {
+        line += " only (" + parsed->name + " also has";
+        for (const auto& o : others) line += " " + o;
+        line += ": give an address to choose another)";
+      }
+      tell(line);
+    }
     auto same = std::find_if(known->begin(), known->end(), [&](const auto& r) { return r.service == names[i]; });
     if (same == known->end()) {
       known->push_back(*req);
@@ -132,13 +146,14 @@ int run(int argc, char** argv) {
       {"root", required_argument, nullptr, 'r'},  {"smtp", required_argument, nullptr, 1},
       {"submission", required_argument, nullptr, 2}, {"smtps", required_argument, nullptr, 3},
       {"pop3", required_argument, nullptr, 4},    {"pop3s", required_argument, nullptr, 5},
-      {nullptr, 0, nullptr, 0}};
+      {"help", no_argument, nullptr, 'h'},     {nullptr, 0, nullptr, 0}};
   const char* root_flag = nullptr;
   std::vector<std::string> addr(6);  // by service_names() index; "" = not asked for
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "", longopts, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, "h", longopts, nullptr)) != -1) {
     if (c == 'r') root_flag = optarg;
+    else if (c == 'h') return admin::help(usage_text);
     else if (c >= 1 && c <= 5 && addr[static_cast<size_t>(c)].empty()) addr[static_cast<size_t>(c)] = optarg;
     else return usage();
   }

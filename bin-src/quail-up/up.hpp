@@ -11,11 +11,18 @@ namespace quail::up {
 // One --<service> A:P request, parsed.
 struct ListenRequest {
   std::string service;  // smtp, submission, smtps, pop3, pop3s
-  std::string host;     // 127.0.0.1 or ::1 (brackets removed)
+  std::string host;     // 127.0.0.1 or ::1 (brackets removed); the name itself until resolved
   std::string port;
+  std::string name = {};  // the host name the administrator gave ("" for an address)
 };
-// Parses "127.0.0.1:2525" or "[::1]:2525"; permanent error on anything else.
-Result<ListenRequest> parse_listen(const std::string& service, const std::string& text);
+// Parses "127.0.0.1:2525" or "[::1]:2525", and when names is true also
+// "localhost:2525" (name set, resolved by resolve_listen); permanent error on anything else.
+Result<ListenRequest> parse_listen(const std::string& service, const std::string& text, bool names);
+// The request with its name resolved (once, through getaddrinfo) to the first
+// address the resolver gives; the name's further addresses are appended to
+// *others. Unchanged for an address. permanent error naming the name when it
+// does not resolve, temporary when the resolver could not answer.
+Result<ListenRequest> resolve_listen(const ListenRequest& r, std::vector<std::string>* others);
 
 // The programs a listener needs, in the order they are checked (the first missing
 // one is named in the refusal).

@@ -80,3 +80,19 @@ TEST_CASE("control snapshot: without one a malformed file is an error as before"
   REQUIRE(!r.ok());
   CHECK(r.error().kind == quail::ErrorKind::config);
 }
+
+TEST_CASE("control snapshot: a route that does not parse falls back to the last good routes") {
+  TempRoot root;
+  root.put("smtproutes", "remote.test:[127.0.0.1]:2525\n");
+  REQUIRE(quail::write_control_snapshot(root.path).ok());
+  root.put("smtproutes", "remote.test:[127.0.0.1]:notaport\n");  // a fine list line, a bad route
+  quail::Control control(root.path);
+  auto lines = control.lines("smtproutes");
+  REQUIRE(lines.ok());
+  REQUIRE(lines.value().size() == 1);
+  CHECK(lines.value()[0].value == "remote.test:[127.0.0.1]:2525");
+  CHECK(!control.validate("smtproutes").ok());
+  CHECK(!control.validate_all().ok());
+  root.put("smtproutes", "remote.test:[127.0.0.1]:2626\n");
+  CHECK(control.list("smtproutes").value() == std::vector<std::string>{"remote.test:[127.0.0.1]:2626"});
+}

@@ -67,6 +67,9 @@ TEST_CASE("maildir: a message lands in new/ with the header lines first, nothing
   REQUIRE(r.ok());
   CHECK(fs::path(*r).parent_path() == md / "new");
   CHECK(slurp(*r) == "Delivered-To: a@example.test\n" + message);
+  // Named with its POP3 wire size: every LF as CRLF, 4 lines.
+  std::string wire = ",W=" + std::to_string(29 + message.size() + 4);
+  CHECK(fs::path(*r).filename().string().ends_with(wire));
   CHECK(count(md / "tmp") == 0);
   CHECK(count(md / "new") == 1);
   CHECK((fs::status(*r).permissions() & fs::perms::others_read) == fs::perms::none);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "maildrop.hpp"
@@ -127,4 +128,36 @@ TEST_CASE("maildrop: a UIDL is the unique name when it is short and printable, e
   CHECK(d == quail::maildir_uid(long_name + ":2,S"));
   CHECK(quail::maildir_uid("a b").size() == 32);
   CHECK(quail::maildir_uid("caf\xc3\xa9").size() == 32);
+}
+
+TEST_CASE("maildrop: a name's ,W= size is read from the name, never by opening the file") {
+  CHECK(quail::maildir_name_size("1700000001.M1P1Q1.h,W=42") == 42u);
+  CHECK(quail::maildir_name_size("1700000001.M1P1Q1.h,S=40,W=42:2,S") == 42u);
+  CHECK(quail::maildir_name_size("1700000001.M1P1Q1.h,W=42,S=40") == 42u);
+  for (const char* none : {"1700000001.M1P1Q1.h", "1700000001.M1P1Q1.h,W=", "1700000001.M1P1Q1.h,W=4x",
+                           "1700000001.M1P1Q1.h,W=-1", "1700000001.M1P1Q1.h:2,W=42", "1700000001.M1P1Q1.h,w=42",
+                           "1700000001.M1P1Q1.h,W=99999999999999999999", "1700000001.M1P1Q1.h,W=042"}) {
+    CAPTURE(none);
+    CHECK(!quail::maildir_name_size(none));
+  }
+  TempMaildir m;
+  // The content disagrees with the name on purpose: the name is what counts.
+  m.put("new/1700000001.M1P1Q1.h,W=1000", "a\n");
+  m.put("cur/1700000002.M1P1Q1.h,W=7:2,S", "a\nbc\n");
+  m.put("new/1700000003.M1P1Q1.h", "a\nbc\n");
+  {
+    auto md = open_locked(m.dir);
+    REQUIRE(md.scan());
+    auto& msgs = md.messages();
+    REQUIRE(msgs.size() == 3);
+    CHECK(msgs[0].size == 1000);
+    CHECK(msgs[0].uid == "1700000001.M1P1Q1.h,W=1000");  // stable: the move to cur/ keeps it
+    CHECK(msgs[1].size == 7);
+    CHECK(msgs[2].size == 7);
+    REQUIRE(md.save_cache());
+  }
+  // Only the message without a size in its name is in the cache.
+  std::ifstream cache(m.dir / quail::maildrop_cache_name);
+  std::string text((std::istreambuf_iterator<char>(cache)), std::istreambuf_iterator<char>());
+  CHECK(text == "1700000003.M1P1Q1.h 7\n");
 }

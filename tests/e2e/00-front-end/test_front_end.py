@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """00-front-end: the administrator's front end, `quail <command>` (man/quail.8).
 
-init refuses a non-empty root; user add/list/passwd/del/disable and a lost-update
+every command answers --help with its usage; init refuses a non-empty root; user add/list/passwd/del/disable and a lost-update
 check under concurrency; up refuses a malformed control file naming file and line,
 is idempotent, replaces a stale pid file after kill -9; down stops everything and
 exits 0 when nothing runs; queue lists a message; check finds debris, orphan
@@ -117,6 +117,22 @@ class TestInit(FrontEndCase):
         r = self.q.quail("frobnicate", check=False)
         self.assertEqual(r.returncode, 100)
         self.assertIn("usage", r.err)
+
+
+class TestHelp(FrontEndCase):
+    def test_every_command_answers_help_with_its_usage(self):
+        # Every quail-<command> built, whether or not quail --help lists it; no root
+        # exists, so an answer that opened the root would fail.
+        commands = sorted(n[len("quail-"):] for n in os.listdir(qt.BIN) if n.startswith("quail-"))
+        self.assertIn("up", commands)
+        for c in commands:
+            r = self.q.quail(c, "--help", check=False)
+            self.assertEqual((c, r.returncode, r.err), (c, 0, ""))
+            self.assertTrue(r.out.startswith("usage: quail " + c), (c, r.out))
+        self.assertFalse(os.path.exists(self.q.root))
+        r = self.q.quail("up", "--smtp", "127.0.0.1:1", "--help", check=False)
+        self.assertEqual(r.returncode, 0, r.err)
+        self.assertIn("host name", r.out)
 
 
 class TestUser(FrontEndCase):

@@ -6,17 +6,22 @@ kill -9 of queue-send: supervise logs the exit, restarts it, and mail is still
 delivered; kill -9 of the SMTP side (tcpserver): the listening socket, held by
 supervise, still takes connections, which the restarted tcpserver serves;
 control/listeners remembers --smtp so `quail down; quail up` restores it;
+--smtp localhost:P is resolved once and its address stored, an unresolvable name
+starts nothing;
 `quail status` shows each service's address, pid, uptime and restart count and
 exits 1 when a configured service is not running; `quail up` exits non-zero when
 it leaves one down. `quail reload` makes a new domain local in the running
 queue-send, rebuilds a stale aliases table and refuses a bad file; a bad edit
 of control/databytes keeps SMTP serving with the last good value and logs
 event=control_refused; `quail config check` shows values with their sources
-and warns about control/maxrcpts.
+and warns about control/maxrcpts; a malformed control/smtproutes edit keeps
+remote delivery on the last good routes (logged, and reported by config check)
+and a good edit takes effect at the next delivery.
 """
 import sys
 sys.dont_write_bytecode = True
 import os
+import shutil
 import signal
 import smtplib
 import socket
@@ -24,6 +29,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import quailtest as qt  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "65-remote"))
+from smtp_peer import Peer  # noqa: E402
 
 qt.require("quail", "quail-init", "quail-user", "quail-up", "quail-down", "quail-status", "supervise",
            "queue-send", "local-spawn", "tcpserver", "smtpd", "sendmail")
@@ -164,6 +172,43 @@ class TestListeners(ServicesCase):
         with open(self.q.path("control", "listeners")) as f:
             self.assertIn("smtp [::1]:%d\n" % port, f.read())
 
+    def test_a_host_name_is_resolved_once_and_its_address_kept(self):
+        # "localhost" comes from /etc/hosts: no DNS query.
+        want = socket.getaddrinfo("localhost", None, type=socket.SOCK_STREAM)[0][4][0]
+        port = qt.free_port(want)
+        r = self.q.up(smtp="localhost:%d" % port)
+        self.assertIn("--smtp localhost is %s; listening there" % want, r.out)
+        shown = "[%s]:%d" % (want, port) if ":" in want else "%s:%d" % (want, port)
+        with open(self.q.path("control", "listeners")) as f:
+            self.assertIn("smtp %s\n" % shown, f.read())
+        with socket.create_connection((want, port), timeout=30) as s:
+            s.settimeout(30)
+            self.assertTrue(s.recv(512).startswith(b"220 "))
+        self.assertEqual(self.status()[1]["smtp"]["listen"], shown)
+        # The stored address needs no resolver at the next start.
+        self.q.quail("down")
+        self.assertIn("smtp started", self.q.up().out)
+
+    def test_a_name_that_does_not_resolve_starts_nothing(self):
+        if os.geteuid() != 0 or not shutil.which("unshare"):
+            self.skipTest("needs root and unshare to keep the lookup off the network")
+        # A private mount namespace whose nsswitch.conf reads /etc/hosts only, so the
+        # failed lookup never reaches the machine's resolver.
+        nss = self.q.path("nsswitch.conf")
+        with open(nss, "w") as f:
+            f.write("hosts: files\n")
+        script = 'mount --bind "$1" /etc/nsswitch.conf && shift && exec "$@"'
+        r = self.q.run(["/usr/bin/unshare", "-m", "sh", "-c", script, "sh", nss, qt.bin_path("quail"),
+                        "--root", self.q.root, "up", "--smtp", "nosuch.example.test:2525"], check=False)
+        self.assertEqual(r.returncode, 100, r.err)
+        self.assertIn("nosuch.example.test does not resolve", r.err)
+        self.assertEqual(self.q.pids("queue-send"), [])
+        self.assertFalse(os.path.exists(self.q.path("control", "listeners")) and
+                         "nosuch" in open(self.q.path("control", "listeners")).read())
+        r = self.q.up(smtp="local_host:2525", check=False)  # not a host name: never looked up
+        self.assertEqual(r.returncode, 100, r.err)
+        self.assertIn("expected ADDRESS:PORT or HOSTNAME:PORT", r.err)
+
     def test_a_malformed_listeners_file_starts_nothing(self):
         self.q.write_control("listeners", "smtp 127.0.0.1:25\nsmtp nowhere\n")
         r = self.q.up(check=False)
@@ -264,6 +309,38 @@ class TestLastGood(ServicesCase):
         self.assertTrue(refused)
         self.assertTrue(refused[0]["file"].endswith("/control/databytes"), refused[0])
         self.assertEqual(refused[0]["level"], "error")
+
+
+class TestLastGoodRoutes(ServicesCase):
+    def test_a_malformed_smtproutes_edit_keeps_remote_delivery_on_the_last_good_routes(self):
+        if qt.missing("remote-deliver", "quail-config"):
+            self.skipTest("remote-deliver or quail-config not built")
+        first, second = Peer().start(), Peer().start()
+        self.addCleanup(first.stop)
+        self.addCleanup(second.stop)
+        self.q.write_control("smtproutes", "remote.test:[127.0.0.1]:%d\n" % first.port)
+        self.q.up(env={"QUAIL_RETRY_SCALE": "200"})
+        # A route remote-deliver cannot parse (a port that is not a number): up and
+        # reload would refuse it; the running instance keeps the last good routes.
+        self.q.write_control("smtproutes", "remote.test:[127.0.0.1]:%d\nother.test:[127.0.0.1]:smtp\n" % second.port)
+        r = self.q.sendmail(["-i", "-f", ALICE, "rita@remote.test"], qt.make_message(1, to="rita@remote.test"))
+        self.assertEqual(r.returncode, 0, r.err)
+        qt.wait_for(lambda: first.messages(), 30, "delivery through the last good route")
+        self.assertEqual(second.messages(), [])
+        refused = [l for l in self.q.log_lines() if l.get("event") == "control_refused"
+                   and l.get("file", "").endswith("/control/smtproutes")]
+        self.assertTrue(refused)
+        self.assertEqual(refused[0]["level"], "error")
+        self.assertIn("smtproutes:2: ", refused[0]["reason"])
+        r = self.q.quail("config", "check", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("control/smtproutes", r.out + r.err)
+        # A good edit takes effect at the next delivery, without a reload.
+        self.q.write_control("smtproutes", "remote.test:[127.0.0.1]:%d\n" % second.port)
+        r = self.q.sendmail(["-i", "-f", ALICE, "rita@remote.test"], qt.make_message(2, to="rita@remote.test"))
+        self.assertEqual(r.returncode, 0, r.err)
+        qt.wait_for(lambda: second.messages(), 30, "delivery through the new route")
+        self.assertEqual(len(first.messages()), 1)
 
 
 class TestConfigCheck(ServicesCase):

@@ -3,7 +3,9 @@ byte-exact with Python's poplib and with mpop through `quail up --pop3`; wrong
 passwords, unknown and disabled users are refused with [AUTH]; a second session on
 one maildrop gets [IN-USE]; guessing is slowed; a killed session deletes nothing;
 DELE + QUIT is done when the +OK arrives; UIDLs survive sessions and the
-new/ -> cur/ move; a 100,000-message maildrop opens quickly. checkpassword is also
+new/ -> cur/ move; LIST sizes come from the ,W= local-deliver puts in each name,
+and a 100,000-message maildrop so named opens quickly without writing a size
+cache. checkpassword is also
 run directly with the login on fd 3. Pop3Tls: STLS (RFC 2595) and pop3s
 (implicit TLS) with poplib, openssl s_client, the STLS injection defence, and
 plaintext logins refused before STLS from an address without PLAINTEXTLOGIN.
@@ -133,6 +135,9 @@ class Pop3(unittest.TestCase):
             got = b"\r\n".join(lines) + b"\r\n"
             self.assertEqual(got, wire(stored[uidls[n]]), "message %d" % n)
             self.assertEqual(sizes[n], len(got), "LIST size of message %d" % n)
+            # local-deliver put that size in the name (,W=): pop3d did not have to read the file.
+            self.assertRegex(uidls[n], r",W=\d+$")
+            self.assertEqual(int(uidls[n].rsplit(",W=", 1)[1]), sizes[n])
             self.assertEqual(qt.strip_trace(got.replace(b"\r\n", b"\n")),
                              qt.strip_trace(msgs[n - 1].replace(b"\r\n", b"\n")).rstrip(b"\n") + b"\n")
         top = p.top(2, 1)[1]
@@ -282,8 +287,10 @@ class Pop3(unittest.TestCase):
         new = os.path.join(home, "Maildir", "new")
         body = b"Subject: bulk\n\nsmall message\n"
         t = time.monotonic()
+        # Named as local-deliver names them, with the wire size (3 LFs become CRLFs).
         for i in range(count):
-            fd = os.open(os.path.join(new, "%d.M%dP1Q1.bulk" % (1700000000 + i // 1000, i)), os.O_WRONLY | os.O_CREAT, 0o600)
+            fd = os.open(os.path.join(new, "%d.M%dP1Q1.bulk,W=%d" % (1700000000 + i // 1000, i, len(body) + 3)),
+                         os.O_WRONLY | os.O_CREAT, 0o600)
             os.write(fd, body)
             os.close(fd)
         made = time.monotonic() - t
@@ -298,7 +305,9 @@ class Pop3(unittest.TestCase):
             timings.append(time.monotonic() - t)
             p.close()
             qt.wait_for(lambda: not self.transaction_pids(), 120, "the session ended")
-        qt.note("%d messages made in %.1f s; login to STAT %.2f s first, %.2f s cached (argon2id included)"
+            # Every size came from a name: nothing was counted, so no size cache was written.
+            self.assertFalse(os.path.exists(os.path.join(home, "Maildir", "quail-pop3-sizes")))
+        qt.note("%d messages made in %.1f s; login to STAT %.2f s first, %.2f s second (argon2id included)"
                 % (count, made, timings[0], timings[1]))
         self.assertLess(timings[1], 10.0, "a cached maildrop opens fast (make bench measures it)")
         p = self.pop("alice")

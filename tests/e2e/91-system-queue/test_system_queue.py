@@ -12,7 +12,10 @@ queue files through the quail group). Needs root; makes a throwaway login.
   and once the journal is readable the delivered recipient is not delivered again
   (item 3);
 - no failure notice goes out while the D it must follow cannot be made durable
-  (stat/ unwritable): the message waits and is settled again (item 3).
+  (stat/ unwritable): the message waits and is settled again (item 3);
+- an older install without queue/hold and queue/cmd, and stat/ owned by root:
+  `quail check` reports each, `--repair` gives them quail init --system's owners
+  and modes, and queue-send then takes a `quail queue` command from cmd/.
 """
 import os
 import grp
@@ -186,6 +189,39 @@ class SystemQueueTest(unittest.TestCase):
         qt.wait_for(lambda: len(self.q.maildir_messages(CAROL)) == before + 1, 30, "the bounce, once D is durable")
         qt.wait_for(self.q.queue_empty, 30, "the message done")
         self.assertEqual(self.alice_numbers().count(105), 1)
+
+    def test_an_old_install_without_hold_and_cmd_is_reported_and_repaired(self):
+        qt.wait_for(self.q.queue_empty, 30, "an idle queue")
+        self.q.down()
+        try:
+            # An install made before quail queue hold/retry, and stat/ fixed by hand as root.
+            for d in ("hold", "cmd"):
+                for name in os.listdir(self.q.path("queue", d)):
+                    os.unlink(self.q.path("queue", d, name))
+                os.rmdir(self.q.path("queue", d))
+            os.chown(self.q.path("queue", "stat"), 0, 0)
+            os.chmod(self.q.path("queue", "stat"), 0o700)
+            r = self.q.check()
+            self.assertEqual(r.returncode, 1, r.out)
+            self.assertIn("queue/hold: missing", r.out)
+            self.assertIn("queue/cmd: missing", r.out)
+            self.assertIn("queue/stat: owner root:root mode 0700, want quail-send:quail 0750", r.out)
+            r = self.q.check(repair=True)
+            self.assertEqual(r.returncode, 0, r.out)
+            want = {"hold": ("quail-queue", 0o2770), "cmd": ("quail-send", 0o750), "stat": ("quail-send", 0o750)}
+            for d, (user, mode) in want.items():
+                st = os.stat(self.q.path("queue", d))
+                self.assertEqual((d, pwd.getpwuid(st.st_uid).pw_name, grp.getgrgid(st.st_gid).gr_name,
+                                  st.st_mode & 0o7777), (d, user, "quail", mode))
+            r = self.q.check()
+            self.assertEqual(r.returncode, 0, r.out)
+        finally:
+            self.up()
+        # queue-send (quail-send) takes quail queue's command out of the repaired cmd/.
+        self.q.quail("queue", "retry", "all")
+        qt.wait_for(lambda: not self.q.queue_entries("cmd"), 30, "queue-send consuming the command")
+        r = self.q.check()  # and the running install is what quail check expects
+        self.assertEqual(r.returncode, 0, r.out)
 
     def test_mail_waits_out_a_todo_listing_that_failed_and_is_delivered_without_another_trigger(self):
         qt.wait_for(self.q.queue_empty, 30, "an idle queue")
