@@ -2,6 +2,8 @@
 peers-latest.md), the raw runs as JSON, and a chart (peers-latest.png, matplotlib).
 Medians of the runs; a cell with failed runs says so instead of hiding them.
 """
+import idle  # noqa: E402 - bench/peers/idle.py
+import system_install  # noqa: E402
 import json
 import os
 import statistics
@@ -146,6 +148,8 @@ def markdown(res):
             ", ".join("%s KiB" % o["rss"] for o in own) or "—", ", ".join("%s KiB" % o["pss"] for o in own) or "—",
             "%d KiB (%d: %s)" % (m["total_pss"], m["processes"], ", ".join(m["names"])) if "total_pss" in m else "—",
             res["backlog"].get(s, "?")))
+    L += system_install.markdown_lines(res)
+    L += idle.markdown_lines(res)
     L += ["", "Total bench time %.0f s." % res["elapsed"], ""]
     return "\n".join(L)
 
@@ -219,10 +223,11 @@ def write_all(res, outdir):
     os.makedirs(outdir, exist_ok=True)
     text = markdown(res)
     day = res["date"][:10]
-    for name in ("peers-%s.md" % day, "peers-latest.md"):
+    base = "peers-" + res["fs"] if res.get("fs") else "peers"  # one set of files per filesystem
+    for name in ("%s-%s.md" % (base, day), "%s-latest.md" % base):
         with open(os.path.join(outdir, name), "w") as f:
             f.write(text)
-    with open(os.path.join(outdir, "peers-latest.json"), "w") as f:
+    with open(os.path.join(outdir, "%s-latest.json" % base), "w") as f:
         json.dump(res, f, indent=1, sort_keys=True)
-    chart(res, os.path.join(outdir, "peers-latest.png"))
+    chart(res, os.path.join(outdir, "%s-latest.png" % base))
     return text
