@@ -108,7 +108,7 @@ def markdown(res):
          "| scenario | " + " | ".join(sy) + " | " + " | ".join("quail/" + p for p in PEERS) + " |",
          "|---" * (1 + len(sy) + len(PEERS)) + "|"]
     for label, cells, rats, _ in throughput_rows(res):
-        L.append("| %s | %s | %s |" % (label, " | ".join(cells[s] for s in sy), " | ".join(rats[p] for p in PEERS)))
+        L.append("| %s | %s | %s |" % (label, " | ".join(cells[s] for s in sy), " | ".join(rats.get(p, "—") for p in PEERS)))
     L += ["", "## CPU per message", "",
           "CPU time of the system's own processes (all of them, children included) per message, median; "
           "in brackets the whole machine's busy share during the run (client included).", "",
