@@ -16,6 +16,7 @@ guarantee of the one-process-per-message protocol:
 """
 import os
 import re
+import shutil
 import signal
 import smtplib
 import socket
@@ -164,6 +165,35 @@ class InjectSession(unittest.TestCase):
         queued = [l["msg"] for l in s.log_lines("queue-inject") if l.get("event") == "queued"]
         self.assertEqual(queued, ids)
         self.assertEqual(q.check().returncode, 0)
+
+    def test_single_user_queue_inject_is_a_fork_holding_only_its_pipes(self):
+        # man/smtpd.8: where an exec would change no ids, the session's queue-inject
+        # is a fork of smtpd running queue-inject's code; it must not keep the
+        # client's socket or any other descriptor of smtpd's.
+        q = self.instance()
+        s = self.smtpd(q)
+        code, text = s.send_message(message(0))
+        self.assertEqual(code, 250, text)
+        [pid] = self.injectors(q)
+        self.assertEqual(os.path.basename(os.readlink("/proc/%d/exe" % pid)), "smtpd")
+        fds = {int(fd): os.readlink("/proc/%d/fd/%s" % (pid, fd)) for fd in os.listdir("/proc/%d/fd" % pid)}
+        self.assertEqual(sorted(fds), [0, 1, 2], fds)
+        self.assertTrue(fds[0].startswith("pipe:") and fds[1].startswith("pipe:"), fds)
+        s.c.quit()
+        s.close()
+        # Another program in bin/queue-inject's place (here a copy outside the
+        # build directory) is exec'd as it is.
+        path = q.path("bin", "queue-inject")
+        os.unlink(path)
+        shutil.copy2(qt.bin_path("queue-inject"), path)
+        s = self.smtpd(q)
+        code, text = s.send_message(message(1))
+        self.assertEqual(code, 250, text)
+        [pid] = self.injectors(q)
+        self.assertEqual(os.readlink("/proc/%d/exe" % pid), path)
+        s.c.quit()
+        s.close()
+        self.assertEqual(len(q.queue_entries("todo")), 2)
 
     @unittest.skipIf(not os.access("/usr/bin/strace", os.X_OK), "strace not installed")
     def test_250_follows_fsync_rename_and_fsync_of_todo(self):
