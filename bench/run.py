@@ -10,6 +10,11 @@
      transactions each); the clock stops at the last 250 after DATA.
   3. resident memory (VmRSS) of one idle smtpd session, of tcpserver and of
      queue-send.
+  3b. one message per connection (bench/one_per_conn.py): 8 smtplib clients, each
+     message over its own connection; accept and end-to-end rates, the
+     instance's CPU per message.
+  3c. 1,000 idle SMTP sessions at once (bench/idle_sessions.py, BENCH_IDLE): how
+     many are accepted, the PSS of their smtpd processes, a new session's latency.
   4. if remote-deliver is built: the remote relay (bench/relay.py), 8 smtplib
      sessions in, up to 1,000 messages to one domain routed to a local sink.
   4b. the cost of one SMTP session, one at a time (bench/session_cost.py):
@@ -25,7 +30,8 @@
 
 Prints a markdown table and writes it to bench/results/latest.md. See
 bench/README.md for how to read it. Options (environment): BENCH_MESSAGES (2000),
-BENCH_CONCURRENCY (8), BENCH_QUEUED (100000), BENCH_QUEUE_NEW (1000), QUAIL_BIN.
+BENCH_CONCURRENCY (8), BENCH_QUEUED (100000), BENCH_QUEUE_NEW (1000), BENCH_IDLE
+(1000), QUAIL_BIN.
 """
 import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -46,6 +52,8 @@ import pop3_load  # noqa: E402
 import queue_load  # noqa: E402
 import relay  # noqa: E402
 import list_load  # noqa: E402
+import one_per_conn  # noqa: E402
+import idle_sessions  # noqa: E402
 import session_cost  # noqa: E402
 import dkim_cost  # noqa: E402
 import abuse_load  # noqa: E402
@@ -218,6 +226,8 @@ def main():
     bench_local(rows)
     say("bench: SMTP...")
     bench_smtp(rows)
+    one_per_conn.bench_one_per_connection(rows, say, N, CONC, DEADLINE)
+    idle_sessions.bench_idle(rows, say, int(os.environ.get("BENCH_IDLE", "1000")))
     relay.bench_relay(rows, say, min(N, 1000), CONC, DEADLINE)
     dkim_cost.bench_dkim(rows, say)
     say("bench: SMTP session cost, plaintext and TLS...")

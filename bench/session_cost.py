@@ -2,16 +2,20 @@
 """bench/session_cost.py: what one SMTP session costs from connect to close, one
 session at a time (so the figure is the programs' start and the protocol, not
 concurrency): plaintext (greeting, EHLO, QUIT), STARTTLS (..., STARTTLS, the
-handshake, EHLO, QUIT) and implicit TLS (the handshake, greeting, EHLO, QUIT).
+handshake, EHLO, QUIT), implicit TLS (the handshake, greeting, EHLO, QUIT) and
+message (greeting, EHLO, MAIL, RCPT, DATA with 4 KiB, QUIT: one message per
+connection, as an MX peer sends it; the queue-inject it starts is counted).
 make bench (run.py) takes the three rows from here. Run alone it compares smtpd
 binaries, interleaved (A B C A B C ...), on one root:
 
-    bench/session_cost.py [--sessions N] [--rounds R] [--kinds plain,starttls,implicit] SMTPD...
+    bench/session_cost.py [--sessions N] [--rounds R] [--kinds plain,starttls,implicit,message] SMTPD...
 
 Each SMTPD runs under tcpserver, with QUAIL_ROOT a fresh `quail init` root (its
 certificate) and tlsd from the build; prints, for each kind, the median wall ms per
 session and the median CPU the session's programs used (tcpserver's reaped
-children: smtpd, tlsd), which a loaded machine disturbs far less than the wall time.
+children: smtpd, tlsd, and smtpd's reaped queue-inject), which a loaded machine
+disturbs far less than the wall time, and tcpserver's own CPU per session (accept,
+spawn, reap, its log lines).
 """
 import sys
 sys.dont_write_bytecode = True
@@ -25,6 +29,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
 import quailtest as qt  # noqa: E402
+
+
+KINDS = ("plain", "starttls", "implicit", "message")
 
 
 def _context():
@@ -41,6 +48,10 @@ def _reply(f):
             raise RuntimeError("connection closed")
         if line[3:4] != b"-":
             return line
+
+
+MESSAGE = (b"From: bob@example.test\r\nTo: alice@example.test\r\nSubject: one per connection\r\n\r\n"
+           + (b"x" * 76 + b"\r\n") * 52)  # ~4 KiB, as smtp-source -l 4096
 
 
 def one_session(port, kind, ctx):
@@ -60,40 +71,59 @@ def one_session(port, kind, ctx):
             f = s.makefile("rb")
             s.sendall(b"EHLO bench.example.test\r\n")
             _reply(f)
+        if kind == "message":
+            for cmd in (b"MAIL FROM:<bob@example.test>\r\n", b"RCPT TO:<alice@example.test>\r\n", b"DATA\r\n"):
+                s.sendall(cmd)
+                _reply(f)
+            s.sendall(MESSAGE + b".\r\n")
+            if not _reply(f).startswith(b"250"):
+                raise RuntimeError("message refused")
         s.sendall(b"QUIT\r\n")
         _reply(f)
     finally:
         s.close()
 
 
-def children_cpu_ms(pid):
+def children_cpu_ms(pid, own=False):
     """CPU (user + system) of the reaped children of pid (tcpserver: its sessions'
-    smtpd, tlsd...), in ms; None when pid is gone. Counted in clock ticks, so a
-    run needs some hundreds of sessions to be precise."""
+    smtpd, tlsd...), or with own=True of pid itself, in ms; None when pid is gone.
+    Counted in clock ticks, so a run needs some hundreds of sessions to be precise."""
     try:
         with open("/proc/%d/stat" % pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[13]) + int(fields[14])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+    first = 11 if own else 13
+    return (int(fields[first]) + int(fields[first + 1])) * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
 def ms_per_session(port, kind, n, server_pid=None):
     """Wall ms per session; with server_pid (the tcpserver), also the sessions' own
     CPU ms per session: (wall, cpu), cpu None without server_pid."""
+    if server_pid is None:
+        return cost_per_session(port, kind, n)[0]
+    return cost_per_session(port, kind, n, server_pid)[:2]
+
+
+def cost_per_session(port, kind, n, server_pid=None):
+    """(wall ms, the sessions' CPU ms, tcpserver's own CPU ms) per session; the
+    CPU figures are None without server_pid."""
     ctx = _context()
     one_session(port, kind, ctx)  # warm the page cache and Python's ssl
     time.sleep(0.05)  # let tcpserver reap it before the CPU count starts
     cpu0 = children_cpu_ms(server_pid) if server_pid else None
+    own0 = children_cpu_ms(server_pid, own=True) if server_pid else None
     start = time.monotonic()
     for _ in range(n):
         one_session(port, kind, ctx)
     wall = (time.monotonic() - start) * 1000.0 / n
     if cpu0 is None:
-        return wall if server_pid is None else (wall, None)
+        return wall, None, None
     time.sleep(0.1)
     cpu1 = children_cpu_ms(server_pid)
-    return wall, (None if cpu1 is None else (cpu1 - cpu0) / n)
+    own1 = children_cpu_ms(server_pid, own=True)
+    per = lambda a, b: None if a is None or b is None else (b - a) / n  # noqa: E731
+    return wall, per(cpu0, cpu1), per(own0, own1)
 
 
 def start_tcpserver(root, port, argv):
@@ -116,6 +146,7 @@ def compare(smtpds, sessions, rounds, kinds=("plain", "starttls", "implicit")):
     q = qt.Instance(prefix="quail-session-cost-")
     qt.register_cleanup(q)
     q.init()
+    q.add_user("alice@example.test")  # the "message" kind's recipient; its mail stays queued
     servers = []
     pids = {}
     try:
@@ -127,14 +158,14 @@ def compare(smtpds, sessions, rounds, kinds=("plain", "starttls", "implicit")):
             servers.append(start_tcpserver(q.root, implicit, [qt.bin_path("tlsd"), path]))
             pids[(len(ports), "implicit")] = servers[-1].pid
             ports.append((plain, implicit))
-        results = {(i, k): [] for i in range(len(smtpds)) for k in ("plain", "starttls", "implicit")}
+        results = {(i, k): [] for i in range(len(smtpds)) for k in KINDS}
         for _ in range(rounds):
             for i, (plain, implicit) in enumerate(ports):
-                for kind, port in [(k, p) for k, p in (("plain", plain), ("starttls", plain), ("implicit", implicit))
-                                   if k in kinds]:
+                for kind, port in [(k, p) for k, p in (("plain", plain), ("starttls", plain), ("implicit", implicit),
+                                                        ("message", plain)) if k in kinds]:
                     pid = pids[(i, "implicit" if kind == "implicit" else "plain")]
                     try:
-                        results[(i, kind)].append(ms_per_session(port, kind, sessions, pid))
+                        results[(i, kind)].append(cost_per_session(port, kind, sessions, pid))
                     except (OSError, RuntimeError, ssl.SSLError):
                         pass  # an smtpd without STARTTLS (an older build): its row reads n/a
         for i, path in enumerate(smtpds):
@@ -144,11 +175,14 @@ def compare(smtpds, sessions, rounds, kinds=("plain", "starttls", "implicit")):
                 if not v:
                     print("  %-9s n/a" % k)
                     continue
-                walls = [w for w, _ in v]
-                cpus = [c for _, c in v if c is not None]
-                print("  %-9s wall median %.3f ms/session (runs: %s); sessions' CPU median %s ms/session (runs: %s)"
+                walls = [w for w, _, _ in v]
+                cpus = [c for _, c, _ in v if c is not None]
+                owns = [o for _, _, o in v if o is not None]
+                print("  %-9s wall median %.3f ms/session (runs: %s); sessions' CPU median %s ms/session (runs: %s);"
+                      " tcpserver's own %s ms/session"
                       % (k, statistics.median(walls), " ".join("%.3f" % x for x in walls),
-                         "%.3f" % statistics.median(cpus) if cpus else "?", " ".join("%.3f" % x for x in cpus)))
+                         "%.3f" % statistics.median(cpus) if cpus else "?", " ".join("%.3f" % x for x in cpus),
+                         "%.3f" % statistics.median(owns) if owns else "?"))
     finally:
         for p in servers:
             p.terminate()
@@ -166,6 +200,9 @@ def main():
             rounds = int(args[1])
         elif args[0] == "--kinds":
             kinds = tuple(args[1].split(","))
+            if not set(kinds) <= set(KINDS):
+                print(__doc__, file=sys.stderr)
+                return 100
         else:
             print(__doc__, file=sys.stderr)
             return 100

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "inject_fork.hpp"
 #include "inject_frame.hpp"
 #include "root.hpp"
 #include "spawn.hpp"
@@ -115,9 +116,14 @@ Status InjectSession::start() {
   Fd in_read(in[0]), in_write(in[1]);
   if (::pipe2(out, O_CLOEXEC) != 0) return sys_error(ErrorKind::temporary, "create pipe");
   Fd out_read(out[0]), out_write(out[1]);
-  SpawnOptions opt = queue_spawn_options(root_);
-  opt.fd_map = {{0, in_read.get()}, {1, out_write.get()}};
-  auto pid = spawn({bin_dir(root_) + "/queue-inject", "-s"}, opt);
+  Result<pid_t> pid = Error{ErrorKind::temporary, ""};
+  if (injector_fork_allowed(root_)) {
+    pid = fork_injector(root_, in_read.get(), out_write.get());  // no exec: see inject_fork.hpp
+  } else {
+    SpawnOptions opt = queue_spawn_options(root_);
+    opt.fd_map = {{0, in_read.get()}, {1, out_write.get()}};
+    pid = spawn({bin_dir(root_) + "/queue-inject", "-s"}, opt);
+  }
   if (!pid) return pid.error();
   pid_ = *pid;
   to_ = std::move(in_write);

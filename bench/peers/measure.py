@@ -107,7 +107,7 @@ def run_once(system, n, sessions, reuse, relay_port=None):
         out["error"] = "queue did not drain before the run"
         return out
     sink = relay_sink(relay_port) if relay_port else None
-    rcpt = RELAY_RCPT if relay_port else USER
+    rcpt = RELAY_RCPT if relay_port else getattr(system, "rcpt", USER)  # quail-system: a login
     count = (lambda: sink.count) if sink else system.delivered
     tree0 = system.tree()
     cpu0, (busy0, tot0) = procs.cpu_ticks(tree0), procs.machine_ticks()

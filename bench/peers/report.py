@@ -2,6 +2,8 @@
 peers-latest.md), the raw runs as JSON, and a chart (peers-latest.png, matplotlib).
 Medians of the runs; a cell with failed runs says so instead of hiding them.
 """
+import idle  # noqa: E402 - bench/peers/idle.py
+import system_install  # noqa: E402
 import json
 import os
 import statistics
@@ -108,7 +110,7 @@ def markdown(res):
          "| scenario | " + " | ".join(sy) + " | " + " | ".join("quail/" + p for p in PEERS) + " |",
          "|---" * (1 + len(sy) + len(PEERS)) + "|"]
     for label, cells, rats, _ in throughput_rows(res):
-        L.append("| %s | %s | %s |" % (label, " | ".join(cells[s] for s in sy), " | ".join(rats[p] for p in PEERS)))
+        L.append("| %s | %s | %s |" % (label, " | ".join(cells[s] for s in sy), " | ".join(rats.get(p, "—") for p in PEERS)))
     L += ["", "## CPU per message", "",
           "CPU time of the system's own processes (all of them, children included) per message, median; "
           "in brackets the whole machine's busy share during the run (client included).", "",
@@ -150,6 +152,8 @@ def markdown(res):
             res["backlog"].get(s, "?")))
     if "pop3" in res:
         L += pop3.markdown(res["pop3"])
+    L += system_install.markdown_lines(res)
+    L += idle.markdown_lines(res)
     L += ["", "Total bench time %.0f s." % res["elapsed"], ""]
     return "\n".join(L)
 
@@ -223,10 +227,11 @@ def write_all(res, outdir):
     os.makedirs(outdir, exist_ok=True)
     text = markdown(res)
     day = res["date"][:10]
-    for name in ("peers-%s.md" % day, "peers-latest.md"):
+    base = "peers-" + res["fs"] if res.get("fs") else "peers"  # one set of files per filesystem
+    for name in ("%s-%s.md" % (base, day), "%s-latest.md" % base):
         with open(os.path.join(outdir, name), "w") as f:
             f.write(text)
-    with open(os.path.join(outdir, "peers-latest.json"), "w") as f:
+    with open(os.path.join(outdir, "%s-latest.json" % base), "w") as f:
         json.dump(res, f, indent=1, sort_keys=True)
-    chart(res, os.path.join(outdir, "peers-latest.png"))
+    chart(res, os.path.join(outdir, "%s-latest.png" % base))
     return text

@@ -31,6 +31,9 @@ sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 import quailtest as qt  # noqa: E402
 import durability  # noqa: E402
 import durable_write  # noqa: E402
+import filesystems  # noqa: E402
+import system_install  # noqa: E402
+import idle  # noqa: E402
 import install  # noqa: E402
 import measure  # noqa: E402
 import pop3  # noqa: E402
@@ -57,7 +60,12 @@ def parse_args():
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     ap.add_argument("--scenarios", help="comma list of scenario keys to run, e.g. local-8-many,relay-8-many")
     ap.add_argument("--from-json", metavar="PATH", help="only rewrite the .md/.png from a results .json")
-    ap.add_argument("--skip", default="", help="comma list of phases to skip: matrix, memory, durability, pop3")
+    ap.add_argument("--skip", default="", help="comma list of phases to skip: matrix, memory, durability, pop3, idle, "
+                    "system (the system install beside the single-user one), opensmtpd, postfix")
+    ap.add_argument("--filesystems", default=",".join(filesystems.KINDS),
+                    help="comma list of where to run, one whole pass each: here (/var/tmp), ext4-journal, xfs "
+                         "(fresh, loop-mounted; root; xfs when xfsprogs is installed)")
+    ap.add_argument("--idle", type=int, default=1000, help="idle SMTP sessions held at once (default 1000)")
     a = ap.parse_args()
     a.runs = a.runs or (1 if a.quick else 3)
     a.messages = a.messages or (300 if a.quick else 2000)
@@ -99,21 +107,12 @@ def fmt(seconds, n):
     return "%6.0f/s" % (n / seconds) if seconds else "     -  "
 
 
-def main():
-    args = parse_args()
-    if args.from_json:
-        with open(args.from_json) as f:
-            print(report.write_all(json.load(f), args.out))
-        return 0
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally below
-    need = qt.missing("quail", "tcpserver", "smtpd", "queue-inject", "queue-send", "local-deliver")
-    if need:
-        raise SystemExit("bench-peers: quail programs not built: %s (run make build)" % ", ".join(need))
-    facts = install.install_all()
-    work = tempfile.mkdtemp(prefix="quail-peers-", dir="/var/tmp")
+def run_pass(args, facts, place):
+    """The whole bench on one filesystem (filesystems.Place): results to args.out."""
+    work = tempfile.mkdtemp(prefix="quail-peers-", dir=place.dir)
     os.chmod(work, 0o755)
     # a snapshot of quail's programs: a rebuild of build/bin during the run changes nothing
-    shutil.copytree(qt.BIN, os.path.join(work, "quail-bin"), symlinks=True)
+    shutil.copytree(args.quail_bin, os.path.join(work, "quail-bin"), symlinks=True)
     qt.BIN = os.path.join(work, "quail-bin")
     ports = {k: qt.free_port() for k in ("quail", "postfix", "opensmtpd", "sink", "relay")}
     quail = systems.Quail(work, ports["quail"], ports["relay"], qt)
@@ -122,13 +121,21 @@ def main():
              systems.OpenSMTPD(work, ports["opensmtpd"], ports["relay"], facts["opensmtpd_tree"],
                                facts["opensmtpd_version"], install.MAILBOX_USER)]
     sink = systems.Sink(ports["sink"])
-    systs = [quail] + peers + [sink]
+    skip = args.skip.split(",")
+    peers = [p for p in peers if p.name.lower() not in skip]  # --skip opensmtpd: its 1-per-connection runs hit the cap
+    extra = []
+    if "system" not in args.skip and os.geteuid() == 0:  # system_install.py: `quail init --system`
+        extra = [system_install.QuailSystemInstall(work, qt.free_port(), ports["relay"], qt)]
+    systs = [quail] + extra + peers + [sink]
     res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "messages": args.messages,
            "runs_count": args.runs, "systems": [s.name for s in systs], "env": environment(work),
            "relay": {s.name: s.relay for s in systs}, "runs": {}, "durability": {}, "before250": {},
            "memory": {}, "backlog": {}, "fsync_messages": 200, "before_messages": 10,
            "cap": measure.CAP}
     res["env"].update(quail=quail.version, postfix=facts["postfix_version"], opensmtpd=facts["opensmtpd_version"])
+    if place.describe():
+        res["fs"] = place.kind
+        res["env"]["fstype"] += " (%s)" % place.describe()
     res["scenarios"] = [{"kind": k, "sessions": s, "reuse": r, "key": "%s-%d-%s" % (k, s, "many" if r else "one")}
                         for k, s, r in (QUICK if args.quick else FULL)]
     if args.scenarios:
@@ -139,6 +146,7 @@ def main():
     made_link = False
     try:
         made_link = install.link_libexec(facts["opensmtpd_tree"])
+        place.bind_spool(systems.SPOOL)
         for s in systs:
             say("starting", s.name, "on 127.0.0.1:%d" % s.port)
             s.start()
@@ -161,6 +169,8 @@ def main():
             res["before250"][s.name] = durability.before_250(s, res["before_messages"])
         if "pop3" not in args.skip:  # quail's pop3d beside Dovecot: bench/peers/pop3.py
             res["pop3"] = pop3.measure(work, qt, install.MAILBOX_USER, say)
+        if "idle" not in args.skip:
+            res["idle"] = idle.measure_all(quail, peers, args.idle, say)
         res["env"]["load_after"] = measure.machine_state()["loadavg"]
         res["elapsed"] = time.monotonic() - start
         text = report.write_all(res, args.out)
@@ -180,6 +190,30 @@ def main():
         left = install.port25_listeners()
         if left:
             say("WARNING: something listens on port 25:", left)
+
+
+def main():
+    args = parse_args()
+    if args.from_json:
+        with open(args.from_json) as f:
+            print(report.write_all(json.load(f), args.out))
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally below
+    need = qt.missing("quail", "tcpserver", "smtpd", "queue-inject", "queue-send", "local-deliver")
+    if need:
+        raise SystemExit("bench-peers: quail programs not built: %s (run make build)" % ", ".join(need))
+    facts = install.install_all()
+    args.quail_bin = qt.BIN
+    for kind in args.filesystems.split(","):
+        why = filesystems.available(kind)
+        if why:
+            say("filesystem %s skipped: %s" % (kind, why))
+            continue
+        place = filesystems.Place(kind)
+        try:
+            run_pass(args, facts, place)
+        finally:
+            place.cleanup()
     return 0
 
 

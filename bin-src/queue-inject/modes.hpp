@@ -12,4 +12,8 @@ int run_classic(const std::string& root, uint64_t databytes);
 // of the message that could not be read.
 int run_session(const std::string& root, uint64_t databytes);
 
+// queue-inject -s as a whole (the umask, control/databytes, the session) in a
+// process forked by smtpd instead of exec'd (lib/inject_fork.hpp): the exit code.
+int session_process(const std::string& root);
+
 }  // namespace quail::queue_inject

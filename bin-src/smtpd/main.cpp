@@ -1,6 +1,7 @@
 // smtpd: one SMTP session on fd 0/1, started by tcpserver (UCSPI environment)
 // or inetd; each accepted message goes to queue-inject. See man/smtpd.8.
 // Trusts the administrator's control files, nothing the client sends.
+#include "inject_fork.hpp"
 #include "line_io.hpp"
 #include "log.hpp"
 #include "program.hpp"
@@ -8,6 +9,7 @@
 #include "root.hpp"
 #include "session.hpp"
 #include "settings.hpp"
+#include "modes.hpp"  // queue-inject's
 
 namespace {
 
@@ -51,5 +53,6 @@ int serve(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  quail::set_injector_entry(&quail::queue_inject::session_process);
   return quail::run_main("smtpd", {exit_temporary, exit_temporary}, [&] { return serve(argc, argv); });
 }

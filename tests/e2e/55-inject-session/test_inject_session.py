@@ -16,6 +16,7 @@ guarantee of the one-process-per-message protocol:
 """
 import os
 import re
+import shutil
 import signal
 import smtplib
 import socket
@@ -95,6 +96,20 @@ class Smtpd:
         return [l for l in lines if prog is None or l.get("prog") == prog]
 
 
+def injector_pids(q):
+    """The root's queue-inject processes: exec'd ones, and those smtpd forks in a
+    single-user instance (its binary, named queue-inject: man/smtpd.8)."""
+    found = set(q.pids("queue-inject"))
+    for pid in q.pids("smtpd"):
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                if f.read().strip() == "queue-inject":
+                    found.add(pid)
+        except OSError:
+            pass
+    return sorted(found)
+
+
 def queue_id(text):
     m = re.search(r"ok (\w+)$", text)
     assert m, "no queue id in %r" % text
@@ -119,7 +134,7 @@ class InjectSession(unittest.TestCase):
         return s
 
     def injectors(self, q):
-        return q.pids("queue-inject")
+        return injector_pids(q)
 
     def assert_nothing_left(self, q):
         self.assertEqual(q.queue_entries("todo"), [])
@@ -150,6 +165,35 @@ class InjectSession(unittest.TestCase):
         queued = [l["msg"] for l in s.log_lines("queue-inject") if l.get("event") == "queued"]
         self.assertEqual(queued, ids)
         self.assertEqual(q.check().returncode, 0)
+
+    def test_single_user_queue_inject_is_a_fork_holding_only_its_pipes(self):
+        # man/smtpd.8: where an exec would change no ids, the session's queue-inject
+        # is a fork of smtpd running queue-inject's code; it must not keep the
+        # client's socket or any other descriptor of smtpd's.
+        q = self.instance()
+        s = self.smtpd(q)
+        code, text = s.send_message(message(0))
+        self.assertEqual(code, 250, text)
+        [pid] = self.injectors(q)
+        self.assertEqual(os.path.basename(os.readlink("/proc/%d/exe" % pid)), "smtpd")
+        fds = {int(fd): os.readlink("/proc/%d/fd/%s" % (pid, fd)) for fd in os.listdir("/proc/%d/fd" % pid)}
+        self.assertEqual(sorted(fds), [0, 1, 2], fds)
+        self.assertTrue(fds[0].startswith("pipe:") and fds[1].startswith("pipe:"), fds)
+        s.c.quit()
+        s.close()
+        # Another program in bin/queue-inject's place (here a copy outside the
+        # build directory) is exec'd as it is.
+        path = q.path("bin", "queue-inject")
+        os.unlink(path)
+        shutil.copy2(qt.bin_path("queue-inject"), path)
+        s = self.smtpd(q)
+        code, text = s.send_message(message(1))
+        self.assertEqual(code, 250, text)
+        [pid] = self.injectors(q)
+        self.assertEqual(os.readlink("/proc/%d/exe" % pid), path)
+        s.c.quit()
+        s.close()
+        self.assertEqual(len(q.queue_entries("todo")), 2)
 
     @unittest.skipIf(not os.access("/usr/bin/strace", os.X_OK), "strace not installed")
     def test_250_follows_fsync_rename_and_fsync_of_todo(self):
@@ -321,14 +365,14 @@ class InjectSession(unittest.TestCase):
                     code, text = c.data(message(sess * 10 + n))
                     self.assertEqual(code, 250, text)
                     queue_id(text.decode())
-                    seen.update(q.pids("queue-inject"))
+                    seen.update(injector_pids(q))
                 self.assertEqual(len(seen), 1, "queue-inject processes in one session: %s" % seen)
         # Ids are inode numbers, unique among messages in the queue: queue-send
         # delivers these at once, so a later message may reuse a freed id.
         qt.wait_for(lambda: q.maildir_count(ALICE) == 30, 60, "30 deliveries")
         got = sorted(int(re.search(rb"Subject: session (\d+)", m).group(1)) for m in q.maildir_messages(ALICE))
         self.assertEqual(got, list(range(30)))
-        qt.wait_for(lambda: not q.pids("queue-inject"), 10, "no queue-inject after the sessions")
+        qt.wait_for(lambda: not injector_pids(q), 10, "no queue-inject after the sessions")
 
 
 if __name__ == "__main__":
