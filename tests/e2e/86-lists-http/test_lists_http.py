@@ -13,6 +13,7 @@ import email
 import email.policy
 import http.client
 import os
+import pwd
 import re
 import socket
 import ssl
@@ -237,6 +238,68 @@ class ListsHttp(unittest.TestCase):
             self.assertIn("lists-http 127.0.0.1:%d\n" % self.port, f.read())
         events = self.q.log_lines("lists-http")
         self.assertTrue(any(e.get("event") == "request" and e.get("status") == "501" for e in events))
+
+
+@unittest.skipUnless(os.geteuid() == 0, "a system install needs root")
+class SystemListsHttp(unittest.TestCase):
+    """In a system install list-httpd runs as quail-smtpd, not root, cannot read the
+    list (it is in the owner's home), and a POST still unsubscribes: list-manage,
+    as the owner, applies it."""
+
+    @classmethod
+    def setUpClass(cls):
+        qt.require("local-spawn")
+        cls.q = qt.Instance(prefix="quail-lists-http-sys-")
+        try:
+            os.chmod(cls.q.tmp, 0o755)
+            cls.q.init(hostname="mx.sys.test", domains=("sys.test",), extra=("--system",))
+            for u in ("alice", "bob", "carol"):
+                cls.q.add_user(u + "@sys.test")
+            cls.port = qt.free_port()
+            cls.q.write_control("listsurl", "https://127.0.0.1:%d" % cls.port)
+            cls.q.up(lists_http="127.0.0.1:%d" % cls.port)
+        except BaseException:
+            cls.q.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.q.cleanup()
+
+    def test_list_httpd_is_not_root_and_the_list_owner_applies_the_post(self):
+        ctx = ssl.create_default_context(cafile=self.q.path("control", "tls", "cert.pem"))
+        ctx.check_hostname = False
+        # A request half sent keeps list-httpd alive to be looked at.
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as s:
+            with ctx.wrap_socket(s) as t:
+                t.sendall(b"GET /x HTTP/1.1\r\n")
+                pids = qt.wait_for(lambda: qt.processes_under(self.q.root, "list-httpd"), 30, "list-httpd running")
+                with open("/proc/%d/status" % pids[0]) as f:
+                    uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
+                self.assertEqual(set(uids), {str(pwd.getpwnam("quail-smtpd").pw_uid)})
+                t.sendall(b"Host: x\r\n\r\n")
+                self.assertIn(b" 404 ", t.recv(4096))
+
+        self.q.quail("list", "create", "alice-team@sys.test", "--one-click")
+        home = self.q.home("alice@sys.test")
+        self.assertNotEqual(os.stat(os.path.join(home, "lists", "team", "secret")).st_uid,
+                            pwd.getpwnam("quail-smtpd").pw_uid)
+        self.q.quail("list", "add", "alice-team@sys.test", "bob@sys.test", "carol@sys.test")
+        msg = b"From: <alice@sys.test>\nTo: <alice-team@sys.test>\nSubject: sys post\n\ntext\n"
+        r = self.q.sendmail(["-f", "alice@sys.test", "alice-team@sys.test"], msg)
+        self.assertEqual(r.returncode, 0, r.err)
+
+        def copy():
+            got = [m for m in (parse(d) for d in self.q.maildir_messages("bob@sys.test")) if m["Subject"] == "sys post"]
+            return got[0] if got else None
+        url = re.match(r"<https://[^/]+(/[^>]+)>", str(qt.wait_for(copy, 60, "bob's copy")["List-Unsubscribe"])).group(1)
+        c = http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx, timeout=30)
+        c.request("POST", url, body="List-Unsubscribe=One-Click", headers={"Content-Type": FORM})
+        self.assertEqual(c.getresponse().status, 200)
+        c.close()
+        qt.wait_for(lambda: "bob@sys.test" not in self.q.quail("list", "subscribers", "alice-team@sys.test").out.split(),
+                    60, "bob unsubscribed")
+        self.assertEqual(self.q.quail("list", "subscribers", "alice-team@sys.test").out.split(), ["carol@sys.test"])
 
 
 if __name__ == "__main__":
