@@ -1,10 +1,11 @@
-// list-httpd's pieces: reading the one request of a connection within its
-// bounds and deadline, and the pages it answers with. See man/list-httpd.8.
+// list-httpd's pieces: its exit codes and deadline, the framing of its answer
+// and the pages it answers with (reading the request: lib/http_read). See man/list-httpd.8.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "http_read.hpp"
 #include "http_request.hpp"
 
 namespace quail::httpd {
@@ -16,16 +17,8 @@ inline constexpr int exit_temporary = 111;  // out of memory, internal error
 // hold a tcpserver slot no longer).
 inline constexpr int request_timeout_ms = 20000;
 
-// A request read from fd: status 0 and the parsed head and its body, or the
-// HTTP status to answer (408 timeout, 411 POST without Content-Length, or
-// parse_head's), or -1 when the client closed before sending a whole head.
-struct Exchange {
-  int status = 0;
-  std::string reason;
-  http::Request request;
-  std::string body;
-};
-Exchange read_request(int fd, int timeout_ms);
+using http::Exchange;
+using http::read_request;
 
 // A complete response: status line, the fields every answer has (Content-Type
 // text/html, Content-Length, Connection: close, Cache-Control: no-store, a

@@ -1,13 +1,13 @@
-// Reading one request within its bounds and deadline, and framing the answer:
-// see httpd.hpp. The parsing itself is lib/http_request's (fuzzed).
+// Reading one HTTP request from a descriptor within its bounds and a deadline:
+// see http_read.hpp. The parsing itself is http_request's.
+#include "http_read.hpp"
+
 #include <cerrno>
 #include <ctime>
 #include <poll.h>
 #include <unistd.h>
 
-#include "httpd.hpp"
-
-namespace quail::httpd {
+namespace quail::http {
 namespace {
 
 int64_t now_ms() {
@@ -52,13 +52,13 @@ Exchange read_request(int fd, int timeout_ms) {
   std::string buf;
   size_t end = std::string::npos;
   // Never more than the head's bound plus one read: the rest waits in the socket.
-  while ((end = http::head_end(buf)) == std::string::npos) {
-    if (buf.size() > http::max_head) return failed(431, "no end of the head within " + std::to_string(http::max_head) + " bytes");
-    Got g = read_some(fd, buf, http::max_head + 4 - buf.size(), deadline);
+  while ((end = head_end(buf)) == std::string::npos) {
+    if (buf.size() > max_head) return failed(431, "no end of the head within " + std::to_string(max_head) + " bytes");
+    Got g = read_some(fd, buf, max_head + 4 - buf.size(), deadline);
     if (g == Got::timeout) return failed(408, "no whole head within the time allowed");
     if (g != Got::data) return failed(-1, buf.empty() ? "closed without a request" : "closed in the head");
   }
-  http::Parsed p = http::parse_head(std::string_view(buf).substr(0, end));
+  Parsed p = parse_head(std::string_view(buf).substr(0, end));
   if (p.status != 0) return failed(p.status, p.reason);
   Exchange e;
   e.request = std::move(p.request);
@@ -77,15 +77,4 @@ Exchange read_request(int fd, int timeout_ms) {
   return e;
 }
 
-std::string response(int status, std::string_view page, bool head_only, std::string_view extra) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(http::status_text(status)) + "\r\n" +
-                    "Content-Type: text/html; charset=utf-8\r\n" + "Content-Length: " + std::to_string(page.size()) +
-                    "\r\n" + "Connection: close\r\n" + "Cache-Control: no-store\r\n" +
-                    "X-Content-Type-Options: nosniff\r\n" +
-                    "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; form-action 'self'\r\n" +
-                    "Referrer-Policy: no-referrer\r\n" + std::string(extra) + "\r\n";
-  if (!head_only) out += page;
-  return out;
-}
-
-}  // namespace quail::httpd
+}  // namespace quail::http
