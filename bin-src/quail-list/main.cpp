@@ -82,7 +82,7 @@ int show(const list::List& l) {
   }
   const auto& c = l.cfg;
   return out("address " + c.address + "\nowner " + c.owner + "\ndirectory " + l.dir + "\nmoderated " +
-             (c.moderated ? "yes" : "no") + "\nmembers-only " + (c.members_only ? "yes" : "no") + "\narchive " + (c.archive ? "yes" : "no") + "\ndigest " + (c.digest ? "yes" : "no") + "\nprefix " +
+             (c.moderated ? "yes" : "no") + "\nmembers-only " + (c.members_only ? "yes" : "no") + "\narchive " + (c.archive ? "yes" : "no") + "\ndigest " + (c.digest ? "yes" : "no") + "\none-click " + (c.one_click ? "yes" : "no") + "\nprefix " +
              c.prefix + "\nsubscribers " + std::to_string(active) + "\ndigest-subscribers " + std::to_string(digesters) + "\nbouncing " + std::to_string(bouncing) +
              "\nlast-post " + std::to_string(*last) + "\n");
 }

@@ -90,6 +90,7 @@ class ListsHttp(unittest.TestCase):
     def create(self, name):
         r = self.q.quail("list", "create", "alice-%s@%s" % (name, D), "--one-click")
         self.assertIn("created", r.out)
+        self.assertIn("\none-click yes\n", self.q.quail("list", "show", "alice-%s@%s" % (name, D)).out)
         self.q.quail("list", "add", "alice-%s@%s" % (name, D), *["%s@%s" % (u, D) for u in SUBSCRIBERS])
 
     def subscribers(self, name):
