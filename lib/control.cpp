@@ -53,7 +53,7 @@ const std::vector<ControlSpec>& control_registry() {
       {"checkpassword", ControlKind::list, "", 0, 0, "pop3d, smtpd", "path of the checkpassword program that verifies logins; empty means ROOT/bin/checkpassword"},
       {"timeoutpop3d", ControlKind::integer, "600", 1, 86400, "pop3d", "seconds to wait for a POP3 client command"},
       {"listeners", ControlKind::list, "", 0, 0, "quail up, quail status", "the listeners quail up runs, one SERVICE ADDRESS:PORT per line (smtp 127.0.0.1:25); quail up --smtp A:P writes it"},
-      {"listsurl", ControlKind::line, "", 0, 0, "list-post", "base of the lists' RFC 8058 one-click unsubscribe URLs (https://lists.example.test:8443), served by list-httpd; empty means no one-click"},
+      {"listsurl", ControlKind::list, "", 0, 0, "list-post", "base of the lists' RFC 8058 one-click unsubscribe URLs (https://lists.example.test:8443), served by list-httpd; empty means no one-click"},
   };
   return registry;
 }

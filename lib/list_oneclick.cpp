@@ -25,11 +25,13 @@ std::optional<std::string> bad_lists_url(std::string_view url) {
 }
 
 Result<std::string> lists_url(const std::string& root) {
-  auto v = Control(root).line("listsurl");
+  // A list file (one value at most): a line file cannot be empty, and empty is the default.
+  auto v = Control(root).list("listsurl");
   if (!v) return v.error();
   if (v->empty()) return std::string();
-  if (auto why = bad_lists_url(*v)) return Error{ErrorKind::config, root + "/control/listsurl: " + *why};
-  return *v;
+  if (v->size() > 1) return Error{ErrorKind::config, root + "/control/listsurl: more than one URL"};
+  if (auto why = bad_lists_url(v->front())) return Error{ErrorKind::config, root + "/control/listsurl: " + *why};
+  return v->front();
 }
 
 std::string one_click_address(const ListConfig& cfg, const ListSecret& key, std::string_view subscriber, int64_t when) {

@@ -2,7 +2,11 @@
 // one-click URL and fields, and list-httpd's reading of a URL back.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "http_request.hpp"
 #include "list_config.hpp"
@@ -87,4 +91,24 @@ TEST_CASE("list one-click: list-httpd reads only one-click list addresses from a
     CAPTURE(bad);
     CHECK_FALSE(list::one_click_target(bad));
   }
+}
+
+TEST_CASE("list one-click: control/listsurl is read as a list of at most one URL, missing or empty meaning none") {
+  char tmpl[] = "/tmp/quail-listsurl-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string root = tmpl, dir = root + "/control", file = dir + "/listsurl";
+  REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+  auto put = [&](const std::string& text) {
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
+  };
+  CHECK(list::lists_url(root).value() == "");  // missing
+  put("");
+  CHECK(list::lists_url(root).value() == "");
+  put("# one-click for the lists\nhttps://lists.example.test:8443\n");
+  CHECK(list::lists_url(root).value() == "https://lists.example.test:8443");
+  put("https://a.test\nhttps://b.test\n");
+  CHECK(list::lists_url(root).error().kind == quail::ErrorKind::config);
+  put("http://lists.example.test\n");
+  CHECK(list::lists_url(root).error().kind == quail::ErrorKind::config);
+  std::filesystem::remove_all(root);
 }
