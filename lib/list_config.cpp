@@ -75,10 +75,12 @@ Result<ListConfig> parse_list_config(std::string_view text) {
     } else if (name == "root") {
       if (v.empty() || v[0] != '/') return bad(lineno, "root must be an absolute path");
       c.root = v;
-    } else if (name == "moderated" || name == "members_only" || name == "archive" || name == "digest") {
+    } else if (name == "moderated" || name == "members_only" || name == "archive" || name == "digest" ||
+               name == "one_click") {
       auto f = parse_flag(v, lineno, name);
       if (!f) return f.error();
-      (name == "moderated" ? c.moderated : name == "archive" ? c.archive : name == "digest" ? c.digest : c.members_only) = *f;
+      (name == "moderated" ? c.moderated : name == "archive" ? c.archive : name == "digest" ? c.digest
+                                         : name == "one_click" ? c.one_click : c.members_only) = *f;
     } else if (name == "prefix") {
       if (v.size() > 64) return bad(lineno, "prefix longer than 64 characters");
       c.prefix = v;
@@ -106,7 +108,7 @@ std::string serialize_list_config(const ListConfig& c) {
          "\narchive=" + (c.archive ? "1" : "0") + "\ndigest=" + (c.digest ? "1" : "0") +
          "\ndigest_size=" + std::to_string(c.digest_size) + "\ndigest_interval=" + std::to_string(c.digest_interval) +
          "\nprefix=" + c.prefix + "\ncookie_lifetime=" + std::to_string(c.cookie_lifetime) +
-         "\nbounce_window=" + std::to_string(c.bounce_window) + "\n";
+         "\nbounce_window=" + std::to_string(c.bounce_window) + "\none_click=" + (c.one_click ? "1" : "0") + "\n";
 }
 
 }  // namespace quail

@@ -19,6 +19,7 @@ struct ListConfig {
   bool members_only = false;   // posts from non-subscribers are refused (or held, when moderated)
   bool archive = false;        // each post is kept as LISTDIR/archive/<n>; <list>-get.<n>@ returns it
   bool digest = false;         // posts are also collected for digest subscribers (LISTDIR/digest/)
+  bool one_click = false;      // each subscriber gets a copy with an RFC 8058 one-click URL (control/listsurl)
   int64_t digest_size = 65536;     // a digest goes out once its posts reach this many bytes...
   int64_t digest_interval = 86400; // ...or when a post arrives this many seconds after the last digest
   std::string prefix;          // subject prefix ("[team]"), "" for none

@@ -153,6 +153,12 @@ ListCommand parse_list_command(std::string_view raw) {
     } else {
       cmd = ListCommand{};
     }
+  } else if (starts_with(e, "oc.")) {
+    if (cookie_and_address(e.substr(3), cmd)) {
+      cmd.kind = ListCommandKind::one_click;
+    } else {
+      cmd = ListCommand{};
+    }
   } else if (starts_with(e, "get.") && e.size() > 4 && e.size() <= 4 + 18 &&
              e.find_first_not_of("0123456789", 4) == std::string_view::npos) {
     cmd.kind = ListCommandKind::get;

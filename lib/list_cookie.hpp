@@ -64,12 +64,13 @@ enum class ListCommandKind {
   moderate_accept,      // accept.<cookie>-<held id>
   moderate_reject,      // reject.<cookie>-<held id>
   get,                  // get.<n>: archived post n
+  one_click,            // oc.<cookie>-<local=domain>: RFC 8058 one-click unsubscription (from list-httpd)
 };
 
 struct ListCommand {
   ListCommandKind kind = ListCommandKind::help;
-  std::string cookie;   // confirm_*, probe_bounce
-  std::string address;  // confirm_*, bounce, probe_bounce: the decoded subscriber address
+  std::string cookie;   // confirm_*, probe_bounce, one_click
+  std::string address;  // confirm_*, bounce, probe_bounce, one_click: the decoded subscriber address
   uint64_t number = 0;  // bounce, get: the post's number
   std::string held;     // moderate_*: the held post's id
   bool digest = false;  // of the digest: digest-subscribe, dsc., duc., return-d<k>-, return-dp.

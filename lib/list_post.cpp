@@ -8,6 +8,7 @@
 #include "durable.hpp"
 #include "list_digest.hpp"
 #include "list_mail.hpp"
+#include "list_oneclick.hpp"
 
 namespace quail::list {
 namespace {
@@ -89,11 +90,23 @@ Result<std::string> distribute(const List& l, const std::vector<HeaderField>& fi
   if (l.cfg.digest) {
     if (auto s = collect_for_digest(l, n, copy); !s) return s.error();
   }
-  if (!rcpts.empty()) {
+  // One-click (lists.md, "One-click unsubscription"): a copy per subscriber, each
+  // with its own URL; otherwise one queue entry for all, the queue making the VERP.
+  std::string base;
+  if (l.cfg.one_click) {
+    auto url = lists_url(l.cfg.root);
+    if (!url) return url.error();
+    base = *url;
+  }
+  if (!rcpts.empty() && !base.empty()) {
+    if (auto s = inject_one_click_copies(l, n, copy, rcpts, base); !s) return s.error();
+  } else if (!rcpts.empty()) {
     if (auto s = inject(l.cfg, sender, rcpts, copy); !s) return s.error();
   }
   if (auto s = l.store.set_last_post(n); !s) return s.error();
   std::string line = "post " + std::to_string(n) + " sent to " + std::to_string(rcpts.size()) + " subscribers";
+  if (!base.empty()) line += " (one copy each, with one-click URLs)";
+  if (l.cfg.one_click && base.empty()) line += " (one_click=1 but control/listsurl is not set: mailto: only)";
   lock = Error{};  // the digest has its own lock; the list's is released first
   if (!l.cfg.digest) return line;
   // The post is distributed whatever becomes of the digest: trouble here waits

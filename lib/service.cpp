@@ -40,7 +40,7 @@ bool wait_gone(pid_t pid, int timeout_ms) {
 }  // namespace
 
 const std::vector<std::string>& service_names() {
-  static const std::vector<std::string> names = {"queue-send", "smtp", "submission", "smtps", "pop3", "pop3s"};
+  static const std::vector<std::string> names = {"queue-send", "smtp", "submission", "smtps", "pop3", "pop3s", "lists-http"};
   return names;
 }
 

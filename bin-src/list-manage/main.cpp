@@ -46,6 +46,7 @@ quail::Result<std::string> act(const list::List& l, const quail::ListCommand& cm
     case K::confirm_subscribe:
     case K::confirm_unsubscribe:
       return list::confirm(l, cmd, automatic ? std::string() : sender);
+    case K::one_click: return list::one_click(l, cmd);
     case K::bounce: return list::post_bounce(l, cmd);
     case K::probe_bounce: return list::probe_bounce(l, cmd);
     case K::return_other: return std::string("bounce of the list's own mail; ignored");

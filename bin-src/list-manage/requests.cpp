@@ -3,6 +3,7 @@
 #include "requests.hpp"
 
 #include "address.hpp"
+#include "list_oneclick.hpp"
 
 namespace quail::list {
 namespace {
@@ -126,6 +127,38 @@ Result<std::string> confirm(const List& l, const ListCommand& cmd, const std::st
                                : "You have left " + of + l.cfg.address + ". Goodbye.\n";
   if (auto r = reply(l, cmd.address, (subscribe ? "welcome to " : "goodbye from ") + of + l.cfg.address, body); !r) {
     // The change is made and durable: a retry would find the cookie used. Say so, deliver.
+    return line + "; the notice could not be queued: " + r.error().reason;
+  }
+  return line;
+}
+
+Result<std::string> one_click(const List& l, const ListCommand& cmd) {
+  // The request comes from list-httpd, which cannot check the cookie: the
+  // answer to a bad one is only this line (the HTTP client has its page already).
+  int64_t t = now(), issued = 0;
+  switch (check_cookie(l.secret, "oc", cmd.address, cmd.cookie, t, one_click_lifetime, &issued)) {
+    case CookieCheck::forged: return "forged one-click unsubscription for " + cmd.address + "; nothing changed";
+    case CookieCheck::expired: return "expired one-click unsubscription for " + cmd.address + "; nothing changed";
+    case CookieCheck::good: break;
+  }
+  bool used = false;
+  auto lock = l.store.lock();
+  if (!lock) return lock.error();
+  auto s = l.store.update(cmd.address, t - l.cfg.cookie_lifetime, [&](std::optional<Subscriber>& rec) {
+    // As for an unsubscribe cookie: a subscription made after the URL was issued stays.
+    used = !rec || !rec->active || rec->changed > issued;
+    if (used) return false;
+    rec->active = false;
+    rec->changed = t;
+    return true;
+  });
+  if (!s) return s.error();
+  if (used) return "one-click unsubscription for " + cmd.address + " already done or superseded; nothing changed";
+  std::string line = "unsubscribed " + cmd.address + " (one-click)";
+  std::string body = "You have left " + l.cfg.address + ": someone (probably you, or your mail program)\n" +
+                     "used the unsubscribe link of a message from the list.\n\n" +
+                     "To subscribe again, send an empty message to\n  " + l.cfg.address_for("subscribe") + "\n";
+  if (auto r = reply(l, cmd.address, "goodbye from " + l.cfg.address, body); !r) {
     return line + "; the notice could not be queued: " + r.error().reason;
   }
   return line;

@@ -13,6 +13,10 @@ namespace quail::list {
 Result<std::string> request(const List& l, const ListCommand& cmd, const std::string& sender);
 // team-sc.<cookie>-<addr>@ / team-uc.<cookie>-<addr>@: completes a request.
 Result<std::string> confirm(const List& l, const ListCommand& cmd, const std::string& sender);
+// team-oc.<cookie>-<addr>@ (from list-httpd, RFC 8058 one-click): unsubscribes
+// addr at once when the cookie is good and not used; never replies to the sender
+// (list-httpd), only tells addr it has left.
+Result<std::string> one_click(const List& l, const ListCommand& cmd);
 // team-help@ and every address the list does not know.
 Result<std::string> help(const List& l, const std::string& sender);
 

@@ -23,7 +23,7 @@ using quail::lists::ListPlace;
 
 constexpr std::string_view usage_text =
     "usage: quail list create USER-NAME@DOMAIN [--owner ADDRESS] [--moderated] [--members-only] [--archive]\n"
-    "                   [--digest] [--prefix TEXT]\n"
+    "                   [--digest] [--one-click] [--prefix TEXT]\n"
     "       quail list destroy|show|digest USER-NAME@DOMAIN\n"
     "       quail list subscribers [-v] [--digest] USER-NAME@DOMAIN\n"
     "       quail list add|remove [--digest] USER-NAME@DOMAIN ADDRESS...\n";
@@ -43,7 +43,7 @@ int out(const std::string& text) { return quail::write_all(1, text) ? admin::ok 
 
 struct Options {
   std::string owner, prefix;
-  bool moderated = false, members_only = false, archive = false, digest = false, verbose = false;
+  bool moderated = false, members_only = false, archive = false, digest = false, verbose = false, one_click = false;
 };
 
 int create(const std::string& root, const ListPlace& p, const Options& o) {
@@ -55,6 +55,7 @@ int create(const std::string& root, const ListPlace& p, const Options& o) {
   cfg.members_only = o.members_only;
   cfg.archive = o.archive;
   cfg.digest = o.digest;
+  cfg.one_click = o.one_click;
   cfg.prefix = o.prefix;
   // The text create writes must read back: the same checks every list program makes.
   if (auto back = quail::parse_list_config(quail::serialize_list_config(cfg)); !back) {
@@ -81,7 +82,7 @@ int show(const list::List& l) {
   }
   const auto& c = l.cfg;
   return out("address " + c.address + "\nowner " + c.owner + "\ndirectory " + l.dir + "\nmoderated " +
-             (c.moderated ? "yes" : "no") + "\nmembers-only " + (c.members_only ? "yes" : "no") + "\narchive " + (c.archive ? "yes" : "no") + "\ndigest " + (c.digest ? "yes" : "no") + "\nprefix " +
+             (c.moderated ? "yes" : "no") + "\nmembers-only " + (c.members_only ? "yes" : "no") + "\narchive " + (c.archive ? "yes" : "no") + "\ndigest " + (c.digest ? "yes" : "no") + "\none-click " + (c.one_click ? "yes" : "no") + "\nprefix " +
              c.prefix + "\nsubscribers " + std::to_string(active) + "\ndigest-subscribers " + std::to_string(digesters) + "\nbouncing " + std::to_string(bouncing) +
              "\nlast-post " + std::to_string(*last) + "\n");
 }
@@ -144,6 +145,7 @@ int run(int argc, char** argv) {
                                     {"members-only", no_argument, nullptr, 'M'},
                                     {"archive", no_argument, nullptr, 'a'},
                                     {"digest", no_argument, nullptr, 'd'},
+                                    {"one-click", no_argument, nullptr, 'k'},
                                     {"verbose", no_argument, nullptr, 'v'},
                                     {nullptr, 0, nullptr, 0}};
   if (admin::asks_help(argc, argv)) return admin::help(usage_text);
@@ -159,6 +161,7 @@ int run(int argc, char** argv) {
       case 'M': o.members_only = true; break;
       case 'a': o.archive = true; break;
       case 'd': o.digest = true; break;
+      case 'k': o.one_click = true; break;
       case 'v': o.verbose = true; break;
       default: return usage();
     }

@@ -24,6 +24,8 @@ bool exists(const std::string& path, struct stat* st = nullptr) {
 }
 
 bool is_pop3(const std::string& service) { return service == "pop3" || service == "pop3s"; }
+// The lists' one-click endpoint (man/list-httpd.8): HTTPS only, through tlsd.
+bool is_http(const std::string& service) { return service == "lists-http"; }
 
 }  // namespace
 
@@ -126,6 +128,7 @@ std::vector<std::string> listener_programs(const std::string& service) {
   if (service == "pop3") return {"tcpserver", "pop3d", "checkpassword"};
   if (service == "pop3s") return {"tcpserver", "tlsd", "pop3d", "checkpassword"};
   if (service == "smtps") return {"tcpserver", "tlsd", "smtpd", "checkpassword"};
+  if (is_http(service)) return {"tcpserver", "tlsd", "list-httpd"};
   return {"tcpserver", "smtpd", "checkpassword"};
 }
 
@@ -156,10 +159,15 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
     argv.insert(argv.end(), {"-x", rules + ".cdb"});
   }
   std::string busy = is_pop3(r.service) ? "-ERR " + *me + " too many connections, try again later"
-                                        : "421 " + *me + " too many connections, try again later";
+                     : is_http(r.service) ? "HTTP/1.1 503 Service Unavailable"
+                                          : "421 " + *me + " too many connections, try again later";
   argv.insert(argv.end(), {"-c", std::to_string(*incoming), "-C", std::to_string(*perip), "-b",
                            std::to_string(*backlog), "-o", busy, "-", "-"});  // supervise binds r.host r.port
-  if (r.service == "smtps" || r.service == "pop3s") argv.push_back(bin + "/tlsd");
+  if (r.service == "smtps" || r.service == "pop3s" || is_http(r.service)) argv.push_back(bin + "/tlsd");
+  if (is_http(r.service)) {
+    argv.push_back(bin + "/list-httpd");
+    return argv;
+  }
   // DNS lists (control/dnsbl, dnswl) on the port mail arrives on: the dnsbl wrapper, which alone links libunbound.
   auto dnsbl = control.list("dnsbl"), dnswl = control.list("dnswl");
   if (!dnsbl || !dnswl) return dnsbl ? dnswl.error() : dnsbl.error();

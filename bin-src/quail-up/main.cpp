@@ -30,6 +30,7 @@ constexpr int ready_timeout_ms = 10000;
 
 constexpr std::string_view usage_text =
     "usage: quail up [--smtp A:P] [--submission A:P] [--smtps A:P] [--pop3 A:P] [--pop3s A:P]\n"
+    "                [--lists-http A:P]\n"
     "       A:P is 127.0.0.1:25, [::1]:25 or a host name, localhost:25 (resolved once, here)\n";
 
 int usage() {
@@ -146,15 +147,16 @@ int run(int argc, char** argv) {
       {"root", required_argument, nullptr, 'r'},  {"smtp", required_argument, nullptr, 1},
       {"submission", required_argument, nullptr, 2}, {"smtps", required_argument, nullptr, 3},
       {"pop3", required_argument, nullptr, 4},    {"pop3s", required_argument, nullptr, 5},
+      {"lists-http", required_argument, nullptr, 6},
       {"help", no_argument, nullptr, 'h'},     {nullptr, 0, nullptr, 0}};
   const char* root_flag = nullptr;
-  std::vector<std::string> addr(6);  // by service_names() index; "" = not asked for
+  std::vector<std::string> addr(7);  // by service_names() index; "" = not asked for
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, "h", longopts, nullptr)) != -1) {
     if (c == 'r') root_flag = optarg;
     else if (c == 'h') return admin::help(usage_text);
-    else if (c >= 1 && c <= 5 && addr[static_cast<size_t>(c)].empty()) addr[static_cast<size_t>(c)] = optarg;
+    else if (c >= 1 && c <= 6 && addr[static_cast<size_t>(c)].empty()) addr[static_cast<size_t>(c)] = optarg;
     else return usage();
   }
   if (optind != argc) return usage();

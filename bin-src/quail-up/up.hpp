@@ -10,7 +10,7 @@ namespace quail::up {
 
 // One --<service> A:P request, parsed.
 struct ListenRequest {
-  std::string service;  // smtp, submission, smtps, pop3, pop3s
+  std::string service;  // smtp, submission, smtps, pop3, pop3s, lists-http
   std::string host;     // 127.0.0.1 or ::1 (brackets removed); the name itself until resolved
   std::string port;
   std::string name = {};  // the host name the administrator gave ("" for an address)

@@ -25,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case K::confirm_subscribe:
     case K::confirm_unsubscribe:
     case K::probe_bounce:
+    case K::one_click:
       require(cmd.cookie.size() == quail::cookie_length);
       [[fallthrough]];
     case K::bounce: {
