@@ -15,10 +15,10 @@ namespace {
 namespace admin = quail::admin;
 
 constexpr std::string_view usage_text =
-    "usage: quail-dkim [--root DIR] keygen DOMAIN [--selector S] [--rsa-bits N]\n"
-    "       quail-dkim [--root DIR] show [DOMAIN]\n"
-    "       quail-dkim [--root DIR] verify < message\n"
-    "       quail-dkim [--root DIR] sign DOMAIN < message\n";
+    "usage: quail dkim [--root DIR] keygen DOMAIN [--selector S] [--rsa-bits N]\n"
+    "       quail dkim [--root DIR] show [DOMAIN]\n"
+    "       quail dkim [--root DIR] verify < message\n"
+    "       quail dkim [--root DIR] sign DOMAIN < message\n";
 
 int usage() {
   admin::say("dkim", std::string(usage_text.substr(0, usage_text.size() - 1)));

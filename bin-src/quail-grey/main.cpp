@@ -17,7 +17,7 @@ namespace {
 
 namespace admin = quail::admin;
 
-constexpr std::string_view usage_text = "usage: quail-grey [--root DIR] list | allow NET [SECONDS] | purge";
+constexpr std::string_view usage_text = "usage: quail grey [--root DIR] list | allow NET [SECONDS] | purge";
 
 int fail(int code, const std::string& reason) {
   admin::say("grey", reason);

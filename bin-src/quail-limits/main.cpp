@@ -16,7 +16,7 @@ namespace {
 
 namespace admin = quail::admin;
 
-constexpr std::string_view usage_text = "usage: quail-limits [--root DIR] show";
+constexpr std::string_view usage_text = "usage: quail limits [--root DIR] show";
 
 int fail(int code, const std::string& reason) {
   admin::say("limits", reason);

@@ -1,6 +1,8 @@
 // One remote-deliver run: see delivery.hpp.
 #include "delivery.hpp"
 
+#include <sys/stat.h>
+
 #include "control.hpp"
 #include "fd.hpp"
 #include "log.hpp"
@@ -83,9 +85,31 @@ void Delivery::decide_all(char letter, const std::string& why) {
   }
 }
 
+Delivery::Stamp Delivery::stamp(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return {path, false, 0, 0, 0};
+  return {path, true, static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+          static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size)};
+}
+
+bool Delivery::settings_changed() const {
+  for (const Stamp& was : stamps_) {
+    Stamp now = stamp(was.path);
+    if (now.exists != was.exists || now.mtime_ns != was.mtime_ns || now.ino != was.ino || now.size != was.size) return true;
+  }
+  return false;
+}
+
 void Delivery::load_settings() {
   root_ = resolve_root(nullptr);
   Control c(root_);
+  // Stamped before reading, so an edit made while we read is seen at the next message.
+  stamps_.clear();
+  for (const char* name : {"me", "locals", "virtualdomains", "timeoutconnect", "timeoutgreeting", "timeoutremote",
+                           "timeoutdata", "smtproutes", "tlspolicy", "dnsservers", "smtpauth", "listeners",
+                           "tls/remote-ca.pem"}) {
+    stamps_.push_back(stamp(c.dir() + "/" + name));
+  }
   // A bad control file is our trouble: every recipient waits, its reason names the file.
   auto bad = [&](const Error& e) {
     settings_why_ = "unable to read control files: " + e.reason + " (#4.3.5)";

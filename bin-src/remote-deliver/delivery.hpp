@@ -1,6 +1,7 @@
 // One run of remote-deliver: settings, loop checks, routing, the hosts tried in
 // turn, and the report. Each step that decides every recipient returns false.
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,10 @@ class Delivery {
   ~Delivery();
   // Reads the control files; a bad one defers every message of the run.
   void load_settings();
+  // True when a control file load_settings read (or found absent) has changed
+  // since: a kept run then starts afresh, so an edit takes effect at the next
+  // message as it would with a process per message.
+  bool settings_changed() const;
   // Delivers one message to its recipients and writes its report on fd 1:
   // exit_ok, or exit_temporary when the report cannot be written.
   int deliver(Request q);
@@ -79,6 +84,14 @@ class Delivery {
   std::string last_why_;
   WireMessage* wire_ = nullptr;
   std::string control_dir_;
+  struct Stamp {
+    std::string path;
+    bool exists;
+    int64_t mtime_ns;
+    uint64_t ino, size;
+  };
+  std::vector<Stamp> stamps_;
+  static Stamp stamp(const std::string& path);
 };
 
 }  // namespace quail::rd

@@ -3,6 +3,7 @@
 // message given by the arguments, or (a kept run) one job after another from
 // queue-send on fd 0, over one connection. See man/remote-deliver.8. Trusts
 // queue-send for its arguments and fd 0; trusts no peer and no DNS answer.
+#include <memory>
 #include <string>
 #include <sys/socket.h>
 
@@ -26,12 +27,17 @@ int serve_jobs(const std::string& domain) {
   int type = 0;
   socklen_t len = sizeof type;
   if (::getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_SEQPACKET) return usage();
-  Delivery d(domain);
-  d.load_settings();
+  auto d = std::make_unique<Delivery>(domain);
+  d->load_settings();
   for (;;) {
     quail::Fd msg;
     auto job = quail::recv_job(0, msg);                               // the next message, or the end
     if (!job && job.error().kind == quail::ErrorKind::not_found) break;
+    if (d->settings_changed()) {                                      // an edit: new routes, new connection
+      d->close();
+      d = std::make_unique<Delivery>(domain);
+      d->load_settings();
+    }
     if (!job) {
       // No report can be framed for a job we could not read: queue-send defers it on our exit.
       quail::log_error({{"event", "trouble"}, {"reason", job.error().reason}});
@@ -39,11 +45,11 @@ int serve_jobs(const std::string& domain) {
     }
     auto req = read_job(domain, msg.get(), job->message_length, job->rcpts);
     msg.reset();
-    int code = req ? d.deliver(std::move(*req))                       // r/h/s per recipient, then K/Z/D
+    int code = req ? d->deliver(std::move(*req))                       // r/h/s per recipient, then K/Z/D
                    : report_all_deferred(static_cast<int>(job->rcpts.size()), req.error().reason + " (#4.3.0)");
     if (code != exit_ok) return code;                                 // fd 1 is gone: so is queue-send
   }
-  d.close();                                                          // QUIT on the kept connection
+  d->close();                                                         // QUIT on the kept connection
   return exit_ok;
 }
 
