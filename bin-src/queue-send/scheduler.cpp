@@ -130,7 +130,9 @@ void Scheduler::adopt(Message m, bool taken) {
     r.next_ns = std::min(retry_at(m, r, tried), expire);
   }
   auto [it, inserted] = messages_.emplace(m.id, std::move(m));
-  if (inserted) wake(it->second);
+  if (!inserted) return;
+  if (it->second.hold_asked) return stow(it->second);  // queued on hold: straight to hold/
+  wake(it->second);
 }
 
 void Scheduler::wake(Message& m) {

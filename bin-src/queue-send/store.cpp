@@ -134,6 +134,9 @@ Result<Message> Store::load(uint64_t id, bool from_todo) const {
     m.rcpts[n].address = std::move(qf->envelope.recipients[n].address);
     m.rcpts[n].notify = notify_flags(qf->envelope.recipients[n].notify);
   }
+  // A message queued on hold (a milter's quarantine) goes to hold/ as it is
+  // taken, before any delivery; once released (from mess/) it is delivered.
+  for (const auto& [k, v] : qf->envelope.extra) m.hold_asked |= from_todo && k == "hold";
   // Before the take, so a load that fails here leaves the message where the
   // caller will look for it again.
   if (auto s = apply_journal(m, stat_path(id)); !s) return s.error();

@@ -11,7 +11,6 @@
 
 #include "log.hpp"
 #include "milter_message.hpp"
-#include "queue_command.hpp"
 #include "session.hpp"
 
 namespace quail::smtpd {
@@ -141,14 +140,13 @@ Result<qq::Outcome> Session::inject_filtered(const std::function<bool(MessageSin
     *code = 0;
     return qq::Outcome{false, "", ""};
   }
+  // Quarantine: the envelope's hold mark makes queue-send stow the message in
+  // hold/ as it takes it, before any delivery starts (queue-layout/envelope.md).
+  if (v.quarantine) tx_.env.extra.emplace_back("hold", "quarantine");
   auto outcome = inject_.inject([&](MessageSink& out) { return msg.write(spool.get(), out); }, tx_.env, code);
-  if (outcome && *code == 0 && v.quarantine && !outcome->id.empty()) {
-    // XXX the hold reaches queue-send after the message: a delivery it already
-    // started goes on (man/smtpd.8, MILTER).
-    QueueCommand hold{QueueVerb::hold, outcome->id, false, "", false};
-    auto given = give_queue_command(QueueDirs(s_.root), hold, 0);
+  if (outcome && *code == 0 && v.quarantine) {
     log_info({{"sid", s_.sid}, {"msg", outcome->id}, {"event", "milter"}, {"stage", "eom"}, {"result", "quarantine"},
-              {"reason", *v.quarantine}, {"hold", given ? "requested" : given.error().reason}});
+              {"reason", *v.quarantine}});
   }
   return outcome;
 }
