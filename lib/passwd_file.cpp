@@ -111,6 +111,14 @@ Result<PasswdFile> read_fd(int fd, const std::string& path, FileStamp& stamp) {
     if (S_ISREG(st.st_mode) && got < text.size()) break;
   }
   text.resize(got);
+  // A file rewritten in place (truncated, then written, as some scripts and
+  // editors do) can be read half-written, and a login missing from it would
+  // bounce as "no mailbox". An empty file, or one that ends mid-line, is taken
+  // for that: a temporary error, read again at the next lookup. useradd and vipw
+  // replace the file whole by rename, so they are never seen half-done.
+  if (text.empty() || text.back() != '\n') {
+    return Error{ErrorKind::temporary, path + " is empty or ends in the middle of a line (being rewritten?)"};
+  }
   return PasswdFile(std::move(text));
 }
 

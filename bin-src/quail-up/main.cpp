@@ -135,7 +135,11 @@ quail::Result<std::vector<quail::up::ListenRequest>> listeners(const std::string
 // of it here, once per start, rather than from a 550 to a sender.
 void warn_malformed_logins() {
   auto file = quail::PasswdFile::read(quail::system_passwd_path);
-  if (!file) return;
+  if (!file) {
+    // Read again at every lookup; mail to logins waits (never bounces) while this lasts.
+    admin::say("up", "warning: " + file.error().reason + "; deliveries to logins wait until it reads whole");
+    return;
+  }
   for (size_t line : file->malformed_lines()) {
     admin::say("up", std::string("warning: ") + quail::system_passwd_path + " line " + std::to_string(line) +
                          " is malformed; quail ignores it (that login receives no mail)");

@@ -126,15 +126,13 @@ TEST_CASE("passwd: ids up to 2^32 - 2 and leading zeros read as decimal") {
 
 TEST_CASE("passwd: reading a file; a missing one is a temporary error") {
   TempDir d;
-  auto f = PasswdFile::read(d.write("passwd", sample));
+  auto f = PasswdFile::read(d.write("passwd", std::string(sample) + "\n"));  // a file on disk ends its last line
   REQUIRE(f.ok());
   CHECK(f->by_name("last"));
   auto missing = PasswdFile::read((d.path / "nope").string());
   REQUIRE(!missing.ok());
   CHECK(missing.error().kind == quail::ErrorKind::temporary);
-  auto empty = PasswdFile::read(d.write("empty", ""));
-  REQUIRE(empty.ok());
-  CHECK(empty->entries().empty());
+  // An empty file is read as one being rewritten (the test below): never "no logins".
   auto lookup = quail::passwd_by_name("alice", (d.path / "nope").string());
   CHECK(!lookup.ok());
 }
@@ -186,4 +184,16 @@ TEST_CASE("passwd: uids and gids at and past INT64_MAX and UINT64_MAX are refuse
     CAPTURE(std::string(n));
     CHECK_FALSE(quail::parse_id(n, id));
   }
+}
+
+TEST_CASE("passwd: a file read half-written (empty, or ending mid-line) is a temporary error, never fewer logins") {
+  TempDir d;
+  auto empty = PasswdFile::read(d.write("empty", ""));
+  REQUIRE_FALSE(empty);
+  CHECK(empty.error().kind == quail::ErrorKind::temporary);
+  auto cut = PasswdFile::read(d.write("cut", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:10"));
+  REQUIRE_FALSE(cut);
+  CHECK(cut.error().kind == quail::ErrorKind::temporary);
+  CHECK(cut.error().reason.find("middle of a line") != std::string::npos);
+  CHECK(PasswdFile::read(d.write("whole", "root:x:0:0:root:/root:/bin/bash\n")));
 }

@@ -398,8 +398,10 @@ class MalformedPasswdTest(unittest.TestCase):
             saved = f.read()
         try:
             q.init(hostname="mx.sys.test", domains=("sys.test",), extra=("--system",))
-            with open("/etc/passwd", "ab") as f:
-                f.write(b"quailbroken:x:notanumber:100::/nonexistent:/bin/sh\n")
+            with open("/etc/passwd.quailtest", "wb") as f:
+                f.write(saved + b"quailbroken:x:notanumber:100::/nonexistent:/bin/sh\n")
+            os.chmod("/etc/passwd.quailtest", os.stat("/etc/passwd").st_mode & 0o7777)
+            os.rename("/etc/passwd.quailtest", "/etc/passwd")
             line = saved.count(b"\n") + 1
             r = q.quail("up", check=False)
             out = (r.stdout or b"") + (r.stderr or b"")
@@ -408,8 +410,13 @@ class MalformedPasswdTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, out)
             self.assertIn("/etc/passwd line %d is malformed" % line, out)
         finally:
-            with open("/etc/passwd", "wb") as f:
+            # Put back whole by rename, as useradd does: a rewrite in place can be
+            # read half-written by any program looking a login up meanwhile.
+            with open("/etc/passwd.quailtest", "wb") as f:
                 f.write(saved)
+            st = os.stat("/etc/passwd")
+            os.chmod("/etc/passwd.quailtest", st.st_mode & 0o7777)
+            os.rename("/etc/passwd.quailtest", "/etc/passwd")
             q.cleanup()
 
 
