@@ -27,8 +27,8 @@ bool listed(dns::Resolver& r, const std::string& ip, const DnsList& l, std::stri
   if (!name) return false;
   std::vector<std::string> addrs;
   std::string why;
-  // XXX addresses() asks AAAA as well as A: one more query per zone than RFC 5782 needs.
-  if (r.addresses(*name, addrs, why) == dns::DnsStatus::temporary) trouble = l.zone + ": " + why;
+  // A list answers with A records (RFC 5782 2.1), for IPv6 clients too: no AAAA query.
+  if (r.address_records(*name, false, addrs, why) == dns::DnsStatus::temporary) trouble = l.zone + ": " + why;
   bool hit = false;
   for (const auto& a : addrs) hit = hit || dnsbl_answer_lists(l, a);
   if (!hit) return false;
