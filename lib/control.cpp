@@ -64,6 +64,7 @@ const std::vector<ControlSpec>& control_registry() {
       {"publicsuffix", ControlKind::line, "/usr/share/publicsuffix/public_suffix_list.dat", 0, 0, "mailauth", "the Public Suffix List that gives DMARC's organisational domains"},
       {"store", ControlKind::line, "lmdb", 0, 0, "smtpd, quail grey, quail limits", "where the abuse-control state lives: lmdb (ROOT/state/store) or redis://IP:PORT shared by several MX hosts"},
       {"greylist", ControlKind::integer, "0", 0, 1, "smtpd", "1 turns greylisting on: a new (network, sender, recipient) triplet is deferred with 451 4.7.1 until greydelay has passed"},
+      {"greyspfpass", ControlKind::integer, "0", 0, 1, "smtpd", "1: a sender that passes SPF (control/authcheck on) is not greylisted"},
       {"greydelay", ControlKind::integer, "300", 0, 86400, "smtpd", "seconds a new greylisting triplet is deferred before a retry is accepted"},
       {"greywindow", ControlKind::integer, "86400", 60, 2592000, "smtpd", "seconds after its first attempt within which a greylisted triplet's retry is accepted"},
       {"greyallow", ControlKind::integer, "2592000", 0, 31536000, "smtpd", "seconds a client network stays allowlisted after it passed greylisting once; 0 allowlists nothing"},

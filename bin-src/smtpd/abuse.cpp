@@ -33,6 +33,9 @@ Result<AbuseConfig> load_config(const std::string& root) {
   auto g = ctl.integer("greylist");
   if (!g) return g.error();
   c.greylist = *g == 1;
+  auto sp = ctl.integer("greyspfpass");
+  if (!sp) return sp.error();
+  c.grey_spf_pass = *sp == 1;
   return c;
 }
 
@@ -63,7 +66,7 @@ std::optional<RcptVerdict> Abuse::mail(std::string_view user) {
 }
 
 std::optional<RcptVerdict> Abuse::rcpt(std::string_view sender, const Address& a, bool postmaster,
-                                       std::string_view user) {
+                                       std::string_view user, bool spf_pass) {
   if (!rbl_.empty() && !postmaster && user.empty() && !trusted_) {
     // rblsmtpd's convention: a leading "-" makes the refusal permanent.
     bool perm = rbl_[0] == '-';
@@ -78,7 +81,7 @@ std::optional<RcptVerdict> Abuse::rcpt(std::string_view sender, const Address& a
   }
   if (trusted_) return std::nullopt;
   if (auto r = count(LimitKind::recipients, false, s_.remote_ip, c_.rcpt_limit)) return r;
-  if (c_.greylist && !grey_exempt_ && !postmaster) return greylist(sender, a);
+  if (c_.greylist && !grey_exempt_ && !postmaster && !(spf_pass && c_.grey_spf_pass)) return greylist(sender, a);
   return std::nullopt;
 }
 

@@ -18,6 +18,7 @@ namespace quail::smtpd {
 
 struct AbuseConfig {
   bool greylist = false;
+  bool grey_spf_pass = false;  // control/greyspfpass: SPF pass skips greylisting
   int64_t grey_delay = 300, grey_window = 86400, grey_allow = 2592000;
   int64_t conn_limit = 60, msg_limit = 1000, rcpt_limit = 5000, user_msg_limit = 500, user_rcpt_limit = 2000;
   int64_t tarpit_count = 5, tarpit_delay = 5, tarpit_max = 20;
@@ -33,7 +34,9 @@ class Abuse {
   std::optional<RcptVerdict> mail(std::string_view user);
   // A recipient that passed the address checks: the DNSBL verdict, the recipient
   // limits, then greylisting. postmaster: RCPT TO:<postmaster> or postmaster@ a local domain.
-  std::optional<RcptVerdict> rcpt(std::string_view sender, const Address& a, bool postmaster, std::string_view user);
+  // spf_pass: the sender passed SPF at MAIL (mailauth), which control/greyspfpass may exempt.
+  std::optional<RcptVerdict> rcpt(std::string_view sender, const Address& a, bool postmaster, std::string_view user,
+                                  bool spf_pass = false);
   // Before each RCPT reply once `refused` recipients were refused: sleeps
   // tarpitdelay past tarpitcount; true past tarpitmax (the caller says 421 and ends).
   bool tarpit(unsigned refused);

@@ -99,6 +99,7 @@ void MailAuth::stop(const std::string& why) {
 
 bool MailAuth::refuse_sender(bool relay, const std::string& helo, const std::string& sender, Refusal& out) {
   checking_ = false;
+  spf_pass_ = false;
   spool_fd_.reset();
   if (relay) return false;
   if (enabled_ < 0) {
@@ -119,6 +120,7 @@ bool MailAuth::refuse_sender(bool relay, const std::string& helo, const std::str
   const auto& f = *a;
   log_info({{"sid", s_.sid}, {"event", "spf"}, {"result", f[4]}, {"domain", f[5]}, {"detail", f[6]},
             {"from", "<" + sender + ">"}, {"action", f[0]}});
+  spf_pass_ = f[4] == "pass";
   int code = reply_code(f[1]);
   if (f[0] != "accept" && code) {
     reply_enhanced_ = f[2];

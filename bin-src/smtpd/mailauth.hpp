@@ -31,6 +31,8 @@ class MailAuth {
   bool refuse_sender(bool relay, const std::string& helo, const std::string& sender, Refusal& out);
   // This transaction's message goes through the checks.
   bool checking() const { return checking_; }
+  // This transaction's sender passed SPF (the helper said pass at MAIL FROM).
+  bool spf_pass() const { return spf_pass_; }
   // Where the message goes while it is being received (checking() only).
   MessageSink& spool();
   // After the message was received (received: whole and not refused): the
@@ -46,6 +48,7 @@ class MailAuth {
   Fd sock_;
   pid_t pid_ = -1;
   bool checking_ = false;
+  bool spf_pass_ = false;
   Fd spool_fd_;
   std::unique_ptr<MessageSink> sink_;  // writes to spool_fd_
   std::string reply_enhanced_;  // a refusal's enhanced code (Refusal holds a view)

@@ -250,7 +250,8 @@ void Session::on_rcpt(const SmtpCommand& c) {
     v = {452, "4.5.3", "too many recipients", ""};
   } else {
     v = check_recipient(s_, a, relay_allowed());
-    if (v.ok()) v = abuse_.rcpt(tx_.env.sender, a, c.postmaster || lowercase(a.local()) == "postmaster", auth_user_).value_or(v);
+    if (v.ok()) v = abuse_.rcpt(tx_.env.sender, a, c.postmaster || lowercase(a.local()) == "postmaster", auth_user_,
+                                mailauth_.spf_pass()).value_or(v);
   }
   if (abuse_.tarpit(rcpts_refused_ + !v.ok())) {
     reply(io_, 421, "4.7.0", s_.me + " too many refused recipients, closing connection");

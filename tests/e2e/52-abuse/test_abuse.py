@@ -106,6 +106,7 @@ class Abuse(unittest.TestCase):
             "--address=/3.0.0.127.bl.test/127.0.0.2",
             "--address=/%s/127.0.0.2" % v6_name(V6_LISTED, "bl.test"),
             "--txt-record=%s,%s" % (v6_name(V6_LISTED, "bl.test"), BL_TEXT),
+            "--txt-record=spfok.test,v=spf1 ip4:127.0.0.0/8 -all",
         ])
         cls.q = qt.Instance()
         q = cls.q
@@ -172,6 +173,29 @@ class Abuse(unittest.TestCase):
         self.assertIn("allow 127.0.1.0/24 passed", out)
         self.assertIn("triplet 127.0.1.0/24 grey@sender.test alice@example.test", out)
         self.assertEqual(len(self.delivered("greylist-round-trip")), 1)
+
+    def test_greyspfpass_lets_an_spf_pass_sender_through_and_no_other(self):
+        # The checks on for this test only (both files are read per session).
+        self.q.write_control("authcheck", "1\n")
+        self.q.write_control("greyspfpass", "1\n")
+        try:
+            with client(self.port, "127.0.2.7") as s:
+                s.mail("news@spfok.test")  # its domain names 127.0.0.0/8: SPF pass
+                code, text = s.rcpt(ALICE)
+                self.assertEqual(code, 250, text)
+                code, text = s.data(b"Subject: spf\r\n\r\ngreyspfpass-through\r\n")
+                self.assertEqual(code, 250, text)
+            self.delivered("greyspfpass-through")
+            with client(self.port, "127.0.3.7") as s:
+                s.mail("someone@nospf.test")  # no SPF record: none, greylisted as before
+                self.assertEqual(s.rcpt(ALICE)[0], 451)
+        finally:
+            self.q.write_control("greyspfpass", "0\n")
+            self.q.write_control("authcheck", "0\n")
+        # Off again: an SPF pass sender from a new network is greylisted.
+        with client(self.port, "127.0.4.7") as s:
+            s.mail("news@spfok.test")
+            self.assertEqual(s.rcpt(ALICE)[0], 451)
 
     def test_101st_message_in_the_hour_gets_451_others_unaffected(self):
         self.q.quail("grey", "allow", "127.0.2.0/24")
