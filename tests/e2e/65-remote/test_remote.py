@@ -569,7 +569,8 @@ class TwoInstancesStartTls(unittest.TestCase):
         self.assertIn(tls[0].get("version"), ("TLSv1.2", "TLSv1.3"), tls[0])
         started = [e for e in b.log_lines("smtp") if e.get("event") == "starttls" and e.get("result") == "ok"]
         self.assertTrue(started and started[0]["protocol"] in ("TLSv1.2", "TLSv1.3"), started)
-        self.assertTrue(events(a, event="delivery", result="delivered"))
+        # queue-send logs the delivery after B has the message: wait for the line.
+        qt.wait_for(lambda: events(a, event="delivery", result="delivered"), 30, "A's delivery line")
 
 
 def dns_answers(port, name):
