@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "decimal.hpp"
+#include "fd_passing.hpp"
 #include "envelope.hpp"
 
 namespace quail {
@@ -93,52 +94,19 @@ Result<LspawnReply> decode_reply(std::string_view packet) {
 
 Status send_request(int sock, const LspawnRequest& r, int msg_fd) {
   std::string p = encode_request(r);
-  iovec iov{p.data(), p.size()};
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctrl;
-  m.msg_controllen = sizeof ctrl;
-  cmsghdr* c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &msg_fd, sizeof(int));
-  ssize_t n;
-  do n = ::sendmsg(sock, &m, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = send_with_fd(sock, p, msg_fd, MSG_NOSIGNAL);
   if (n != static_cast<ssize_t>(p.size())) return sys_error(ErrorKind::temporary, "send to local-spawn");
   return {};
 }
 
 Result<LspawnRequest> recv_request(int sock, Fd& msg_fd) {
   char buf[max_packet];
-  iovec iov{buf, sizeof buf};
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int) * 4)];
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctrl;
-  m.msg_controllen = sizeof ctrl;
-  ssize_t n;
-  do n = ::recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return sys_error(ErrorKind::temporary, "receive from queue-send");
   msg_fd.reset();
-  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < count; ++i) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        if (i == 0 && !msg_fd.valid()) msg_fd.reset(fd);
-        else ::close(fd);  // never keep more descriptors than the protocol carries
-      }
-    }
-  }
+  bool truncated = false;
+  ssize_t n = recv_with_fd(sock, buf, sizeof buf, msg_fd, truncated);
+  if (n < 0) return sys_error(ErrorKind::temporary, "receive from queue-send");
   if (n == 0) return Error{ErrorKind::not_found, "queue-send closed the spawner socket"};
-  if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return bad("truncated");
+  if (truncated) return bad("truncated");
   if (!msg_fd.valid()) return bad("no message descriptor");
   return decode_request(std::string_view(buf, static_cast<size_t>(n)));
 }

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fd_passing.hpp"
+
 namespace quail::mailauth {
 namespace {
 
@@ -66,23 +68,8 @@ Status send_frame(int sock, const std::vector<std::string>& fields, int fd) {
   std::string data = encode(fields);
   size_t done = 0;
   while (done < data.size()) {
-    iovec iov{data.data() + done, data.size() - done};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
-    if (fd >= 0 && done == 0) {
-      std::memset(ctl, 0, sizeof ctl);
-      m.msg_control = ctl;
-      m.msg_controllen = sizeof ctl;
-      cmsghdr* c = CMSG_FIRSTHDR(&m);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    }
-    ssize_t n = ::sendmsg(sock, &m, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
+    // The descriptor rides with the first bytes only.
+    ssize_t n = send_with_fd(sock, std::string_view(data).substr(done), done == 0 ? fd : -1, MSG_NOSIGNAL);
     if (n < 0) return sys_error(ErrorKind::temporary, "write to mailauth's socket");
     done += static_cast<size_t>(n);
   }
@@ -112,23 +99,11 @@ Result<std::vector<std::string>> read_frame(int sock, int timeout_ms, int* fd_ou
     if (r < 0 && errno != EINTR) return sys_error(ErrorKind::temporary, "wait for mailauth's socket");
     if (r <= 0) continue;
     char data[8192];
-    iovec iov{data, *need ? std::min(sizeof data, *need - buf.size()) : 1};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = ctl;
-    m.msg_controllen = sizeof ctl;
-    ssize_t n = ::recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
-    if (n < 0 && errno == EINTR) continue;
+    Fd got;
+    bool truncated = false;
+    ssize_t n = recv_with_fd(sock, data, *need ? std::min(sizeof data, *need - buf.size()) : 1, got, truncated);
     if (n < 0) return sys_error(ErrorKind::temporary, "read mailauth's socket");
-    for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      int got;
-      std::memcpy(&got, CMSG_DATA(c), sizeof(int));
-      if (fd_out && *fd_out < 0) *fd_out = got;
-      else ::close(got);
-    }
+    if (got.valid() && fd_out && *fd_out < 0) *fd_out = got.release();
     if (n == 0) {
       if (buf.empty()) return Error{ErrorKind::not_found, "mailauth closed its socket"};
       return Error{ErrorKind::format, "truncated frame"};

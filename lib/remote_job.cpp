@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "decimal.hpp"
+#include "fd_passing.hpp"
 
 namespace quail {
 namespace {
@@ -57,54 +58,19 @@ Result<RemoteJob> decode_job(std::string_view packet) {
 
 Status send_job(int sock, const RemoteJob& j, int msg_fd) {
   std::string p = encode_job(j);
-  iovec iov{p.data(), p.size()};
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctrl;
-  m.msg_controllen = sizeof ctrl;
-  cmsghdr* c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &msg_fd, sizeof(int));
-  ssize_t n;
-  do n = ::sendmsg(sock, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = send_with_fd(sock, p, msg_fd, MSG_NOSIGNAL | MSG_DONTWAIT);
   if (n != static_cast<ssize_t>(p.size())) return sys_error(ErrorKind::temporary, "send a job to remote-deliver");
   return {};
 }
 
 Result<RemoteJob> recv_job(int sock, Fd& msg_fd) {
   std::string buf(max_packet, '\0');
-  iovec iov{buf.data(), buf.size()};
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int) * 4)];
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctrl;
-  m.msg_controllen = sizeof ctrl;
-  ssize_t n;
-  do n = ::recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return sys_error(ErrorKind::temporary, "receive a job from queue-send");
   msg_fd.reset();
-  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      if (!msg_fd.valid()) {
-        msg_fd.reset(fd);
-      } else {
-        ::close(fd);  // never keep more descriptors than the protocol carries
-      }
-    }
-  }
+  bool truncated = false;
+  ssize_t n = recv_with_fd(sock, buf.data(), buf.size(), msg_fd, truncated);
+  if (n < 0) return sys_error(ErrorKind::temporary, "receive a job from queue-send");
   if (n == 0) return Error{ErrorKind::not_found, "queue-send closed the job socket"};
-  if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return bad("truncated");
+  if (truncated) return bad("truncated");
   if (!msg_fd.valid()) return bad("no message descriptor");
   return decode_job(std::string_view(buf.data(), static_cast<size_t>(n)));
 }
