@@ -40,6 +40,16 @@ TABLE = {
 }
 
 
+def dkim_records(keygen_output):
+    """{name: [("TXT", record)]} from the zone lines quail dkim keygen prints."""
+    out = {}
+    for line in keygen_output.splitlines():
+        if "IN TXT" in line:
+            out[line.split()[0].rstrip(".")] = [("TXT", "".join(line.split('"')[1::2]))]
+    assert len(out) == 2, keygen_output  # an Ed25519 and an RSA key
+    return out
+
+
 def message(sender_header, subject, extra=""):
     return ("From: %s\r\nTo: bob@b.test\r\nSubject: %s\r\n%s\r\nbody\r\n" % (sender_header, subject, extra)).encode()
 
@@ -48,11 +58,14 @@ def message(sender_header, subject, extra=""):
 class InboundChecks(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dns = TableDns(TABLE).start()
-        cls.a = cls.b = None
+        cls.a = cls.b = cls.dns = None
         try:
             cls.a = qt.Instance()
             cls.a.init("mx.a.test", ["a.test"])
+            # A signs its own mail (quail dkim keygen), and the test DNS publishes the keys.
+            table = dict(TABLE)
+            table.update(dkim_records(cls.a.quail("dkim", "keygen", "a.test", "--selector", "s1").out))
+            cls.dns = TableDns(table).start()
             cls.a.write_control("dnsservers", "127.0.0.1@%d\n" % cls.dns.port)
             cls.b = qt.Instance()
             cls.b.init("mx.b.test", ["b.test"])
@@ -72,7 +85,8 @@ class InboundChecks(unittest.TestCase):
         for q in (cls.a, cls.b):
             if q:
                 q.cleanup()
-        cls.dns.stop()
+        if cls.dns:
+            cls.dns.stop()
 
     def delivered(self, subject):
         def find():
@@ -98,7 +112,9 @@ class InboundChecks(unittest.TestCase):
         ar = self.ours(m)
         self.assertEqual(len(ar), 1, m.get_all("Authentication-Results"))
         self.assertIn("spf=pass smtp.mailfrom=a.test", ar[0])
-        self.assertIn("dkim=none", ar[0])
+        # A's remote-deliver signed it with both keys; B verified both against the published records.
+        self.assertIn("dkim=pass header.d=a.test header.s=s1-ed25519", ar[0])
+        self.assertIn("dkim=pass header.d=a.test header.s=s1-rsa", ar[0])
         self.assertIn("dmarc=pass (p=reject dis=none) header.from=a.test", ar[0])
         self.assertTrue(m["Received-SPF"].startswith("pass "), m["Received-SPF"])
         # Ours is above the Received line of B's smtpd (the queue's own comes later, above it).
