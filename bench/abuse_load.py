@@ -1,6 +1,8 @@
 """abuse_load: what the abuse controls cost (`make bench`, issue 15).
 
-  - SMTP accept rate with DNSBL + greylisting + rate limits on (every check
+  - SMTP accept rate with DNSBL + greylisting + rate limits on, with the mail
+    authentication checks on (mailauth: SPF and DMARC pass), and with all of
+    them (every check
     passes: the client's network is allowlisted for greylisting after its first
     pass, the DNS list does not list it, the limits are high) against all off.
     One message per session, from 127.0.9.1 (not a relay client, so every check
@@ -50,27 +52,32 @@ def _accept_rate(q, port):
 
 def bench_accept(rows, say):
     import test_abuse as ta  # its dnsmasq starter
-    dns, dns_port = ta.start_dnsmasq(["--address=/2.0.0.127.bl.test/127.0.0.2"])
+    # sender.test publishes SPF for the client and a DMARC record, so mailauth's
+    # checks (issue 14) pass: spf=pass, dkim=none (unsigned), dmarc=pass.
+    dns, dns_port = ta.start_dnsmasq(["--address=/2.0.0.127.bl.test/127.0.0.2",
+                                      "--txt-record=sender.test,v=spf1 ip4:127.0.9.0/24 -all",
+                                      "--txt-record=_dmarc.sender.test,v=DMARC1; p=none"])
+    abuse = (("greylist", 1), ("ratelimitconnections", 1000000), ("ratelimitmessages", 1000000),
+             ("ratelimitrecipients", 1000000))
+    off = tuple((name, 0) for name in ("ratelimitconnections", "ratelimitmessages", "ratelimitrecipients",
+                                       "tarpitcount", "tarpitmax"))
+    configs = (
+        ("off", off),
+        ("greylisting + limits on, no DNSBL", abuse),
+        ("on (DNSBL + greylisting + limits, all passing)", abuse + (("dnsbl", "bl.test"),)),
+        ("mail authentication on (SPF + DMARC pass, DKIM none)", off + (("authcheck", 1),)),
+        ("everything on (DNSBL, greylisting, limits, SPF, DMARC)", abuse + (("dnsbl", "bl.test"), ("authcheck", 1))),
+    )
     try:
-        for on in (False, "store", True):
+        for what, controls in configs:
             with qt.Instance(prefix="quail-bench-") as q:
                 q.init()
                 q.add_user(ALICE, "alice-secret")
-                if on:
-                    for name, value in (("greylist", 1), ("dnsbl", "bl.test" if on is True else ""),
-                                        ("dnsservers", "127.0.0.1@%d" % dns_port),
-                                        ("ratelimitconnections", 1000000), ("ratelimitmessages", 1000000),
-                                        ("ratelimitrecipients", 1000000)):
-                        q.write_control(name, "%s\n" % value)
-                    q.quail("grey", "allow", "127.0.9.0/24")
-                else:
-                    for name in ("ratelimitconnections", "ratelimitmessages", "ratelimitrecipients",
-                                 "tarpitcount", "tarpitmax"):
-                        q.write_control(name, "0\n")
+                for name, value in controls + (("dnsservers", "127.0.0.1@%d" % dns_port),):
+                    q.write_control(name, "%s\n" % value)
+                q.quail("grey", "allow", "127.0.9.0/24")
                 port = qt.free_port()
                 q.up(smtp="127.0.0.1:%d" % port)
-                what = {False: "off", "store": "greylisting + limits on, no DNSBL",
-                        True: "on (DNSBL + greylisting + limits, all passing)"}[on]
                 say("bench: SMTP sessions with abuse controls %s..." % what)
                 rate = _accept_rate(q, port)
                 rows.append(("SMTP sessions of 1 msg from a non-relay client, 8 at a time, abuse controls %s" % what,
