@@ -3,18 +3,11 @@
 
 #include <algorithm>
 
+#include "address.hpp"
 #include "headers.hpp"
 
 namespace quail::dmarc {
 namespace {
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
