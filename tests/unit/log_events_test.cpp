@@ -215,7 +215,9 @@ TEST_CASE("log events: every event verb logged is in man/quail-log.5's table, an
       }
     }
   }
-  for (const auto& [verb, program] : rows) {
+  for (const auto& row : rows) {
+    const std::string& verb = row.first;  // not a structured binding: clang 14 cannot capture those
+    const std::string& program = row.second;
     bool used = std::any_of(logged.begin(), logged.end(), [&](const auto& l) {
       return l.first == verb && (program == "all" ? l.second == "all" : l.second == program);
     });
