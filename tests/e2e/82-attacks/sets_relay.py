@@ -1,0 +1,186 @@
+"""Open-relay tests (the classic list of address forms that fooled relays of the
+1990s: percent hack, bang paths, source routes, quoted local parts holding an @,
+address literals, our own name in odd spellings) and header injection through
+envelope addresses and DSN parameters.
+
+Relay: a client with no relay rights (no RELAYCLIENT, no AUTH) gives each form
+as the recipient and, when it is taken, sends the message. A try succeeds when a
+recipient that is not one of our own mailboxes reaches the queue.
+Header injection: CR, LF and NUL hidden in HELO, MAIL, RCPT and the xtext of
+ENVID, ORCPT and AUTH=; a try succeeds when a line "X-Injected:" appears in the
+header of a queued message (or of a DSN, in sets_headers_dsn).
+"""
+import os
+
+import attack_lib as al
+
+OURS = {al.ALICE, al.BOB, "postmaster@" + al.DOMAIN}
+
+# (sender, recipient as written after "RCPT TO:"): the victim is at remote.test.
+RELAY_FORMS = [
+    ("spam@evil.test", "<victim@remote.test>"),
+    ("alice@example.test", "<victim@remote.test>"),
+    ("postmaster@example.test", "<victim@remote.test>"),
+    ("", "<victim@remote.test>"),
+    ("spam@evil.test", "<victim%remote.test@example.test>"),
+    ("spam@evil.test", "<victim%remote.test@mx.example.test>"),
+    ("spam@evil.test", "<victim%remote.test@[127.0.0.1]>"),
+    ("spam@evil.test", "<victim%remote.test@[192.0.2.1]>"),
+    ("spam@evil.test", "<victim%remote.test%example.test@example.test>"),
+    ("spam@evil.test", "<victim%remote.test>"),
+    ("spam@evil.test", "<\"victim@remote.test\"@example.test>"),
+    ("spam@evil.test", "<\"victim%remote.test\"@example.test>"),
+    ("spam@evil.test", "<\"victim@remote.test\">"),
+    ("spam@evil.test", "<victim\\@remote.test@example.test>"),
+    ("spam@evil.test", "<victim@remote.test@example.test>"),
+    ("spam@evil.test", "<victim@remote.test>@example.test"),
+    ("spam@evil.test", "<@example.test:victim@remote.test>"),
+    ("spam@evil.test", "<@example.test,@mx.example.test:victim@remote.test>"),
+    ("spam@evil.test", "<@mx.example.test:victim%remote.test@example.test>"),
+    ("spam@evil.test", "<remote.test!victim@example.test>"),
+    ("spam@evil.test", "<remote.test!victim>"),
+    ("spam@evil.test", "<remote.test!victim%example.test@example.test>"),
+    ("spam@evil.test", "<example.test!remote.test!victim@example.test>"),
+    ("spam@evil.test", "<victim@[192.0.2.9]>"),
+    ("spam@evil.test", "<victim@[127.0.0.1]>"),
+    ("spam@evil.test", "<victim@[IPv6:::1]>"),
+    ("spam@evil.test", "<victim@localhost>"),
+    ("spam@evil.test", "<victim@example.test.remote.test>"),
+    ("spam@evil.test", "<victim@xexample.test>"),
+    ("spam@evil.test", "<victim@example.test.>"),
+    ("spam@evil.test", "<victim@remote.test.>"),
+    ("spam@evil.test", "<victim@EXAMPLE.TEST.remote.test>"),
+    ("spam@evil.test", "<victim(comment)@remote.test>"),
+    ("spam@evil.test", "<victim@remote.test(example.test)>"),
+    ("spam@evil.test", "< victim@remote.test >"),
+    ("spam@evil.test", "victim@remote.test"),
+    ("spam@evil.test", "<victim@remote.test> NOTIFY=NEVER"),
+    ("spam@evil.test", "<postmaster%remote.test@example.test>"),
+    ("spam@evil.test", "<\"postmaster@remote.test\"@example.test>"),
+    ("spam@evil.test", "<alice%remote.test@example.test>"),
+    ("spam@evil.test", "<alice-victim%remote.test@example.test>"),
+    ("spam@evil.test", "<victim@remote.test\x00@example.test>"),
+    ("spam@evil.test", "<victim@remote.test\r@example.test>"),
+    ("spam@evil.test", "<victim@r\xc3\xa9mote.test>"),
+]
+RELAY_SUBSET = (0, 4, 10, 16, 19, 23, 35, 38)
+HELOS = ("outside.test", "mx.example.test", "localhost", "[127.0.0.1]")
+
+
+def _relay_try(root, sender, rcpt, helo):
+    s = al.session(root)
+    try:
+        s.reply()
+        s.cmd("EHLO " + helo)
+        s.cmd("MAIL FROM:<%s>" % sender)
+        s.send(b"RCPT TO:" + rcpt.encode("latin-1") + b"\r\n")
+        r = s.reply()
+        if r.startswith("2"):
+            if s.cmd("DATA").startswith("354"):
+                s.send(b"Subject: relay test\r\n\r\nrelay test\r\n.\r\n")
+                s.reply()
+        s.send(b"QUIT\r\n")
+        al.recv_until(s.sock, b"221 ", timeout=10)
+    finally:
+        s.close()
+    for _, env in al.queued(root):
+        foreign = [x["address"] for x in env["recipients"] if x["address"].lower() not in OURS]
+        if foreign:
+            return "queued for %s (RCPT answered %r)" % (foreign, r[:60])
+    return ""
+
+
+def relay(work, tally, full):
+    for helo in HELOS if full else HELOS[:1]:
+        for i, (sender, rcpt) in enumerate(RELAY_FORMS):
+            if not full and i not in RELAY_SUBSET:
+                continue
+            detail = _relay_try(work.fresh(), sender, rcpt, helo)
+            tally.record("open-relay", "HELO %s RCPT TO:%r" % (helo, rcpt), bool(detail), detail)
+
+
+# ---------------------------------------------------------------- header injection
+
+INJ = "X-Injected: yes"
+# (name, the commands of one transaction; each a line sent with CRLF appended)
+HEADER_TRIES = [
+    ("HELO bare CR", ["EHLO evil.test\r" + INJ]),
+    ("HELO NUL", ["EHLO evil.test\x00" + INJ]),
+    ("HELO bare LF", ["EHLO evil.test\n" + INJ]),
+    ("HELO long", ["EHLO " + "a" * 2000 + "\r" + INJ]),
+    ("MAIL quoted CR", ["MAIL FROM:<\"x\r" + INJ + "\"@evil.test>"]),
+    ("MAIL quoted-pair CR LF", ["MAIL FROM:<\"x\\\r\\\n" + INJ + "\"@evil.test>"]),
+    ("MAIL bare LF", ["MAIL FROM:<x\n" + INJ + "@evil.test>"]),
+    ("MAIL NUL", ["MAIL FROM:<x\x00" + INJ + "@evil.test>"]),
+    ("RCPT quoted CR", ["RCPT TO:<\"alice\r" + INJ + "\"@example.test>"]),
+    ("RCPT quoted-pair LF", ["RCPT TO:<\"alice\\\n" + INJ + "\"@example.test>"]),
+    ("ENVID xtext CRLF", ["MAIL FROM:<x@evil.test> ENVID=a+0D+0AX-Injected:+20yes"]),
+    ("ENVID raw CR", ["MAIL FROM:<x@evil.test> ENVID=a\rX-Injected:yes"]),
+    ("AUTH= xtext CRLF", ["MAIL FROM:<x@evil.test> AUTH=a+0D+0AX-Injected:+20yes@evil.test"]),
+    ("ORCPT xtext CRLF", ["RCPT TO:<alice@example.test> NOTIFY=SUCCESS ORCPT=rfc822;a+0D+0AX-Injected:+20yes"]),
+    ("ORCPT raw LF", ["RCPT TO:<alice@example.test> ORCPT=rfc822;a\nX-Injected:yes"]),
+    ("SIZE CRLF", ["MAIL FROM:<x@evil.test> SIZE=10\r\n" + INJ]),
+    ("BODY junk", ["MAIL FROM:<x@evil.test> BODY=8BITMIME\r" + INJ]),
+    ("SMTPUTF8 address LS", ["MAIL FROM:<x\u2028" + INJ + "@evil.test> SMTPUTF8"]),
+]
+
+
+def _injected(data):
+    head = data.split(b"\n\n", 1)[0]
+    return any(line.lower().startswith(b"x-injected") for line in head.replace(b"\r", b"\n").split(b"\n"))
+
+
+def _drain(s):
+    """Everything smtpd says up to the reply to a NOOP: replies never misalign."""
+    s.send(b"NOOP\r\n")
+    return al.recv_until(s.sock, b"250 2.0.0 ok\r\n", timeout=10)
+
+
+def _header_try(root, steps):
+    s = al.session(root, remote_ip="127.0.0.1", env={"RELAYCLIENT": ""})
+    try:
+        s.reply()
+        verbs = [st[:4].upper() for st in steps]
+        if "EHLO" not in verbs:
+            s.cmd("EHLO client.test")
+        if "MAIL" not in verbs:
+            s.cmd("MAIL FROM:<x@evil.test>")
+        for st in steps:
+            s.send(st.encode("utf-8") + b"\r\n")
+            _drain(s)
+        if "RCPT" not in verbs:
+            # A second MAIL is refused when the injected one was taken (the transaction
+            # stays), and opens one when it was refused.
+            s.send(b"MAIL FROM:<x@evil.test>\r\n")
+            s.send(b"RCPT TO:<alice@example.test>\r\n")
+            _drain(s)
+        if s.cmd("DATA").startswith("354"):
+            s.send(b"Subject: header test\r\n\r\nbody\r\n.\r\n")
+            s.reply()
+        s.send(b"QUIT\r\n")
+        al.recv_until(s.sock, b"221 ", timeout=10)
+    finally:
+        s.close()
+    for msg, env in al.queued(root):
+        if _injected(msg):
+            return "queued message header holds X-Injected: %r" % msg.split(b"\n\n")[0][:300]
+        for v in [env["sender"]] + [r["address"] for r in env["recipients"]] + list(env["ext"].values()):
+            if v and any(c in v for c in "\r\n\0"):
+                return "envelope holds a line break: %r" % v
+    return ""
+
+
+def headers(work, tally, full):
+    root = work.fresh()
+    for name, steps in HEADER_TRIES:
+        if not full and name not in ("HELO bare CR", "MAIL quoted CR", "ENVID xtext CRLF", "ORCPT xtext CRLF"):
+            continue
+        detail = _header_try(root, steps)
+        _clear_queue(root)
+        tally.record("header-injection", name, bool(detail), detail)
+
+
+def _clear_queue(root):
+    d = os.path.join(root, "queue", "todo")
+    for n in os.listdir(d):
+        os.unlink(os.path.join(d, n))
