@@ -10,7 +10,9 @@ flight. The figures: guesses checked before the lock and the time they took.
 import base64
 import hashlib
 import os
+import socket
 import struct
+import subprocess
 import threading
 import time
 
@@ -63,6 +65,28 @@ def _auth(root, user, password, ip="127.0.0.1", guesses=1):
     return out
 
 
+def _pop3_login(root, user, password):
+    """pop3d's answer to USER/PASS over a socketpair (plaintext allowed)."""
+    a, b = socket.socketpair()
+    e = dict(os.environ, QUAIL_ROOT=root, TCPREMOTEIP="127.0.0.1", TCPREMOTEPORT="40000",
+             TCPLOCALIP="127.0.0.1", PROTO="TCP", PLAINTEXTLOGIN="")
+    p = subprocess.Popen([al.qt.bin_path("pop3d")], stdin=b, stdout=b, stderr=subprocess.DEVNULL, env=e)
+    b.close()
+    try:
+        al.recv_until(a, b"\r\n")
+        a.sendall(b"USER %s\r\n" % user.encode())
+        al.recv_until(a, b"\r\n")
+        a.sendall(b"PASS %s\r\n" % password.encode())
+        return al.recv_until(a, b"\r\n", timeout=60)
+    finally:
+        a.close()
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 def locks(work, tally, full):
     root = work.fresh()
     seed_failures(root, "u", al.ALICE, USER_LIMIT)
@@ -75,6 +99,8 @@ def locks(work, tally, full):
     if not r.startswith("235"):  # the control: the same login from elsewhere works
         tally.record("auth-brute-force", "control: bob from a clean address", True, "refused: %r" % r)
     if full:
+        r = _pop3_login(root, al.ALICE, al.PASSWORD)
+        tally.record("auth-brute-force", "POP3: right password for a locked name", r.startswith(b"+OK"), r)
         r = _auth(root, al.BOB, al.PASSWORD, ip="192.0.2.101", guesses=4)
         took = r[3].startswith("235") or r[3].startswith("535")
         tally.record("auth-brute-force", "a 4th guess in one session", took, "answered %r" % r[3])

@@ -184,3 +184,36 @@ def _clear_queue(root):
     d = os.path.join(root, "queue", "todo")
     for n in os.listdir(d):
         os.unlink(os.path.join(d, n))
+
+
+def headers_dsn(work, tally, full):
+    """ENVID and ORCPT carrying an encoded CRLF reach a delivery notice that
+    queue-send writes (NOTIFY=SUCCESS): a running instance, the DSN read from
+    the sender's Maildir."""
+    q = al.qt.Instance(prefix="quail-attacks-dsn-")
+    try:
+        q.init("mx.example.test", ["example.test"])
+        q.add_user(al.ALICE, al.PASSWORD)
+        q.add_user(al.BOB, al.PASSWORD)
+        q.up(env={"QUAIL_RETRY_SCALE": "100"})
+        tries = [
+            ("ENVID and ORCPT xtext CRLF", b"Xenvid=a+0D+0AX-Injected:+20yes\0",
+             b"Xorcpt=rfc822;a+0D+0AX-Injected:+20yes\0"),
+            ("ORCPT utf-8 xtext LF", b"", b"Xorcpt=utf-8;a\\x{A}X-Injected:\\x{20}yes\0"),
+            ("ENVID xtext NUL CR", b"Xenvid=a+00+0DX-Injected:+20yes\0", b""),
+        ]
+        for i, (name, msg_keys, rcpt_keys) in enumerate(tries):
+            env = (b"F" + al.BOB.encode() + b"\0" + msg_keys + b"T" + al.ALICE.encode() + b"\0Xnotify=SUCCESS\0" +
+                   rcpt_keys + b"\0")
+            before = q.maildir_count(al.BOB)
+            code, err = q.queue_inject(b"Subject: dsn %d\n\nbody\n" % i, env)
+            if code != 0:
+                tally.record("header-injection", "DSN: " + name, False, "refused by queue-inject: exit %d" % code)
+                continue
+            al.qt.wait_for(lambda: q.maildir_count(al.BOB) > before, 60, "the delivery notice")
+            dsn = q.maildir_messages(al.BOB)[-1]
+            lines = dsn.replace(b"\r", b"\n").split(b"\n")
+            hit = [ln for ln in lines if ln.lower().startswith(b"x-injected")]
+            tally.record("header-injection", "DSN: " + name, bool(hit), "the notice holds %r" % hit[:2] if hit else "")
+    finally:
+        q.cleanup()

@@ -6,7 +6,7 @@ however the bytes are split into reads, in DATA, pipelined or inside a BDAT
 chunk. A try succeeds when a second message (to bob, whom only the smuggled
 transaction names) reaches the queue.
 Outbound: remote-deliver must never put on the wire a sequence a lenient
-receiver would take as the end of data: a message queued by a local user
+receiver (or one that drops NULs) would take as the end of data: a message queued by a local user
 (sendmail and queue-inject carry bytes as they are) holds each variant, and a try
 succeeds when the DATA bytes a peer receives hold one before the real end.
 """
@@ -42,9 +42,13 @@ ENDS = [
     ("<LF><CR>.<LF><CR>", b"\n\r.\n\r"),
     ("<CR><LF>..<CR><LF> (stuffed)", b"\r\n..\r\n"),
     ("<CR><LF>.<0x85>", b"\r\n.\xc2\x85"),
+    ("<CR><LF><NUL>.<CR>", b"\r\n\x00.\r"),
+    ("<CR><LF><NUL>.<LF>", b"\r\n\x00.\n"),
+    ("<LF><LF>.<CR><LF>", b"\n\n.\r\n"),
+    ("<CR><LF>. (no line end)", b"\r\n."),
 ]
 SUBSET = {"<LF>.<LF>", "<CR>.<CR>", "<LF>.<CR><LF>", "<CR><LF>.<LF>", "<CR><LF>.<CR>", "<CR><LF>.<NUL><CR><LF>",
-          "<CR><LF><SP>.<CR><LF>"}
+          "<CR><LF><NUL>.<CR><LF>", "<CR><LF><SP>.<CR><LF>"}
 
 SMUGGLED = (b"MAIL FROM:<ceo@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
             b"From: ceo@example.test\r\nSubject: smuggled\r\n\r\npay the invoice\r\n")
@@ -194,7 +198,9 @@ def outbound(work, tally, full):
             if wire is None:
                 tally.record("smuggling-out", name, False, "not sent: %r" % report[:2])
                 continue
-            hits = [e for e in LENIENT_ENDS if e in wire[:-2]]
+            # A receiver may also drop NULs before it looks for the end (the
+            # <CR><LF><NUL>.<CR><LF> variants): judge both readings.
+            hits = [e for e in LENIENT_ENDS if e in wire[:-2] or e in wire[:-2].replace(b"\0", b"")]
             bare = any(wire[i] == 13 and wire[i + 1:i + 2] != b"\n" for i in range(len(wire))) or \
                 any(wire[i] == 10 and (i == 0 or wire[i - 1] != 13) for i in range(len(wire)))
             detail = "wire holds %r%s" % (hits, " and bare CR/LF" if bare else "") if hits else ""
