@@ -36,7 +36,7 @@ SETS = [
     ("starttls-pop3", [sets_starttls.pop3]),
     ("starttls-client", [sets_client.starttls_injection]),
     ("open-relay", [sets_relay.relay]),
-    ("header-injection", [sets_relay.headers, sets_relay.headers_dsn]),
+    ("header-injection", [sets_relay.headers, sets_relay.headers_sendmail, sets_relay.headers_dsn]),
     ("mime-bomb", [sets_mime.inbound, sets_mime.outbound]),
     ("hostile-peer", [sets_client.hostile_replies]),
     ("auth-brute-force", [sets_auth.locks, sets_auth.sequential, sets_auth.parallel]),

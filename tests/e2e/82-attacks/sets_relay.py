@@ -7,10 +7,12 @@ Relay: a client with no relay rights (no RELAYCLIENT, no AUTH) gives each form
 as the recipient and, when it is taken, sends the message. A try succeeds when a
 recipient that is not one of our own mailboxes reaches the queue.
 Header injection: CR, LF and NUL hidden in HELO, MAIL, RCPT and the xtext of
-ENVID, ORCPT and AUTH=; a try succeeds when a line "X-Injected:" appears in the
-header of a queued message (or of a DSN, in sets_headers_dsn).
+ENVID, ORCPT and AUTH=, and in what a web form hands sendmail(1) (-f, -F,
+recipients); a try succeeds when a line "X-Injected:" appears in the header of
+a queued message or of a delivery notice (headers_dsn), or a recipient is added.
 """
 import os
+import subprocess
 
 import attack_lib as al
 
@@ -217,3 +219,39 @@ def headers_dsn(work, tally, full):
             tally.record("header-injection", "DSN: " + name, bool(hit), "the notice holds %r" % hit[:2] if hit else "")
     finally:
         q.cleanup()
+
+
+# What a web form hands to sendmail(1) (the PHP mail() -f/-F class): an address
+# or a name with a line break in it must not become a header or a recipient.
+SENDMAIL_TRIES = [
+    ("-F name with LF", ["-F", "Alice\n" + INJ, al.ALICE]),
+    ("-F name with CR LF", ["-F", "Alice\r\n" + INJ, al.ALICE]),
+    ("-F name with CR", ["-F", "Alice\r" + INJ, al.ALICE]),
+    ("-f sender with LF", ["-f", "x@evil.test\n" + INJ, al.ALICE]),
+    ("-f sender with CR LF Bcc", ["-f", "x@evil.test\r\nBcc: victim@remote.test", al.ALICE]),
+    ("recipient with LF", [al.ALICE + "\n" + INJ]),
+    ("recipient with LF Bcc", [al.ALICE + "\nBcc: victim@remote.test"]),
+    ("-V envid with LF", ["-V", "a\n" + INJ, al.ALICE]),
+    ("-N notify with LF", ["-N", "SUCCESS\n" + INJ, al.ALICE]),
+]
+
+
+def headers_sendmail(work, tally, full):
+    root = work.fresh()
+    env = dict(os.environ, QUAIL_ROOT=root, USER="alice", LOGNAME="alice")
+    for name, args in SENDMAIL_TRIES:
+        if not full and name not in ("-F name with LF", "recipient with LF Bcc"):
+            continue
+        subprocess.run([al.qt.bin_path("sendmail")] + args, input=b"Subject: form\n\nhello\n", env=env,
+                       capture_output=True, timeout=60)
+        detail = ""
+        for msg, e in al.queued(root):
+            rcpts = [r["address"] for r in e["recipients"]]
+            if _injected(msg):
+                detail = "queued message header holds X-Injected: %r" % msg.split(b"\n\n")[0][-200:]
+            elif any("remote.test" in r for r in rcpts):
+                detail = "a Bcc recipient was added: %r" % rcpts
+            elif any(c in (v or "") for v in [e["sender"]] + rcpts for c in "\r\n"):
+                detail = "envelope holds a line break"
+        _clear_queue(root)
+        tally.record("header-injection", "sendmail " + name, bool(detail), detail)

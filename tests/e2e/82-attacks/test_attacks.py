@@ -58,7 +58,8 @@ class AttackSets(unittest.TestCase):
         self.run_set(sets_relay.relay, "open-relay")
 
     def test_header_injection_through_the_envelope(self):
-        self.run_set(sets_relay.headers, "header-injection")
+        self.run_set(lambda w, t, f: (sets_relay.headers(w, t, f), sets_relay.headers_sendmail(w, t, f)),
+                     "header-injection")
 
     def test_mime_bombs(self):
         self.run_set(lambda w, t, f: (sets_mime.inbound(w, t, f), sets_mime.outbound(w, t, f)), "mime-bomb")
