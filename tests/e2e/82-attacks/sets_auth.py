@@ -3,9 +3,9 @@ limits: man/checkpassword.8, queue-layout/logins.md).
 
 A try succeeds when the right password is accepted for a login name or from a
 client address that is over its failure limit, when a session goes on taking
-guesses after smtpd's per-session limit, or (long run) when the guesses checked
-before the lock exceed the policy's limit by more than the parallel sessions in
-flight. The figures: guesses checked before the lock and the time they took.
+guesses after smtpd's per-session limit, or (long run) when guesses made in
+parallel from many addresses get more passwords of one name checked than its
+limit (10). The figures: guesses checked before the lock and the time they took.
 """
 import base64
 import hashlib
@@ -51,6 +51,7 @@ def _auth(root, user, password, ip="127.0.0.1", guesses=1, results=None):
     others wrong); the reply to each ("" once the session is gone). results
     (a list) gets checkpassword's verdicts (its log's result=) of the session."""
     s = al.session(root, remote_ip=ip, env={"PLAINTEXTLOGIN": ""})
+    s.sock.settimeout(90)  # checkpassword's delays reach 30 s
     out = []
     try:
         s.reply()
@@ -147,6 +148,8 @@ def parallel(work, tally, full, sessions=40):
     tally.record("auth-brute-force", "parallel: right password after %d bot guesses" % sessions,
                  r.startswith("235"), r)
     checked = sum(1 for v in results if v != "locked")
+    tally.record("auth-brute-force", "parallel: passwords checked for one name", checked > USER_LIMIT,
+                 "%d checked, the limit is %d" % (checked, USER_LIMIT) if checked > USER_LIMIT else "")
     tally.note("auth-brute-force", "%d parallel guesses from %d addresses in %.0f s: %d passwords checked, "
                "%d refused unchecked (locked)" % (sessions, sessions, time.monotonic() - start, checked,
                                                   results.count("locked")))
