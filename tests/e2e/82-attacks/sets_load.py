@@ -152,17 +152,19 @@ def flood(work, tally, full):
         ok = legit_greeted(port)
         tally.record("connection-flood", "%d connections held open" % n, not ok,
                      "" if ok else "a client from another address was not greeted")
-        greeted = 0
+        answers = {"220": 0, "other": 0, "closed": 0, "silent": 0}
         for s in socks:
             s.settimeout(0.2)
             try:
-                if s.recv(64).startswith(b"220"):
-                    greeted += 1
+                first = s.recv(64)
+                answers["220" if first.startswith(b"220") else "other" if first else "closed"] += 1
             except OSError:
-                pass
+                answers["silent"] += 1
             s.close()
-        tally.note("connection-flood", "%d connects in %.1f s: %d greeted, %d refused at connect" %
-                   (n, time.monotonic() - start, greeted, refused))
+        tally.note("connection-flood", "%d connects in %.1f s: %d greeted, %d turned away with a reply, %d closed "
+                   "unanswered, %d silent, %d refused at connect" %
+                   (n, time.monotonic() - start, answers["220"], answers["other"], answers["closed"],
+                    answers["silent"], refused))
         al.qt.wait_for(lambda: legit_greeted(port), 30, "service after the flood")
         alive = q.pids("tcpserver")
         tally.record("connection-flood", "tcpserver alive and serving after", not alive,
