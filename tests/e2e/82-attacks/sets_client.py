@@ -10,10 +10,7 @@
   timeouts, dies of a signal, grows past 256 MiB, writes no report, or claims
   the message accepted when the peer never said so.
 """
-import os
-import socket
 import ssl
-import tempfile
 import time
 
 import attack_lib as al

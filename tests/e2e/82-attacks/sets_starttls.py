@@ -12,7 +12,6 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import time
 
 import attack_lib as al
 
