@@ -35,7 +35,7 @@ SETS = [
     ("starttls-smtp", [sets_starttls.smtp]),
     ("starttls-pop3", [sets_starttls.pop3]),
     ("starttls-client", [sets_client.starttls_injection]),
-    ("open-relay", [sets_relay.relay]),
+    ("open-relay", [sets_relay.relay, sets_relay.relay_rules]),
     ("header-injection", [sets_relay.headers, sets_relay.headers_sendmail, sets_relay.headers_dsn]),
     ("mime-bomb", [sets_mime.inbound, sets_mime.outbound]),
     ("hostile-peer", [sets_client.hostile_replies]),

@@ -255,3 +255,59 @@ def headers_sendmail(work, tally, full):
                 detail = "envelope holds a line break"
         _clear_queue(root)
         tally.record("header-injection", "sendmail " + name, bool(detail), detail)
+
+
+def _rcpt_through(port, src, host="127.0.0.1"):
+    """The reply to RCPT TO:<victim@remote.test> from src through tcpserver."""
+    import socket
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(20)
+    try:
+        s.bind((src, 0))
+        s.connect((host, port))
+        al.recv_until(s, b"\r\n")
+        s.sendall(b"EHLO client.test\r\n")
+        al.recv_until(s, b"\r\n250 ")
+        s.sendall(b"MAIL FROM:<spam@evil.test>\r\nRCPT TO:<victim@remote.test>\r\n")
+        replies = al.recv_until(s, b"\r\n", timeout=20)
+        while replies.count(b"\r\n") < 2:
+            more = al.recv_until(s, b"\r\n", timeout=20)
+            if not more:
+                break
+            replies += more
+        s.sendall(b"QUIT\r\n")
+        return replies.split(b"\r\n")[1].decode(errors="replace")
+    finally:
+        s.close()
+
+
+def relay_rules(work, tally, full):
+    """quail init's rules give relay rights to 127.0.0.1 and ::1 only: through
+    tcpserver, neighbours of those addresses (a prefix that is not one) and
+    other loopback addresses must get none."""
+    q = al.qt.Instance(prefix="quail-attacks-rules-")
+    try:
+        q.init("mx.example.test", ["example.test"])
+        port = al.qt.free_port()
+        q.up(smtp="127.0.0.1:%d" % port)
+        al.qt.wait_for(lambda: _try_connect(port), 30, "smtpd listening")
+        control = _rcpt_through(port, "127.0.0.1")
+        if not control.startswith("250"):
+            tally.record("open-relay", "control: 127.0.0.1 relays", True, "refused: %r" % control)
+        sources = [("127.0.0.10", "127.0.0.1"), ("127.0.0.100", "127.0.0.1"), ("127.0.0.2", "127.0.0.1"),
+                   ("127.1.0.1", "127.0.0.1"), ("127.0.0.11", "127.0.0.1")]
+        for src, host in sources if full else sources[:2]:
+            r = _rcpt_through(port, src, host)
+            tally.record("open-relay", "through tcpserver from %s" % src, r.startswith("2"), r)
+    finally:
+        q.cleanup()
+
+
+def _try_connect(port):
+    import socket
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False

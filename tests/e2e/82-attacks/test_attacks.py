@@ -55,7 +55,7 @@ class AttackSets(unittest.TestCase):
         self.run_set(sets_starttls.pop3, "starttls-pop3")
 
     def test_open_relay_forms(self):
-        self.run_set(sets_relay.relay, "open-relay")
+        self.run_set(lambda w, t, f: (sets_relay.relay(w, t, f), sets_relay.relay_rules(w, t, f)), "open-relay")
 
     def test_header_injection_through_the_envelope(self):
         self.run_set(lambda w, t, f: (sets_relay.headers(w, t, f), sets_relay.headers_sendmail(w, t, f)),
