@@ -87,6 +87,26 @@ Status write_slot(int fd, uint32_t idx, const Slot& s) {
   return {};
 }
 
+// Under the caller's lock: adds one to the count of (kind, text) (delta > 0),
+// takes one off (delta < 0) or clears it (delta == 0). Taking off or clearing a
+// count that was forgotten meanwhile does nothing.
+Status adjust(int fd, char kind, std::string_view text, int delta, int64_t now, int64_t window) {
+  unsigned char k[16];
+  slot_key(kind, text, k);
+  auto f = find_slot(fd, k, now, window);
+  if (!f) return f.error();
+  Slot s = f->slot;
+  if (delta > 0) {
+    std::memcpy(s.key, k, 16);
+    if (s.failures < UINT32_MAX) ++s.failures;
+    s.last = now;
+  } else {
+    if (s.failures == 0) return {};
+    if (delta == 0 || --s.failures == 0) s = Slot{};
+  }
+  return write_slot(fd, f->index, s);
+}
+
 }  // namespace
 
 LoginStanding judge(const LoginPolicy& p, uint32_t user_failures, uint32_t address_failures) {
@@ -113,6 +133,10 @@ Result<LoginLimits> LoginLimits::open(const std::string& path, LoginPolicy polic
 Result<LoginStanding> LoginLimits::standing(std::string_view user, std::string_view address, int64_t now) {
   Locked lock(fd_.get());
   if (!lock.ok()) return sys_error(ErrorKind::temporary, "lock the login failure table");
+  return standing_locked(user, address, now);
+}
+
+Result<LoginStanding> LoginLimits::standing_locked(std::string_view user, std::string_view address, int64_t now) {
   unsigned char k[16];
   slot_key('u', user, k);
   auto u = find_slot(fd_.get(), k, now, policy_.window);
@@ -127,33 +151,38 @@ Result<LoginStanding> LoginLimits::standing(std::string_view user, std::string_v
   return judge(policy_, u->slot.failures, af);
 }
 
+Result<LoginStanding> LoginLimits::begin(std::string_view user, std::string_view address, int64_t now) {
+  Locked lock(fd_.get());
+  if (!lock.ok()) return sys_error(ErrorKind::temporary, "lock the login failure table");
+  auto st = standing_locked(user, address, now);
+  if (!st || st->locked) return st;
+  if (auto s = adjust(fd_.get(), 'u', user, 1, now, policy_.window); !s) return s.error();
+  if (!address.empty()) {
+    if (auto s = adjust(fd_.get(), 'a', address, 1, now, policy_.window); !s) return s.error();
+  }
+  return st;
+}
+
+Status LoginLimits::settle(std::string_view user, std::string_view address, Settled how, int64_t now) {
+  Locked lock(fd_.get());
+  if (!lock.ok()) return sys_error(ErrorKind::temporary, "lock the login failure table");
+  if (auto s = adjust(fd_.get(), 'u', user, how == Settled::right ? 0 : -1, now, policy_.window); !s) return s;
+  if (address.empty()) return {};
+  return adjust(fd_.get(), 'a', address, -1, now, policy_.window);
+}
+
 Status LoginLimits::record_failure(std::string_view user, std::string_view address, int64_t now) {
   Locked lock(fd_.get());
   if (!lock.ok()) return sys_error(ErrorKind::temporary, "lock the login failure table");
-  for (int pass = 0; pass < 2; ++pass) {
-    if (pass == 1 && address.empty()) break;
-    unsigned char k[16];
-    slot_key(pass == 0 ? 'u' : 'a', pass == 0 ? user : address, k);
-    auto f = find_slot(fd_.get(), k, now, policy_.window);
-    if (!f) return f.error();
-    Slot s = f->slot;
-    std::memcpy(s.key, k, 16);
-    if (s.failures < UINT32_MAX) ++s.failures;
-    s.last = now;
-    if (auto st = write_slot(fd_.get(), f->index, s); !st) return st;
-  }
-  return {};
+  if (auto s = adjust(fd_.get(), 'u', user, 1, now, policy_.window); !s) return s;
+  if (address.empty()) return {};
+  return adjust(fd_.get(), 'a', address, 1, now, policy_.window);
 }
 
 Status LoginLimits::record_success(std::string_view user, int64_t now) {
   Locked lock(fd_.get());
   if (!lock.ok()) return sys_error(ErrorKind::temporary, "lock the login failure table");
-  unsigned char k[16];
-  slot_key('u', user, k);
-  auto f = find_slot(fd_.get(), k, now, policy_.window);
-  if (!f) return f.error();
-  if (f->slot.failures == 0) return {};
-  return write_slot(fd_.get(), f->index, Slot{});
+  return adjust(fd_.get(), 'u', user, 0, now, policy_.window);
 }
 
 }  // namespace quail

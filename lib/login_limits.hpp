@@ -45,6 +45,17 @@ class LoginLimits {
 
   // The standing of user from address (address may be empty: no per-address count).
   Result<LoginStanding> standing(std::string_view user, std::string_view address, int64_t now);
+  // An attempt about to be checked: its standing from the counts before it and,
+  // unless locked, one failure counted at once for the name and the address, so
+  // attempts in flight together see each other (a botnet's parallel guesses
+  // cannot all pass under the limits). settle() takes it back when it was no
+  // failure; a wrong password needs nothing more.
+  Result<LoginStanding> begin(std::string_view user, std::string_view address, int64_t now);
+  enum class Settled { right, undecided };
+  // How an attempt counted by begin() ended: the right password (the name's
+  // count is cleared, the attempt taken off the address's) or undecided (a
+  // temporary error: taken off both).
+  Status settle(std::string_view user, std::string_view address, Settled how, int64_t now);
   // A failed attempt: both counts go up by one.
   Status record_failure(std::string_view user, std::string_view address, int64_t now);
   // A successful login clears the login name's count (not the address's: one
@@ -55,6 +66,7 @@ class LoginLimits {
 
  private:
   LoginLimits(Fd fd, LoginPolicy p) : fd_(std::move(fd)), policy_(p) {}
+  Result<LoginStanding> standing_locked(std::string_view user, std::string_view address, int64_t now);
   Fd fd_;
   LoginPolicy policy_;
 };

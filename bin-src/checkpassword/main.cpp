@@ -88,21 +88,30 @@ int run(int argc, char** argv) {
 
   auto limits = quail::LoginLimits::open(quail::login_limits_path(root));
   if (!limits) return log_login("error", creds->user, ip, limits.error().reason), exit_temporary;
-  auto standing = limits->standing(creds->user, ip, std::time(nullptr));
+  // Counted as a failure before the check, taken back below when it is none:
+  // guesses made in parallel see each other (queue-layout/logins.md).
+  auto standing = limits->begin(creds->user, ip, std::time(nullptr));
   if (!standing) return log_login("error", creds->user, ip, standing.error().reason), exit_temporary;
   if (standing->locked) return log_login("locked", creds->user, ip, "too many failed logins"), exit_locked;
   // Waits outside the lock: other logins go on meanwhile.
   if (standing->delay > 0) ::sleep(static_cast<unsigned>(standing->delay));
 
   auto verdict = quail::checkpassword::check_login(root, *system == 1, *creds);
-  if (!verdict) return log_login("error", creds->user, ip, verdict.error().reason), exit_temporary;
   int64_t now = std::time(nullptr);
+  using Settled = quail::LoginLimits::Settled;
+  if (!verdict) {
+    if (auto s = limits->settle(creds->user, ip, Settled::undecided, now); !s) {
+      log_login("error", creds->user, ip, s.error().reason);
+    }
+    return log_login("error", creds->user, ip, verdict.error().reason), exit_temporary;
+  }
   if (!verdict->login) {
-    if (auto s = limits->record_failure(creds->user, ip, now); !s) log_login("error", creds->user, ip, s.error().reason);
     log_login("refused", creds->user, ip, verdict->refusal);
     return exit_refused;
   }
-  if (auto s = limits->record_success(creds->user, now); !s) log_login("error", creds->user, ip, s.error().reason);
+  if (auto s = limits->settle(creds->user, ip, Settled::right, now); !s) {
+    log_login("error", creds->user, ip, s.error().reason);
+  }
   log_login("ok", verdict->login->user, ip);
   return start(*verdict->login, argv + 1);
 }

@@ -108,6 +108,14 @@ Result<Request> read_job(const std::string& domain, int fd, uint64_t length, con
   return q;
 }
 
+std::string without_stray_cr_nul(std::string message) {
+  for (size_t i = message.find_first_of(std::string_view("\r\0", 2)); i != std::string::npos;
+       i = message.find_first_of(std::string_view("\r\0", 2), i + 1)) {
+    if (message[i] == '\0' || i + 1 == message.size() || message[i + 1] != '\n') message[i] = ' ';
+  }
+  return message;
+}
+
 std::string wire_form(const std::string& message) {
   std::string out;
   out.reserve(message.size() + message.size() / 32 + 8);

@@ -35,6 +35,15 @@ Result<Request> read_request(int argc, char** argv);
 // envelope, whose sender and recipients at the given indexes the job is for.
 Result<Request> read_job(const std::string& domain, int fd, uint64_t length, const std::vector<uint32_t>& rcpts);
 
+// The message with every CR that does not end a line, and every NUL, turned
+// into a space (as Postfix 3.9's cleanup_replace_stray_cr_lf does for CR and LF).
+// SMTP smuggling needs one of them (<CR>.<CR>, <CR>.<CRLF>, <CRLF><NUL>.<CRLF>
+// for a receiver that drops NULs...): a lenient receiver could end the data there
+// and take what follows for commands sent under our name. smtpd refuses both,
+// so only mail injected on this machine can hold them; RFC 5321 forbids them
+// in text anyway.
+std::string without_stray_cr_nul(std::string message);
+
 // The message as sent after DATA: CRLF line ends, dot-stuffed, ending in CRLF.CRLF.
 std::string wire_form(const std::string& message);
 

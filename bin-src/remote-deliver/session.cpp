@@ -31,7 +31,11 @@ bool too_many_recipients(const SmtpReply& r) {
 std::string Target::label() const { return literal ? "[" + host + "]" : host + " [" + ip + "]"; }
 
 const std::string& WireMessage::get(bool downgrade) {
-  auto signed_form = [&](const std::string& m) { return signer_ ? wire_form(signer_->fields(m) + m) : wire_form(m); };
+  // Stray CRs and NULs go before signing, so the signature covers the bytes sent.
+  auto signed_form = [&](const std::string& raw) {
+    std::string m = without_stray_cr_nul(raw);
+    return signer_ ? wire_form(signer_->fields(m) + m) : wire_form(m);
+  };
   if (!downgrade) {
     if (eight_.empty()) eight_ = signed_form(message_);
     return eight_;

@@ -128,6 +128,70 @@ TEST_CASE("login limits: concurrent processes lose no failure") {
   CHECK(s->user_failures == procs * each);
 }
 
+TEST_CASE("login limits: attempts in flight count before their check, so parallel guesses lock the name") {
+  TempTable t;
+  auto l = quail::LoginLimits::open(t.path());
+  REQUIRE(l);
+  // Twelve guesses from twelve addresses begin before any is checked (a botnet).
+  int checked = 0;
+  for (int i = 0; i < 12; ++i) {
+    auto s = l->begin("alice", "192.0.2." + std::to_string(i), 100);
+    REQUIRE(s);
+    if (!s->locked) ++checked;
+  }
+  CHECK(checked == static_cast<int>(l->policy().user_limit));
+  auto s = l->standing("alice", "192.0.2.99", 100);
+  REQUIRE(s);
+  CHECK(s->locked);
+  CHECK(s->user_failures == l->policy().user_limit);
+}
+
+TEST_CASE("login limits: a right password settles its attempt: the name clears, the address is as before") {
+  TempTable t;
+  auto l = quail::LoginLimits::open(t.path());
+  REQUIRE(l);
+  for (int i = 0; i < 2; ++i) REQUIRE(l->record_failure("alice", "198.51.100.1", 50));
+  auto s = l->begin("alice", "198.51.100.1", 60);
+  REQUIRE(s);
+  CHECK(s->user_failures == 2);
+  CHECK(s->address_failures == 2);
+  REQUIRE(l->settle("alice", "198.51.100.1", quail::LoginLimits::Settled::right, 61));
+  s = l->standing("alice", "198.51.100.1", 62);
+  REQUIRE(s);
+  CHECK(s->user_failures == 0);
+  CHECK(s->address_failures == 2);
+  // Many right logins from one address (NAT) leave no count behind.
+  for (int i = 0; i < 50; ++i) {
+    std::string user = "user" + std::to_string(i);
+    REQUIRE(l->begin(user, "198.51.100.1", 70));
+    REQUIRE(l->settle(user, "198.51.100.1", quail::LoginLimits::Settled::right, 70));
+  }
+  s = l->standing("bob", "198.51.100.1", 71);
+  REQUIRE(s);
+  CHECK(s->address_failures == 2);
+  CHECK_FALSE(s->locked);
+}
+
+TEST_CASE("login limits: an undecided attempt is taken off both counts; a locked one is not counted") {
+  TempTable t;
+  auto l = quail::LoginLimits::open(t.path());
+  REQUIRE(l);
+  REQUIRE(l->record_failure("alice", "192.0.2.1", 50));
+  REQUIRE(l->begin("alice", "192.0.2.1", 60));
+  REQUIRE(l->settle("alice", "192.0.2.1", quail::LoginLimits::Settled::undecided, 61));
+  auto s = l->standing("alice", "192.0.2.1", 62);
+  REQUIRE(s);
+  CHECK(s->user_failures == 1);
+  CHECK(s->address_failures == 1);
+  for (int i = 0; i < 20; ++i) REQUIRE(l->record_failure("bob", "", 80));
+  s = l->begin("bob", "192.0.2.2", 81);
+  REQUIRE(s);
+  CHECK(s->locked);
+  s = l->standing("carol", "192.0.2.2", 82);
+  REQUIRE(s);
+  CHECK(s->address_failures == 0);
+}
+
 TEST_CASE("shadow: lines parse into name, hash and expiry; malformed ones do not") {
   auto e = quail::parse_shadow_line("carol:$y$j9T$abc$def:19000:0:99999:7:::");
   REQUIRE(e);
