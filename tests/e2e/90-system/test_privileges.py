@@ -12,11 +12,15 @@ import pwd
 import re
 import smtplib
 import stat
+import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import quailtest as qt  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "65-remote"))
+from smtp_peer import Peer  # noqa: E402
 
 DOC = os.path.join(qt.REPO, "queue-layout", "privileges.md")
 
@@ -190,6 +194,28 @@ class PrivilegeAudit(unittest.TestCase):
                     held[name] = held.get(name, 0) + 1
             # supervise: one per service; tcpserver and pop3d: the POP3 listener and its login step.
             self.assertEqual(held, {"supervise": 4, "local-spawn": 1, "tcpserver": 1, "pop3d": 1})
+
+    def test_remote_deliver_runs_for_queue_send_alone(self):
+        # queue-send (quail-send) runs the set-uid quail-remote copy: mail leaves.
+        peer = Peer().start()
+        self.addCleanup(peer.stop)
+        self.q.write_control("smtproutes", "remote.test:[127.0.0.1]:%d\n" % peer.port)
+        r = self.q.sendmail(["-f", "alice@sys.test", "bob@remote.test"], b"Subject: leaving\n\nx\n")
+        self.assertEqual(r.returncode, 0, r.err)
+        qt.wait_for(lambda: peer.messages(), 60, "the message at the peer")
+        # smtpd's uid shares the group quail that may execute it: refused before
+        # anything is read, so no DKIM signature and no smarthost login for it.
+        uid, gid, groups = self.identities()["quail-smtpd"]
+
+        def drop():
+            os.setgroups(groups)
+            os.setgid(gid)
+            os.setuid(uid)
+        r = subprocess.run([self.q.path("bin", "remote-deliver"), "remote.test", "alice@sys.test", "bob@remote.test"],
+                           stdin=subprocess.DEVNULL, capture_output=True, preexec_fn=drop, timeout=60,
+                           env={"PATH": "/usr/bin:/bin"})
+        self.assertEqual(r.returncode, 111, r.stdout)
+        self.assertIn(b"not by queue-send's user", r.stderr)
 
     def test_smtp_auth_works_in_a_system_install(self):
         # checkpassword runs as quail-smtpd there and could not create
