@@ -62,7 +62,7 @@ fuzz-long: fuzz-build
 e2e: build
 	$(PYTHON) tests/e2e/run.py
 
-# Opt-in, not in `make check` (about an hour here): the whole e2e suite (or
+# Opt-in, not in `make check` (19 min here for the whole suite): the whole e2e suite (or
 # E2E_FILTER) against build-asan/bin, every program built with ASan+UBSan and
 # writing its reports under ASAN_REPORTS (cmake/sanitizer_log.cpp; mode 1777,
 # since system-install tests run programs under many uids). Fails when a test
