@@ -4,6 +4,7 @@
 #   make check    deps, build, unit tests under ASan+UBSan, fuzzers (bounded), end-to-end tests
 #   make up/down  start/stop a demo instance under ./var/
 #   make bench    throughput and memory figures (bench-peers: beside Postfix and OpenSMTPD)
+#   make e2e-asan every end-to-end test against programs built with ASan+UBSan (opt-in, slow)
 SHELL := /bin/bash
 JOBS  ?= $(shell nproc)
 ROOT  ?= $(CURDIR)/var
@@ -19,7 +20,7 @@ DEB_PACKAGES := g++ clang cmake make pkg-config libsodium-dev libcdb-dev tinycdb
 	liblmdb-dev lmdb-utils redis-server \
 	python3-milter opendkim
 
-.PHONY: all deps build check unit fuzz fuzz-build fuzz-long e2e up down bench bench-peers clean install
+.PHONY: all deps build check unit fuzz fuzz-build fuzz-long e2e e2e-asan up down bench bench-peers clean install
 
 all: build
 
@@ -59,6 +60,24 @@ fuzz-long: fuzz-build
 
 e2e: build
 	$(PYTHON) tests/e2e/run.py
+
+# Opt-in, not in `make check` (19 min here for the whole suite): the whole e2e suite (or
+# E2E_FILTER) against build-asan/bin, every program built with ASan+UBSan and
+# writing its reports under ASAN_REPORTS (cmake/sanitizer_log.cpp; mode 1777,
+# since system-install tests run programs under many uids). Fails when a test
+# fails or when any report file was written; the reports are printed.
+ASAN_REPORTS ?= /tmp/quail-e2e-asan
+E2E_FILTER ?=
+e2e-asan:
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DQUAIL_SANITIZE=ON \
+		-DQUAIL_SANITIZE_LOG=$(ASAN_REPORTS)/report $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-asan -j $(JOBS) --target programs
+	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS) && chmod 1777 $(ASAN_REPORTS)
+	@QUAIL_BIN=$(CURDIR)/build-asan/bin E2E_TIMEOUT=$${E2E_TIMEOUT:-1800} $(PYTHON) tests/e2e/run.py $(E2E_FILTER); \
+	status=$$?; reports=$$(find $(ASAN_REPORTS) -type f | sort); \
+	for f in $$reports; do echo "=== $$f"; head -n 60 $$f; done; \
+	echo "e2e-asan: $$(echo $$reports | wc -w) sanitizer report(s) in $(ASAN_REPORTS)"; \
+	test -z "$$reports" && exit $$status || exit 1
 
 check: deps
 	$(MAKE) build

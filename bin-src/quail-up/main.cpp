@@ -193,6 +193,7 @@ int run(int argc, char** argv) {
     auto minuid = quail::Control(*root).integer("minuid");
     if (!minuid) return fail(minuid.error());
     if (auto u = quail::refresh_home_table(*root, *minuid); !u) return fail(u.error());
+    if (auto s = quail::up::prepare_login_failures(*root); !s) return fail(s.error());
   }
   bool changed = false;
   auto wanted = listeners(*root, addr, &changed);

@@ -40,6 +40,11 @@ Result<std::vector<ListenRequest>> read_listeners(const std::string& root);
 // Rewrites control/listeners (durably) with these listeners in service_names() order.
 Status write_listeners(const std::string& root, const std::vector<ListenRequest>& listeners);
 
+// A system install: ROOT/run/login-failures exists, quail-smtpd's, mode 0600,
+// so checkpassword can count failed logins whichever uid it runs as (SMTP AUTH:
+// quail-smtpd; POP3: root). temporary error when it cannot be made so.
+Status prepare_login_failures(const std::string& root);
+
 struct StartSpec {
   std::string root;
   std::string service;

@@ -6,13 +6,32 @@
 #include <memory>
 #include <string>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "delivery.hpp"
 #include "log.hpp"
 #include "program.hpp"
+#include "queue_file.hpp"
 #include "remote_job.hpp"
+#include "root.hpp"
 
 namespace {
+
+// Set-uid quail-remote in a system install: runs only for queue-send's user (the
+// owner of queue/stat). Every service user shares the group quail that may
+// execute us, and without this a compromised smtpd could sign with the DKIM keys
+// and relay with control/smtpauth (queue-layout/privileges.md, weakness 1).
+bool caller_allowed() {
+  if (::getuid() == ::geteuid()) return true;
+  struct stat st;
+  std::string stat_dir = quail::QueueDirs(quail::resolve_root(nullptr)).stat();
+  if (::stat(stat_dir.c_str(), &st) == 0 && st.st_uid == ::getuid()) return true;
+  quail::log_error({{"event", "trouble"},
+                    {"reason", "run set-uid by uid " + std::to_string(::getuid()) + ", not by queue-send's user (the owner of " +
+                                   stat_dir + ")"}});
+  return false;
+}
 
 std::string lower(std::string s) {
   for (char& c : s) {
@@ -58,6 +77,7 @@ int serve_jobs(const std::string& domain) {
 int main(int argc, char** argv) {
   using namespace quail::rd;
   return quail::run_main("remote-deliver", {exit_temporary, exit_temporary}, [&] {
+    if (!caller_allowed()) return exit_temporary;
     if (argc == 2) return serve_jobs(lower(argv[1]));
     if (argc < 4) return usage();
     auto req = quail::rd::read_request(argc, argv);                   // the message and its DSN records

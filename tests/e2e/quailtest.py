@@ -78,6 +78,21 @@ def missing(*names):
     return [n for n in names if not os.access(bin_path(n), os.X_OK)]
 
 
+_SANITIZED = []
+
+
+def sanitizer_build():
+    """True when BIN holds a sanitizer build (make e2e-asan): its programs are
+    dynamic and several times larger, so size and static-link checks do not apply."""
+    if not _SANITIZED:
+        try:
+            with open(bin_path("quail"), "rb") as f:
+                _SANITIZED.append(b"__asan_init" in f.read())
+        except OSError:
+            _SANITIZED.append(False)
+    return _SANITIZED[0]
+
+
 def require(*names):
     """Skip the calling module/test (unittest.SkipTest) when a program is missing."""
     gone = missing(*names)

@@ -42,6 +42,7 @@ def smtp_session(q, *rcpts):
 
 
 class StaticBinariesTest(unittest.TestCase):
+    @unittest.skipIf(qt.sanitizer_build(), "a sanitizer build links its runtime dynamically")
     def test_programs_are_static_and_link_no_name_service(self):
         qt.require(*STATIC)
         for name in STATIC:
