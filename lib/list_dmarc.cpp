@@ -173,6 +173,8 @@ std::vector<HeaderField> rewrite_from(const ListConfig& cfg, const std::vector<H
       continue;  // written beside the new From
     } else {
       out.push_back(f);
+      // A header section cut without its last line end: the fields added after it need one.
+      if (out.back().raw.empty() || out.back().raw.back() != '\n') out.back().raw += '\n';
     }
   }
   if (!placed) place();

@@ -142,3 +142,8 @@ TEST_CASE("list dmarc: no From, several From fields: one From, the envelope send
   // The null sender and no From: the list's From alone.
   CHECK(rewritten("Subject: s\n", "") == "Subject: s\nFrom: someone via team <team@lists.test>\n");
 }
+
+TEST_CASE("list dmarc: a header section without its last line end gets one before the added fields") {
+  CHECK(rewritten("Subject: s", "ann@strict.test") ==
+        "Subject: s\nFrom: ann via team <team@lists.test>\nReply-To: ann@strict.test\n");
+}
