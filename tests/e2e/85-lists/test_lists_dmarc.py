@@ -1,7 +1,8 @@
 """85-lists, DMARC: a list post from an author whose domain publishes p=reject
 goes out From the list ("Name via list", Reply-To the author), one from a p=none
 domain keeps its From, and both leave signed with the list domain's DKIM key
-(issue 14). Real processes: `quail init`, `quail dkim keygen`, `quail list
+(issue 14); a list made with --from-rewrite never keeps even a p=reject
+author's From and still signs. Real processes: `quail init`, `quail dkim keygen`, `quail list
 create/add`, `quail up`; a dnsmasq on loopback serves the DMARC records and the
 list's public keys; the remote subscriber is an aiosmtpd peer reached through
 control/smtproutes; dkimpy (python3-dkim) verifies the signatures.
@@ -101,10 +102,10 @@ class ListDmarc(unittest.TestCase):
         except dkim.ValidationError:
             return False
 
-    def post(self, n, sender, from_field, extra=""):
+    def post(self, n, sender, from_field, extra="", to=LIST):
         msg = "From: %s\nTo: %s\nSubject: post %d\nX-Quail-Test: %d\n%s\nhello from %s\n" % (
-            from_field, LIST, n, n, extra, sender)
-        r = self.q.sendmail(["-f", sender, LIST], msg.encode())
+            from_field, to, n, n, extra, sender)
+        r = self.q.sendmail(["-f", sender, to], msg.encode())
         self.assertEqual(r.returncode, 0, r.err)
         got = qt.wait_for(lambda: [m for m in self.collect.got if b"X-Quail-Test: %d\r\n" % n in crlf(m)], 60,
                           "post %d at the remote subscriber" % n)[0]
@@ -140,6 +141,16 @@ class ListDmarc(unittest.TestCase):
         self.assertEqual(str(m["From"]), "ann via alice-team <%s>" % LIST)
         self.assertEqual([a.addr_spec for a in m["Reply-To"].addresses], ["desk@strict.test", "ann@strict.test"])
         self.assertTrue(self.verifies(data))
+
+    def test_a_list_created_with_from_rewrite_never_keeps_every_from_and_still_signs(self):
+        raw = "alice-raw@" + D
+        self.q.quail("list", "create", raw, "--from-rewrite", "never")
+        self.assertIn("\nfrom-rewrite never\n", self.q.quail("list", "show", raw).out)
+        self.q.quail("list", "add", raw, "bob@remote.test")
+        data, m = self.post(4, "ann@strict.test", "Ann <ann@strict.test>", to=raw)
+        self.assertEqual(str(m["From"]), "Ann <ann@strict.test>")
+        self.assertIsNone(m["Reply-To"])
+        self.assert_signed_by_list(data, m)
 
 
 if __name__ == "__main__":
