@@ -50,6 +50,15 @@ std::string ListConfig::address_for(std::string_view suffix) const {
 }
 std::string ListConfig::list_id() const { return local() + "." + domain(); }
 
+std::string_view from_rewrite_name(FromRewrite r) {
+  switch (r) {
+    case FromRewrite::dmarc: return "dmarc";
+    case FromRewrite::always: return "always";
+    case FromRewrite::never: return "never";
+  }
+  return "dmarc";
+}
+
 Result<ListConfig> parse_list_config(std::string_view text) {
   ListConfig c;
   std::set<std::string> seen;
@@ -88,6 +97,11 @@ Result<ListConfig> parse_list_config(std::string_view text) {
       auto n = parse_seconds(v);
       if (!n) return bad(lineno, name + " must be a number of seconds up to ten years");
       (name == "cookie_lifetime" ? c.cookie_lifetime : name == "bounce_window" ? c.bounce_window : c.digest_interval) = *n;
+    } else if (name == "from_rewrite") {
+      if (v == "dmarc") c.from_rewrite = FromRewrite::dmarc;
+      else if (v == "always") c.from_rewrite = FromRewrite::always;
+      else if (v == "never") c.from_rewrite = FromRewrite::never;
+      else return bad(lineno, "from_rewrite must be dmarc, always or never");
     } else if (name == "digest_size") {
       auto n = parse_seconds(v);
       if (!n || *n > 64 << 20) return bad(lineno, "digest_size must be a number of bytes up to 64 MiB");
@@ -108,7 +122,8 @@ std::string serialize_list_config(const ListConfig& c) {
          "\narchive=" + (c.archive ? "1" : "0") + "\ndigest=" + (c.digest ? "1" : "0") +
          "\ndigest_size=" + std::to_string(c.digest_size) + "\ndigest_interval=" + std::to_string(c.digest_interval) +
          "\nprefix=" + c.prefix + "\ncookie_lifetime=" + std::to_string(c.cookie_lifetime) +
-         "\nbounce_window=" + std::to_string(c.bounce_window) + "\none_click=" + (c.one_click ? "1" : "0") + "\n";
+         "\nbounce_window=" + std::to_string(c.bounce_window) + "\none_click=" + (c.one_click ? "1" : "0") +
+         "\nfrom_rewrite=" + std::string(from_rewrite_name(c.from_rewrite)) + "\n";
 }
 
 }  // namespace quail

@@ -11,6 +11,10 @@
 
 namespace quail {
 
+// When a post's From is replaced by the list's address (lists.md, "Authors whose
+// domain publishes DMARC p=reject"): when the author's domain asks for it, always, never.
+enum class FromRewrite { dmarc, always, never };
+
 struct ListConfig {
   std::string address;         // the posting address, local@domain ("alice-team@example.test")
   std::string owner;           // where team-owner@ mail and held posts go
@@ -25,6 +29,7 @@ struct ListConfig {
   std::string prefix;          // subject prefix ("[team]"), "" for none
   int64_t cookie_lifetime = 10 * 86400;  // seconds a confirmation address stays valid
   int64_t bounce_window = 7 * 86400;     // seconds of bouncing before a subscriber is probed
+  FromRewrite from_rewrite = FromRewrite::dmarc;  // from_rewrite=dmarc|always|never
   bool operator==(const ListConfig&) const = default;
 
   // "alice-team" and "example.test", split at the last '@'.
@@ -35,6 +40,9 @@ struct ListConfig {
   // RFC 2919 list-id: "alice-team.example.test".
   std::string list_id() const;
 };
+
+// "dmarc", "always", "never": the config file's words.
+std::string_view from_rewrite_name(FromRewrite r);
 
 // Parses a config file; format error "config:<line>: <why>" for any line that is
 // not a known `name=value`, a duplicate, or a missing address/owner/root.

@@ -76,6 +76,7 @@ Status inject(const ListConfig& cfg, const std::string& sender, const std::vecto
               std::string_view message) {
   Envelope env;
   env.sender = sender;
+  env.extra.emplace_back("origin", "list");  // remote-deliver signs it for the list's domain (lists.md)
   for (const auto& r : recipients) env.recipients.push_back(Recipient{r, "", ""});
   int code = -1;
   auto out = inject_message(cfg.root, [&](int fd) { return write_all(fd, message); }, env, &code);

@@ -47,8 +47,9 @@ bool automatic_mail(std::string_view sender, const std::vector<HeaderField>& fie
 std::string list_reply(const ListConfig& cfg, std::string_view to, std::string_view subject, std::string_view body,
                        std::string_view reply_to = "");
 
-// Hands message to the queue (ROOT/bin/queue-inject) with this envelope. A
-// permanent error when the queue refuses it for good, temporary otherwise.
+// Hands message to the queue (ROOT/bin/queue-inject) with this envelope, marked
+// origin=list: remote-deliver DKIM-signs it with the keys of the sender's (the
+// list's) domain. A permanent error when the queue refuses it for good, temporary otherwise.
 Status inject(const ListConfig& cfg, const std::string& sender, const std::vector<std::string>& recipients,
               std::string_view message);
 

@@ -86,6 +86,7 @@ Status inject_one_click_copies(const List& l, uint64_t n, std::string_view copy,
     std::string fields = address.empty() ? std::string(mailto) : one_click_fields(l.cfg, one_click_url(base, address));
     Envelope env;
     env.sender = l.cfg.address_for(verp + encode_address(s));
+    env.extra.emplace_back("origin", "list");  // signed for the list's domain, as inject() marks it
     env.recipients.push_back(Recipient{s, "", ""});
     int code = -1;
     auto out = session.inject([&](MessageSink& sink) { return sink.write(head) && sink.write(fields) && sink.write(tail); },

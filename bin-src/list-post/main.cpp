@@ -5,6 +5,7 @@
 #include <string>
 
 #include "fd.hpp"
+#include "from_rewrite.hpp"
 #include "headers.hpp"
 #include "list_mail.hpp"
 #include "list_moderate.hpp"
@@ -50,7 +51,8 @@ int run(int argc, char** argv) {
   auto member = l->store.find(sender);
   if (!member) return fail(member.error());
   bool subscribed = *member && (*member)->active;
-  switch (list::judge_post(l->cfg, sender, *fields, subscribed)) {
+  auto verdict = list::judge_post(l->cfg, sender, *fields, subscribed);
+  switch (verdict) {
     case list::PostVerdict::automatic:
       return say(exit_ok, "automatic mail (a bounce or an auto-reply) is not distributed; dropped");
     case list::PostVerdict::loop:
@@ -58,14 +60,22 @@ int run(int argc, char** argv) {
     case list::PostVerdict::not_member:
       return say(exit_permanent, "only subscribers may post to " + l->cfg.address + " (#5.7.1)");
     case list::PostVerdict::hold:
-      if (auto s = list::hold_post(*l, sender, *msg); !s) return fail(s.error());
-      return say(exit_ok, "held for the moderator");
     case list::PostVerdict::distribute:
       break;
   }
+  // An author whose domain publishes DMARC p=reject gets the list's From. Before
+  // holding too: the moderator's accept sends what was held, without a DNS lookup.
+  auto rewrite = list::apply_from_rewrite(*l, sender, std::string_view(*msg).substr(0, split.header_end), *fields);
+  if (!rewrite) return fail(rewrite.error());
+  std::string note = rewrite->empty() ? "" : "; From rewritten (" + *rewrite + ")";
+  if (verdict == list::PostVerdict::hold) {
+    std::string held = note.empty() ? *msg : list::join_message(*fields, std::string_view(*msg).substr(split.header_end));
+    if (auto s = list::hold_post(*l, sender, held); !s) return fail(s.error());
+    return say(exit_ok, "held for the moderator" + note);
+  }
   auto sent = list::distribute(*l, *fields, body);
   if (!sent) return fail(sent.error());
-  return say(exit_ok, *sent);
+  return say(exit_ok, *sent + note);
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ using quail::lists::ListPlace;
 
 constexpr std::string_view usage_text =
     "usage: quail list create USER-NAME@DOMAIN [--owner ADDRESS] [--moderated] [--members-only] [--archive]\n"
-    "                   [--digest] [--one-click] [--prefix TEXT]\n"
+    "                   [--digest] [--one-click] [--prefix TEXT] [--from-rewrite dmarc|always|never]\n"
     "       quail list destroy|show|digest USER-NAME@DOMAIN\n"
     "       quail list subscribers [-v] [--digest] USER-NAME@DOMAIN\n"
     "       quail list add|remove [--digest] USER-NAME@DOMAIN ADDRESS...\n";
@@ -42,7 +42,7 @@ int fail(const quail::Error& e) {
 int out(const std::string& text) { return quail::write_all(1, text) ? admin::ok : admin::temporary; }
 
 struct Options {
-  std::string owner, prefix;
+  std::string owner, prefix, from_rewrite = "dmarc";
   bool moderated = false, members_only = false, archive = false, digest = false, verbose = false, one_click = false;
 };
 
@@ -57,6 +57,9 @@ int create(const std::string& root, const ListPlace& p, const Options& o) {
   cfg.digest = o.digest;
   cfg.one_click = o.one_click;
   cfg.prefix = o.prefix;
+  cfg.from_rewrite = o.from_rewrite == "always" ? quail::FromRewrite::always
+                     : o.from_rewrite == "never" ? quail::FromRewrite::never
+                                                 : quail::FromRewrite::dmarc;
   // The text create writes must read back: the same checks every list program makes.
   if (auto back = quail::parse_list_config(quail::serialize_list_config(cfg)); !back) {
     return fail(quail::Error{quail::ErrorKind::permanent, "bad option: " + back.error().reason});
@@ -82,7 +85,7 @@ int show(const list::List& l) {
   }
   const auto& c = l.cfg;
   return out("address " + c.address + "\nowner " + c.owner + "\ndirectory " + l.dir + "\nmoderated " +
-             (c.moderated ? "yes" : "no") + "\nmembers-only " + (c.members_only ? "yes" : "no") + "\narchive " + (c.archive ? "yes" : "no") + "\ndigest " + (c.digest ? "yes" : "no") + "\none-click " + (c.one_click ? "yes" : "no") + "\nprefix " +
+             (c.moderated ? "yes" : "no") + "\nmembers-only " + (c.members_only ? "yes" : "no") + "\narchive " + (c.archive ? "yes" : "no") + "\ndigest " + (c.digest ? "yes" : "no") + "\none-click " + (c.one_click ? "yes" : "no") + "\nfrom-rewrite " + std::string(quail::from_rewrite_name(c.from_rewrite)) + "\nprefix " +
              c.prefix + "\nsubscribers " + std::to_string(active) + "\ndigest-subscribers " + std::to_string(digesters) + "\nbouncing " + std::to_string(bouncing) +
              "\nlast-post " + std::to_string(*last) + "\n");
 }
@@ -147,6 +150,7 @@ int run(int argc, char** argv) {
                                     {"digest", no_argument, nullptr, 'd'},
                                     {"one-click", no_argument, nullptr, 'k'},
                                     {"verbose", no_argument, nullptr, 'v'},
+                                    {"from-rewrite", required_argument, nullptr, 'f'},
                                     {nullptr, 0, nullptr, 0}};
   if (admin::asks_help(argc, argv)) return admin::help(usage_text);
   const char* root_flag = nullptr;
@@ -163,6 +167,10 @@ int run(int argc, char** argv) {
       case 'd': o.digest = true; break;
       case 'k': o.one_click = true; break;
       case 'v': o.verbose = true; break;
+      case 'f':
+        o.from_rewrite = optarg;
+        if (o.from_rewrite != "dmarc" && o.from_rewrite != "always" && o.from_rewrite != "never") return usage();
+        break;
       default: return usage();
     }
   }

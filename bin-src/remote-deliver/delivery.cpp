@@ -64,7 +64,7 @@ int Delivery::deliver(Request q) {
   Signer signer;
   std::string why = settings_why_;
   if (why.empty()) {
-    if (auto k = signer.load(control_dir_, q_.msg, q_.signable, q_.message); !k) {
+    if (auto k = signer.load(control_dir_, q_.msg, q_.signable, q_.message, q_.sign_domain); !k) {
       why = "unable to read control files: " + k.error().reason + " (#4.3.5)";
     }
     wire.sign_with(&signer);

@@ -45,6 +45,7 @@ Result<Envelope> read_message(int fd, uint64_t length, Request& q) {
   q.ret = env->ret;
   q.envid = env->envid;
   q.signable = signable_origin(*env);
+  q.sign_domain = signing_domain(*env);
   return env;
 }
 

@@ -25,6 +25,7 @@ struct Request {
   bool body_8bit = false;        // any 8-bit byte in the message
   bool needs_smtputf8 = false;   // UTF-8 in an address, or a header under SMTPUTF8
   bool signable = false;         // a local or authenticated origin: DKIM-signed (signing.hpp)
+  std::string sign_domain;       // signed for this domain, not the From's: a list's (signing.hpp)
 };
 
 // Reads fd 0 (the message, $QUAIL_MESSAGE_LENGTH bytes, then the envelope) for

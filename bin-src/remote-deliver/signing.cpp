@@ -34,15 +34,26 @@ std::string from_domain(const std::string& message) {
 bool signable_origin(const Envelope& e) {
   if (!e.auth.empty()) return true;
   for (const auto& [k, v] : e.extra) {
-    if (k == "origin" && (v == "local" || v == "relayclient")) return true;
+    if (k == "origin" && (v == "local" || v == "relayclient" || v == "list")) return true;
   }
   return false;
 }
 
-Status Signer::load(const std::string& control_dir, const std::string& msg, bool signable, const std::string& message) {
+std::string signing_domain(const Envelope& e) {
+  bool list = false;
+  for (const auto& [k, v] : e.extra) list = list || (k == "origin" && v == "list");
+  if (!list) return "";
+  std::string s = e.sender;
+  if (s.size() > 4 && s.compare(s.size() - 4, 4, "-@[]") == 0) s.resize(s.size() - 4);
+  size_t at = s.rfind('@');
+  return at == std::string::npos ? "" : dkim::ascii_lower(s.substr(at + 1));
+}
+
+Status Signer::load(const std::string& control_dir, const std::string& msg, bool signable, const std::string& message,
+                    const std::string& sign_domain) {
   msg_ = msg;
   if (!signable) return {};
-  std::string domain = from_domain(message);
+  std::string domain = sign_domain.empty() ? from_domain(message) : sign_domain;
   if (domain.empty()) return {};
   auto keys = dkim::signing_keys(control_dir, domain);
   if (!keys) return keys.error();

@@ -1,7 +1,8 @@
 // DKIM signing on the way out (man/remote-deliver.8, DKIM SIGNING): a message
 // whose envelope says it came from a local or authenticated sender is signed with
 // every key of its From domain (control/dkim/), over the exact form the peer gets
-// (after any 8BITMIME downgrade). Mail relayed from outside is never signed.
+// (after any 8BITMIME downgrade); a list's mail (origin=list) with the keys of the
+// list's domain, its envelope sender's. Mail relayed from outside is never signed.
 #pragma once
 #include <string>
 #include <vector>
@@ -16,12 +17,17 @@ namespace quail::rd {
 // auth=<login> (smtpd after AUTH), origin=local (sendmail, inject), origin=relayclient
 // (smtpd for a client with relay rights from control/rules.*).
 bool signable_origin(const Envelope& e);
+// The domain a message is signed for whatever its From says: the envelope
+// sender's domain for origin=list (list-post's VERP sender, list-return-N-@domain-@[]),
+// "" otherwise (the From domain). A list signs all it sends, posts from any author.
+std::string signing_domain(const Envelope& e);
 
 class Signer {
  public:
-  // Loads the keys of the From domain when signable; config error when its key
-  // files are bad (the caller defers: better late than unsigned).
-  Status load(const std::string& control_dir, const std::string& msg, bool signable, const std::string& message);
+  // Loads the keys of domain (when "", of the From domain) when signable; config
+  // error when its key files are bad (the caller defers: better late than unsigned).
+  Status load(const std::string& control_dir, const std::string& msg, bool signable, const std::string& message,
+              const std::string& domain = "");
   // The DKIM-Signature fields to put on top of message ("" when not signing).
   std::string fields(const std::string& message) const;
 

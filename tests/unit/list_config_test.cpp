@@ -120,3 +120,19 @@ TEST_CASE("list post: the copy drops the list's own fields, prefixes the subject
   std::string none = quail::list::list_copy(c, fields("From: b@x\n"), "");
   CHECK(none.find("Subject: [team]\n") != std::string::npos);
 }
+
+TEST_CASE("list config: from_rewrite is dmarc by default, round-trips, and refuses other words") {
+  const std::string base = "address=a-b@x.test\nowner=a@x.test\nroot=/r\n";
+  auto c = parse_list_config(base);
+  REQUIRE(c.ok());
+  CHECK(c->from_rewrite == quail::FromRewrite::dmarc);
+  for (auto r : {quail::FromRewrite::always, quail::FromRewrite::never, quail::FromRewrite::dmarc}) {
+    auto v = parse_list_config(base + "from_rewrite=" + std::string(quail::from_rewrite_name(r)) + "\n");
+    REQUIRE(v.ok());
+    CHECK(v->from_rewrite == r);
+    CHECK(parse_list_config(quail::serialize_list_config(*v)).value() == *v);
+  }
+  auto bad = parse_list_config(base + "from_rewrite=yes\n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().reason == "config:4: from_rewrite must be dmarc, always or never");
+}
