@@ -303,6 +303,7 @@ class QueueDisk(unittest.TestCase):
             self.assertEqual(self.sendmail(13).returncode, SENDMAIL_TEMP)
             code, err = q.queue_inject(qt.make_message(14), qt.envelope(BOB, ALICE))
             self.assertEqual(code, 53, err)
+            qt.note("full disk: smtpd %s" % text)
             self.assert_nothing_new_queued(before)
             # The delivery and queue-send's journal on the full disk: deferred, not lost.
             open(self.gate, "w").close()
@@ -335,8 +336,11 @@ class QueueDisk(unittest.TestCase):
             self.assertEqual((code, text[:5]), (452, "4.3.1"), "MAIL FROM without inodes: %d %s" % (code, text))
             self.assertEqual(self.sendmail(21).returncode, SENDMAIL_TEMP)
             self.assert_nothing_new_queued(before)
-            q.write_control("queuefree", "0\n")
+            c.close()
+            q.write_control("queuefree", "0\n")  # read by the next session
+            c = Client(self.port)
             code, text = c.send(22)
+            smtp = "%d %s" % (code, text)
             if code == 250:
                 accepted.append(22)
             else:
@@ -347,6 +351,7 @@ class QueueDisk(unittest.TestCase):
                 accepted.append(23)
             else:
                 self.assertIn(code, (53, 63), err)
+            qt.note("no inodes, floor off: smtpd %s, queue-inject %d" % (smtp, code))
             self.assertEqual(q.queue_entries("tmp"), [], "a partial file was left in tmp/")
             open(self.gate, "w").close()
             time.sleep(2)
@@ -378,6 +383,7 @@ class QueueDisk(unittest.TestCase):
             c2.close()
             self.assertEqual(self.sendmail(33).returncode, SENDMAIL_TEMP)
             code, err = q.queue_inject(qt.make_message(34), qt.envelope(BOB, ALICE))
+            qt.note("read-only: smtpd %s, queue-inject %d" % (text, code))
             self.assertNotEqual(code, 0, err)
             self.assertFalse(11 <= code <= 40, "a permanent code on a read-only queue: %d %s" % (code, err))
             open(self.gate, "w").close()
