@@ -13,12 +13,14 @@ through once the fault is cleared; `quail check` is clean afterwards.
   bind mount over it: the kernel refuses remount,ro while logs are open for
   writing) under smtpd, sendmail and a pending delivery.
 - Limits: EMFILE (prlimit --nofile on a running queue-send, and on smtpd) and
-  ENOMEM (prlimit --as on smtpd and on local-deliver's workers); a read-only
-  Maildir for delivery and for pop3d's DELE.
+  ENOMEM (prlimit --as on smtpd, local-deliver and queue-inject); RLIMIT_FSIZE
+  (queue-inject, sendmail, local-deliver: EFBIG like a full disk, no half file);
+  a read-only Maildir for delivery and for pop3d's DELE.
 """
 import errno
 import os
 import re
+import shutil
 import smtplib
 import socket
 import subprocess
@@ -542,6 +544,32 @@ class Limits(unittest.TestCase):
             self.assertEqual(q.queue_entries("tmp"), [], "queue-inject at %d MiB left tmp/ debris" % mib)
         qt.note("queue-inject exit by RLIMIT_AS MiB: %s" % codes)
         self.settle(delivered)
+
+    def test_file_size_limit_is_a_full_disk(self):
+        # RLIMIT_FSIZE: what a test without root can do to make a disk "full". A write
+        # past it must fail like one (EFBIG: a temporary code, the half file removed),
+        # not kill the program with SIGXFSZ and leave the half file behind.
+        q = self.q
+        msg = qt.make_message(95, to=ALICE, sender=BOB, size=1000000)
+        code, err = qt.run_with_envelope(["prlimit", "--fsize=100000", "--", qt.bin_path("queue-inject")], msg,
+                                         qt.envelope(BOB, ALICE), env=q.env())
+        self.assertEqual(code, 53, "queue-inject over RLIMIT_FSIZE: %d %s" % (code, err))
+        self.assertEqual(q.queue_entries("tmp"), [], "queue-inject over RLIMIT_FSIZE left its file in tmp/")
+        r = q.run([shutil.which("prlimit"), "--fsize=100000", "--", qt.bin_path("sendmail"), "-i", "-f", BOB, ALICE], input=msg,
+                  check=False)
+        self.assertEqual(r.returncode, SENDMAIL_TEMP, "sendmail over RLIMIT_FSIZE: %s" % r.err)
+        path = os.path.join(q.tmp, "msg95")
+        with open(path, "wb") as f:
+            f.write(msg)
+        before = q.maildir_files(ALICE, subdirs=("tmp", "new", "cur"))
+        with open(path, "rb") as f:
+            r = subprocess.run(["prlimit", "--fsize=100000", "--", qt.bin_path("local-deliver"), "d95", str(len(msg)),
+                                BOB, ALICE], stdin=f, capture_output=True, env=q.env(), timeout=60)
+        self.assertEqual(r.returncode, 111, "local-deliver over RLIMIT_FSIZE: %s" % r.stdout)
+        self.assertEqual(q.maildir_files(ALICE, subdirs=("tmp", "new", "cur")), before,
+                         "local-deliver over RLIMIT_FSIZE left a file in the Maildir")
+        self.assertEqual(q.queue_entries("todo") + q.queue_entries("mess"), [], "queued over RLIMIT_FSIZE?")
+        assert_check_clean(self, q)
 
     def test_read_only_maildir_defers_delivery_and_pop3d_deletes_nothing(self):
         q = self.q
