@@ -16,6 +16,10 @@ through once the fault is cleared; `quail check` is clean afterwards.
   ENOMEM (prlimit --as on smtpd, local-deliver and queue-inject); RLIMIT_FSIZE
   (queue-inject, sendmail, local-deliver: EFBIG like a full disk, no half file);
   a read-only Maildir for delivery and for pop3d's DELE.
+
+Over 600 lines: both classes share the helpers at the top (filling space and
+inodes, SMTP transactions, the settle check), and every fault spells out what
+each program must answer.
 """
 import errno
 import os
