@@ -84,6 +84,8 @@ const std::vector<ControlSpec>& control_registry() {
       {"timeoutmilter", ControlKind::integer, "30", 1, 3600, "smtpd", "seconds to wait for a content filter's connection and each of its replies"},
       {"milterdefault", ControlKind::line, "tempfail", 0, 0, "smtpd", "what a message gets when a content filter is down or too slow: tempfail or accept"},
       {"listsurl", ControlKind::list, "", 0, 0, "list-post", "base of the lists' RFC 8058 one-click unsubscribe URLs (https://lists.example.test:8443), served by list-httpd; empty means no one-click"},
+      {"queuefree", ControlKind::integer, "5", 0, 50, "smtpd, queue-inject", "percent of the queue filesystem's space and of its inodes kept free: below it new mail is refused temporarily (452 4.3.1, exit 82), queue-send's notices excepted; 0: no floor"},
+      {"queuefreebytes", ControlKind::integer, "0", 0, 1099511627776, "smtpd, queue-inject", "bytes kept free on the queue's filesystem beside queuefree's percent (the larger floor wins); 0: only the percent"},
   };
   return registry;
 }

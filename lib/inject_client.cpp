@@ -21,12 +21,14 @@ namespace quail {
 namespace {
 
 // The queue program finds its root in the environment: hand it ours, whatever
-// the caller's environment says.
+// the caller's environment says. QUAIL_NOTICE is never inherited: only the
+// caller that queues a notice sets it (inject_message's extra_env).
 SpawnOptions queue_spawn_options(const std::string& root) {
   SpawnOptions opt;
   opt.set_env = true;
   for (char** e = environ; *e; ++e) {
-    if (std::string_view(*e).rfind("QUAIL_ROOT=", 0) != 0) opt.env.emplace_back(*e);
+    std::string_view v(*e);
+    if (v.rfind("QUAIL_ROOT=", 0) != 0 && v.rfind("QUAIL_NOTICE=", 0) != 0) opt.env.emplace_back(*e);
   }
   opt.env.push_back("QUAIL_ROOT=" + root);
   return opt;
@@ -48,7 +50,7 @@ std::string queue_program(const std::string& root) {
 }
 
 Result<qq::Outcome> inject_message(const std::string& root, const std::function<bool(int)>& write_message,
-                                   const Envelope& env, int* exit_code) {
+                                   const Envelope& env, int* exit_code, const std::vector<std::string>& extra_env) {
   int mp[2], ep[2], cp[2];
   if (::pipe2(mp, O_CLOEXEC) != 0) return sys_error(ErrorKind::temporary, "create pipe");
   Fd m_read(mp[0]), m_write(mp[1]);
@@ -59,6 +61,7 @@ Result<qq::Outcome> inject_message(const std::string& root, const std::function<
   Fd c_read(cp[0]), c_write(cp[1]);
 
   SpawnOptions opt = queue_spawn_options(root);
+  opt.env.insert(opt.env.end(), extra_env.begin(), extra_env.end());
   opt.fd_map = {{0, m_read.get()}, {1, e_read.get()}, {6, c_write.get()}};
   auto pid = spawn({queue_program(root)}, opt);
   if (!pid) return pid.error();

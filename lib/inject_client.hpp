@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 #include <sys/types.h>
 
 #include "envelope.hpp"
@@ -22,8 +23,11 @@ std::string queue_program(const std::string& root);
 // (a pipe) and returns false on failure. The envelope follows on the child's fd 1.
 // Returns the queue program's outcome; an error only when it could not be started.
 // On success (code 0) *id receives nothing: the queue logs the id itself.
+// extra_env: NAME=value entries added to the queue program's environment
+// (queue-send's QUAIL_NOTICE=1, man/queue-inject.8).
 Result<qq::Outcome> inject_message(const std::string& root, const std::function<bool(int)>& write_message,
-                                   const Envelope& env, int* exit_code = nullptr);
+                                   const Envelope& env, int* exit_code = nullptr,
+                                   const std::vector<std::string>& extra_env = {});
 
 // Where a message's octets go while the caller receives them.
 class MessageSink {

@@ -15,6 +15,9 @@ int run_main(std::string_view name, ExitCodes codes, const std::function<int()>&
   log_set_program(name);
   log_set_timestamps(true);
   std::signal(SIGPIPE, SIG_IGN);
+  // A write past RLIMIT_FSIZE then fails with EFBIG, as on a full disk: a temporary
+  // code and the half-written file removed, not death by SIGXFSZ with the file left.
+  std::signal(SIGXFSZ, SIG_IGN);
   // A closed fd 0-2 would be reused by the first file we open, and a log line
   // could then land in a mailbox.
   for (int fd = 0; fd <= 2; ++fd) {

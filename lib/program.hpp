@@ -1,5 +1,5 @@
 // The shared runner every program's main goes through: names the program for
-// logs, ignores SIGPIPE, makes sure fds 0-2 are open, and turns out-of-memory and
+// logs, ignores SIGPIPE and SIGXFSZ, makes sure fds 0-2 are open, and turns out-of-memory and
 // unexpected exceptions into the program's own exit codes.
 #pragma once
 #include <functional>

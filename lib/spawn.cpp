@@ -32,6 +32,7 @@ Result<pid_t> spawn(const std::vector<std::string>& argv, const SpawnOptions& op
   sigset_t def;
   sigemptyset(&def);
   sigaddset(&def, SIGPIPE);
+  sigaddset(&def, SIGXFSZ);
   sigaddset(&def, SIGCHLD);
   sigaddset(&def, SIGHUP);
   sigaddset(&def, SIGTERM);

@@ -16,20 +16,25 @@ namespace {
 
 constexpr size_t max_envelope_bytes = 16 << 20;
 
-// Tells a quail caller the new id ("K<id>" on fd 6, where notqmail's callers read
-// exit 82's text), so its own log can say msg=<id>. Only a pipe there is ours.
-void report_id(const std::string& id) {
+// Writes notqmail's fd 6 text: exit 82's "Z<reason>", or the new id ("K<id>") so a
+// quail caller's own log can say msg=<id>. Only a pipe there is ours.
+void report(const std::string& text) {
   struct stat st;
   if (::fstat(6, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
-  write_all(6, "K" + id);
+  write_all(6, text);
 }
+
+void report_id(const std::string& id) { report("K" + id); }
 
 }  // namespace
 
 int run_classic(const std::string& root, uint64_t databytes) {
   QueueDirs dirs(root);
   Injection msg(root, dirs, databytes);
-  if (int code = msg.start(); code != 0) return code;
+  if (int code = msg.start(); code != 0) {
+    if (code == qq::custom_error) report(msg.reason());
+    return code;
+  }
 
   char buf[65536];
   for (;;) {

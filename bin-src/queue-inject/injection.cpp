@@ -3,6 +3,7 @@
 #include "injection.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "headers.hpp"
 #include "log.hpp"
 #include "queue_exit.hpp"
+#include "queue_space.hpp"
 
 namespace quail::queue_inject {
 
@@ -36,16 +38,40 @@ bool read_databytes(const std::string& root, uint64_t& out) {
 }
 
 int Injection::fail(int code, std::string reason) {
-  reason_ = std::move(reason);
   // A message that failed is never committed: the writer's destructor removes tmp/.
   writer_.reset();
-  return refuse(code, reason_, id_);
+  refuse(code, reason, id_);
+  // Exit 82's text goes to the caller as notqmail's "Z<text>" (temporary).
+  reason_ = code == qq::custom_error ? "Z" + reason : std::move(reason);
+  return code;
+}
+
+// queue-send's notices keep a reserve below the free-space floor (control/queuefree):
+// asked for with QUAIL_NOTICE=1, and believed only from the queue's scheduler (the
+// owner of stat/) or root, since a set-uid queue-inject's caller sets its own
+// environment.
+bool Injection::notice_reserve() const {
+  const char* v = std::getenv("QUAIL_NOTICE");
+  if (!v || std::string_view(v) != "1") return false;
+  if (::getuid() == 0) return true;
+  struct stat st;
+  return ::stat(dirs_.stat().c_str(), &st) == 0 && st.st_uid == ::getuid();
+}
+
+int Injection::check_floor() {
+  if (notice_reserve()) return 0;
+  auto below = queue_below_floor(root_, 0);
+  if (!below) return fail(below.error().kind == ErrorKind::config ? qq::config_error : qq::queue_dir, below.error().reason);
+  if (*below) return fail(qq::custom_error, **below);
+  return 0;
 }
 
 int Injection::start() {
   struct stat st;
   if (::stat(root_.c_str(), &st) != 0) return fail(qq::root_home, "unable to stat root " + root_);
   if (::stat(dirs_.todo().c_str(), &st) != 0) return fail(qq::queue_dir, "unable to stat " + dirs_.todo());
+  // A nearly full disk refuses the message before any of it is written.
+  if (int code = check_floor(); code != 0) return code;
 
   // S1: a new file in tmp/ named by pid and time; its inode is the message's id.
   auto writer = QueueWriter::create(dirs_);

@@ -22,8 +22,9 @@ class Injection {
   // databytes: control/databytes (0: no limit).
   Injection(const std::string& root, const QueueDirs& dirs, uint64_t databytes)
       : root_(root), dirs_(dirs), size_(databytes) {}
-  // S0 -> S1: checks the root and the queue, creates tmp/<pid>.<birth> and
-  // writes the trace line. 0, or the qmail-queue code (61, 62, 63, 53).
+  // S0 -> S1: checks the root, the queue and its free-space floor, creates
+  // tmp/<pid>.<birth> and writes the trace line. 0, or the qmail-queue code
+  // (61, 62, 63, 53; 82 below control/queuefree, 55 when that file is malformed).
   int start();
   // Appends message octets: 0, or 53 (write error, disk full), or 31 once the
   // message is over databytes (its tmp file is removed at once).
@@ -36,11 +37,14 @@ class Injection {
   void abort();
   bool started() const { return writer_.has_value(); }
   const std::string& id() const { return id_; }
-  // The reason of the last failure.
+  // The reason of the last failure; for exit 82 with notqmail's "Z" in front,
+  // as the caller reads it on fd 6 or in a session answer.
   const std::string& reason() const { return reason_; }
 
  private:
   int fail(int code, std::string reason);
+  int check_floor();
+  bool notice_reserve() const;
   void watch_header(std::string_view bytes);
   std::string message_id_field() const;
   const std::string& root_;

@@ -5,6 +5,7 @@
 // log lines, trigger and code. Trusts nothing on fd 0: the parser is strict.
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <unistd.h>
@@ -123,6 +124,9 @@ int SessionLoop::end(int read_errno) {
 }  // namespace
 
 int run_session(const std::string& root, uint64_t databytes) {
+  // queue-send's notices come one at a time through the classic protocol: a session
+  // (smtpd's) never uses their reserve below the free-space floor.
+  ::unsetenv("QUAIL_NOTICE");
   std::signal(SIGALRM, on_alarm);
   alarm(max_seconds);
   SessionLoop loop(root, databytes);

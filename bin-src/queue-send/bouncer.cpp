@@ -116,7 +116,7 @@ Injected inject_notice(const NoticeJob& job, const BounceRoute& route, const std
   auto outcome = inject_message(
       s.root,
       [&](int out) { return write_all(out, text.head) && copy_original(fd, length, headers_only, out) && write_all(out, text.tail); },
-      nenv, &code);
+      nenv, &code, {"QUAIL_NOTICE=1"});  // notices keep a reserve below control/queuefree
   if (outcome && code == 0) {
     if (kind == DsnAction::failed) {
       log_info({{"msg", job.id}, {"event", "bounce"}, {"to", "<" + route.recipient + ">"},

@@ -7,6 +7,7 @@
 
 #include "log.hpp"
 #include "policy.hpp"
+#include "storage.hpp"
 
 namespace quail::smtpd {
 namespace {
@@ -186,11 +187,13 @@ void Session::on_mail(const SmtpCommand& c) {
   }
   if (!esmtp_ && !c.params.empty()) return error(555, "5.5.4", "parameters need EHLO");
   Envelope env;
+  uint64_t announced = 0;
   for (const auto& p : c.params) {
     const std::string v = uppercase(p.value);
     if (p.keyword == "SIZE") {
       auto size = parse_size_value(p.value);
       if (!size) return error(501, "5.5.4", "malformed SIZE");
+      announced = *size;
       if (s_.databytes && *size > s_.databytes) {
         return reply(io_, 552, "5.3.4", "message size exceeds fixed maximum message size");
       }
@@ -212,6 +215,7 @@ void Session::on_mail(const SmtpCommand& c) {
     }
   }
   if (c.utf8_path && !env.smtputf8) return reply(io_, 553, "5.6.7", "non-ASCII address needs SMTPUTF8");
+  if (auto r = storage_refusal(s_, announced)) return reply(io_, r->code, r->enhanced, r->text);
   if (auto r = abuse_.mail(auth_user_)) return reply(io_, r->code, r->enhanced, r->text);
   if (Refusal r; mailauth_.refuse_sender(relay_allowed(), helo_, c.path.str(), r)) return reply(io_, r.code, r.enhanced, r.text);
   env.sender = c.path.str();

@@ -76,6 +76,9 @@ Result<Settings> load_settings(const std::string& root, bool submission) {
   auto milters = milter::load_config(control);
   if (!milters) return milters.error();
   s.milters = std::move(*milters);
+  auto floor = read_space_floor(control);
+  if (!floor) return floor.error();
+  s.queue_floor = *floor;
   s.submission = submission;
   if (submission) {
     auto sendas = control.list("sendas");

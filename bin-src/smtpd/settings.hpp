@@ -9,6 +9,7 @@
 
 #include "local_lookup.hpp"
 #include "milter_config.hpp"
+#include "queue_space.hpp"
 #include "result.hpp"
 #include "tls_start.hpp"
 
@@ -40,6 +41,7 @@ struct Settings {
   std::vector<std::string> sendas;  // control/sendas: "login address" lines
   std::string sid;           // this session's id in the log and in Received lines
   milter::Config milters;    // control/milters: no filter unless it names one
+  SpaceFloor queue_floor;    // control/queuefree, control/queuefreebytes (storage.cpp)
 };
 
 // Reads control files and the environment; a config error names the file and line.
