@@ -84,6 +84,7 @@ const std::vector<ControlSpec>& control_registry() {
       {"timeoutmilter", ControlKind::integer, "30", 1, 3600, "smtpd", "seconds to wait for a content filter's connection and each of its replies"},
       {"milterdefault", ControlKind::line, "tempfail", 0, 0, "smtpd", "what a message gets when a content filter is down or too slow: tempfail or accept"},
       {"listsurl", ControlKind::list, "", 0, 0, "list-post", "base of the lists' RFC 8058 one-click unsubscribe URLs (https://lists.example.test:8443), served by list-httpd; empty means no one-click"},
+      {"srs", ControlKind::directory, "", 0, 0, "smtpd, local-deliver, local-spawn", "key: the SRS key (32 random bytes, quail init makes it) for forwards to other domains and the check of SRS0 recipients; none: SRS off"},
   };
   return registry;
 }
