@@ -86,6 +86,7 @@ const std::vector<ControlSpec>& control_registry() {
       {"listsurl", ControlKind::list, "", 0, 0, "list-post", "base of the lists' RFC 8058 one-click unsubscribe URLs (https://lists.example.test:8443), served by list-httpd; empty means no one-click"},
       {"queuefree", ControlKind::integer, "5", 0, 50, "smtpd, queue-inject", "percent of the queue filesystem's space and of its inodes kept free: below it new mail is refused temporarily (452 4.3.1, exit 82), queue-send's notices excepted; 0: no floor"},
       {"queuefreebytes", ControlKind::integer, "0", 0, 1099511627776, "smtpd, queue-inject", "bytes kept free on the queue's filesystem beside queuefree's percent (the larger floor wins); 0: only the percent"},
+      {"srs", ControlKind::directory, "", 0, 0, "smtpd, local-deliver, local-spawn", "key: the SRS key (32 random bytes, quail init makes it) for forwards to other domains and the check of SRS0 recipients; none: SRS off"},
   };
   return registry;
 }

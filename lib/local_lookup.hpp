@@ -6,6 +6,7 @@
 // outside never gets a backscatter bounce.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -16,6 +17,8 @@
 #include "result.hpp"
 
 namespace quail {
+
+class ListSecret;
 
 // How a system user's .qmail-<ext> files are found: by reading the home (root,
 // or the user itself), or from the home table (lib/home_table.hpp) that root
@@ -37,6 +40,10 @@ struct LocalConfig {
   // Where system logins are read: always /etc/passwd in programs (load_local_config
   // never takes it from the environment or a control file); tests set their own.
   std::string passwd = system_passwd_path;
+  // control/srs/key (lib/srs_key), loaded only by the programs that use it
+  // (smtpd, local-deliver; local-spawn as root, before it becomes the recipient):
+  // load_local_config leaves it null, which means SRS is off.
+  std::shared_ptr<const ListSecret> srs_key;
 };
 // A local part as a plain string: a quoted local part ("a b") loses its quotes
 // and backslash escapes; a dot-string is returned as it is.

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "date.hpp"
-#include "inject_client.hpp"
+#include "forward.hpp"
 #include "mbox.hpp"
 #include "message.hpp"
 #include "command.hpp"
@@ -134,16 +134,7 @@ void Runner::forward(const std::string& address) {
 
 Step Runner::finish_forwards() {
   if (forwards_.empty()) return ok_step();
-  Envelope env;
-  env.sender = new_sender_;
-  for (const auto& f : forwards_) env.recipients.push_back(Recipient{f, "", ""});
-  const MessageSource& msg = ctx_.msg;
-  const std::string& dt = dtline_;
-  int code = -1;
-  auto r = inject_message(ctx_.root, [&](int fd) { return copy_message(msg, fd, dt).ok(); }, env, &code);
-  if (!r) return temporary("unable to forward: " + r.error().reason);
-  if (code == 0 && !r->permanent && r->text == "ok") return ok_step();
-  return Step{r->permanent ? StepKind::permanent : StepKind::temporary, "unable to forward: " + r->text};
+  return inject_forwards(ctx_, dtline_, new_sender_, forwards_);
 }
 
 }  // namespace quail::ld

@@ -20,6 +20,7 @@ namespace quail::ld {
 using SelfOutcomes = std::map<std::string, Step>;
 
 struct Context {
+  std::string dlv;        // the delivery id, for the log
   std::string root;
   std::string sender;     // the envelope sender, "" for bounces
   Address rcpt;           // the recipient as addressed

@@ -6,10 +6,12 @@
 #include "delivery.hpp"
 #include "forward_file.hpp"
 #include "fd.hpp"
+#include "forward.hpp"
 #include "log.hpp"
 #include "message.hpp"
 #include "outcome.hpp"
 #include "root.hpp"
+#include "srs_key.hpp"
 
 namespace quail::ld {
 namespace {
@@ -34,6 +36,7 @@ int report(std::string_view dlv, std::string_view recipient, const Step& s) {
 
 Step deliver_one(const DeliveryRequest& req, const LocalConfig* given, const SelfOutcomes* selves) {
   Context ctx;
+  ctx.dlv = req.dlv;
   ctx.root = given ? given->root : resolve_root(nullptr);
   ctx.sender = req.sender;
   if (given) {
@@ -42,6 +45,9 @@ Step deliver_one(const DeliveryRequest& req, const LocalConfig* given, const Sel
     auto cfg = load_local_config(ctx.root);
     if (!cfg) return temporary(cfg.error(), "4.3.5");
     ctx.cfg = std::move(*cfg);
+    auto key = load_srs_key(ctx.root);
+    if (!key) return temporary(key.error(), "4.3.5");
+    ctx.cfg.srs_key = std::move(*key);
   }
 
   auto rcpt = parse_address(req.recipient);
@@ -58,6 +64,8 @@ Step deliver_one(const DeliveryRequest& req, const LocalConfig* given, const Sel
   if (!loop) return temporary(loop.error());
   if (*loop) return permanent("This message is looping: it already has my Delivered-To line.", "5.4.6");
 
+  // An SRS0 address is no mailbox: a bounce to a forward we made, going home.
+  if (auto srs = deliver_srs(ctx)) return *srs;
   auto target = lookup_local(ctx.cfg, ctx.rcpt);
   if (!target) return temporary(target.error());
   if (!*target) return permanent("no mailbox here by that name", "5.1.1");

@@ -14,6 +14,7 @@
 #include "local_lookup.hpp"
 #include "log.hpp"
 #include "run.hpp"
+#include "srs_key.hpp"
 
 namespace quail {
 namespace {
@@ -63,6 +64,11 @@ int deliver(const LspawnRequest& r, const std::string& root, bool switching_user
   // control/ as it is now: a user or domain added since local-spawn started counts.
   auto cfg = load_local_config(root);
   if (!cfg) return ld::report_temporary(req.dlv, req.recipient, cfg.error().reason);
+  // Read here, as root, before the child becomes the recipient: the key stays
+  // readable only by smtpd's user (man/mailauth.8, "Forwarding (SRS)").
+  auto srs_key = load_srs_key(root);
+  if (!srs_key) return ld::report_temporary(req.dlv, req.recipient, srs_key.error().reason, "4.3.5");
+  cfg->srs_key = std::move(*srs_key);
   ld::SelfOutcomes selves;
   if (switching_users) {
     // An alias's \user items naming logins are delivered first, each as its login.

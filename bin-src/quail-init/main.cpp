@@ -17,6 +17,7 @@
 #include "program.hpp"
 #include "queue_file.hpp"
 #include "service_cli.hpp"
+#include "srs_key.hpp"
 
 namespace {
 
@@ -142,6 +143,7 @@ Status init(const quail::init::Options& o) {
   if (auto s = link_programs(o.root); !s) return s;
   if (auto s = write_control(o); !s) return s;
   if (auto s = quail::init::write_self_signed(o.root, o.hostname); !s) return s;
+  if (auto s = quail::create_srs_key(o.root); !s) return s;
   if (auto s = quail::build_cdb(o.root + "/users/users.cdb", {}, 0640); !s) return s;
   if (auto s = quail::build_cdb(o.root + "/users/aliases.cdb", {}, 0644); !s) return s;
   quail::QueueDirs q(o.root);

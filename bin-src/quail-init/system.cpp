@@ -141,6 +141,9 @@ Status chown_system_layout(const std::string& root) {
       {root + "/mail", "quail-mail", 0750},
       // Only the smtpd user (tlsd runs as it) reads the TLS key.
       {root + "/control/tls/key.pem", "quail-smtpd", 0400},
+      // The SRS key: smtpd checks SRS0 recipients with it; local-spawn reads it
+      // as root for each delivery child (man/mailauth.8, "Forwarding (SRS)").
+      {root + "/control/srs/key", "quail-smtpd", 0400},
   };
   // The queue's part is shared with quail check --repair (lib/queue_owners).
   for (const auto& o : system_queue_owners(q)) {

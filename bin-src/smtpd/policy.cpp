@@ -3,8 +3,10 @@
 #include "policy.hpp"
 
 #include <algorithm>
+#include <ctime>
 
 #include "local_lookup.hpp"
+#include "srs_key.hpp"
 
 namespace quail::smtpd {
 
@@ -37,6 +39,13 @@ RcptVerdict check_recipient(const Settings& s, const Address& a, bool relay_allo
     }
   }
   if (local && lowercase(a.local()) != "postmaster") {
+    // A bounce to a forward of ours: its SRS0 address is checked, not looked up.
+    switch (srs_recipient(s.local.srs_key.get(), s.local, a, std::time(nullptr), nullptr)) {
+      case SrsCheck::not_srs: break;
+      case SrsCheck::good: return {250, "2.1.5", shown + " ok", ""};
+      case SrsCheck::forged: return {550, "5.7.1", shown + ": forged SRS address", ""};
+      case SrsCheck::expired: return {550, "5.7.1", shown + ": expired SRS address", ""};
+    }
     auto t = lookup_local(s.local, a);
     if (!t) return {451, "4.3.0", shown + ": temporary failure looking up the mailbox", t.error().reason};
     if (!*t) return {550, "5.1.1", shown + ": no mailbox here by that name", ""};

@@ -10,6 +10,7 @@
 
 #include "control.hpp"
 #include "session_id.hpp"
+#include "srs_key.hpp"
 
 namespace quail::smtpd {
 namespace {
@@ -73,6 +74,9 @@ Result<Settings> load_settings(const std::string& root, bool submission) {
   auto local = load_local_config(root);
   if (!local) return local.error();
   s.local = std::move(*local);
+  auto srs_key = load_srs_key(root);
+  if (!srs_key) return srs_key.error();
+  s.local.srs_key = std::move(*srs_key);
   auto milters = milter::load_config(control);
   if (!milters) return milters.error();
   s.milters = std::move(*milters);
