@@ -177,8 +177,16 @@ Result<std::vector<std::string>> parse_control_list(std::string_view text, const
   return out;
 }
 
+namespace {
+// run/control.good is world-readable (every service reads it), so a file that
+// holds secrets is never copied there, and a malformed one stays an error for
+// its reader: no last good value, and never its default (no relay logins at all).
+bool kept_out_of_snapshot(std::string_view name) { return name == "smtpauth"; }
+}  // namespace
+
 template <typename T, typename Parse>
 Result<T> Control::last_good(std::string_view name, const Error& refused, Parse parse) const {
+  if (kept_out_of_snapshot(name)) return refused;
   std::string root = dir_.substr(0, dir_.size() - std::string_view("/control").size());
   auto text = read_file(control_snapshot_path(root), max_control_size * 4);
   if (!text) return refused;
@@ -347,6 +355,7 @@ Status write_control_snapshot(const std::string& root) {
   std::string out(snapshot_magic);
   for (const auto& spec : control_registry()) {
     if (spec.kind == ControlKind::directory) continue;  // its program reads its files itself
+    if (kept_out_of_snapshot(spec.name)) continue;
     auto text = read_file(control.dir() + "/" + std::string(spec.name), max_control_size);
     if (!text) {
       if (text.error().kind == ErrorKind::not_found) continue;

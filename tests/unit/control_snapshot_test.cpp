@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "control.hpp"
@@ -71,6 +72,21 @@ TEST_CASE("control snapshot: a file spoiled after the snapshot reads as its last
   // A good edit takes effect at once, snapshot or not.
   root.put("databytes", "7000\n");
   CHECK(control.integer("databytes").value() == 7000);
+}
+
+TEST_CASE("control snapshot: relay passwords (smtpauth) are never copied into the world-readable snapshot") {
+  TempRoot root;
+  root.put("smtpauth", "relay.example.test:user:s3cret-pass\n");
+  root.put("me", "mx.example.test\n");
+  REQUIRE(quail::write_control_snapshot(root.path).ok());
+  std::ifstream in(root.path + "/run/control.good", std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find("mx.example.test") != std::string::npos);
+  CHECK(text.find("s3cret-pass") == std::string::npos);
+  CHECK(text.find("smtpauth") == std::string::npos);
+  // Spoiled afterwards, it is an error, not the default's "no logins".
+  root.put("smtpauth", "relay.example.test:user-without-password\n");
+  CHECK(!quail::Control(root.path).lines("smtpauth").ok());
 }
 
 TEST_CASE("control snapshot: without one a malformed file is an error as before") {
