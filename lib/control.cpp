@@ -33,7 +33,7 @@ const std::vector<ControlSpec>& control_registry() {
       {"smtpgreeting", ControlKind::line, "=me", 0, 0, "smtpd", "text of the 220 greeting after the code"},
       {"smtproutes", ControlKind::list, "", 0, 0, "remote-deliver", "domain:relay[:port] routes that override MX lookup"},
       {"system", ControlKind::integer, "0", 0, 1, "quail, queue-send, local-deliver", "1 in a privilege-separated install (quail init --system): system users receive mail"},
-      {"concurrencyincoming", ControlKind::integer, "100", 1, 100000, "quail up, tcpserver", "SMTP connections served at once per listener"},
+      {"concurrencyincoming", ControlKind::integer, "1000", 1, 100000, "quail up, tcpserver", "SMTP connections served at once per listener"},
       {"concurrencyperip", ControlKind::integer, "50", 1, 100000, "quail up, tcpserver", "SMTP connections served at once per client address"},
       {"backlog", ControlKind::integer, "256", 1, 65535, "quail up, tcpserver", "listen(2) backlog of each listener"},
       {"aliases", ControlKind::list, "", 0, 0, "quail-aliases", "aliases in /etc/aliases syntax, compiled into users/aliases.cdb by quail aliases"},
@@ -84,6 +84,10 @@ const std::vector<ControlSpec>& control_registry() {
       {"timeoutmilter", ControlKind::integer, "30", 1, 3600, "smtpd", "seconds to wait for a content filter's connection and each of its replies"},
       {"milterdefault", ControlKind::line, "tempfail", 0, 0, "smtpd", "what a message gets when a content filter is down or too slow: tempfail or accept"},
       {"listsurl", ControlKind::list, "", 0, 0, "list-post", "base of the lists' RFC 8058 one-click unsubscribe URLs (https://lists.example.test:8443), served by list-httpd; empty means no one-click"},
+      {"concurrencypernet", ControlKind::integer, "100", 0, 100000, "quail up, tcpserver", "SMTP connections served at once per client network (IPv4 /24, IPv6 /64); 0: no limit"},
+      {"timeoutsmtpdbusy", ControlKind::integer, "20", 1, 86400, "smtpd", "seconds to wait for a client command or data in a session started while the listener was busy"},
+      {"maxjunk", ControlKind::integer, "100", 0, 100000, "smtpd", "commands without a message (NOOP, RSET, HELP, VRFY, EXPN, HELO, EHLO) in a row before the session is closed; 0: no limit"},
+      {"timeoutsmtpdsession", ControlKind::integer, "3600", 0, 604800, "smtpd", "seconds a whole SMTP session may last; checked between commands, never in the middle of a message; 0: no limit"},
   };
   return registry;
 }
