@@ -147,6 +147,7 @@ def quail_instance(n, prefix="quail-bench-idle-"):
     q.init("mx.example.test", ["example.test"])
     q.write_control("concurrencyincoming", "%d\n" % (n + PROBES + 10))
     q.write_control("concurrencyperip", "%d\n" % (n + PROBES + 10))
+    q.write_control("concurrencypernet", "%d\n" % (n + PROBES + 10))  # every client is 127.0.0.1
     return q
 
 

@@ -33,7 +33,7 @@ const std::vector<ControlSpec>& control_registry() {
       {"smtpgreeting", ControlKind::line, "=me", 0, 0, "smtpd", "text of the 220 greeting after the code"},
       {"smtproutes", ControlKind::list, "", 0, 0, "remote-deliver", "domain:relay[:port] routes that override MX lookup"},
       {"system", ControlKind::integer, "0", 0, 1, "quail, queue-send, local-deliver", "1 in a privilege-separated install (quail init --system): system users receive mail"},
-      {"concurrencyincoming", ControlKind::integer, "100", 1, 100000, "quail up, tcpserver", "SMTP connections served at once per listener"},
+      {"concurrencyincoming", ControlKind::integer, "1000", 1, 100000, "quail up, tcpserver", "SMTP connections served at once per listener"},
       {"concurrencyperip", ControlKind::integer, "50", 1, 100000, "quail up, tcpserver", "SMTP connections served at once per client address"},
       {"backlog", ControlKind::integer, "256", 1, 65535, "quail up, tcpserver", "listen(2) backlog of each listener"},
       {"aliases", ControlKind::list, "", 0, 0, "quail-aliases", "aliases in /etc/aliases syntax, compiled into users/aliases.cdb by quail aliases"},
@@ -87,6 +87,10 @@ const std::vector<ControlSpec>& control_registry() {
       {"queuefree", ControlKind::integer, "5", 0, 50, "smtpd, queue-inject", "percent of the queue filesystem's space and of its inodes kept free: below it new mail is refused temporarily (452 4.3.1, exit 82), queue-send's notices excepted; 0: no floor"},
       {"queuefreebytes", ControlKind::integer, "0", 0, 1099511627776, "smtpd, queue-inject", "bytes kept free on the queue's filesystem beside queuefree's percent (the larger floor wins); 0: only the percent"},
       {"srs", ControlKind::directory, "", 0, 0, "smtpd, local-deliver, local-spawn", "key: the SRS key (32 random bytes, quail init makes it) for forwards to other domains and the check of SRS0 recipients; none: SRS off"},
+      {"concurrencypernet", ControlKind::integer, "100", 0, 100000, "quail up, tcpserver", "SMTP connections served at once per client network (IPv4 /24, IPv6 /64); 0: no limit"},
+      {"timeoutsmtpdbusy", ControlKind::integer, "20", 1, 86400, "smtpd", "seconds to wait for a client command or data in a session started while the listener was busy"},
+      {"maxjunk", ControlKind::integer, "100", 0, 100000, "smtpd", "commands without a message (NOOP, RSET, HELP, VRFY, EXPN, HELO, EHLO) in a row before the session is closed; 0: no limit"},
+      {"timeoutsmtpdsession", ControlKind::integer, "3600", 0, 604800, "smtpd", "seconds a whole SMTP session may last; checked between commands, never in the middle of a message; 0: no limit"},
   };
   return registry;
 }

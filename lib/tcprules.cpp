@@ -2,6 +2,7 @@
 #include "tcprules.hpp"
 
 #include <arpa/inet.h>
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <map>
@@ -219,6 +220,15 @@ std::string ip_text(const IpAddress& ip) {
   char buf[INET6_ADDRSTRLEN];
   inet_ntop(ip.v6 ? AF_INET6 : AF_INET, ip.bytes.data(), buf, sizeof buf);
   return buf;
+}
+
+std::string ip_network(const IpAddress& ip) {
+  IpAddress net = ip;
+  // A /24 is the smallest IPv4 block routed on the Internet; a /64 is one IPv6
+  // subnet, in which one host may use any of 2^64 addresses.
+  size_t keep = ip.v6 ? 8 : 3;
+  std::fill(net.bytes.begin() + static_cast<long>(keep), net.bytes.end(), uint8_t{0});
+  return ip_text(net) + (ip.v6 ? "/64" : "/24");
 }
 
 std::string ip_rule_key(const IpAddress& ip) {

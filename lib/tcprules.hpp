@@ -35,6 +35,9 @@ std::string ip_text(const IpAddress& ip);
 // The address as a rules key: dotted IPv4, or IPv6 with all eight groups written
 // as four lowercase hex digits ("0000:0000:0000:0000:0000:0000:0000:0001").
 std::string ip_rule_key(const IpAddress& ip);
+// The network a client address belongs to for tcpserver's per-network limit: its
+// IPv4 /24 ("192.0.2.0/24") or IPv6 /64 ("2001:db8:1:2::/64"), shown in RFC 5952 form.
+std::string ip_network(const IpAddress& ip);
 // The keys tried for ip, first match wins: the address, then every shorter prefix
 // ending at a '.' (IPv4) or ':' (IPv6), then "" (the default rule).
 std::vector<std::string> rule_keys(const IpAddress& ip);

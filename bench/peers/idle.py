@@ -20,6 +20,7 @@ def quail_limits(quail, n):
     q = quail.q
     q.write_control("concurrencyincoming", "%d\n" % (n + SLACK))
     q.write_control("concurrencyperip", "%d\n" % (n + SLACK))
+    q.write_control("concurrencypernet", "%d\n" % (n + SLACK))
     q.down()
     q.up(smtp="127.0.0.1:%d" % quail.port)
     quail._roots = quail.qt.processes_under(q.root)

@@ -132,12 +132,20 @@ std::vector<std::string> listener_programs(const std::string& service) {
   return {"tcpserver", "smtpd", "checkpassword"};
 }
 
+// When every place is taken, a session this long without a byte either way is
+// closed for a newcomer (tcpserver -i; man/tcpserver.8, "Limits and load"): long
+// enough that no client in the middle of a command or a message is ever that
+// idle, short enough that a newcomer waits at most that long for a place.
+constexpr int evict_idle_seconds = 2;
+
 Result<std::vector<std::string>> listener_argv(const std::string& root, const ListenRequest& r) {
   Control control(root);
   auto incoming = control.integer("concurrencyincoming");
   if (!incoming) return incoming.error();
   auto perip = control.integer("concurrencyperip");
   if (!perip) return perip.error();
+  auto pernet = control.integer("concurrencypernet");
+  if (!pernet) return pernet.error();
   auto backlog = control.integer("backlog");
   if (!backlog) return backlog.error();
   auto me = control.line("me");
@@ -161,7 +169,8 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
   std::string busy = is_pop3(r.service) ? "-ERR " + *me + " too many connections, try again later"
                      : is_http(r.service) ? "HTTP/1.1 503 Service Unavailable"
                                           : "421 " + *me + " too many connections, try again later";
-  argv.insert(argv.end(), {"-c", std::to_string(*incoming), "-C", std::to_string(*perip), "-b",
+  argv.insert(argv.end(), {"-c", std::to_string(*incoming), "-C", std::to_string(*perip), "-n",
+                           std::to_string(*pernet), "-i", std::to_string(evict_idle_seconds), "-b",
                            std::to_string(*backlog), "-o", busy, "-", "-"});  // supervise binds r.host r.port
   if (r.service == "smtps" || r.service == "pop3s" || is_http(r.service)) argv.push_back(bin + "/tlsd");
   if (is_http(r.service)) {

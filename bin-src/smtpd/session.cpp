@@ -81,7 +81,7 @@ EndReason Session::run() {
   }
   reply(io_, 220, "", s_.greeting + " ESMTP");
   std::string line;
-  while (!end_) {
+  while (!end_ && guard_wait()) {
     IoStatus st = io_.read_line(line, max_command_line);
     if (st == IoStatus::too_long) {
       error(500, "5.5.2", "line too long");
@@ -96,13 +96,14 @@ EndReason Session::run() {
       command_error(line, cmd.error());
       continue;
     }
-    dispatch(*cmd);
+    if (guard_command(*cmd)) dispatch(*cmd);
   }
   io_.flush();
   return *end_;
 }
 
 void Session::end_on(IoStatus st) {
+  if (st == IoStatus::timeout && guard_ended()) return;
   if (st == IoStatus::timeout) {
     reply(io_, 421, "4.4.2", s_.me + " timeout, closing connection");
     end_ = EndReason::timeout;

@@ -83,6 +83,15 @@ class Session {
   }
   bool relay_allowed() const { return s_.relayclient || features_.authenticated; }
 
+  // guard.cpp: the busy timeout, junk commands and the session's lifetime.
+  SessionGuard make_guard() const;
+  // Before reading a command: false (421 said) once the lifetime is over.
+  bool guard_wait();
+  // After a read timed out: true (421 said) when it was the lifetime that ended.
+  bool guard_ended();
+  // After a command is parsed: false (421 said) when it is one junk command too many.
+  bool guard_command(const SmtpCommand& c);
+
   // starttls.cpp: RFC 3207 through the tlsd helper
   void on_starttls();
   // auth.cpp: RFC 4954 AUTH PLAIN and LOGIN, verified by checkpassword
@@ -150,6 +159,8 @@ class Session {
   Abuse abuse_{s_};  // rate limits, greylisting, DNSBL verdict, tarpit (abuse.cpp)
   std::unique_ptr<MilterSession> milter_;  // opened at the first HELO, when configured
   std::string milter_dsn_;                 // early_'s enhanced code after a filter's refusal
+  SessionGuard guard_ = make_guard();      // guard.cpp
+  unsigned messages_seen_ = 0;             // accepted_ + rejected_ when guard_ last looked
 };
 
 }  // namespace quail::smtpd

@@ -68,6 +68,7 @@ Result<Settings> load_settings(const std::string& root, bool submission) {
   auto maxerrors = control.integer("maxerrors");
   if (!maxerrors) return maxerrors.error();
   s.maxerrors = static_cast<int>(*maxerrors);
+  if (auto st = load_guard_settings(control, s); !st) return st.error();
   auto rcpthosts = control.list("rcpthosts");
   if (!rcpthosts) return rcpthosts.error();
   s.rcpthosts = std::move(*rcpthosts);

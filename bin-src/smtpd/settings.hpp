@@ -7,10 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "control.hpp"
 #include "local_lookup.hpp"
 #include "milter_config.hpp"
 #include "queue_space.hpp"
 #include "result.hpp"
+#include "session_guard.hpp"
 #include "tls_start.hpp"
 
 namespace quail::smtpd {
@@ -42,7 +44,13 @@ struct Settings {
   std::string sid;           // this session's id in the log and in Received lines
   milter::Config milters;    // control/milters: no filter unless it names one
   SpaceFloor queue_floor;    // control/queuefree, control/queuefreebytes (storage.cpp)
+  // The wait per command (timeout_ms, shortened under TCPBUSY), junk cap and lifetime (guard.cpp).
+  SessionLimits guard;
+  bool busy = false;         // TCPBUSY: started while tcpserver was near its limit
 };
+
+// guard.cpp: timeoutsmtpdbusy, maxjunk, timeoutsmtpdsession, and TCPBUSY.
+Status load_guard_settings(const Control& control, Settings& s);
 
 // Reads control files and the environment; a config error names the file and line.
 Result<Settings> load_settings(const std::string& root, bool submission = false);

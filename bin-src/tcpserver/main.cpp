@@ -86,14 +86,22 @@ void announce_ready(const Options& o, const Listener& l) {
 
 // tcpserver keeps each session's connection until the session is reaped (its
 // limits count connections still open), up to twice -c of them: raise the soft
-// limit on descriptors (a shell leaves 1024) when -c needs more, up to the hard one.
-void raise_fd_limit(const Options& o) {
+// limit on descriptors (a shell leaves 1024) when -c needs more, up to the hard
+// one. Under a hard limit too low for -c, -c is lowered to what fits and the
+// log says so: accepting would otherwise fail with EMFILE at random, once the
+// descriptors run out, instead of refusing politely at a known count.
+void fit_fd_limit(Options& o) {
+  constexpr rlim_t reserve = 64;  // the listener, signalfd, log, rules cdb, spawning
   rlimit rl;
-  rlim_t need = static_cast<rlim_t>(2 * o.max_sessions + 64);
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
-    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
-    (void)::setrlimit(RLIMIT_NOFILE, &rl);
-  }
+  rlim_t need = static_cast<rlim_t>(2 * o.max_sessions) + reserve;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) return;
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+  (void)::setrlimit(RLIMIT_NOFILE, &rl);
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) return;
+  long fits = rl.rlim_cur > reserve + 2 ? static_cast<long>((rl.rlim_cur - reserve) / 2) : 1;
+  quail::log_warn({{"event", "fd_limit"}, {"nofile", static_cast<long>(rl.rlim_cur)}, {"asked", o.max_sessions},
+                   {"limit", fits}});
+  o.max_sessions = fits;
 }
 
 }  // namespace
@@ -104,7 +112,7 @@ int main(int argc, char** argv) {
     if (!opt) return usage_error(opt.error().reason);
     auto program = find_program(opt->program[0]);
     if (!program) return usage_error("unable to find program " + opt->program[0] + ": not an executable file");
-    raise_fd_limit(*opt);
+    fit_fd_limit(*opt);
     auto signals = block_signals();  // before listening, so no SIGTERM is lost
     if (!signals) return fail(signals.error());
     auto listener = open_listener(*opt);  // bound here, or inherited (socket activation)

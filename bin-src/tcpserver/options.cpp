@@ -26,7 +26,7 @@ Result<Options> parse_options(int argc, char** argv) {
   opterr = 0;
   int c;
   // '+': stop at the first non-option, so the program's own flags stay its own.
-  while ((c = getopt(argc, argv, "+461UXHPRqQvhprc:C:b:x:o:l:u:g:")) != -1) {
+  while ((c = getopt(argc, argv, "+461UXHPRqQvhprc:C:n:i:b:x:o:l:u:g:")) != -1) {
     std::string_view arg = optarg ? optarg : "";
     switch (c) {
       case '4': o.family = Family::v4; break;
@@ -47,6 +47,14 @@ Result<Options> parse_options(int argc, char** argv) {
       case 'C':
         if (auto v = number(arg, 0, 1000000)) o.max_per_ip = *v;
         else return usage("-C wants a number from 0 (no limit) to 1000000, not \"" + std::string(arg) + "\"");
+        break;
+      case 'n':
+        if (auto v = number(arg, 0, 1000000)) o.max_per_net = *v;
+        else return usage("-n wants a number from 0 (no limit) to 1000000, not \"" + std::string(arg) + "\"");
+        break;
+      case 'i':
+        if (auto v = number(arg, 0, 86400)) o.evict_idle_s = *v;
+        else return usage("-i wants seconds from 0 (never close an idle session) to 86400, not \"" + std::string(arg) + "\"");
         break;
       case 'b':
         if (auto v = number(arg, 1, 65535)) o.backlog = static_cast<int>(*v);
@@ -78,7 +86,7 @@ Result<Options> parse_options(int argc, char** argv) {
         break;
       }
       default:
-        if (optopt == 'c' || optopt == 'C' || optopt == 'b' || optopt == 'x' || optopt == 'o' || optopt == 'l' ||
+        if (optopt == 'c' || optopt == 'C' || optopt == 'n' || optopt == 'i' || optopt == 'b' || optopt == 'x' || optopt == 'o' || optopt == 'l' ||
             optopt == 'u' || optopt == 'g') {
           return usage(std::string("-") + static_cast<char>(optopt) + " wants an argument");
         }

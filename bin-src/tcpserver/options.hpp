@@ -14,7 +14,7 @@ inline constexpr int exit_usage = 100;    // bad arguments, unusable host/port/p
 inline constexpr int exit_trouble = 111;  // cannot listen, cannot set up, internal
 
 inline constexpr const char* usage_text =
-    "usage: tcpserver [-461UXHPRqQv] [-c limit] [-C perip] [-b backlog] [-x rules.cdb] [-o refusal-text]"
+    "usage: tcpserver [-461UXHPRqQv] [-c limit] [-C perip] [-n pernet] [-i idle] [-b backlog] [-x rules.cdb] [-o refusal-text]"
     " [-l localname] [-u uid] [-g gid] host port program [arg ...]";
 
 enum class Family { any, v4, v6 };
@@ -23,6 +23,8 @@ struct Options {
   Family family = Family::any;
   long max_sessions = 40;  // -c: sessions at once
   long max_per_ip = 0;     // -C: sessions at once per client address; 0 = no limit
+  long max_per_net = 0;    // -n: sessions at once per IPv4 /24 or IPv6 /64; 0 = no limit
+  long evict_idle_s = 0;   // -i: at -c, close a session idle this long for a newcomer; 0 = never
   int backlog = 256;       // -b
   std::string rules;       // -x: rules cdb, looked up per connection
   bool rules_optional = false;             // -X: a missing rules cdb allows everyone

@@ -5,7 +5,6 @@
 #include <csignal>
 #include <ctime>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <string_view>
 #include <sys/signalfd.h>
@@ -30,7 +29,7 @@ bool set_per_session(std::string_view entry) {
       "PROTO",         "TCPLOCALIP",     "TCPLOCALPORT",   "TCPLOCALHOST",   "TCPREMOTEIP",   "TCPREMOTEPORT",
       "TCPREMOTEHOST", "TCPREMOTEINFO",  "TCP6LOCALIP",    "TCP6LOCALPORT",  "TCP6LOCALHOST", "TCP6REMOTEIP",
       "TCP6REMOTEPORT", "TCP6REMOTEHOST", "TCP6REMOTEINFO", "QUAIL_READY_FD", "LISTEN_PID",    "LISTEN_FDS",
-      "LISTEN_FDNAMES"};
+      "LISTEN_FDNAMES", "TCPBUSY"};
   std::string_view name = entry.substr(0, entry.find('='));
   for (auto n : names) {
     if (n == name) return true;
@@ -50,17 +49,6 @@ void set_var(std::vector<std::string>& env, std::string_view name, std::string_v
     return e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=';
   });
   env.push_back(std::string(name) + "=" + std::string(value));
-}
-
-// Whether the client still holds the connection open. The kernel keeps our
-// side ESTABLISHED until the client's FIN (CLOSE_WAIT) or reset (CLOSE): a
-// client that read 221 and closed is gone, whether or not its session's process
-// has exited yet. What we cannot tell counts as open.
-bool connection_open(int fd) {
-  tcp_info ti{};
-  socklen_t len = sizeof ti;
-  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return true;
-  return ti.tcpi_state == TCP_ESTABLISHED;
 }
 
 }  // namespace
@@ -86,7 +74,7 @@ Server::Server(const Options& opt, Listener listener, Fd signals, std::string pr
 int Server::run() {
   log_info({{"event", "listen"}, {"local", ip_text(listener_.local)}, {"port", listener_.port},
             {"inherited", listener_.inherited ? "yes" : "no"}, {"limit", opt_.max_sessions},
-            {"perip", opt_.max_per_ip}, {"backlog", opt_.backlog}, {"rules", opt_.rules}, {"program", argv_[0]}});
+            {"perip", opt_.max_per_ip}, {"pernet", opt_.max_per_net}, {"idle", opt_.evict_idle_s}, {"backlog", opt_.backlog}, {"rules", opt_.rules}, {"program", argv_[0]}});
   while (!exit_now_ && !(stopping_ && sessions_.empty())) {
     pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {listener_.fd.get(), POLLIN, 0}};
     nfds_t n = 1;
@@ -142,6 +130,7 @@ void Server::reap() {
       log_info({{"event", "end"}, {"pid", pid}, {"remote", it->second.remote}, {"status", es.code}});
     }
     if (auto p = per_ip_.find(it->second.remote); p != per_ip_.end() && --p->second <= 0) per_ip_.erase(p);
+    if (auto p = per_net_.find(it->second.net); p != per_net_.end() && --p->second <= 0) per_net_.erase(p);
     sessions_.erase(it);
   }
 }
@@ -171,6 +160,7 @@ void Server::accept_some() {
     if (!ip) continue;
     remote.ip = *ip;
     remote.text = ip_text(*ip);
+    remote.net = ip_network(*ip);
     serve(std::move(conn), remote);
   }
 }
@@ -197,14 +187,16 @@ void Server::serve(Fd conn, const Peer& remote) {
   SpawnOptions so;
   so.fd_map = {{0, conn.get()}, {1, conn.get()}};
   so.env = session_env(remote, local, rule);
+  if (busy()) set_var(so.env, "TCPBUSY", "1");
   so.set_env = true;
   auto pid = spawn(argv_, so);
   if (!pid) {
     log_error({{"event", "spawn_failed"}, {"remote", remote.text}, {"reason", pid.error().reason}});
     return;
   }
-  sessions_.emplace(*pid, Session{remote.text, std::move(conn)});
+  sessions_.emplace(*pid, Session{remote.text, remote.net, std::move(conn)});
   ++per_ip_[remote.text];
+  ++per_net_[remote.net];
   log_info({{"event", "connect"}, {"pid", *pid}, {"remote", remote.text}, {"remote_port", remote.port},
             {"local", local.text}, {"local_port", local.port}, {"sessions", sessions_.size()}});
 }
@@ -223,48 +215,6 @@ bool Server::apply_rules(const Peer& remote, Rule& rule) {
     return false;
   }
   rule = std::move(m->rule);
-  return true;
-}
-
-long Server::open_connections(const std::string* remote) const {
-  long n = 0;
-  for (const auto& [pid, session] : sessions_) {
-    if ((!remote || session.remote == *remote) && connection_open(session.conn.get())) ++n;
-  }
-  return n;
-}
-
-bool Server::over_limit(const Peer& remote, int conn) {
-  // The limits count connections the clients still hold open, not processes: a
-  // client that reconnects as soon as it reads 221 is here before its old
-  // session's process has exited (smtpd still finishing) or been reaped, and a
-  // client that never holds more than N connections must never be refused by a
-  // limit of N. Processes whose clients have gone are bounded apart, at twice
-  // -c, so clients that hang up at once cannot pile up sessions without end.
-  // Counting walks the sessions, so it is done only when the cheap process
-  // counts reach a limit; ended sessions are reaped first.
-  auto from_remote = [&] {
-    auto it = per_ip_.find(remote.text);
-    return it == per_ip_.end() ? 0L : it->second;
-  };
-  auto processes = [&] { return static_cast<long>(sessions_.size()); };
-  if (processes() >= opt_.max_sessions || (opt_.max_per_ip > 0 && from_remote() >= opt_.max_per_ip)) reap();
-  const char* which = nullptr;
-  if (processes() >= 2 * opt_.max_sessions ||
-      (processes() >= opt_.max_sessions && open_connections(nullptr) >= opt_.max_sessions)) {
-    which = "total";
-  } else if (opt_.max_per_ip > 0 && from_remote() >= opt_.max_per_ip &&
-             open_connections(&remote.text) >= opt_.max_per_ip) {
-    which = "perip";
-  }
-  if (!which) return false;
-  if (opt_.refusal) {
-    // The send buffer of a new connection is empty: this never blocks the loop.
-    std::string text = *opt_.refusal + "\r\n";
-    (void)::send(conn, text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  }
-  log_warn({{"event", "refused"}, {"remote", remote.text}, {"reason", "limit"}, {"limit", which},
-            {"sessions", sessions_.size()}});
   return true;
 }
 

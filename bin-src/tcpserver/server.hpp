@@ -28,6 +28,7 @@ class Server {
  private:
   struct Session {
     std::string remote;  // the client address as shown (also the per-address count's key)
+    std::string net;     // its /24 or /64, the per-network count's key (ip_network)
     // Our copy of the connection, kept until the session is reaped: it tells
     // whether the client still holds the connection open (connection_open), so a
     // process that lingers after its client has gone does not count against -C/-c.
@@ -37,6 +38,7 @@ class Server {
     IpAddress ip;
     uint16_t port = 0;
     std::string text;
+    std::string net;
   };
 
   void read_signals();
@@ -45,10 +47,16 @@ class Server {
   void serve(Fd conn, const Peer& remote);
   // The rule for remote; false when the connection is to be closed (deny, unreadable rules).
   bool apply_rules(const Peer& remote, Rule& rule);
+  // limits.cpp: true when the connection is refused (and told so).
   bool over_limit(const Peer& remote, int conn);
-  // Sessions whose client still holds its connection open: all of them, or
-  // those from one address.
-  long open_connections(const std::string* remote) const;
+  // Sessions whose client still holds its connection open: all of them (key
+  // nullptr), or those whose remote (by_net false) or net equals *key.
+  long open_connections(const std::string* key, bool by_net) const;
+  // Closes the session idle longest, when one has been idle long enough to give
+  // its place to a newcomer; false when none may be closed.
+  bool evict_idlest(const Peer& newcomer);
+  // Over 80 % of -c: the program is told (TCPBUSY=1) to use its shorter timeouts.
+  bool busy() const;
   std::vector<std::string> session_env(const Peer& remote, const Peer& local, const Rule& rule) const;
   void stop_listening();
 
@@ -59,6 +67,7 @@ class Server {
   std::vector<std::string> base_env_;  // our environment minus what we set per session
   std::unordered_map<pid_t, Session> sessions_;
   std::unordered_map<std::string, long> per_ip_;
+  std::unordered_map<std::string, long> per_net_;
   bool stopping_ = false;
   bool exit_now_ = false;
   long long accept_pause_until_ms_ = 0;  // after EMFILE and friends

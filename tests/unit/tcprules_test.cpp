@@ -216,3 +216,16 @@ TEST_CASE("tcprules: octets at and past INT64_MAX and UINT64_MAX are refused, ne
   }
   CHECK(parse_rule_line("10.0.0.255:allow"));
 }
+
+TEST_CASE("ip_network: the /24 or /64 a client address counts against") {
+  CHECK(ip_network(ip("192.0.2.77")) == "192.0.2.0/24");
+  CHECK(ip_network(ip("192.0.2.0")) == "192.0.2.0/24");
+  CHECK(ip_network(ip("127.0.0.1")) == "127.0.0.0/24");
+  CHECK(ip_network(ip("127.0.1.1")) == "127.0.1.0/24");
+  CHECK(ip_network(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")) == "2001:db8:1:2::/64");
+  CHECK(ip_network(ip("2001:db8:1:2::1")) == ip_network(ip("2001:db8:1:2:ffff::9")));
+  CHECK(ip_network(ip("2001:db8:1:3::1")) != ip_network(ip("2001:db8:1:2::1")));
+  CHECK(ip_network(ip("::1")) == "::/64");
+  // A dual-stack listener's mapped address counts as the IPv4 client it is.
+  CHECK(ip_network(ip("::ffff:198.51.100.9")) == "198.51.100.0/24");
+}

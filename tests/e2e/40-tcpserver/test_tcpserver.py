@@ -1,7 +1,8 @@
 """tcpserver and quail-rules end to end: the UCSPI environment over IPv4 and IPv6,
-tcprules (allow with env, deny, default, live rebuild, missing cdb), the -c/-C
-limits with the -o text, an inherited (socket-activated) listener, readiness on
-QUAIL_READY_FD, SIGTERM letting a session finish, and usage errors.
+tcprules (allow with env, deny, default, live rebuild, missing cdb), the -c/-C/-n
+limits with the -o text, -i closing the idlest session for a newcomer, TCPBUSY,
+an inherited (socket-activated) listener, readiness on QUAIL_READY_FD, SIGTERM
+letting a session finish, and usage errors.
 Loopback only, free ports, bounded waits; every process group started is killed."""
 import fcntl
 import os
@@ -264,6 +265,63 @@ class TcpserverTest(unittest.TestCase):
             refused = self.wait_event(proc, "refused")
             self.assertEqual(refused[0]["limit"], "perip")
 
+    def test_per_network_limit_counts_the_whole_slash_24(self):
+        port = qt.free_port()
+        proc = self.start(["-n", "2", "-o", "421 too many from your network", "127.0.0.1", str(port)]
+                          + HOLD_PROGRAM)
+        with connect("127.0.0.1", port, source="127.0.7.1") as a, \
+                connect("127.0.0.1", port, source="127.0.7.2") as b:
+            self.assertEqual(read_line(a), b"ready\n")
+            self.assertEqual(read_line(b), b"ready\n")
+            self.assertEqual(talk("127.0.0.1", port, source="127.0.7.3"), b"421 too many from your network\r\n")
+            with connect("127.0.0.1", port, source="127.0.8.1") as other:
+                self.assertEqual(read_line(other), b"ready\n")
+            refused = self.wait_event(proc, "refused")
+            self.assertEqual(refused[0]["limit"], "pernet")
+
+    def test_full_server_closes_the_idlest_session_for_a_newcomer(self):
+        port = qt.free_port()
+        proc = self.start(["-c", "2", "-i", "1", "-o", "421 busy", "127.0.0.1", str(port)] + HOLD_PROGRAM)
+        old, idle = connect("127.0.0.1", port, timeout=30), None
+        try:
+            self.assertEqual(read_line(old), b"ready\n")
+            idle = connect("127.0.0.1", port, timeout=30)
+            self.assertEqual(read_line(idle), b"ready\n")
+
+            def newcomer():
+                c = connect("127.0.0.1", port, timeout=30)
+                if read_line(c) == b"ready\n":
+                    return c
+                c.close()  # refused: none idle for 1 s yet
+                return None
+            c = qt.wait_for(newcomer, 20, "a newcomer served in place of an idle session")
+            with c:
+                # The one idle longest was told the -o text and closed; the other still runs.
+                self.assertEqual(read_all(old), b"421 busy\r\n")
+                idle.sendall(b"x\n")
+                self.assertEqual(read_all(idle), b"done x\n")
+                c.sendall(b"y\n")
+                self.assertEqual(read_all(c), b"done y\n")
+            evict = self.wait_event(proc, "evict")[0]
+            self.assertGreaterEqual(int(evict["idle_ms"]), 1000)
+        finally:
+            old.close()
+            if idle:
+                idle.close()
+
+    def test_busy_is_told_to_the_program_above_80_percent(self):
+        port = qt.free_port()
+        busy = ["/bin/sh", "-c", "echo \"busy=${TCPBUSY-unset}\"; read x"]
+        self.start(["-c", "5", "127.0.0.1", str(port)] + busy, env=dict(os.environ, TCPBUSY="stale"))
+        held = []
+        try:
+            for _ in range(5):
+                held.append(connect("127.0.0.1", port))
+            self.assertEqual([read_line(c) for c in held], [b"busy=unset\n"] * 4 + [b"busy=1\n"])
+        finally:
+            for c in held:
+                c.close()
+
     def test_limit_without_o_just_closes(self):
         port = qt.free_port()
         self.start(["-c", "1", "127.0.0.1", str(port)] + HOLD_PROGRAM)
@@ -359,6 +417,8 @@ class TcpserverTest(unittest.TestCase):
             (["127.0.0.1", "1", "/nonexistent/program"], b"unable to find program"),
             (["-4", "::1", "1", "/bin/true"], b"-4"),
             (["127.0.0.1", "1"], b"required"),
+            (["-n", "x", "127.0.0.1", "1", "/bin/true"], b"-n"),
+            (["-i", "-1", "127.0.0.1", "1", "/bin/true"], b"-i"),
         ]
         for args, text in cases:
             r = subprocess.run([TCPSERVER] + args, capture_output=True, timeout=30)
