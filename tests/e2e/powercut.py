@@ -28,6 +28,7 @@ import threading
 import time
 
 import quailtest as qt
+from crashpoints import expected_after_a_crash
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 POWERFS = os.path.join(HERE, "powerfs.py")
@@ -48,14 +49,6 @@ def unavailable():
     if r.returncode != 0:
         return "python3-pyfuse3 is not installed"
     return None
-
-
-def expected_after_a_crash(line):
-    """quail check's lines that a crash may leave (queue-layout/README.md): a
-    killed injector's tmp/ file, and on a filesystem that does not keep the order
-    of metadata updates one queue file named in both todo/ and mess/ (queue-send
-    and --repair keep the mess/ name)."""
-    return "tmp/" in line or "the same file is also in mess/" in line
 
 
 def message(n, size):
