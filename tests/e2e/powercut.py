@@ -159,6 +159,7 @@ class Rig:
             if self.inject(n, rcpts, r.choice([100, 3000, 70000])) == 0:
                 with self.lock:
                     self.acked[n] = rcpts
+            stop.wait(r.uniform(0, 0.1))  # less backlog than deliveries on FUSE can take
 
     def cycle(self, max_seconds=2.0):
         """Mail flows for a random time up to max_seconds; the power is cut; the

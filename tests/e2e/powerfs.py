@@ -236,8 +236,17 @@ class PowerFS(pyfuse3.Operations):
         n.mtime = n.ctime = time.time_ns()
 
     def _saved(self):
+        """The nodes a boot can reach through durable entries, with what of them is durable."""
+        keep, stack = {ROOT}, [ROOT]
+        while stack:
+            for ino in self.nodes[stack.pop()].dentries.values():
+                if ino not in keep and ino in self.nodes:
+                    keep.add(ino)
+                    if self.nodes[ino].is_dir():
+                        stack.append(ino)
         nodes = {}
-        for ino, n in self.nodes.items():
+        for ino in keep:
+            n = self.nodes[ino]
             nodes[ino] = {"mode": n.mode, "uid": n.uid, "gid": n.gid, "rdev": n.rdev,
                           "times": (n.atime, n.mtime, n.ctime), "target": n.target,
                           "ddata": n.ddata, "dentries": dict(n.dentries) if n.is_dir() else None}

@@ -29,7 +29,7 @@ def main():
     ap.add_argument("--model", choices=("strict", "ordered"), default="strict")
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--minutes", type=float, default=0, help="stop after this long (0: no limit)")
-    ap.add_argument("--per-root", type=int, default=25)
+    ap.add_argument("--per-root", type=int, default=10)
     ap.add_argument("--max-seconds", type=float, default=2.0)
     args = ap.parse_args()
     why = powercut.unavailable()
