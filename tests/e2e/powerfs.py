@@ -33,6 +33,7 @@ Control, by writing one line to MOUNTPOINT/.powerfs (root only):
   on every operation fails with EIO, so nothing that happens after the cut can
   be acknowledged. Unmount, then start powerfs again with the same STATEFILE to
   "boot" on what survived (inode numbers kept: queue file names are inodes).
+- `ignore [REGEX]`: as --ignore-fsync from now on (none without REGEX).
 - `stats PATH`: counters (fsyncs seen, ignored) as JSON into PATH.
 """
 import argparse
@@ -267,6 +268,8 @@ class PowerFS(pyfuse3.Operations):
             with open(tmp, "wb") as f:
                 pickle.dump(self._saved(), f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.state_file)
+        elif words and words[0] == "ignore" and len(words) <= 2:
+            self.ignore = re.compile(words[1]) if len(words) == 2 else None
         elif len(words) == 2 and words[0] == "stats":
             with open(words[1], "w") as f:
                 json.dump(self.counts, f)
