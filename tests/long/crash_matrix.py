@@ -84,11 +84,13 @@ def main():
             if totals["runs"] % 50 == 0:
                 report()
             if totals["runs"] % args.fresh_every == 0:
+                m.finish()
                 fold(m)
                 m.cleanup()
                 m = crashpoints.Matrix(seed=rng.random())
     finally:
         if m:
+            m.finish()
             fold(m)
             m.cleanup()
             m = None

@@ -26,7 +26,7 @@ if not os.access("/usr/bin/strace", os.X_OK):
     raise unittest.SkipTest("strace is not installed")
 
 SEED = int(os.environ.get("E2E_SEED", str(int(time.time()))))
-DELIVERY_KILLS = int(os.environ.get("E2E_CRASH_DELIVERY_KILLS", "6"))
+DELIVERY_KILLS = int(os.environ.get("E2E_CRASH_DELIVERY_KILLS", "5"))
 
 
 class CrashMatrix(unittest.TestCase):
@@ -51,6 +51,7 @@ class CrashMatrix(unittest.TestCase):
         big = m.injection_points(crashpoints.SIZES[2])
         for point in rng.sample(big, min(3, len(big))):
             m.kill_injection(point, crashpoints.SIZES[2])
+        m.finish()
         self.assertGreaterEqual(m.kills, len(small), "points of a clean run were not reached")
         self.assert_nothing_lost("queue-inject")
 
