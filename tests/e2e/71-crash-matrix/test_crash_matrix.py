@@ -67,5 +67,27 @@ class CrashMatrix(unittest.TestCase):
         self.assert_nothing_lost("queue-send")
 
 
+class CutJournal(unittest.TestCase):
+    def test_a_journal_cut_before_its_first_record_is_not_damage(self):
+        # queue-send killed between creating stat/<id> and its first write (found by
+        # the crash matrix at its 15th write): the journal never held a record.
+        with qt.Instance() as q:
+            q.init("mx." + crashpoints.DOMAIN, [crashpoints.DOMAIN])
+            code, err = q.queue_inject(qt.make_message(1), qt.envelope(crashpoints.BOB, crashpoints.ALICE))
+            self.assertEqual(code, 0, err)
+            (name,) = q.queue_entries("todo")
+            for torn in (b"", b"quail-stat 1 17"):
+                with open(q.path("queue", "stat", name), "wb") as f:
+                    f.write(torn)
+                r = q.check()
+                self.assertEqual(r.returncode, 0, "journal %r beside its message: %s %s" % (torn, r.out, r.err))
+            os.rename(q.path("queue", "todo", name), q.path("queue", "pool", name))
+            r = q.check()
+            self.assertEqual(r.returncode, 1, r.out + r.err)
+            self.assertIn("orphan journal: no message", r.out + r.err)
+            q.check(repair=True)
+            self.assertEqual(q.queue_entries("stat"), [])
+
+
 if __name__ == "__main__":
     unittest.main()
