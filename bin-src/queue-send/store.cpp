@@ -117,7 +117,9 @@ Status Store::take(const std::string& todo, const std::string& mess) const {
         return sys_error(ErrorKind::temporary, "link " + todo + " to " + mess, EEXIST);
       }
     } else if (err == EPERM || err == ENOSYS || err == EOPNOTSUPP) {
-      // No hard links on this filesystem: rename, and make it durable at once.
+      // No hard links on this filesystem, or not to a file another user owns
+      // (fs.protected_hardlinks, a system install's queue-send): rename, and make
+      // it durable at once; the window left is that of one rename.
       if (::rename(todo.c_str(), mess.c_str()) != 0) {
         return sys_error(ErrorKind::temporary, "rename " + todo + " to " + mess);
       }
