@@ -92,6 +92,11 @@ void check_queue_dir(const std::string& root, const std::string& where, int slot
   }
 }
 
+// A journal cut by a crash before its first line was whole (empty, or no newline
+// yet: killed between its create and its first write) never held a record, and
+// queue-send discards it when it loads the message: no damage, not "not a journal".
+constexpr int64_t cut_before_first_record = -1;
+
 // The birth a journal records (its first line); format error when it has none.
 Result<int64_t> journal_birth(const std::string& path) {
   auto fd = open_fd(path, O_RDONLY);
@@ -99,8 +104,10 @@ Result<int64_t> journal_birth(const std::string& path) {
   char buf[128];
   ssize_t n = read_full(fd->get(), buf, sizeof buf);
   if (n < 0) return sys_error(ErrorKind::io_read, "read " + path);
+  std::string_view head(buf, static_cast<size_t>(n));
+  if (head.size() < sizeof buf && head.find('\n') == std::string_view::npos) return cut_before_first_record;
   // Only the first line matters here; what follows it is cut wherever it falls.
-  auto st = salvage_queue_stat(std::string_view(buf, static_cast<size_t>(n)), 0);
+  auto st = salvage_queue_stat(head, 0);
   if (!st) return st.error();
   return st->birth_ns;
 }
@@ -116,7 +123,7 @@ Result<std::string> orphan_reason(const QueueDirs& q, const std::string& name) {
   for (const auto& dir : {q.todo(), q.mess(), q.hold()}) {
     auto file = read_queue_file(dir + "/" + name);
     if (!file) continue;
-    if (file->header.birth_ns == *birth) return std::string();
+    if (file->header.birth_ns == *birth || *birth == cut_before_first_record) return std::string();
     return "orphan journal: its birth differs from message " + name + "'s";
   }
   return "orphan journal: no message " + name + " in todo/ or mess/";
