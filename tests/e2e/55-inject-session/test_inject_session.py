@@ -309,7 +309,7 @@ class InjectSession(unittest.TestCase):
         mnt = os.path.join(q0.tmp, "fs")
         with qt.tmpfs(mnt, "8m"):
             q = self.instance(os.path.join(mnt, "root"))
-            # The free-space floor off: this is the write that fails (72-resources tests the floor).
+            # The free-space floor off: this is the write that fails (73-resources tests the floor).
             q.write_control("queuefree", "0\n")
             s = self.smtpd(q)
             s.c.ehlo()

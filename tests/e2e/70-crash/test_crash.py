@@ -236,7 +236,7 @@ class FullDisk(unittest.TestCase):
                 q.root = os.path.join(mnt, "root")
                 q.init("mx." + DOMAIN, [DOMAIN])
                 q.add_user(ALICE)
-                # The free-space floor off: this is the write that fails (72-resources tests the floor).
+                # The free-space floor off: this is the write that fails (73-resources tests the floor).
                 q.write_control("queuefree", "0\n")
                 filler = qt.fill_disk(mnt)
                 for size in (10, 5000, 3000000):

@@ -1,4 +1,4 @@
-"""72-resources: resource faults (issue 18). Every program answers a temporary
+"""73-resources: resource faults (issue 18). Every program answers a temporary
 failure, nothing is lost, nothing bounces for our own trouble, and the mail goes
 through once the fault is cleared; `quail check` is clean afterwards.
 
