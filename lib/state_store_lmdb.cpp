@@ -14,7 +14,8 @@ namespace {
 
 // The map is reserved address space, not disk: data.mdb grows as pages are used.
 constexpr size_t map_size = size_t(1) << 30;
-// Every smtpd of a busy listener reads at once (concurrencyincoming is 100 by default).
+// Every smtpd of a busy listener may read at once; with MDB_NOTLS a slot is held
+// only for one read transaction, so 1024 covers concurrencyincoming's 1000.
 constexpr unsigned max_readers = 1024;
 
 // A value: the number and its expiry, 16 bytes in the machine's byte order.
