@@ -99,6 +99,8 @@ def one_round(q, port, n, conc, source):
     perf.wait(60)
     out = subprocess.run(["perf", "script", "-i", data, "-F", "comm,event,trace"], capture_output=True,
                          text=True).stdout
+    if not os.path.exists(data):
+        raise RuntimeError("perf wrote nothing (a process it was to follow had ended?)")
     os.unlink(data)
     samples, execs, forks = collections.Counter(), collections.Counter(), collections.Counter()
     for line in out.splitlines():
