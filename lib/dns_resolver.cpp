@@ -51,6 +51,12 @@ Result<Resolver> Resolver::create(const std::vector<std::string>& servers) {
   // libunbound refuses to ask 127.0.0.0/8 and ::1 unless told: a local resolver
   // (dnsmasq, unbound, systemd-resolved on 127.0.0.53) is the usual set-up.
   ub_ctx_set_option(ctx, "do-not-query-localhost:", "no");
+  // The reverse zones of private and link-local addresses (RFC 6303) go to the
+  // servers named like any other name, as the site's own resolver knows them:
+  // libunbound would otherwise build ~40 local zones from text in every context,
+  // a fifth of a mailauth or dnsbl start (3.1 -> 2.4 ms, 332 -> 289 page faults;
+  // bench/README.md). Only an SPF ptr check of a private client asks such names.
+  ub_ctx_set_option(ctx, "unblock-lan-zones:", "yes");
   for (const auto& s : servers) {
     if (int e = ub_ctx_set_fwd(ctx, s.c_str()); e != 0) {
       return Error{ErrorKind::config, "unable to use DNS server " + s + ": " + ub_strerror(e)};

@@ -60,11 +60,34 @@ TEST_CASE("psl: the organisational domain is the public suffix and one label") {
   CHECK(psl.organizational_domain("test") == "test");
 }
 
+TEST_CASE("psl: a rule is its line's first word, any case, at a label boundary") {
+  auto psl = PublicSuffixList::parse("// c\nCO.Test extra words\r\n  \nuk\t// trailing\nko.test\n");
+  CHECK(psl.size() == 3);  // the line of spaces holds no rule
+  CHECK(psl.organizational_domain("a.b.co.test") == "b.co.test");
+  CHECK(psl.organizational_domain("a.b.co.test") == "b.co.test");  // the second answer, remembered, agrees
+  CHECK(psl.public_suffix("a.ex.uk") == "uk");
+  CHECK(psl.public_suffix("a.eko.test") == "test");  // ko.test is not a label-boundary suffix of eko.test
+  CHECK(psl.public_suffix("") == "");
+  CHECK(PublicSuffixList::parse("").organizational_domain("a.b.c") == "b.c");
+}
+
+TEST_CASE("psl: a moved list answers as the original") {
+  auto a = PublicSuffixList::parse(psl_text);
+  CHECK(a.organizational_domain("a.b.ex.co.test") == "ex.co.test");
+  PublicSuffixList b = std::move(a);
+  CHECK(b.organizational_domain("a.b.ex.co.test") == "ex.co.test");
+  CHECK(b.organizational_domain("a.city.wild.test") == "city.wild.test");
+}
+
 TEST_CASE("psl: Debian's list knows co.uk") {
   auto psl = PublicSuffixList::load("/usr/share/publicsuffix/public_suffix_list.dat");
   if (!psl) return;  // the package is in DEB_PACKAGES; a machine without it skips
   CHECK(psl->organizational_domain("mail.example.co.uk") == "example.co.uk");
+  CHECK(psl->organizational_domain("a.b.city.kawasaki.jp") == "city.kawasaki.jp");  // !city.kawasaki.jp
+  CHECK(psl->organizational_domain("x.y.ex.kawasaki.jp") == "y.ex.kawasaki.jp");  // *.kawasaki.jp
   CHECK(psl->size() > 1000);
+  auto moved = std::move(*psl);  // the mapping goes with it
+  CHECK(moved.organizational_domain("www.example.com") == "example.com");
 }
 
 TEST_CASE("dmarc: records parse; malformed ones are not records") {
