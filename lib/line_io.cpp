@@ -7,6 +7,7 @@
 #include <cstring>
 #include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace quail {
@@ -19,10 +20,23 @@ void LineIo::consume(size_t n) {
   if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
 }
 
+namespace {
+int64_t monotonic_ms() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+}  // namespace
+
 IoStatus LineIo::wait(short events) {
   struct pollfd p = {events == POLLIN ? in_fd_ : out_fd_, events, 0};
   for (;;) {
-    int r = ::poll(&p, 1, timeout_ms_);
+    int t = timeout_ms_;
+    if (events == POLLIN && line_deadline_ >= 0) {
+      int64_t left = line_deadline_ - monotonic_ms();
+      t = left <= 0 ? 0 : int(left < t ? left : t);
+    }
+    int r = ::poll(&p, 1, t);
     if (r > 0) return IoStatus::ok;
     if (r == 0) return IoStatus::timeout;
     if (errno != EINTR) {
@@ -72,6 +86,11 @@ IoStatus LineIo::fill() {
 }
 
 IoStatus LineIo::read_line(std::string& line, size_t max, bool* crlf) {
+  struct Deadline {
+    int64_t& d;
+    ~Deadline() { d = -1; }
+  } deadline{line_deadline_};
+  line_deadline_ = timeout_ms_ >= 0 ? monotonic_ms() + timeout_ms_ : -1;
   bool skipping = false;
   size_t scanned = 0;  // bytes of buffered() already known to hold no LF
   for (;;) {

@@ -4,6 +4,7 @@
 // Trusts nothing it reads; never exits, never logs.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,7 +27,8 @@ class LineIo {
   LineIo& operator=(const LineIo&) = delete;
 
   // The next line, without its LF and without the CR before it; *crlf (when given)
-  // tells whether it ended in CRLF. A line of more than max octets (its line end
+  // tells whether it ended in CRLF. The timeout bounds the whole line, not each
+  // read: a client dripping a byte a second (slow-loris) times out like a silent one. A line of more than max octets (its line end
   // included) is read to its LF and dropped: too_long. eof also when the input
   // ends inside a line (that partial line is dropped).
   IoStatus read_line(std::string& line, size_t max, bool* crlf = nullptr);
@@ -66,6 +68,7 @@ class LineIo {
   std::string out_;
   int errno_ = 0;
   bool eof_ = false;
+  int64_t line_deadline_ = -1;  // CLOCK_MONOTONIC ms while read_line waits; -1: none
   int out_is_socket_ = -1;  // unknown until the first write
   IoStatus out_broken_ = IoStatus::ok;  // a failed or timed-out write: later flushes fail at once
 };

@@ -4,6 +4,8 @@
 
 #include <cerrno>
 #include <string>
+#include <thread>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -101,6 +103,29 @@ TEST_CASE("line io: EOF, also inside a line; a timeout when nothing comes") {
   ::shutdown(p.far, SHUT_WR);
   CHECK(io.read_line(line, 100) == IoStatus::eof);
   CHECK(io.fill() == IoStatus::eof);
+}
+
+TEST_CASE("line io: the timeout bounds a whole line, so a byte at a time does not hold it open") {
+  Pair p;
+  LineIo io(p.near, p.near, 200);
+  std::string line;
+  struct timespec t0, t1;
+  ::clock_gettime(CLOCK_MONOTONIC, &t0);
+  // Each byte comes well within the timeout; the line never ends in time.
+  std::thread drip([&p] {
+    for (int i = 0; i < 12; i++) {
+      ::usleep(50 * 1000);
+      if (::write(p.far, "N", 1) != 1) return;
+    }
+  });
+  CHECK(io.read_line(line, 100) == IoStatus::timeout);
+  ::clock_gettime(CLOCK_MONOTONIC, &t1);
+  drip.join();
+  double waited = double(t1.tv_sec - t0.tv_sec) + double(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  CHECK(waited < 0.7);  // a per-read timeout would go on to 0.8 s (12 bytes 50 ms apart, then 200 ms)
+  // A line that completes in time is read as before.
+  p.send("OOP\r\n");
+  CHECK(io.read_line(line, 100) == IoStatus::ok);
 }
 
 TEST_CASE("line io: raw access to read-ahead bytes for DATA and BDAT") {
