@@ -81,9 +81,9 @@ class Loris:
         for s in self.socks:
             try:
                 data = s.recv(65536)
-                if data == b"":
-                    continue
-                n += 1  # the greeting or an error reply: still open
+                if data == b"" or b"\r\n421 " in b"\r\n" + data:
+                    continue  # closed, or told so (a 421 ends the session)
+                n += 1  # the greeting or another reply: still open
             except BlockingIOError:
                 n += 1
             except OSError:
