@@ -43,7 +43,7 @@ const std::vector<ControlSpec>& control_registry() {
       {"concurrencyperdomain", ControlKind::integer, "10", 1, 1000, "queue-send", "remote deliveries run at once to one domain"},
       {"minuid", ControlKind::integer, "1000", 1, 4294967294, "smtpd, local-deliver, local-spawn, quail homes", "the smallest uid of a system login that receives mail (system installs)"},
       {"tlspolicy", ControlKind::list, "", 0, 0, "remote-deliver", "domain:mode lines (none, may, encrypt, verify): where STARTTLS is required and certificates verified"},
-      {"smtpauth", ControlKind::list, "", 0, 0, "remote-deliver", "relay:user:password logins for smtproutes relays; readable only by remote-deliver's user"},
+      {"smtpauth", ControlKind::list, "", 0, 0, "remote-deliver", "relay:user:password logins for smtproutes relays; readable only by remote-deliver's user", true},
       {"timeoutconnect", ControlKind::integer, "60", 1, 86400, "remote-deliver", "seconds to wait for a TCP connection to a mail host"},
       {"timeoutgreeting", ControlKind::integer, "300", 1, 86400, "remote-deliver", "seconds to wait for a mail host's greeting"},
       {"timeoutremote", ControlKind::integer, "300", 1, 86400, "remote-deliver", "seconds to wait for the reply to each SMTP command"},
@@ -185,7 +185,10 @@ namespace {
 // run/control.good is world-readable (every service reads it), so a file that
 // holds secrets is never copied there, and a malformed one stays an error for
 // its reader: no last good value, and never its default (no relay logins at all).
-bool kept_out_of_snapshot(std::string_view name) { return name == "smtpauth"; }
+bool kept_out_of_snapshot(std::string_view name) {
+  const ControlSpec* spec = control_spec(name);
+  return spec && spec->secret;
+}
 }  // namespace
 
 template <typename T, typename Parse>
@@ -359,7 +362,7 @@ Status write_control_snapshot(const std::string& root) {
   std::string out(snapshot_magic);
   for (const auto& spec : control_registry()) {
     if (spec.kind == ControlKind::directory) continue;  // its program reads its files itself
-    if (kept_out_of_snapshot(spec.name)) continue;
+    if (spec.secret) continue;
     auto text = read_file(control.dir() + "/" + std::string(spec.name), max_control_size);
     if (!text) {
       if (text.error().kind == ErrorKind::not_found) continue;

@@ -34,6 +34,9 @@ struct ControlSpec {
   int64_t max = 0;
   std::string_view used_by;
   std::string_view meaning;
+  // Holds secrets (passwords): never copied into the world-readable snapshot of
+  // run/control.good, so a malformed file is an error, never the last good copy.
+  bool secret = false;
 };
 
 // Every control file quail reads.
