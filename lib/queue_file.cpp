@@ -23,6 +23,25 @@ int64_t now_ns() {
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
+
+// Gives `from` the second name `to`: true when done (or `to` already names the
+// same file: a pooled inode whose old mess/ name a crash kept), false when this
+// filesystem has no hard links for it (then the caller names the file once).
+Result<bool> link_once(const std::string& from, const std::string& to) {
+  if (::link(from.c_str(), to.c_str()) == 0) return true;
+  int err = errno;
+  if (err == EPERM || err == ENOSYS || err == EOPNOTSUPP || err == EMLINK) return false;
+  if (err == EEXIST) {
+    struct stat a, b;
+    if (::stat(from.c_str(), &a) == 0 && ::stat(to.c_str(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+      return true;
+    }
+  }
+  // A directory that cannot grow is a full disk, as a write that cannot is.
+  bool full = err == ENOSPC || err == EDQUOT;
+  return sys_error(full ? ErrorKind::io_write : ErrorKind::temporary, "link " + from + " to " + to, err);
+}
+
 }  // namespace
 
 std::string format_queue_header(const QueueHeader& h) {
@@ -151,15 +170,28 @@ Status QueueWriter::commit(const Envelope& env) {
   if (old_size_ > written_ && ::ftruncate(fd_.get(), static_cast<off_t>(written_)) != 0) {
     return sys_error(ErrorKind::io_write, "truncate " + tmp_);
   }
-  // S1 -> S2: the data is durable before its name appears in todo/, and the
-  // name is durable (todo/ fsync'ed) before the caller acknowledges.
+  // S1 -> S2: the data is durable before the file has a name in mess/, and that
+  // name is durable (mess/ fsync'ed) before the caller acknowledges. The todo/
+  // name only tells a running queue-send there is new mail: queue-send lists
+  // mess/ when it starts, so a todo/ name a power cut loses loses no mail, and
+  // queue-send takes the message with an unlink and no fsync (queue-layout,
+  // "Order of writes in queue-inject").
   if (auto s = fsync_fd(fd_.get(), tmp_); !s) return s;
   if (::close(fd_.release()) != 0) return sys_error(ErrorKind::io_write, "close " + tmp_);
+  std::string mess = dirs_.mess() + "/" + name_;
+  auto linked = link_once(tmp_, mess);
+  if (!linked) return linked.error();
   std::string dest = dirs_.todo() + "/" + name_;
-  if (::rename(tmp_.c_str(), dest.c_str()) != 0) return sys_error(ErrorKind::temporary, "rename " + tmp_ + " to " + dest);
+  if (::rename(tmp_.c_str(), dest.c_str()) != 0) {
+    Error e = sys_error(ErrorKind::temporary, "rename " + tmp_ + " to " + dest);
+    if (*linked) ::unlink(mess.c_str());  // never acknowledged: no second name left behind
+    return e;
+  }
   committed_ = true;
-  if (auto s = fsync_dir(dirs_.todo()); !s) {
-    // The file is in todo/ but perhaps not durably so: say so, so the caller
+  // Without hard links (link_once said so) todo/ holds the only name, as before
+  // mess/ had one from the start: then todo/ is what must be durable.
+  if (auto s = fsync_dir(*linked ? dirs_.mess() : dirs_.todo()); !s) {
+    // The file is named but perhaps not durably so: say so, so the caller
     // answers "temporary failure". A later delivery of this copy is a duplicate at worst.
     return s;
   }

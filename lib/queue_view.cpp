@@ -72,7 +72,8 @@ Result<std::vector<QueuedMessage>> scan_queue(const QueueDirs& dirs) {
     QueuedMessage m;
     if (read_one(dirs, where, name, m)) out.push_back(std::move(m));
   }
-  std::sort(out.begin(), out.end(), [](const QueuedMessage& a, const QueuedMessage& b) {
+  // Stable: a message not yet taken has a todo/ and a mess/ name, and is shown as in todo/.
+  std::stable_sort(out.begin(), out.end(), [](const QueuedMessage& a, const QueuedMessage& b) {
     return a.header.birth_ns != b.header.birth_ns ? a.header.birth_ns < b.header.birth_ns : a.id < b.id;
   });
   out.erase(std::unique(out.begin(), out.end(),

@@ -203,13 +203,15 @@ Result<std::vector<Problem>> find_problems(const std::string& root) {
   Scan scan;
   check_queue_dir(root, "todo", 0, scan, out);
   check_queue_dir(root, "mess", 1, scan, out);
-  // Invariant 2; looked at again now, since queue-send may have moved a file between the scans.
+  // Invariant 2; looked at again now, since queue-send may have moved a file
+  // between the scans. The same file under both names is a message queue-send has
+  // not taken yet (queue-inject names it in both).
   for (const auto& [name, ino] : scan.inode_of[0]) {
     if (!scan.inode_of[1].count(name)) continue;
     struct stat a, b;
-    if (::lstat((q.todo() + "/" + name).c_str(), &a) == 0 && ::lstat((q.mess() + "/" + name).c_str(), &b) == 0) {
-      out.push_back({Kind::duplicate, "queue/todo/" + name,
-                     a.st_ino == b.st_ino ? "the same file is also in mess/" : "another file of that name is in mess/"});
+    if (::lstat((q.todo() + "/" + name).c_str(), &a) == 0 && ::lstat((q.mess() + "/" + name).c_str(), &b) == 0 &&
+        a.st_ino != b.st_ino) {
+      out.push_back({Kind::duplicate, "queue/todo/" + name, "another file of that name is in mess/"});
     }
   }
   check_journals(q, out);
@@ -355,8 +357,7 @@ Result<std::string> repair(const std::string& root, const Problem& p) {
       if (::lstat(path.c_str(), &st) != 0 || ::lstat((q.mess() + "/" + name).c_str(), &m) != 0) {
         return std::string("resolved meanwhile");
       }
-      // The same file under both names: queue-send owns the mess/ one.
-      if (st.st_ino == m.st_ino) return remove_file(path, q.todo());
+      if (st.st_ino == m.st_ino) return std::string("the same file: a message not yet taken; kept");
       return Error{ErrorKind::temporary, "two different files named " + name + " remain in todo/ and mess/"};
     }
     case Kind::orphan: {

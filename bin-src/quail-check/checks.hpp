@@ -14,7 +14,7 @@ enum class Kind {
   bad_trigger,   // lock/trigger missing or not a FIFO (repair: make the FIFO)
   corrupt,       // todo/ or mess/ file that does not parse (repair: move to queue/corrupt/)
   misnamed,      // parses, but its name is not its inode number (repair: rename to it)
-  duplicate,     // one id in both todo/ and mess/ (repair: drop the todo/ link of the same file)
+  duplicate,     // one id naming two different files in todo/ and mess/ (repair: refuses)
   orphan,        // stat/<id> without a queue file of the same birth (repair: remove)
   debris,        // tmp/ file whose writer is gone or is over 36 h old (repair: remove)
   unreadable,    // a file that could not be read at all (no repair: an I/O problem)

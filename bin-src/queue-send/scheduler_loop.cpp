@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "durable.hpp"
 #include "log.hpp"
 #include "queue_stat.hpp"
 #include "scheduler.hpp"
@@ -64,6 +65,10 @@ Status Scheduler::start() {
 
   // Anything in todo/ or mess/ is found again at start (queue-layout, "Duplicate
   // guarantee"): todo/ first, as it holds the newest mail.
+  // A take that a crash cut between its link and its fsync (a file queued without
+  // a mess/ name) left a mess/ name that may not be durable; a take trusts the
+  // mess/ names it finds (Store::take), so they are made durable first.
+  if (auto s = fsync_dir(store_.dirs().mess()); !s) return s.error();
   size_t todo = 0, mess = 0;
   for (bool from_todo : {true, false}) {
     auto ids = store_.list(from_todo ? store_.dirs().todo() : store_.dirs().mess());

@@ -99,14 +99,14 @@ Status apply_journal(Message& m, const std::string& path) {
 
 }  // namespace
 
-// todo/<id> -> mess/<id>, with the mess/ name durable before the todo/ one goes:
-// link, fsync mess/, unlink. A bare rename is enough where metadata updates keep
-// their order (ext4's journal), but where they do not (ext4 without a journal),
-// the next injection's fsync of todo/ makes the todo/ name's removal durable
-// while mess/ may not have the new name yet, and a power cut leaves the message
-// under no name (e2e 72-power-loss). A crash here leaves it under one name or
-// both; with both (as the pool can also leave it: queue-layout, "The pool") the
-// todo/ name is dropped here and the message is taken once.
+// S2 -> S3: todo/<id> -> mess/<id>. queue-inject names the file in both and
+// makes mess/ durable before it acknowledges, so the take is the unlink of the
+// todo/ name, with no fsync: where that unlink is lost, the message is taken
+// again, once. A file in todo/ alone (no hard links where it was queued, or a
+// queue-inject older than this layout) is linked, mess/ fsync'ed, then unlinked:
+// a bare rename is not enough where metadata updates do not keep their order
+// (ext4 without a journal), since the next fsync of todo/ could make the todo/
+// name's removal durable before the mess/ name (e2e 72-power-loss).
 Status Store::take(const std::string& todo, const std::string& mess) const {
   if (::link(todo.c_str(), mess.c_str()) != 0) {
     int err = errno;
@@ -116,17 +116,19 @@ Status Store::take(const std::string& todo, const std::string& mess) const {
           a.st_dev != b.st_dev) {
         return sys_error(ErrorKind::temporary, "link " + todo + " to " + mess, EEXIST);
       }
-    } else if (err == EPERM || err == ENOSYS || err == EOPNOTSUPP) {
+      if (::unlink(todo.c_str()) != 0 && errno != ENOENT) return sys_error(ErrorKind::temporary, "unlink " + todo);
+      return {};
+    }
+    if (err == EPERM || err == ENOSYS || err == EOPNOTSUPP || err == EMLINK) {
       // No hard links on this filesystem, or not to a file another user owns
-      // (fs.protected_hardlinks, a system install's queue-send): rename, and make
-      // it durable at once; the window left is that of one rename.
+      // (fs.protected_hardlinks): rename, and make it durable at once; the
+      // window left is that of one rename.
       if (::rename(todo.c_str(), mess.c_str()) != 0) {
         return sys_error(ErrorKind::temporary, "rename " + todo + " to " + mess);
       }
       return fsync_dir(dirs_.mess());
-    } else {
-      return sys_error(ErrorKind::temporary, "link " + todo + " to " + mess, err);
     }
+    return sys_error(ErrorKind::temporary, "link " + todo + " to " + mess, err);
   }
   if (auto s = fsync_dir(dirs_.mess()); !s) return Error{ErrorKind::temporary, s.error().reason};
   if (::unlink(todo.c_str()) != 0 && errno != ENOENT) return sys_error(ErrorKind::temporary, "unlink " + todo);

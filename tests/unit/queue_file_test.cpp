@@ -181,7 +181,7 @@ TEST_CASE("queue file: create_queue_dirs makes the layout and may run twice") {
   CHECK(quail::create_queue_dirs(q.dirs).ok());
 }
 
-TEST_CASE("queue file: commit puts todo/<inode> on disk with the exact message and envelope") {
+TEST_CASE("queue file: commit puts todo/<inode> and mess/<inode> on disk with the exact message and envelope") {
   TempQueue q;
   Envelope env = sample_envelope();
   std::string msg = "Received: from localhost\nSubject: test\n\nbody\nwith a NUL \0 and \xff bytes\n";
@@ -204,6 +204,12 @@ TEST_CASE("queue file: commit puts todo/<inode> on disk with the exact message a
   struct stat st;
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK(std::to_string(st.st_ino) == id);  // the id is the inode number
+  // The same file is named in mess/ too: that is the durable name (queue-send
+  // takes the message by dropping the todo/ one).
+  struct stat in_mess;
+  REQUIRE(::stat((q.dirs.mess() + "/" + id).c_str(), &in_mess) == 0);
+  CHECK(in_mess.st_ino == st.st_ino);
+  CHECK(st.st_nlink == 2);
 
   auto f = quail::read_queue_file(path);
   REQUIRE(f.ok());

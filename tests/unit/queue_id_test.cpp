@@ -1,5 +1,6 @@
 // Unit tests for lib/queue_id: message ids unique for the installation's life
 // (queue-layout/README.md, "Message ids").
+#include <unistd.h>
 #include <doctest/doctest.h>
 
 #include <string>
@@ -46,9 +47,10 @@ TEST_CASE("message id: a pooled file's next message gets a new id, the same file
   REQUIRE(first->append("Subject: one\n\n").ok());
   REQUIRE(first->commit(quail::Envelope{"a@example.test", {quail::Recipient{"b@example.test", "", ""}}}).ok());
   const std::string name = first->name(), id = first->id();
-  // queue-send's S5: the spent file is parked in pool/.
+  // queue-send's take (the todo/ name goes) and S5: the spent file is parked in pool/.
+  REQUIRE(::unlink((q.dirs.todo() + "/" + name).c_str()) == 0);
   quail::PoolKeeper keeper(q.dirs.pool());
-  REQUIRE(keeper.park(q.dirs.todo() + "/" + name, name));
+  REQUIRE(keeper.park(q.dirs.mess() + "/" + name, name));
   auto second = quail::QueueWriter::create(q.dirs);
   REQUIRE(second.ok());
   CHECK(second->name() == name);

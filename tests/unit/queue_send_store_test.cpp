@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A committed two-recipient message, moved to mess/ (S3) unless left in todo/.
+// A committed two-recipient message, taken (S3: mess/ only) unless left in todo/ (and mess/).
 std::string two_rcpt_message(TempQueue& q, int64_t& birth, bool to_mess = true) {
   auto w = quail::QueueWriter::create(q.dirs);
   REQUIRE(w.ok());
@@ -32,7 +32,7 @@ std::string two_rcpt_message(TempQueue& q, int64_t& birth, bool to_mess = true) 
   auto qf = quail::read_queue_file(q.dirs.todo() + "/" + id);
   REQUIRE(qf.ok());
   birth = qf->header.birth_ns;
-  if (to_mess) fs::rename(q.dirs.todo() + "/" + id, q.dirs.mess() + "/" + id);
+  if (to_mess) fs::remove(q.dirs.todo() + "/" + id);  // taken: only the mess/ name is left
   return id;
 }
 
@@ -96,12 +96,12 @@ TEST_CASE("queue-send store: a journal that cannot be read (a directory: EISDIR)
   CHECK(failed.error().kind != quail::ErrorKind::not_found);
   // Not taken: the retry finds it where it was, and nothing was removed.
   CHECK(fs::exists(q.dirs.todo() + "/" + id));
-  CHECK_FALSE(fs::exists(q.dirs.mess() + "/" + id));
   CHECK(fs::is_directory(journal));
   REQUIRE(::rmdir(journal.c_str()) == 0);
   auto m = store.load(std::stoull(id), true);
   REQUIRE(m.ok());
   CHECK(fs::exists(q.dirs.mess() + "/" + id));
+  CHECK_FALSE(fs::exists(q.dirs.todo() + "/" + id));
 }
 
 TEST_CASE("queue-send store: a queue file it cannot read fails the load as temporary, never as corrupt") {

@@ -82,6 +82,7 @@ class CutJournal(unittest.TestCase):
                 r = q.check()
                 self.assertEqual(r.returncode, 0, "journal %r beside its message: %s %s" % (torn, r.out, r.err))
             os.rename(q.path("queue", "todo", name), q.path("queue", "pool", name))
+            os.unlink(q.path("queue", "mess", name))  # queue-inject's second name: the message is gone
             r = q.check()
             self.assertEqual(r.returncode, 1, r.out + r.err)
             self.assertIn("orphan journal: no message", r.out + r.err)

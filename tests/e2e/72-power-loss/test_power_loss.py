@@ -7,9 +7,9 @@ directory's fsync: the strict model, ext4 without a journal) and forgets the
 rest when the power is "cut". tests/e2e/powercut.py runs the cycle: mail flows,
 cut at a random instant, kill everything, remount what survived, count.
 
-- A message queue-send has taken from todo/ survives the next injection's
-  fsync of todo/ and a cut (it was lost before the take fsync'ed mess/).
-- The counting can fail: on a powerfs that ignores the fsync of queue/todo/,
+- A message queue-send has taken from todo/ survives the next injection and a
+  cut (a take by bare rename lost it once the next injection fsync'ed todo/).
+- The counting can fail: on a powerfs that ignores the fsync of queue/mess/,
   or of the Maildirs' new/, acknowledged mail is lost and the count says so
   (a test that cannot fail proves nothing).
 - A few cuts under load: every acknowledged message is, for each recipient,
@@ -64,10 +64,10 @@ class PowerLoss(unittest.TestCase):
         self.assertEqual(self.r.inject(n, (rcpt,), 100), 0)
         self.r.acked[n] = (rcpt,)
 
-    def test_a_message_taken_from_todo_survives_a_later_injections_fsync_of_todo(self):
-        # queue-send's take moves todo/<id> to mess/<id>; another injection then
-        # fsyncs todo/, which makes the todo/ name's removal durable. Unless mess/
-        # was fsync'ed first, a cut leaves the message under no name (strict model).
+    def test_a_message_taken_from_todo_survives_a_later_injection_and_a_cut(self):
+        # The take drops the todo/ name; another injection then fsyncs a queue
+        # directory. When the take was a bare rename and injections fsync'ed todo/,
+        # the removal could be durable without the new name (strict model).
         r = self.r
         self.inject(1000, "alice-defer@" + powercut.DOMAIN)  # stays in mess/
         qt.wait_for(lambda: not r.q.queue_entries("todo") and r.q.queue_entries("mess"), 30,
@@ -79,17 +79,18 @@ class PowerLoss(unittest.TestCase):
         with open(os.path.join(r.q.home(ALICE), ".qmail-defer"), "w") as f:
             f.write("./Maildir/\n")  # it may go now
 
-    def test_a_disk_that_ignores_the_fsync_of_todo_loses_mail_and_the_count_sees_it(self):
+    def test_a_disk_that_ignores_the_fsync_of_mess_loses_mail_and_the_count_sees_it(self):
+        # queue-inject's durable name is mess/<id> (todo/<id> only tells queue-send).
         r = self.r
-        r.q.down()  # no delivery: the mail waits in todo/
-        r.mount.control("ignore ^/root/queue/todo$")
+        r.q.down()  # no delivery: the mail waits, not taken
+        r.mount.control("ignore ^/root/queue/mess$")
         for n in range(2000, 2003):
             self.inject(n, ALICE)
         r.cut_and_boot()
         r.count_survivors()
         # Not always all three: a file taken from pool/ may still have a durable
         # name in mess/ from its last message, which then brings the new one back.
-        self.assertTrue(r.lost, "without the fsync of todo/, the acknowledged mail should be gone")
+        self.assertTrue(r.lost, "without the fsync of mess/, the acknowledged mail should be gone")
         self.assertLessEqual({n for _, n, _, _ in r.lost}, set(range(2000, 2003)))
 
     def test_a_disk_that_ignores_the_fsync_of_new_loses_deliveries_and_the_count_sees_it(self):
@@ -100,10 +101,10 @@ class PowerLoss(unittest.TestCase):
             self.inject(n, BOB)
         qt.wait_for(lambda: r.q.maildir_count(BOB) == before + 3 and not r.q.queue_entries("todo")
                     and not r.q.queue_entries("mess"), 60, "delivery")
-        # The next take fsyncs mess/: the three are then gone from the queue for good.
+        # The next injection fsyncs mess/: the three are then gone from the queue for good.
         self.inject(3003, ALICE)
         qt.wait_for(lambda: not r.q.queue_entries("todo") and not r.q.queue_entries("mess"), 60,
-                    "the next take")
+                    "the next injection's delivery")
         r.cut_and_boot()
         r.count_survivors()
         self.assertEqual(sorted(n for _, n, a, _ in r.lost if a == BOB), list(range(3000, 3003)),
