@@ -230,11 +230,12 @@ def envelope(sender, *recipients):
     return b"F" + sender.encode() + b"\0" + b"".join(b"T" + r.encode() + b"\0" for r in recipients) + b"\0"
 
 
-def run_with_envelope(argv, message, env_bytes, env=None, timeout=60):
+def run_with_envelope(argv, message, env_bytes, env=None, timeout=60, preexec_fn=None):
     """Run a qmail-queue-protocol program: message on fd 0, envelope on fd 1.
     Returns (exit code, stderr text)."""
     r, w = os.pipe()
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=r, stderr=subprocess.PIPE, env=env)
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=r, stderr=subprocess.PIPE, env=env,
+                         preexec_fn=preexec_fn)
     os.close(r)
 
     def feed():  # the envelope may be larger than a pipe buffer

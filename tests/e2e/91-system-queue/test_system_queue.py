@@ -13,6 +13,8 @@ queue files through the quail group). Needs root; makes a throwaway login.
   (item 3);
 - no failure notice goes out while the D it must follow cannot be made durable
   (stat/ unwritable): the message waits and is settled again (item 3);
+- a login running queue-inject itself with QUAIL_NOTICE=1 below the free-space
+  floor is refused (82); root is believed;
 - an older install without queue/hold and queue/cmd, and stat/ owned by root:
   `quail check` reports each, `--repair` gives them quail init --system's owners
   and modes, and queue-send then takes a `quail queue` command from cmd/.
@@ -64,16 +66,18 @@ class SystemQueueTest(unittest.TestCase):
         cls.q.cleanup()
         qt.remove_login(LOGIN)
 
-    def sendmail_as_login(self, data, umask=0o077):
-        env = {"PATH": "/usr/bin:/bin", "QUAIL_ROOT": self.q.root, "USER": LOGIN, "HOME": self.pw.pw_dir}
-
+    def as_login(self, umask=0o077):
         def drop():
             os.setgroups([])
             os.setgid(self.pw.pw_gid)
             os.setuid(self.pw.pw_uid)
             os.umask(umask)
+        return drop
+
+    def sendmail_as_login(self, data, umask=0o077):
+        env = {"PATH": "/usr/bin:/bin", "QUAIL_ROOT": self.q.root, "USER": LOGIN, "HOME": self.pw.pw_dir}
         return subprocess.run([self.q.path("bin", "sendmail"), ALICE], input=data, capture_output=True, env=env,
-                              preexec_fn=drop, timeout=60)
+                              preexec_fn=self.as_login(umask), timeout=60)
 
     def alice_numbers(self):
         return sorted(qt.test_number(m) for m in self.q.maildir_messages(ALICE))
@@ -92,6 +96,25 @@ class SystemQueueTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         qt.wait_for(lambda: 101 in self.alice_numbers(), 30, "delivery of the umask-077 message")
         self.assertEqual(len(self.alice_numbers()), before + 1)
+
+    def test_a_login_cannot_claim_the_notice_reserve_below_the_free_space_floor(self):
+        # QUAIL_NOTICE=1 lets queue-send's bounces pass below the floor. A login runs
+        # the set-uid queue-inject with an environment of its own choosing, so the
+        # reserve is believed only from root or stat/'s owner (queue-send's user).
+        floor = self.q.write_control("queuefreebytes", "1099511627776\n")  # 1 TiB: every disk here is below it
+        env = {"PATH": "/usr/bin:/bin", "QUAIL_ROOT": self.q.root, "QUAIL_NOTICE": "1"}
+        inject = [self.q.path("bin", "queue-inject")]
+        try:
+            code, err = qt.run_with_envelope(inject, qt.make_message(190, to=ALICE), qt.envelope("x@sys.test", ALICE),
+                                             env=env, preexec_fn=self.as_login())
+            self.assertEqual(code, 82, "a login's QUAIL_NOTICE=1 passed the floor: %s" % err)
+            code, err = qt.run_with_envelope(inject, qt.make_message(191, to=ALICE), qt.envelope("x@sys.test", ALICE),
+                                             env=env)
+            self.assertEqual(code, 0, "root's notice was refused below the floor: %s" % err)
+        finally:
+            os.unlink(floor)
+        qt.wait_for(lambda: 191 in self.alice_numbers(), 30, "delivery of root's message")
+        self.assertNotIn(190, self.alice_numbers())
 
     def test_smtp_mail_is_delivered_when_quail_up_ran_under_umask_077(self):
         with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
