@@ -91,6 +91,8 @@ const std::vector<ControlSpec>& control_registry() {
       {"timeoutsmtpdbusy", ControlKind::integer, "20", 1, 86400, "smtpd", "seconds to wait for a client command or data in a session started while the listener was busy"},
       {"maxjunk", ControlKind::integer, "100", 0, 100000, "smtpd", "commands without a message (NOOP, RSET, HELP, VRFY, EXPN, HELO, EHLO) in a row before the session is closed; 0: no limit"},
       {"timeoutsmtpdsession", ControlKind::integer, "3600", 0, 604800, "smtpd", "seconds a whole SMTP session may last; checked between commands, never in the middle of a message; 0: no limit"},
+      {"maxjunkpop3d", ControlKind::integer, "100", 0, 100000, "pop3d", "commands in a row that download nothing (NOOP, STAT, LIST, UIDL, RSET, CAPA, a message fetched again; before login all but PASS and AUTH PLAIN) before the POP3 session is closed; 0: no limit"},
+      {"timeoutpop3dsession", ControlKind::integer, "3600", 0, 604800, "pop3d", "seconds a whole POP3 session may last, from the connection; checked between commands; once over, only the first RETR, TOP or DELE of each message and QUIT are served; 0: no limit"},
   };
   return registry;
 }

@@ -117,12 +117,18 @@ Result<HomeTableUpdate> refresh_home_table(const std::string& root, int64_t minu
   } else if (db.error().kind != ErrorKind::not_found) {
     old.clear();  // a damaged table is rebuilt whole
   }
+  // The file's age before its text: a file replaced in between only looks younger.
+  struct stat pst;
+  if (::stat(passwd_path.c_str(), &pst) != 0) return sys_error(ErrorKind::temporary, "stat " + passwd_path);
   auto passwd = PasswdFile::read(passwd_path);
   if (!passwd) return passwd.error();
   HomeTableUpdate u;
   std::map<std::string, std::string> fresh;
   std::set<std::string> seen;
   time_t now = ::time(nullptr);
+  // Its modification time: useradd and friends write the new file just before
+  // they rename it into place, and an edit in place sets it too.
+  const bool settled = pst.st_mtim.tv_sec + passwd_settle_seconds <= now;
   for (const PasswdEntry& pw : passwd->entries()) {
     if (!seen.insert(pw.name).second) continue;  // the first line for a name wins, as in lookups
     struct stat home;
@@ -140,6 +146,13 @@ Result<HomeTableUpdate> refresh_home_table(const std::string& root, int64_t minu
     ++u.listed;
     if (listed->mtime_sec == 0 && listed->mtime_nsec == 0) ++u.unsettled;
     fresh.emplace(pw.name, encode_home_entry(*listed));
+  }
+  // Gone from an unsettled file: kept, so a lookup defers instead of refusing
+  // (local_lookup's find_login). A login still named but no longer deliverable is dropped.
+  if (!settled) {
+    for (const auto& [name, value] : old) {
+      if (seen.count(name) == 0 && fresh.emplace(name, value).second) ++u.kept;
+    }
   }
   u.logins = fresh.size();
   if (fresh == old) return u;

@@ -26,6 +26,11 @@ inline constexpr int home_table_refresh_seconds = 5;
 // A home changed less than this before it was listed is recorded as unknown:
 // a change within the same timestamp tick after the listing would go unseen.
 inline constexpr int home_table_settle_seconds = 2;
+// A login missing from a passwd file replaced less than this ago stays in the
+// table (its mail is deferred, never refused): the file may be caught between
+// two edits, or restored by whoever took the login out. Removed for good, the
+// login leaves the table at the first refresh after the file has been this quiet.
+inline constexpr int passwd_settle_seconds = 10;
 
 std::string home_table_path(const std::string& root);
 
@@ -64,13 +69,15 @@ struct HomeTableUpdate {
   size_t logins = 0;    // deliverable logins in the table
   size_t listed = 0;    // homes listed again (new or changed)
   size_t unsettled = 0; // of those, changed too recently to be trusted (recorded as unknown)
+  size_t kept = 0;      // logins gone from a passwd file that has not settled, kept (passwd_settle_seconds)
   bool written = false; // the table was rewritten
 };
 
 // Brings ROOT/users/homes.cdb up to date with passwd_path: every deliverable
 // login, each home listed again only when its mtime differs from the table's (or
 // was unknown); rewritten (atomically, 0640, group of ROOT/users) only when
-// something changed, holding users/.homes.lock. A home that cannot be listed is
+// something changed, holding users/.homes.lock. A login the table held that the
+// file no longer names is kept while the file is younger than passwd_settle_seconds. A home that cannot be listed is
 // left out (its extensions get 451 at RCPT time until it can be). Needs root to
 // enter private homes.
 Result<HomeTableUpdate> refresh_home_table(const std::string& root, int64_t minuid,

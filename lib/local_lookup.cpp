@@ -213,6 +213,32 @@ Result<MaybeTarget> with_home_table(const LocalConfig& cfg, LocalTarget t, const
   return MaybeTarget(std::move(t));
 }
 
+// Whether local-spawn's refresher listed user as a deliverable login (users/homes.cdb,
+// at most home_table_refresh_seconds old). A table this process may not read (the
+// recipient after the uid switch), or none at all, is no evidence either way.
+bool listed_in_home_table(const LocalConfig& cfg, const std::string& user) {
+  const std::string path = home_table_path(cfg.root);
+  auto db = open_table(path);
+  if (!db || !*db) return false;
+  auto v = find(*db, user, path);
+  return v && *v;
+}
+
+// The passwd entry of a login. A miss that the home table contradicts is read
+// again past the kept copy and, still a miss, is a temporary error: the login was
+// deliverable seconds ago, so it was removed a moment ago (the retry, after the
+// next refresh, bounces) or the file was caught in an unfinished state. Never a
+// bounce for a login that exists. A name in neither is simply unknown.
+Result<std::optional<PasswdEntry>> find_login(const LocalConfig& cfg, const std::string& user) {
+  auto pw = passwd_by_name(user, cfg.passwd);
+  if (!pw || *pw || !listed_in_home_table(cfg, user)) return pw;
+  passwd_forget();
+  pw = passwd_by_name(user, cfg.passwd);
+  if (!pw || *pw) return pw;
+  return Error{ErrorKind::temporary, "login " + user + " is not in " + cfg.passwd + " but is in " +
+                                         home_table_path(cfg.root) + " (removed in the last seconds?)"};
+}
+
 bool reads_homes(const LocalConfig& cfg, uid_t owner) {
   if (cfg.homes != HomeAccess::automatic) return cfg.homes == HomeAccess::read;
   uid_t me = ::geteuid();
@@ -224,7 +250,7 @@ Result<MaybeTarget> lookup_system(const LocalConfig& cfg, const std::string& loc
     if (!safe_component(user)) continue;
     // The passwd file itself, not getpwnam: the programs are static, and a login
     // known only to another NSS source (LDAP, sssd) is not a local user here.
-    auto pw = passwd_by_name(user, cfg.passwd);
+    auto pw = find_login(cfg, user);
     if (!pw) return pw.error();
     if (!*pw) continue;
     // uid 0, uids below control/minuid, a home the login does not own: not a mailbox.

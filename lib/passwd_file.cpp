@@ -230,6 +230,8 @@ Result<std::optional<PasswdEntry>> passwd_by_name(std::string_view name, const s
   return with_file<PasswdEntry>(path, [&](const PasswdFile& f) { return f.by_name(name); });
 }
 
+void passwd_forget() { cache().file.reset(); }
+
 Result<std::optional<PasswdEntry>> passwd_by_uid(uid_t uid, const std::string& path) {
   return with_file<PasswdEntry>(path, [&](const PasswdFile& f) { return f.by_uid(uid); });
 }

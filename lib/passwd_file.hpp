@@ -67,5 +67,8 @@ class PasswdFile {
 // RCPTs reads /etc/passwd once. nullopt: no such login. Not thread-safe.
 Result<std::optional<PasswdEntry>> passwd_by_name(std::string_view name, const std::string& path = system_passwd_path);
 Result<std::optional<PasswdEntry>> passwd_by_uid(uid_t uid, const std::string& path = system_passwd_path);
+// Drops the kept copy: the next lookup reads the file again, whatever its stamp
+// says (a second look before a miss is believed).
+void passwd_forget();
 
 }  // namespace quail

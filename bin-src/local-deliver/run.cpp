@@ -13,8 +13,19 @@
 #include "root.hpp"
 #include "srs_key.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace quail::ld {
 namespace {
+
+// In local-spawn's delivery child (selves given): whether it became a login,
+// which it does only when its lookup as root, a moment ago, found the recipient
+// to be that login (else it became ROOT/mail's owner).
+bool became_a_login(const std::string& root) {
+  struct stat mail;
+  return ::geteuid() != 0 && ::stat((root + "/mail").c_str(), &mail) == 0 && mail.st_uid != ::geteuid();
+}
 
 // The one line on fd 1 and the one log line on fd 2, then the exit code.
 int report(std::string_view dlv, std::string_view recipient, const Step& s) {
@@ -68,7 +79,12 @@ Step deliver_one(const DeliveryRequest& req, const LocalConfig* given, const Sel
   if (auto srs = deliver_srs(ctx)) return *srs;
   auto target = lookup_local(ctx.cfg, ctx.rcpt);
   if (!target) return temporary(target.error());
-  if (!*target) return permanent("no mailbox here by that name", "5.1.1");
+  if (!*target) {
+    // Found as root and gone as the login (which may not read the home table):
+    // /etc/passwd changed in between. Never a bounce for that.
+    if (selves && became_a_login(ctx.root)) return temporary("the recipient's login left /etc/passwd during the delivery");
+    return permanent("no mailbox here by that name", "5.1.1");
+  }
   ctx.target = std::move(**target);
   ctx.selves = selves;
   return deliver(ctx);

@@ -43,7 +43,7 @@ int refresh_home_table_now(const std::string& root) {
     log_warn({{"event", "homes"}, {"reason", u.error().reason}});
     return 111;
   }
-  if (u->written) log_info({{"event", "homes"}, {"logins", u->logins}, {"listed", u->listed}});
+  if (u->written) log_info({{"event", "homes"}, {"logins", u->logins}, {"listed", u->listed}, {"kept", u->kept}});
   return 0;
 }
 

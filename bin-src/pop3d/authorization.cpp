@@ -29,6 +29,7 @@ struct AuthSettings {
   std::string checkpassword;  // the program's path
   std::string self;           // our own path, for checkpassword to run
   int timeout_ms = 600000;
+  SessionLimits limits;
 };
 
 Result<AuthSettings> load(const std::string& root) {
@@ -40,6 +41,9 @@ Result<AuthSettings> load(const std::string& root) {
   auto timeout = control.integer("timeoutpop3d");
   if (!timeout) return timeout.error();
   s.timeout_ms = static_cast<int>(*timeout * 1000);
+  auto limits = load_limits(control, s.timeout_ms);
+  if (!limits) return limits.error();
+  s.limits = *limits;
   auto cp = control.list("checkpassword");
   if (!cp) return cp.error();
   if (cp->size() > 1 || (cp->size() == 1 && (*cp)[0].front() != '/')) {
@@ -53,8 +57,10 @@ Result<AuthSettings> load(const std::string& root) {
 enum class Outcome { served, refused, locked, failed };
 
 // Runs checkpassword with user and password on fd 3; served when it accepted
-// the login and the transaction step has served the session.
-Outcome check(const AuthSettings& s, const std::string& sid, std::string_view user, const Secret& password, LineIo& io) {
+// the login and the transaction step has served the session (which goes on
+// counting its lifetime from start).
+Outcome check(const AuthSettings& s, const std::string& sid, long long start, std::string_view user,
+              const Secret& password, LineIo& io) {
   auto input = encode_credentials(user, password.view());
   if (!input) return Outcome::refused;
   int p[2];
@@ -64,7 +70,7 @@ Outcome check(const AuthSettings& s, const std::string& sid, std::string_view us
   if (io.flush() != IoStatus::ok) return Outcome::failed;
   SpawnOptions opt;
   opt.fd_map = {{3, rd.get()}};
-  auto pid = spawn({s.checkpassword, s.self, "transaction", sid}, opt);
+  auto pid = spawn({s.checkpassword, s.self, "transaction", sid, std::to_string(start)}, opt);
   if (!pid) {
     log_error({{"sid", sid}, {"event", "auth"}, {"result", "error"}, {"reason", pid.error().reason}});
     return Outcome::failed;
@@ -124,6 +130,8 @@ int authorize(const std::string& root, const std::string& sid) {
   }
   const AuthSettings& s = *settings;
   io.set_timeout(s.timeout_ms);
+  const long long start = now_ms();
+  Guard guard(s.limits, start, sid, "a login");
   log_info({{"sid", sid}, {"event", "connect"}, {"ip", ip}});
   // Implicit TLS (pop3s): tlsd started us and said so in the environment.
   std::optional<TlsInfo> tls = tls_from_environment();
@@ -134,7 +142,7 @@ int authorize(const std::string& root, const std::string& sid) {
   std::string user, line, why = "eof";
   unsigned errors = 0, failures = 0;
   auto login = [&](std::string_view name, const Secret& password) -> bool {
-    switch (check(s, sid, name, password, io)) {
+    switch (check(s, sid, start, name, password, io)) {
       case Outcome::served:
         why = "served";
         return false;
@@ -174,6 +182,10 @@ int authorize(const std::string& root, const std::string& sid) {
       if (++errors >= max_errors) why = "errors", go = false;
       continue;
     }
+    // CAPA, USER, STLS, a bare AUTH: none of them logs in; a client repeating
+    // them only holds its place.
+    bool attempt = c.verb == Pop3Verb::pass || (c.verb == Pop3Verb::auth && c.arg == "PLAIN");
+    if (!guard.admit(c.verb == Pop3Verb::quit ? Step::quit : attempt ? Step::progress : Step::junk, io, why)) break;
     switch (c.verb) {
       case Pop3Verb::capa: capabilities(io, login_allowed(), !tls && tls_available(root)); break;
       case Pop3Verb::quit:

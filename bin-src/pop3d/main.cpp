@@ -15,7 +15,10 @@ int main(int argc, char** argv) {
   using namespace quail::pop3d;
   return quail::run_main("pop3d", {exit_temporary, exit_temporary}, [&] {
     const std::string root = quail::resolve_root(nullptr);
-    if (argc == 3 && std::strcmp(argv[1], "transaction") == 0) return serve_maildrop(root, argv[2]);
+    // pop3d transaction SID [START]: START, when the session began (see guard.cpp).
+    if ((argc == 3 || argc == 4) && std::strcmp(argv[1], "transaction") == 0) {
+      return serve_maildrop(root, argv[2], argc == 4 ? argv[3] : nullptr);
+    }
     return authorize(root, quail::new_session_id());
   });
 }

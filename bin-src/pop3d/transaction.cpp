@@ -20,7 +20,8 @@ constexpr size_t flush_at = 65536;
 
 class Session {
  public:
-  Session(Maildrop& md, LineIo& io, const std::string& sid) : md_(md), msgs_(md.messages()), io_(io), sid_(sid) {}
+  Session(Maildrop& md, LineIo& io, const std::string& sid, Guard& guard)
+      : md_(md), msgs_(md.messages()), io_(io), sid_(sid), guard_(guard), done_(msgs_.size(), 0) {}
   // Serves commands until QUIT or the client goes; the end's reason.
   std::string run();
   unsigned retrieved() const { return retrieved_; }
@@ -32,6 +33,9 @@ class Session {
   bool send(size_t i, std::optional<uint64_t> lines);
   void listing(const Pop3Command& c, bool uid);
   bool pump() { return !(io_.pending_output() >= flush_at && io_.flush() != IoStatus::ok); }
+  // What c does for the guard; a download or deletion counts once per message
+  // and kind, so no client can keep itself busy by fetching one message again.
+  Step step(const Pop3Command& c);
 
   Maildrop& md_;
   std::vector<MaildropMessage>& msgs_;
@@ -39,7 +43,23 @@ class Session {
   const std::string& sid_;
   unsigned retrieved_ = 0;
   unsigned deleted_ = 0;
+  Guard& guard_;
+  enum : uint8_t { sent = 1, topped = 2, dropped = 4 };
+  std::vector<uint8_t> done_;  // per message: which of the above it has had
 };
+
+Step Session::step(const Pop3Command& c) {
+  if (c.verb == Pop3Verb::quit) return Step::quit;
+  uint8_t kind = 0;
+  if (c.verb == Pop3Verb::retr) kind = sent;
+  if (c.verb == Pop3Verb::top) kind = topped;
+  if (c.verb == Pop3Verb::dele) kind = dropped;
+  if (!kind || !c.n || *c.n == 0 || *c.n > msgs_.size() || msgs_[*c.n - 1].deleted) return Step::junk;
+  uint8_t& d = done_[*c.n - 1];
+  if (d & kind) return Step::junk;
+  d |= kind;
+  return Step::progress;
+}
 
 MaildropMessage* Session::find(uint32_t n) {
   if (n == 0 || n > msgs_.size() || msgs_[n - 1].deleted) {
@@ -127,6 +147,7 @@ std::string Session::run() {
       if (++errors >= max_errors) return "errors";
       continue;
     }
+    if (std::string why; !guard_.admit(step(c), io_, why)) return why;
     switch (c.verb) {
       case Pop3Verb::stat: {
         uint64_t count = 0, octets = 0;
@@ -177,7 +198,7 @@ std::string Session::run() {
   }
 }
 
-int64_t now_ms(clockid_t clock = CLOCK_MONOTONIC) {
+int64_t clock_ms(clockid_t clock) {
   struct timespec ts;
   clock_gettime(clock, &ts);
   return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
@@ -185,22 +206,25 @@ int64_t now_ms(clockid_t clock = CLOCK_MONOTONIC) {
 
 }  // namespace
 
-int serve_maildrop(const std::string& root, const std::string& sid) {
+int serve_maildrop(const std::string& root, const std::string& sid, const char* start_arg) {
   LineIo io(0, 1, 60000);
   const char* user_env = std::getenv("USER");
   const std::string user = user_env ? user_env : "";
   std::string maildir;
   if (const char* m = std::getenv("MAILDIR"); m && *m) maildir = m;
   else if (const char* h = std::getenv("HOME"); h && *h) maildir = std::string(h) + "/Maildir/";
-  auto timeout = Control(root).integer("timeoutpop3d");
-  if (!timeout || maildir.empty()) {
-    log_error({{"sid", sid}, {"event", "config"}, {"reason", timeout ? "neither MAILDIR nor HOME is set" : timeout.error().reason}});
+  const long long session_began = session_start(start_arg);
+  Control control(root);
+  auto timeout = control.integer("timeoutpop3d");
+  auto limits = timeout ? load_limits(control, static_cast<int>(*timeout * 1000)) : Result<SessionLimits>(timeout.error());
+  if (!limits || maildir.empty()) {
+    log_error({{"sid", sid}, {"event", "config"}, {"reason", limits ? "neither MAILDIR nor HOME is set" : limits.error().reason}});
     err(io, "[SYS/TEMP] temporary configuration error, try again later");
     io.flush();
     return exit_ok;
   }
   io.set_timeout(static_cast<int>(*timeout * 1000));
-  int64_t start = now_ms(), start_cpu = now_ms(CLOCK_PROCESS_CPUTIME_ID);
+  int64_t start = clock_ms(CLOCK_MONOTONIC), start_cpu = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
   auto locked = Maildrop::lock(maildir);
   if (!locked || !*locked) {
     bool busy = locked && !*locked;
@@ -222,11 +246,12 @@ int serve_maildrop(const std::string& root, const std::string& sid) {
   ok(io, std::to_string(md.messages().size()) + " messages (" + std::to_string(octets) + " octets)");
   io.flush();
   log_info({{"sid", sid}, {"event", "maildrop"}, {"user", user}, {"result", "open"}, {"messages", md.messages().size()},
-            {"octets", octets}, {"ms", now_ms() - start}, {"cpu_ms", now_ms(CLOCK_PROCESS_CPUTIME_ID) - start_cpu}});
+            {"octets", octets}, {"ms", clock_ms(CLOCK_MONOTONIC) - start}, {"cpu_ms", clock_ms(CLOCK_PROCESS_CPUTIME_ID) - start_cpu}});
   // After the +OK: the client need not wait for the cache to reach the disk.
   if (auto s = md.save_cache(); !s) log_warn({{"sid", sid}, {"event", "cache"}, {"reason", s.error().reason}});
 
-  Session session(md, io, sid);
+  Guard guard(*limits, session_began, sid, "a download");
+  Session session(md, io, sid, guard);
   std::string why = session.run();
   io.flush();
   log_info({{"sid", sid}, {"event", "end"}, {"user", user}, {"reason", why}, {"retrieved", session.retrieved()},

@@ -662,6 +662,31 @@ def remove_login(name):
     subprocess.run(["userdel", "-r", name], capture_output=True)
 
 
+def edit_passwd(change):
+    """Replaces /etc/passwd (root only) by change(its current bytes), as useradd
+    does: holding lckpwdf(3)'s lock, which useradd, userdel and vipw take too, and
+    by rename, so no edit of theirs made meanwhile is lost and no reader sees half
+    a file. Rewriting a copy saved earlier would undo the logins others added."""
+    import ctypes
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    if libc.lckpwdf() != 0:
+        raise OSError(ctypes.get_errno(), "lckpwdf: /etc/.pwd.lock not taken in 15 s")
+    try:
+        with open("/etc/passwd", "rb") as f:
+            text = f.read()
+        st = os.stat("/etc/passwd")
+        tmp = "/etc/passwd.quailtest"
+        with open(tmp, "wb") as f:
+            f.write(change(text))
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, st.st_mode & 0o7777)
+        os.chown(tmp, st.st_uid, st.st_gid)
+        os.rename(tmp, "/etc/passwd")
+    finally:
+        libc.ulckpwdf()
+
+
 def start_dnsmasq_txt(records, ip="127.0.0.1", port=None):
     """A dnsmasq in the foreground on ip:port (a free port when None) serving only
     the TXT records {name: text} (split into strings of 250 bytes; no commas), for the

@@ -10,12 +10,17 @@ program hangs and is killed is a temporary failure and is retried; a user or a
 domain added after `quail up` gets mail without a HUP; `quail down` leaves no
 process. System install (root only): each delivery runs as its recipient's uid,
 still no exec, SIGHUP to local-spawn reaches queue-send and not the delivery, and
-a domain added to control/locals after `quail up` is honoured.
+a domain added to control/locals after `quail up` is honoured; a login out of
+/etc/passwd for a moment (a writer restoring an older copy) while useradd and
+userdel churn other logins gets its mail deferred and then delivered, never
+bounced.
 """
 import os
 import signal
 import smtplib
+import pwd
 import subprocess
+import threading
 import time
 import unittest
 
@@ -327,6 +332,9 @@ class DownLeavesNothing(unittest.TestCase):
 
 
 LOGIN = "quaills1"
+# Logins added and removed all along by the churn test, each with a fixed uid so
+# that none takes LOGIN's while LOGIN is out of /etc/passwd.
+CHURN = ["quaillsb%d" % i for i in range(1, 4)]
 
 
 @unittest.skipUnless(os.geteuid() == 0, "a system install needs root")
@@ -401,6 +409,68 @@ class SystemInstall(unittest.TestCase, DeliveryChildChecks):
         files = qt.wait_for(lambda: set(os.listdir(new)) - before, 30, "mail at a domain added after up")
         st = os.stat(os.path.join(new, files.pop()))
         self.assertEqual((st.st_uid, st.st_gid), (self.pw.pw_uid, self.pw.pw_gid))
+
+    def local_deliver_events(self, to):
+        return [e for e in self.q.log_lines() if e.get("prog") == "local-deliver" and e.get("to") == to]
+
+    def test_a_login_out_of_etc_passwd_for_a_moment_is_deferred_never_bounced(self):
+        # bench/README.md: two deliveries to a login bounced 5.1.1 while other logins
+        # were added and removed. useradd and userdel replace /etc/passwd whole
+        # (churned here all along); a writer that restores an older copy takes a
+        # login's line out for a moment, and its mail must wait, not bounce.
+        to = LOGIN + "@mx.sys.test"
+        with open("/etc/passwd", "rb") as f:
+            line = [l for l in f.read().splitlines(True) if l.startswith(LOGIN.encode() + b":")][0]
+        uids = [u for u in range(61000, 61100) if not self.uid_taken(u)][:len(CHURN)]
+        self.q.quail("homes")  # the table lists LOGIN now, as local-spawn's refresh does every 5 s
+        new = os.path.join(self.pw.pw_dir, "Maildir", "new")
+        before = set(os.listdir(new))
+        stop = threading.Event()
+        rounds = []
+
+        def churn():
+            while not stop.is_set():
+                for name, uid in zip(CHURN, uids):
+                    subprocess.run(["useradd", "-m", "-u", str(uid), name], capture_output=True)
+                for name in CHURN:
+                    subprocess.run(["userdel", "-r", name], capture_output=True)
+                rounds.append(1)
+        churner = threading.Thread(target=churn)
+        churner.start()
+        out = False
+        try:
+            qt.edit_passwd(lambda text: text.replace(line, b""))
+            out = True
+            for n in range(5):
+                r = self.q.sendmail(["-i", to], qt.make_message(40 + n, to=to))
+                self.assertEqual(r.returncode, 0, r.err)
+            qt.wait_for(lambda: len(self.local_deliver_events(to)) >= 5, 30, "5 tries while the login is out")
+            qt.edit_passwd(lambda text: text + line)
+            out = False
+            qt.wait_for(lambda: len(set(os.listdir(new)) - before) >= 5
+                        or [e for e in self.local_deliver_events(to) if e["event"] == "failed"],
+                        60, "the 5 messages delivered (or one bounced)")
+        finally:
+            if out:
+                qt.edit_passwd(lambda text: text if line in text else text + line)
+            stop.set()
+            churner.join()
+            for name in CHURN:
+                qt.remove_login(name)
+        events = self.local_deliver_events(to)
+        self.assertEqual([e["_line"] for e in events if e["event"] == "failed"], [], "a bounce")
+        self.assertGreaterEqual(len(set(os.listdir(new)) - before), 5)
+        deferred = [e for e in events if e["event"] == "deferred"]
+        self.assertTrue(deferred and all("4.3.0" in e["reason"] for e in deferred), events)
+        self.assertTrue(rounds, "useradd/userdel ran meanwhile")
+
+    @staticmethod
+    def uid_taken(uid):
+        try:
+            pwd.getpwuid(uid)
+            return True
+        except KeyError:
+            return False
 
 
 if __name__ == "__main__":

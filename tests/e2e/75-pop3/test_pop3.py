@@ -5,7 +5,9 @@ one maildrop gets [IN-USE]; guessing is slowed; a killed session deletes nothing
 DELE + QUIT is done when the +OK arrives; UIDLs survive sessions and the
 new/ -> cur/ move; LIST sizes come from the ,W= local-deliver puts in each name,
 and a 100,000-message maildrop so named opens quickly without writing a size
-cache. checkpassword is also
+cache. A client that only NOOPs is closed after control/maxjunkpop3d, and one past
+control/timeoutpop3dsession at its next command unless it is still downloading
+(that one goes on to QUIT). checkpassword is also
 run directly with the login on fd 3. Pop3Tls: STLS (RFC 2595) and pop3s
 (implicit TLS) with poplib, openssl s_client, the STLS injection defence, and
 plaintext logins refused before STLS from an address without PLAINTEXTLOGIN.
@@ -312,6 +314,80 @@ class Pop3(unittest.TestCase):
         self.assertLess(timings[1], 10.0, "a cached maildrop opens fast (make bench measures it)")
         p = self.pop("alice")
         p.quit()
+
+
+    def limit(self, name, value):
+        """control/<name> set to value for this test (pop3d reads it per session)."""
+        self.q.write_control(name, "%d\n" % value)
+        self.addCleanup(os.unlink, self.q.path("control", name))
+        self.log_start = len(self.q.log_lines("pop3"))
+
+    def session_limits(self):
+        """The limit= of each event=session_limit logged since limit() was called."""
+        return [r["limit"] for r in self.q.log_lines("pop3")[self.log_start:] if r.get("event") == "session_limit"]
+
+    def assert_closed_with(self, p, command, text):
+        """command gets -ERR with text, then the server closes the connection."""
+        with self.assertRaises(poplib.error_proto) as e:
+            p._shortcmd(command)
+        self.assertTrue(e.exception.args[0].startswith(b"-ERR"), e.exception.args[0])
+        self.assertIn(text, e.exception.args[0])
+        p.sock.settimeout(30)
+        self.assertEqual(p.sock.recv(100), b"", "the connection is closed")
+
+    def test_a_client_that_only_noops_is_closed_after_maxjunkpop3d(self):
+        self.limit("maxjunkpop3d", 5)
+        self.q.add_user(addr("hank"), "hank-secret")
+        for n in (41, 42):
+            self.deliver("hank", n)
+        # Before login: CAPA and USER over and over log no one in.
+        p = self.pop()
+        for _ in range(5):
+            p._shortcmd("USER " + addr("hank"))
+        self.assert_closed_with(p, "CAPA", b"too many commands without a login")
+        # After login: the count starts again at each first download of a message.
+        p = self.pop("hank", "hank-secret")
+        for _ in range(4):
+            p.noop()
+        p.stat()
+        p.retr(1)
+        for _ in range(4):
+            p.noop()
+        p.list()
+        p.retr(2)
+        p.retr(1)  # fetched again: that moves nothing
+        for _ in range(4):
+            p.noop()
+        self.assert_closed_with(p, "NOOP", b"too many commands without a download")
+        self.assertEqual(self.session_limits(), ["junk", "junk"])
+        # Closed without QUIT: nothing deleted; a fresh session is served.
+        p = self.pop("hank", "hank-secret")
+        self.assertEqual(p.stat()[0], 2)
+        p.quit()
+
+    def test_a_session_past_its_lifetime_ends_but_a_download_goes_on_to_quit(self):
+        self.limit("timeoutpop3dsession", 2)
+        for name in ("iris", "jack"):
+            self.q.add_user(addr(name), name + "-secret")
+            for n in (51, 52):
+                self.deliver(name, n)
+        idle = self.pop("iris", "iris-secret")
+        busy = self.pop("jack", "jack-secret")
+        self.assertEqual(busy.stat()[0], 2)
+        busy.retr(1)
+        busy.dele(1)
+        started = time.monotonic()
+        time.sleep(2.5)  # past the lifetime, counted from the connections (before it)
+        self.assertGreater(time.monotonic() - started, 2.0)
+        # A client still fetching is served to its QUIT, which deletes.
+        busy.retr(2)
+        busy.dele(2)
+        self.assertTrue(busy.quit().startswith(b"+OK"))
+        qt.wait_for(lambda: not self.q.maildir_files(addr("jack")), 30, "jack's maildrop emptied at QUIT")
+        # One that only holds its connection is closed, its deletions not made.
+        self.assert_closed_with(idle, "NOOP", b"session lasted too long")
+        self.assertEqual(len(self.q.maildir_files(addr("iris"))), 2)
+        self.assertEqual(self.session_limits(), ["lifetime"])
 
 
 class CheckpasswordDirect(unittest.TestCase):
