@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
@@ -107,7 +108,7 @@ Status apply_journal(Message& m, const std::string& path) {
 // under no name (e2e 72-power-loss). A crash here leaves it under one name or
 // both; with both (as the pool can also leave it: queue-layout, "The pool") the
 // todo/ name is dropped here and the message is taken once.
-Status Store::take(const std::string& todo, const std::string& mess) const {
+Status Store::take(const std::string& todo, const std::string& mess, const std::string& msg) const {
   if (::link(todo.c_str(), mess.c_str()) != 0) {
     int err = errno;
     struct stat a, b;
@@ -117,9 +118,12 @@ Status Store::take(const std::string& todo, const std::string& mess) const {
         return sys_error(ErrorKind::temporary, "link " + todo + " to " + mess, EEXIST);
       }
     } else if (err == EPERM || err == ENOSYS || err == EOPNOTSUPP) {
-      // No hard links on this filesystem, or not to a file another user owns
-      // (fs.protected_hardlinks, a system install's queue-send): rename, and make
-      // it durable at once; the window left is that of one rename.
+      // No hard links on this filesystem, or not to a file another user owns that
+      // queue-send may not also write (fs.protected_hardlinks: a system install's
+      // queue file older than mode 0660): rename, and make it durable at once; the
+      // window left is that of one rename. Rare, so logged.
+      log_warn({{"msg", msg}, {"event", "take"}, {"result", "renamed"},
+                {"reason", "unable to link " + todo + " to " + mess + ": " + std::strerror(err)}});
       if (::rename(todo.c_str(), mess.c_str()) != 0) {
         return sys_error(ErrorKind::temporary, "rename " + todo + " to " + mess);
       }
@@ -158,7 +162,7 @@ Result<Message> Store::load(uint64_t id, bool from_todo) const {
   if (auto s = apply_journal(m, stat_path(id)); !s) return s.error();
   if (from_todo) {
     // S2 -> S3 (queue-layout, "Taking a message").
-    if (auto s = take(path, mess); !s) return s.error();
+    if (auto s = take(path, mess, m.id_str()); !s) return s.error();
   }
   return m;
 }
