@@ -349,7 +349,8 @@ Result<std::string> repair(const std::string& root, const Problem& p) {
   QueueDirs q(root);
   std::string path = root + "/" + p.path;
   std::string name = p.path.substr(p.path.rfind('/') + 1);
-  std::string where = p.path.substr(6, p.path.rfind('/') - 6);  // "queue/<where>/<name>"
+  // "queue/<where>/<name>" for a queue file; an account or a path outside queue/ has none.
+  std::string where = p.path.size() > 6 ? p.path.substr(6, p.path.rfind('/') - 6) : std::string();
   struct stat st;
   switch (p.kind) {
     case Kind::missing_dir:

@@ -16,6 +16,11 @@ queue files through the quail group). Needs root; makes a throwaway login.
   (item 3);
 - no failure notice goes out while the D it must follow cannot be made durable
   (stat/ unwritable): the message waits and is settled again (item 3);
+- an install made before the groups were split (issue 18, weakness 1: every
+  service user in group quail, users.cdb, mail/ and remote-deliver group quail):
+  `quail check` reports the users and paths, `--repair` moves it to the new
+  layout, and mail flows again through smtpd, which reads users.cdb through
+  group quail-mail;
 - an older install without queue/hold and queue/cmd, and stat/ owned by root:
   `quail check` reports each, `--repair` gives them quail init --system's owners
   and modes, and queue-send then takes a `quail queue` command from cmd/.
@@ -257,6 +262,40 @@ class SystemQueueTest(unittest.TestCase):
         self.assertTrue(takes, lines)
         self.assertTrue(all(re.search(r"\blink(at)?\(", l) and l.rstrip().endswith("= 0") for l in takes), takes)
         self.assertEqual(len(self.log_events("take")), before, "queue-send fell back to a rename")
+
+    def test_an_install_from_before_the_group_split_is_repaired_by_quail_check(self):
+        qt.wait_for(self.q.queue_empty, 30, "an idle queue")
+        quail = grp.getgrnam("quail").gr_gid
+        self.q.down()
+        try:
+            # What quail init --system made before: one group for every service user.
+            for user in ("quail-queue", "quail-send", "quail-smtpd", "quail-remote", "quail-log", "quail-mail"):
+                subprocess.run(["usermod", "--gid", "quail", user], check=True, capture_output=True)
+                for g in ("quail", "quail-mail", "quail-send"):
+                    subprocess.run(["gpasswd", "--delete", user, g], capture_output=True)
+            for d, _, files in os.walk(self.q.path("mail")):
+                for n in [d] + [os.path.join(d, f) for f in files]:
+                    os.lchown(n, -1, quail)
+            for p in ("users", "users/users.cdb", "bin/remote-deliver", "control/smtpauth"):
+                if os.path.exists(self.q.path(*p.split("/"))):
+                    mode = os.stat(self.q.path(*p.split("/"))).st_mode & 0o7777
+                    os.chown(self.q.path(*p.split("/")), -1, quail)
+                    os.chmod(self.q.path(*p.split("/")), mode)
+            r = self.q.check()
+            self.assertEqual(r.returncode, 1, r.out)
+            self.assertIn("user quail-smtpd: primary group quail, want quail-smtpd; not in group quail-mail", r.out)
+            self.assertIn("users/users.cdb: owner root:quail mode 0640, want root:quail-mail 0640", r.out)
+            r = self.q.check(repair=True)
+            self.assertEqual(r.returncode, 0, r.out)
+            r = self.q.check()
+            self.assertEqual(r.returncode, 0, r.out)
+            self.assertEqual(grp.getgrgid(os.stat(self.q.home(ALICE)).st_gid).gr_name, "quail-mail")
+        finally:
+            self.up()
+        # smtpd (RCPT to a virtual user: users.cdb) and the delivery work on the repaired install.
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
+            c.sendmail("someone@elsewhere.test", [ALICE], qt.make_message(108, to=ALICE).replace(b"\n", b"\r\n"))
+        qt.wait_for(lambda: 108 in self.alice_numbers(), 30, "delivery after the upgrade")
 
     def test_mail_waits_out_a_todo_listing_that_failed_and_is_delivered_without_another_trigger(self):
         qt.wait_for(self.q.queue_empty, 30, "an idle queue")
