@@ -47,7 +47,7 @@ std::string group_name(gid_t gid) {
 
 std::vector<QueueOwner> system_queue_owners(const QueueDirs& q) {
   // todo/, mess/, pool/ and hold/ are group-writable and set-gid: queue-send
-  // (quail-send) renames between them, and every file in them gets group quail
+  // (quail-send) links and renames between them, and every file in them gets group quail
   // whoever injected it. cmd/ is quail-send's: quail queue (root) writes there,
   // queue-send reads and removes.
   // Group quail holds quail-queue and quail-send alone (lib/system_accounts).
