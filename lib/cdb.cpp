@@ -69,7 +69,7 @@ Status build_cdb(const std::string& path, const std::vector<std::pair<std::strin
   }
   if (cdb_make_finish(&mk) != 0) return sys_error(ErrorKind::io_write, "write " + tmp);
   // A rebuilt table keeps its owner and group (a system install gives users.cdb to
-  // group quail); only root can do that, and only root needs to.
+  // group quail-mail); only root can do that, and only root needs to.
   struct stat old;
   if (::geteuid() == 0 && ::stat(path.c_str(), &old) == 0) (void)!::fchown(file->fd(), old.st_uid, old.st_gid);
   if (auto s = file->commit_to(path); !s) return s;

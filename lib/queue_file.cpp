@@ -100,8 +100,10 @@ Result<QueueWriter> QueueWriter::create(const QueueDirs& dirs) {
   // S0 -> S1: a spent file from pool/ when there is one, else a new file.
   off_t old_size = 0;
   Fd fd = take_pooled_file(dirs.pool(), tmp, static_cast<uint64_t>(birth / 1000), old_size);
+  struct stat dir;
+  mode_t mode = ::stat(dirs.tmp().c_str(), &dir) == 0 && (dir.st_mode & S_ISGID) ? system_queue_file_mode : queue_file_mode;
   if (!fd.valid()) {
-    auto created = open_fd(tmp, O_WRONLY | O_CREAT | O_EXCL, queue_file_mode);
+    auto created = open_fd(tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
     if (!created) return created.error();
     fd = std::move(*created);
   }
@@ -113,7 +115,7 @@ Result<QueueWriter> QueueWriter::create(const QueueDirs& dirs) {
   // The caller's umask (077 is common) or a pooled file parked with another mode
   // would leave a file queue-send cannot read in a system install: the mode is set
   // here, not inherited (queue-layout, "Directories").
-  if ((st.st_mode & 07777) != queue_file_mode && ::fchmod(fd.get(), queue_file_mode) != 0) {
+  if ((st.st_mode & 07777) != mode && ::fchmod(fd.get(), mode) != 0) {
     ::unlink(tmp.c_str());
     return sys_error(ErrorKind::temporary, "chmod " + tmp);
   }

@@ -53,10 +53,17 @@ std::string debris_reason(const std::string& name, const struct stat& st) {
   return "";
 }
 
-// queue-send reads queue files through the queue's group in a system install.
-std::string mode_problem(mode_t mode) {
+// queue-send reads queue files through the queue's group in a system install, and
+// links them todo/ -> mess/, which fs.protected_hardlinks allows a non-owner only
+// for a file it may read and write.
+mode_t wanted_mode(bool system) { return system ? system_queue_file_mode : queue_file_mode; }
+
+std::string mode_problem(mode_t mode, bool system) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  if (system && (mode & 0440) == 0440) {
+    return std::string("mode ") + buf + ": queue-send cannot link it in a system install (made before queue files were 0660?)";
+  }
   return std::string("mode ") + buf + ": queue-send cannot read it in a system install (a caller's umask?)";
 }
 
@@ -65,7 +72,7 @@ struct Scan {
 };
 
 // Invariant 1 for one of todo/ and mess/.
-void check_queue_dir(const std::string& root, const std::string& where, int slot, Scan& scan,
+void check_queue_dir(const std::string& root, const std::string& where, int slot, bool system, Scan& scan,
                      std::vector<Problem>& out) {
   std::string dir = root + "/queue/" + where;
   auto names = list_dir(dir);
@@ -88,7 +95,8 @@ void check_queue_dir(const std::string& root, const std::string& where, int slot
     scan.inode_of[slot][name] = st.st_ino;
     std::string inode = std::to_string(st.st_ino);
     if (name != inode) out.push_back({Kind::misnamed, shown, "named " + name + " but its inode is " + inode});
-    if ((st.st_mode & 0440) != 0440) out.push_back({Kind::mode, shown, mode_problem(st.st_mode)});
+    mode_t need = system ? 0660 : 0440;
+    if ((st.st_mode & need) != need) out.push_back({Kind::mode, shown, mode_problem(st.st_mode, system)});
   }
 }
 
@@ -153,15 +161,29 @@ Result<bool> system_install(const std::string& root) {
   return *system == 1;
 }
 
+// The service users' groups first: the owners below name groups their repair makes.
 Status check_ownership(const std::string& root, std::vector<Problem>& out) {
   auto system = system_install(root);
   if (!system) return system.error();
   if (!*system) return {};
-  for (const auto& o : system_queue_owners(QueueDirs(root))) {
+  bool accounts_off = false;
+  for (const auto& a : system_accounts()) {
+    auto diff = account_difference(a);
+    if (!diff && diff.error().kind != ErrorKind::not_found) return diff.error();
+    std::string why = diff ? *diff : "missing";
+    if (why.empty()) continue;
+    out.push_back({Kind::account, "user " + a.user, why});
+    accounts_off = true;
+  }
+  auto owners = system_queue_owners(QueueDirs(root));
+  for (auto& o : system_root_owners(root)) owners.push_back(std::move(o));
+  for (const auto& o : owners) {
     auto diff = ownership_difference(o);
-    if (!diff && diff.error().kind == ErrorKind::not_found) continue;  // reported as missing
-    if (!diff) return diff.error();
-    if (!diff->empty()) out.push_back({Kind::ownership, o.path.substr(root.size() + 1), *diff});
+    // Missing: the queue's part is reported as missing, the rest is not the queue's business.
+    if (!diff && diff.error().kind == ErrorKind::not_found) continue;
+    if (!diff && !accounts_off) return diff.error();
+    std::string why = diff ? *diff : diff.error().reason;
+    if (!why.empty()) out.push_back({Kind::ownership, o.path.substr(root.size() + 1), why});
   }
   return {};
 }
@@ -200,9 +222,11 @@ Result<std::vector<Problem>> find_problems(const std::string& root) {
     out.push_back({Kind::bad_trigger, "queue/lock/trigger", "not a FIFO"});
   }
   if (auto s = check_ownership(root, out); !s) return s.error();
+  auto system = system_install(root);
+  if (!system) return system.error();
   Scan scan;
-  check_queue_dir(root, "todo", 0, scan, out);
-  check_queue_dir(root, "mess", 1, scan, out);
+  check_queue_dir(root, "todo", 0, *system, scan, out);
+  check_queue_dir(root, "mess", 1, *system, scan, out);
   // Invariant 2; looked at again now, since queue-send may have moved a file
   // between the scans. The same file under both names is a message queue-send has
   // not taken yet (queue-inject names it in both).
@@ -272,14 +296,19 @@ Result<std::string> move_to_corrupt(const QueueDirs& q, const std::string& where
 }
 
 // Gives a queue file the mode queue-inject gives it, judged again first.
-Result<std::string> fix_mode(const std::string& path) {
+Result<std::string> fix_mode(const std::string& root, const std::string& path) {
+  auto system = system_install(root);
+  if (!system) return system.error();
+  mode_t want = wanted_mode(*system);
   Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) return errno == ENOENT ? Result<std::string>("gone meanwhile") : sys_error(ErrorKind::temporary, "open " + path);
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return sys_error(ErrorKind::temporary, "stat " + path);
-  if (!S_ISREG(st.st_mode) || (st.st_mode & 0440) == 0440) return std::string("fine meanwhile");
-  if (::fchmod(fd.get(), queue_file_mode) != 0) return sys_error(ErrorKind::temporary, "chmod " + path);
-  return std::string("mode 0640 given");
+  if (!S_ISREG(st.st_mode) || (st.st_mode & want) == want) return std::string("fine meanwhile");
+  if (::fchmod(fd.get(), want) != 0) return sys_error(ErrorKind::temporary, "chmod " + path);
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(want));
+  return std::string("mode ") + buf + " given";
 }
 
 // Gives a file that parses the name of its inode (after a restore from backup, say),
@@ -322,7 +351,8 @@ Result<std::string> repair(const std::string& root, const Problem& p) {
   QueueDirs q(root);
   std::string path = root + "/" + p.path;
   std::string name = p.path.substr(p.path.rfind('/') + 1);
-  std::string where = p.path.substr(6, p.path.rfind('/') - 6);  // "queue/<where>/<name>"
+  // "queue/<where>/<name>" for a queue file; an account or a path outside queue/ has none.
+  std::string where = p.path.size() > 6 ? p.path.substr(6, p.path.rfind('/') - 6) : std::string();
   struct stat st;
   switch (p.kind) {
     case Kind::missing_dir:
@@ -337,19 +367,36 @@ Result<std::string> repair(const std::string& root, const Problem& p) {
         if (auto s = fsync_dir(d); !s) return s.error();
       }
       return own_created(root);
-    case Kind::ownership:
-      for (const auto& o : system_queue_owners(q)) {
+    case Kind::ownership: {
+      auto owners = system_queue_owners(q);
+      for (auto& o : system_root_owners(root)) owners.push_back(std::move(o));
+      for (const auto& o : owners) {
         if (o.path != path) continue;
+        // The virtual homes under mail/ take its owner and group with it (deliveries
+        // run with the group of mail/, lib/identity).
+        if (o.path == root + "/mail") {
+          if (auto s = own_tree(o.path, o.user, o.group); !s) return s.error();
+        }
         if (auto s = apply_ownership(o); !s) return s.error();
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(o.mode));
-        return "now " + o.user + ":" + queue_group + " " + mode;
+        return "now " + o.user + ":" + o.group + " " + mode;
+      }
+      break;
+    }
+    case Kind::account:
+      for (const auto& a : system_accounts()) {
+        if (p.path != "user " + a.user) continue;
+        if (auto s = ensure_account(a, root); !s) return s.error();
+        std::string groups;
+        for (const auto& g : a.groups) groups += " " + g;
+        return "now group " + a.group + (groups.empty() ? "" : ", also" + groups);
       }
       break;
     case Kind::corrupt:
       return move_to_corrupt(q, where, name, true);
     case Kind::mode:
-      return fix_mode(path);
+      return fix_mode(root, path);
     case Kind::misnamed:
       return rename_to_inode(q, where, name);
     case Kind::duplicate: {

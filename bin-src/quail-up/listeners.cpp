@@ -11,6 +11,7 @@
 
 #include "control.hpp"
 #include "durable.hpp"
+#include "group_file.hpp"
 #include "root.hpp"
 #include "service.hpp"
 #include "up.hpp"
@@ -160,7 +161,13 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
     // A system install: tcpserver binds (port 25 needs root), then every session runs as quail-smtpd.
     struct passwd* pw = ::getpwnam("quail-smtpd");
     if (!pw) return Error{ErrorKind::permanent, "system install without the quail-smtpd user: rerun quail init --system"};
-    argv.insert(argv.end(), {"-u", std::to_string(pw->pw_uid), "-g", std::to_string(pw->pw_gid)});
+    // Its memberships too: it reads users/*.cdb through group quail-mail (lib/system_accounts).
+    uid_t uid = pw->pw_uid;
+    auto groups = supplementary_groups("quail-smtpd", pw->pw_gid);
+    if (!groups) return groups.error();
+    std::string gids;
+    for (gid_t g : *groups) gids += (gids.empty() ? "" : ",") + std::to_string(g);
+    argv.insert(argv.end(), {"-u", std::to_string(uid), "-g", gids});
   }
   std::string rules = root + "/control/rules." + r.service;
   if (r.service == "smtp" || exists(rules) || exists(rules + ".cdb")) {

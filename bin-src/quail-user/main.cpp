@@ -53,7 +53,8 @@ Status check_domain(const std::string& root, const std::string& domain) {
 
 // Makes one directory of a home. In a system install (root runs this, ROOT/mail
 // belongs to the mail user) it is given to the mail user; the domain and home
-// directories are then 0750 so smtpd (group quail) can see which .qmail files exist.
+// directories are then 0750 so smtpd (in group quail-mail, the group of mail/) can
+// see which .qmail files exist.
 Status make_home_dir(const std::string& path, const struct stat& mail, bool shared) {
   bool system = ::geteuid() == 0 && mail.st_uid != 0;
   mode_t mode = system && shared ? 0750 : 0700;

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
@@ -107,7 +108,7 @@ Status apply_journal(Message& m, const std::string& path) {
 // a bare rename is not enough where metadata updates do not keep their order
 // (ext4 without a journal), since the next fsync of todo/ could make the todo/
 // name's removal durable before the mess/ name (e2e 72-power-loss).
-Status Store::take(const std::string& todo, const std::string& mess) const {
+Status Store::take(const std::string& todo, const std::string& mess, const std::string& msg) const {
   if (::link(todo.c_str(), mess.c_str()) != 0) {
     int err = errno;
     struct stat a, b;
@@ -122,7 +123,10 @@ Status Store::take(const std::string& todo, const std::string& mess) const {
     if (err == EPERM || err == ENOSYS || err == EOPNOTSUPP || err == EMLINK) {
       // No hard links on this filesystem, or not to a file another user owns
       // (fs.protected_hardlinks): rename, and make it durable at once; the
-      // window left is that of one rename.
+      // window left is that of one rename. Rare (queue-inject gives new files
+      // their mess/ name itself), so logged.
+      log_warn({{"msg", msg}, {"event", "take"}, {"result", "renamed"},
+                {"reason", "unable to link " + todo + " to " + mess + ": " + std::strerror(err)}});
       if (::rename(todo.c_str(), mess.c_str()) != 0) {
         return sys_error(ErrorKind::temporary, "rename " + todo + " to " + mess);
       }
@@ -160,7 +164,7 @@ Result<Message> Store::load(uint64_t id, bool from_todo) const {
   if (auto s = apply_journal(m, stat_path(id)); !s) return s.error();
   if (from_todo) {
     // S2 -> S3 (queue-layout, "Taking a message").
-    if (auto s = take(path, mess); !s) return s.error();
+    if (auto s = take(path, mess, m.id_str()); !s) return s.error();
   }
   return m;
 }

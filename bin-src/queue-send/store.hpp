@@ -91,7 +91,7 @@ class Store {
   int clean_tmp(int64_t max_age_s) const;
 
  private:
-  Status take(const std::string& todo, const std::string& mess) const;
+  Status take(const std::string& todo, const std::string& mess, const std::string& msg) const;
   QueueDirs dirs_;
   mutable PoolKeeper pool_;  // what it counts is a cache of pool/, not the store's state
 };

@@ -19,9 +19,9 @@
 namespace {
 
 // Set-uid quail-remote in a system install: runs only for queue-send's user (the
-// owner of queue/stat). Every service user shares the group quail that may
-// execute us, and without this a compromised smtpd could sign with the DKIM keys
-// and relay with control/smtpauth (queue-layout/privileges.md, weakness 1).
+// owner of queue/stat). Only group quail-send may execute us; this second lock
+// keeps a uid added to that group, or an install not yet regrouped, from signing
+// with the DKIM keys and relaying with control/smtpauth (privileges.md, weakness 1).
 bool caller_allowed() {
   if (::getuid() == ::geteuid()) return true;
   struct stat st;

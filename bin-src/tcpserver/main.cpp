@@ -56,7 +56,7 @@ std::optional<std::string> find_program(const std::string& name) {
 
 // -g then -u, after binding (a port under 1024 needs root) and before any session.
 quail::Status drop_privileges(const Options& o) {
-  if (o.gid && (::setgroups(1, &*o.gid) != 0 || ::setgid(*o.gid) != 0)) {
+  if (o.gid && (::setgroups(o.groups.size(), o.groups.data()) != 0 || ::setgid(*o.gid) != 0)) {
     return quail::sys_error(quail::ErrorKind::temporary, "set gid " + std::to_string(*o.gid));
   }
   if (o.uid) {

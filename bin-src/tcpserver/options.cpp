@@ -71,10 +71,22 @@ Result<Options> parse_options(int argc, char** argv) {
         if (auto v = number(arg, 0, 0x7fffffff)) o.uid = static_cast<uid_t>(*v);
         else return usage("-u wants a numeric uid, not \"" + std::string(arg) + "\"");
         break;
-      case 'g':
-        if (auto v = number(arg, 0, 0x7fffffff)) o.gid = static_cast<gid_t>(*v);
-        else return usage("-g wants a numeric gid, not \"" + std::string(arg) + "\"");
+      case 'g': {
+        // gid[,gid...]: the group, then supplementary ones (a system install's
+        // quail-smtpd reads the user tables through group quail-mail).
+        o.groups.clear();
+        std::string_view rest = arg;
+        for (;;) {
+          size_t comma = rest.find(',');
+          auto v = number(rest.substr(0, comma), 0, 0x7fffffff);
+          if (!v || o.groups.size() >= 64) return usage("-g wants numeric gids, comma-separated, not \"" + std::string(arg) + "\"");
+          o.groups.push_back(static_cast<gid_t>(*v));
+          if (comma == std::string_view::npos) break;
+          rest.remove_prefix(comma + 1);
+        }
+        o.gid = o.groups.front();
         break;
+      }
       case 'U': {
         const char* u = std::getenv("UID");
         const char* g = std::getenv("GID");
@@ -83,6 +95,7 @@ Result<Options> parse_options(int argc, char** argv) {
         if (!uv || !gv) return usage("-U wants numeric $UID and $GID in the environment");
         o.uid = static_cast<uid_t>(*uv);
         o.gid = static_cast<gid_t>(*gv);
+        o.groups = {*o.gid};
         break;
       }
       default:

@@ -15,7 +15,7 @@ inline constexpr int exit_trouble = 111;  // cannot listen, cannot set up, inter
 
 inline constexpr const char* usage_text =
     "usage: tcpserver [-461UXHPRqQv] [-c limit] [-C perip] [-n pernet] [-i idle] [-b backlog] [-x rules.cdb] [-o refusal-text]"
-    " [-l localname] [-u uid] [-g gid] host port program [arg ...]";
+    " [-l localname] [-u uid] [-g gid[,gid...]] host port program [arg ...]";
 
 enum class Family { any, v4, v6 };
 
@@ -32,6 +32,7 @@ struct Options {
   std::optional<std::string> local_name;   // -l: TCPLOCALHOST
   std::optional<uid_t> uid;                // -u / -U
   std::optional<gid_t> gid;                // -g / -U
+  std::vector<gid_t> groups;               // -g's supplementary groups: gid first, then the rest of its list
   bool print_port = false;                 // -1: print the local port on fd 1
   std::string host;
   std::string port;

@@ -408,6 +408,16 @@ class TcpserverTest(unittest.TestCase):
 
     # ------------------------------------------------------------ usage
 
+    @unittest.skipUnless(os.geteuid() == 0, "switching ids needs root")
+    def test_g_list_gives_the_session_its_group_and_supplementary_groups(self):
+        # quail up's system install: quail-smtpd keeps its membership in quail-mail.
+        port = qt.free_port()
+        self.start(["-u", "65534", "-g", "65534,4,20", "127.0.0.1", str(port), "/bin/cat", "/proc/self/status"])
+        status = dict(l.split(":", 1) for l in talk("127.0.0.1", port).decode().splitlines() if ":" in l)
+        self.assertEqual(status["Uid"].split()[:2], ["65534", "65534"])
+        self.assertEqual(status["Gid"].split()[:2], ["65534", "65534"])
+        self.assertEqual(sorted(int(g) for g in status["Groups"].split()), [4, 20, 65534])
+
     def test_usage_errors(self):
         cases = [
             (["-h", "127.0.0.1", "1", "/bin/true"], b"reverse DNS"),
@@ -419,6 +429,8 @@ class TcpserverTest(unittest.TestCase):
             (["127.0.0.1", "1"], b"required"),
             (["-n", "x", "127.0.0.1", "1", "/bin/true"], b"-n"),
             (["-i", "-1", "127.0.0.1", "1", "/bin/true"], b"-i"),
+            (["-g", "1,x", "127.0.0.1", "1", "/bin/true"], b"-g"),
+            (["-g", "1,", "127.0.0.1", "1", "/bin/true"], b"-g"),
         ]
         for args, text in cases:
             r = subprocess.run([TCPSERVER] + args, capture_output=True, timeout=30)

@@ -476,7 +476,7 @@ class SystemInstall(unittest.TestCase):
         rd = os.stat(q.path("bin", "remote-deliver"))
         self.assertEqual(oct(rd.st_mode & 0o7777), oct(0o4710))
         self.assertEqual(pwd.getpwuid(rd.st_uid).pw_name, "quail-remote")
-        self.assertEqual(grp.getgrgid(rd.st_gid).gr_name, "quail")
+        self.assertEqual(grp.getgrgid(rd.st_gid).gr_name, "quail-send")  # queue-send's user alone runs it
         auth = q.path("control", "smtpauth")
         st = os.stat(auth)
         self.assertEqual((pwd.getpwuid(st.st_uid).pw_name, oct(st.st_mode & 0o777)), ("quail-remote", oct(0o600)))

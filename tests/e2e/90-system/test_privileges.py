@@ -3,6 +3,7 @@ what each uid can write and read under ROOT, measured on a live instance as that
 uid (its groups included) and compared with the tables of
 queue-layout/privileges.md, which this test parses, so the page cannot drift.
 Needs root (CI runs as root); makes no login (the quail-* users and nobody)."""
+import errno
 import fnmatch
 import grp
 import json
@@ -85,6 +86,51 @@ def as_ids(ids, paths):
     os.close(r)
     os.waitpid(pid, 0)
     return {p: tuple(v) for p, v in json.loads(data).items()}
+
+
+def queue_tries(ids, root):
+    """As a process with these (uid, gid, groups): create, rename, link and unlink
+    in queue/todo and queue/mess, each over a probe file there; {try: errno}, 0
+    where the kernel let it through."""
+    uid, gid, groups = ids
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setgroups(groups)
+            os.setgid(gid)
+            os.setuid(uid)
+            out = {}
+            for d in ("todo", "mess"):
+                q = os.path.join(root, "queue", d)
+                probe, moved, linked = (os.path.join(q, n) for n in ("probe", "moved", "linked"))
+                # Each undone when it went through, so the next one meets the probe again.
+                tries = {
+                    "create": lambda: os.close(os.open(os.path.join(q, "forged"), os.O_WRONLY | os.O_CREAT | os.O_EXCL)),
+                    "rename": lambda: (os.rename(probe, moved), os.rename(moved, probe)),
+                    "link": lambda: (os.link(probe, linked), os.unlink(linked)),
+                    "unlink": lambda: os.unlink(probe),
+                }
+                for what, act in tries.items():
+                    try:
+                        act()
+                        out[d + " " + what] = 0
+                    except OSError as e:
+                        out[d + " " + what] = e.errno
+            os.write(w, json.dumps(out).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 1 << 16)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return json.loads(data)
 
 
 @unittest.skipUnless(os.geteuid() == 0, "a system install needs root")
@@ -195,6 +241,41 @@ class PrivilegeAudit(unittest.TestCase):
             # supervise: one per service; tcpserver and pop3d: the POP3 listener and its login step.
             self.assertEqual(held, {"supervise": 4, "local-spawn": 1, "tcpserver": 1, "pop3d": 1})
 
+    def test_smtpd_and_the_mail_user_can_neither_forge_nor_lose_queued_mail(self):
+        # Weakness 1 as it was: every service user had group quail, which may write
+        # todo/ and mess/ (2770): smtpd or a virtual user's |program could delete
+        # acknowledged mail or link a forged file into todo/.
+        queue_uid, quail_gid = pwd.getpwnam("quail-queue").pw_uid, grp.getgrnam("quail").gr_gid
+        names = ("probe", "forged", "moved", "linked")
+
+        def clean():
+            for d in ("todo", "mess"):
+                for n in names:
+                    if os.path.lexists(self.q.path("queue", d, n)):
+                        os.unlink(self.q.path("queue", d, n))
+        self.addCleanup(clean)
+        for d in ("todo", "mess"):  # not a queue id: queue-send passes it over
+            p = self.q.path("queue", d, "probe")
+            with open(p, "wb") as f:
+                f.write(b"a queued message\n")
+            os.chown(p, queue_uid, quail_gid)
+            os.chmod(p, 0o660)
+        ids = self.identities()
+        for name in ("quail-smtpd", "quail-mail", "quail-log"):
+            tries = queue_tries(ids[name], self.q.root)
+            self.assertEqual(tries, {k: errno.EACCES for k in tries}, name)
+            self.assertEqual(len(tries), 8)
+        for d in ("todo", "mess"):
+            self.assertTrue(os.path.exists(self.q.path("queue", d, "probe")))
+        # queue-send's user still may (its take links todo/ -> mess/).
+        tries = queue_tries(ids["quail-send"], self.q.root)
+        self.assertEqual(tries, {k: 0 for k in tries})
+        # And mail still flows: SMTP in, to alice's Maildir.
+        before = len(self.q.maildir_files("alice@sys.test"))
+        with smtplib.SMTP("127.0.0.1", self.smtp, timeout=60) as c:
+            c.sendmail("someone@elsewhere.test", ["alice@sys.test"], b"Subject: after\r\n\r\nhi\r\n")
+        qt.wait_for(lambda: len(self.q.maildir_files("alice@sys.test")) > before, 60, "delivery to alice")
+
     def test_remote_deliver_runs_for_queue_send_alone(self):
         # queue-send (quail-send) runs the set-uid quail-remote copy: mail leaves.
         peer = Peer().start()
@@ -203,9 +284,16 @@ class PrivilegeAudit(unittest.TestCase):
         r = self.q.sendmail(["-f", "alice@sys.test", "bob@remote.test"], b"Subject: leaving\n\nx\n")
         self.assertEqual(r.returncode, 0, r.err)
         qt.wait_for(lambda: peer.messages(), 60, "the message at the peer")
-        # smtpd's uid shares the group quail that may execute it: refused before
-        # anything is read, so no DKIM signature and no smarthost login for it.
+        # smtpd's uid may not execute it (group quail-send: queue-send's user alone);
+        # run from a uid in that group it would still refuse before reading anything
+        # (not queue-send's user), so no DKIM signature and no smarthost login.
         uid, gid, groups = self.identities()["quail-smtpd"]
+        with self.assertRaises(PermissionError, msg="smtpd's uid ran remote-deliver"):
+            subprocess.run([self.q.path("bin", "remote-deliver"), "remote.test"], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
+                           preexec_fn=lambda: (os.setgroups(groups), os.setgid(gid), os.setuid(uid)))
+        uid, gid, groups = pwd.getpwnam("quail-smtpd").pw_uid, grp.getgrnam("quail-send").gr_gid, \
+            [grp.getgrnam("quail-send").gr_gid]
 
         def drop():
             os.setgroups(groups)

@@ -4,10 +4,13 @@ queue files through the quail group). Needs root; makes a throwaway login.
 
 - `quail up` run from a shell whose umask is 077: SMTP mail is delivered;
 - a login whose umask is 077 sends with sendmail, and the message is delivered:
-  the queue file is 0640, also when it is written over a pool file parked 0600;
+  the queue file is 0660, also when it is written over a pool file parked 0600;
+- queue-send (quail-send) takes a message todo/ -> mess/ with a link, which
+  fs.protected_hardlinks allows it only for a queue file it may also write
+  (0660, group quail): no rename, no take event in its log (issue 18);
 - a queue file quail-send cannot read (mode 0600, as older injectors left them) is
   never forgotten: queue-send logs it and loads it again, `quail check` reports it,
-  `--repair` gives it mode 0640, and it is delivered without a restart (item 1);
+  `--repair` gives it mode 0660, and it is delivered without a restart (item 1);
 - a journal quail-send cannot read keeps its D record: the message waits, logged,
   and once the journal is readable the delivered recipient is not delivered again
   (item 3);
@@ -15,6 +18,11 @@ queue files through the quail group). Needs root; makes a throwaway login.
   (stat/ unwritable): the message waits and is settled again (item 3);
 - a login running queue-inject itself with QUAIL_NOTICE=1 below the free-space
   floor is refused (82); root is believed;
+- an install made before the groups were split (issue 18, weakness 1: every
+  service user in group quail, users.cdb, mail/ and remote-deliver group quail):
+  `quail check` reports the users and paths, `--repair` moves it to the new
+  layout, and mail flows again through smtpd, which reads users.cdb through
+  group quail-mail;
 - an older install without queue/hold and queue/cmd, and stat/ owned by root:
   `quail check` reports each, `--repair` gives them quail init --system's owners
   and modes, and queue-send then takes a `quail queue` command from cmd/.
@@ -22,6 +30,7 @@ queue files through the quail group). Needs root; makes a throwaway login.
 import os
 import grp
 import pwd
+import re
 import smtplib
 import subprocess
 import sys
@@ -245,6 +254,71 @@ class SystemQueueTest(unittest.TestCase):
         qt.wait_for(lambda: not self.q.queue_entries("cmd"), 30, "queue-send consuming the command")
         r = self.q.check()  # and the running install is what quail check expects
         self.assertEqual(r.returncode, 0, r.out)
+
+    def test_queue_send_takes_a_message_with_a_link_not_a_rename(self):
+        qt.wait_for(self.q.queue_empty, 30, "an idle queue")
+        (pid,) = qt.processes_under(self.q.root, "queue-send")
+        trace = os.path.join(self.q.tmp, "take.strace")
+        errors = open(trace + ".err", "w+")
+        self.addCleanup(errors.close)
+        st = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=link,linkat,rename,renameat,renameat2",
+                               "-o", trace, "-p", str(pid)], stderr=errors)
+        try:
+            def traced():
+                status = qt._proc_read(pid, "status").decode()
+                return st.poll() is not None or re.search(r"^TracerPid:\s*[1-9]", status, re.M)
+            qt.wait_for(traced, 30, "strace attached to queue-send")
+            if st.poll() is not None:
+                errors.seek(0)
+                self.fail("strace: " + errors.read())
+            before = len(self.log_events("take"))
+            r = self.sendmail_as_login(qt.make_message(107, to=ALICE))
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            qt.wait_for(lambda: 107 in self.alice_numbers(), 30, "delivery of the traced message")
+            qt.wait_for(lambda: re.search(r"link\S*\(.*todo/\d+.*mess/\d+", open(trace).read()), 30,
+                        "the take in the trace")
+        finally:
+            st.terminate()
+            st.wait(timeout=30)
+        lines = open(trace).read().splitlines()
+        takes = [l for l in lines if re.search(r"todo/\d+", l) and re.search(r"mess/\d+", l)]
+        self.assertTrue(takes, lines)
+        self.assertTrue(all(re.search(r"\blink(at)?\(", l) and l.rstrip().endswith("= 0") for l in takes), takes)
+        self.assertEqual(len(self.log_events("take")), before, "queue-send fell back to a rename")
+
+    def test_an_install_from_before_the_group_split_is_repaired_by_quail_check(self):
+        qt.wait_for(self.q.queue_empty, 30, "an idle queue")
+        quail = grp.getgrnam("quail").gr_gid
+        self.q.down()
+        try:
+            # What quail init --system made before: one group for every service user.
+            for user in ("quail-queue", "quail-send", "quail-smtpd", "quail-remote", "quail-log", "quail-mail"):
+                subprocess.run(["usermod", "--gid", "quail", user], check=True, capture_output=True)
+                for g in ("quail", "quail-mail", "quail-send"):
+                    subprocess.run(["gpasswd", "--delete", user, g], capture_output=True)
+            for d, _, files in os.walk(self.q.path("mail")):
+                for n in [d] + [os.path.join(d, f) for f in files]:
+                    os.lchown(n, -1, quail)
+            for p in ("users", "users/users.cdb", "bin/remote-deliver", "control/smtpauth"):
+                if os.path.exists(self.q.path(*p.split("/"))):
+                    mode = os.stat(self.q.path(*p.split("/"))).st_mode & 0o7777
+                    os.chown(self.q.path(*p.split("/")), -1, quail)
+                    os.chmod(self.q.path(*p.split("/")), mode)
+            r = self.q.check()
+            self.assertEqual(r.returncode, 1, r.out)
+            self.assertIn("user quail-smtpd: primary group quail, want quail-smtpd; not in group quail-mail", r.out)
+            self.assertIn("users/users.cdb: owner root:quail mode 0640, want root:quail-mail 0640", r.out)
+            r = self.q.check(repair=True)
+            self.assertEqual(r.returncode, 0, r.out)
+            r = self.q.check()
+            self.assertEqual(r.returncode, 0, r.out)
+            self.assertEqual(grp.getgrgid(os.stat(self.q.home(ALICE)).st_gid).gr_name, "quail-mail")
+        finally:
+            self.up()
+        # smtpd (RCPT to a virtual user: users.cdb) and the delivery work on the repaired install.
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
+            c.sendmail("someone@elsewhere.test", [ALICE], qt.make_message(108, to=ALICE).replace(b"\n", b"\r\n"))
+        qt.wait_for(lambda: 108 in self.alice_numbers(), 30, "delivery after the upgrade")
 
     def test_mail_waits_out_a_todo_listing_that_failed_and_is_delivered_without_another_trigger(self):
         qt.wait_for(self.q.queue_empty, 30, "an idle queue")
