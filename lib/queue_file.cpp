@@ -100,8 +100,7 @@ Result<QueueWriter> QueueWriter::create(const QueueDirs& dirs) {
   // S0 -> S1: a spent file from pool/ when there is one, else a new file.
   off_t old_size = 0;
   Fd fd = take_pooled_file(dirs.pool(), tmp, static_cast<uint64_t>(birth / 1000), old_size);
-  struct stat dir;
-  mode_t mode = ::stat(dirs.tmp().c_str(), &dir) == 0 && (dir.st_mode & S_ISGID) ? system_queue_file_mode : queue_file_mode;
+  const mode_t mode = queue_file_mode;
   if (!fd.valid()) {
     auto created = open_fd(tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
     if (!created) return created.error();

@@ -52,10 +52,6 @@ Status create_queue_dirs(const QueueDirs& dirs);
 // The mode of every queue file, whatever the injector's umask: in a system install
 // queue-send reads it through the queue's group (queue-layout/README.md, "Directories").
 inline constexpr mode_t queue_file_mode = 0640;
-// In a system install (a set-gid tmp/) the queue's group, quail-queue and quail-send
-// alone, may also write it: fs.protected_hardlinks lets queue-send, not its owner,
-// link it todo/ -> mess/ only then (queue-send's durable take).
-inline constexpr mode_t system_queue_file_mode = 0660;
 
 // What a tmp/ name says: the writer's pid and the birth it chose (ns since the
 // epoch). The birth, not the mtime, ages a tmp/ file: a file taken from pool/

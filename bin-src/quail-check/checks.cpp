@@ -53,17 +53,9 @@ std::string debris_reason(const std::string& name, const struct stat& st) {
   return "";
 }
 
-// queue-send reads queue files through the queue's group in a system install, and
-// links them todo/ -> mess/, which fs.protected_hardlinks allows a non-owner only
-// for a file it may read and write.
-mode_t wanted_mode(bool system) { return system ? system_queue_file_mode : queue_file_mode; }
-
-std::string mode_problem(mode_t mode, bool system) {
+std::string mode_problem(mode_t mode) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
-  if (system && (mode & 0440) == 0440) {
-    return std::string("mode ") + buf + ": queue-send cannot link it in a system install (made before queue files were 0660?)";
-  }
   return std::string("mode ") + buf + ": queue-send cannot read it in a system install (a caller's umask?)";
 }
 
@@ -72,7 +64,7 @@ struct Scan {
 };
 
 // Invariant 1 for one of todo/ and mess/.
-void check_queue_dir(const std::string& root, const std::string& where, int slot, bool system, Scan& scan,
+void check_queue_dir(const std::string& root, const std::string& where, int slot, Scan& scan,
                      std::vector<Problem>& out) {
   std::string dir = root + "/queue/" + where;
   auto names = list_dir(dir);
@@ -95,8 +87,7 @@ void check_queue_dir(const std::string& root, const std::string& where, int slot
     scan.inode_of[slot][name] = st.st_ino;
     std::string inode = std::to_string(st.st_ino);
     if (name != inode) out.push_back({Kind::misnamed, shown, "named " + name + " but its inode is " + inode});
-    mode_t need = system ? 0660 : 0440;
-    if ((st.st_mode & need) != need) out.push_back({Kind::mode, shown, mode_problem(st.st_mode, system)});
+    if ((st.st_mode & 0440) != 0440) out.push_back({Kind::mode, shown, mode_problem(st.st_mode)});
   }
 }
 
@@ -222,11 +213,9 @@ Result<std::vector<Problem>> find_problems(const std::string& root) {
     out.push_back({Kind::bad_trigger, "queue/lock/trigger", "not a FIFO"});
   }
   if (auto s = check_ownership(root, out); !s) return s.error();
-  auto system = system_install(root);
-  if (!system) return system.error();
   Scan scan;
-  check_queue_dir(root, "todo", 0, *system, scan, out);
-  check_queue_dir(root, "mess", 1, *system, scan, out);
+  check_queue_dir(root, "todo", 0, scan, out);
+  check_queue_dir(root, "mess", 1, scan, out);
   // Invariant 2; looked at again now, since queue-send may have moved a file
   // between the scans. The same file under both names is a message queue-send has
   // not taken yet (queue-inject names it in both).
@@ -296,19 +285,14 @@ Result<std::string> move_to_corrupt(const QueueDirs& q, const std::string& where
 }
 
 // Gives a queue file the mode queue-inject gives it, judged again first.
-Result<std::string> fix_mode(const std::string& root, const std::string& path) {
-  auto system = system_install(root);
-  if (!system) return system.error();
-  mode_t want = wanted_mode(*system);
+Result<std::string> fix_mode(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) return errno == ENOENT ? Result<std::string>("gone meanwhile") : sys_error(ErrorKind::temporary, "open " + path);
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return sys_error(ErrorKind::temporary, "stat " + path);
-  if (!S_ISREG(st.st_mode) || (st.st_mode & want) == want) return std::string("fine meanwhile");
-  if (::fchmod(fd.get(), want) != 0) return sys_error(ErrorKind::temporary, "chmod " + path);
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(want));
-  return std::string("mode ") + buf + " given";
+  if (!S_ISREG(st.st_mode) || (st.st_mode & 0440) == 0440) return std::string("fine meanwhile");
+  if (::fchmod(fd.get(), queue_file_mode) != 0) return sys_error(ErrorKind::temporary, "chmod " + path);
+  return std::string("mode 0640 given");
 }
 
 // Gives a file that parses the name of its inode (after a restore from backup, say),
@@ -396,7 +380,7 @@ Result<std::string> repair(const std::string& root, const Problem& p) {
     case Kind::corrupt:
       return move_to_corrupt(q, where, name, true);
     case Kind::mode:
-      return fix_mode(root, path);
+      return fix_mode(path);
     case Kind::misnamed:
       return rename_to_inode(q, where, name);
     case Kind::duplicate: {

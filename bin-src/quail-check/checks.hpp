@@ -18,9 +18,7 @@ enum class Kind {
   orphan,        // stat/<id> without a queue file of the same birth (repair: remove)
   debris,        // tmp/ file whose writer is gone or is over 36 h old (repair: remove)
   unreadable,    // a file that could not be read at all (no repair: an I/O problem)
-  mode,          // a queue file the queue's group cannot read, or in a system install
-                 // cannot also write (queue-send's link-based take needs both under
-                 // fs.protected_hardlinks) (repair: give it mode 0640, 0660 in a system install)
+  mode,          // a queue file the queue's group cannot read (repair: give it mode 0640)
   ownership,     // system install: a queue directory, the trigger or another path of
                  // the root whose owner, group or mode is not quail init --system's
                  // (repair: give it those; mail/ with every file under it)

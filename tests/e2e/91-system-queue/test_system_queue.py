@@ -4,13 +4,14 @@ queue files through the quail group). Needs root; makes a throwaway login.
 
 - `quail up` run from a shell whose umask is 077: SMTP mail is delivered;
 - a login whose umask is 077 sends with sendmail, and the message is delivered:
-  the queue file is 0660, also when it is written over a pool file parked 0600;
-- queue-send (quail-send) takes a message todo/ -> mess/ with a link, which
-  fs.protected_hardlinks allows it only for a queue file it may also write
-  (0660, group quail): no rename, no take event in its log (issue 18);
+  the queue file is 0640, also when it is written over a pool file parked 0600;
+- queue-send (quail-send) takes a message by unlinking its todo/ name: queue-inject
+  gave it its durable mess/ name, so queue-send neither links a file it does not
+  own (which fs.protected_hardlinks would refuse) nor renames: no take event in
+  its log (issue 18);
 - a queue file quail-send cannot read (mode 0600, as older injectors left them) is
   never forgotten: queue-send logs it and loads it again, `quail check` reports it,
-  `--repair` gives it mode 0660, and it is delivered without a restart (item 1);
+  `--repair` gives it mode 0640, and it is delivered without a restart (item 1);
 - a journal quail-send cannot read keeps its D record: the message waits, logged,
   and once the journal is readable the delivered recipient is not delivered again
   (item 3);
@@ -255,13 +256,13 @@ class SystemQueueTest(unittest.TestCase):
         r = self.q.check()  # and the running install is what quail check expects
         self.assertEqual(r.returncode, 0, r.out)
 
-    def test_queue_send_takes_a_message_with_a_link_not_a_rename(self):
+    def test_queue_send_takes_a_message_with_an_unlink_neither_a_link_nor_a_rename(self):
         qt.wait_for(self.q.queue_empty, 30, "an idle queue")
         (pid,) = qt.processes_under(self.q.root, "queue-send")
         trace = os.path.join(self.q.tmp, "take.strace")
         errors = open(trace + ".err", "w+")
         self.addCleanup(errors.close)
-        st = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=link,linkat,rename,renameat,renameat2",
+        st = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=link,linkat,rename,renameat,renameat2,unlink,unlinkat",
                                "-o", trace, "-p", str(pid)], stderr=errors)
         try:
             def traced():
@@ -275,15 +276,17 @@ class SystemQueueTest(unittest.TestCase):
             r = self.sendmail_as_login(qt.make_message(107, to=ALICE))
             self.assertEqual(r.returncode, 0, r.stderr.decode())
             qt.wait_for(lambda: 107 in self.alice_numbers(), 30, "delivery of the traced message")
-            qt.wait_for(lambda: re.search(r"link\S*\(.*todo/\d+.*mess/\d+", open(trace).read()), 30,
+            qt.wait_for(lambda: re.search(r"unlink\S*\(.*todo/\d+", open(trace).read()), 30,
                         "the take in the trace")
         finally:
             st.terminate()
             st.wait(timeout=30)
         lines = open(trace).read().splitlines()
-        takes = [l for l in lines if re.search(r"todo/\d+", l) and re.search(r"mess/\d+", l)]
+        takes = [l for l in lines if re.search(r"todo/\d+", l) and l.rstrip().endswith("= 0")]
         self.assertTrue(takes, lines)
-        self.assertTrue(all(re.search(r"\blink(at)?\(", l) and l.rstrip().endswith("= 0") for l in takes), takes)
+        # What went through is the unlink (a link tried first meets the mess/ name: EEXIST).
+        self.assertTrue(all(re.search(r"\bunlink(at)?\(", l) for l in takes), takes)
+        self.assertFalse([l for l in lines if re.search(r"\brename\S*\(.*todo/", l)], lines)  # (mess/ -> pool/ is S5)
         self.assertEqual(len(self.log_events("take")), before, "queue-send fell back to a rename")
 
     def test_an_install_from_before_the_group_split_is_repaired_by_quail_check(self):
