@@ -4,12 +4,14 @@
 // scheduler's socket; the server keeps pid -> (dlv, reason pipe or socket). See man/local-spawn.8.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
 
 #include "child.hpp"
 #include "fd.hpp"
+#include "identity.hpp"
 #include "lspawn.hpp"
 
 namespace quail {
@@ -47,11 +49,23 @@ class Server {
     Fd ctl;             // our end of its socket pair; invalid once it closed
     uint64_t dlv = 0;   // the delivery it is running
     bool busy = false;
+    // Switching users (server_uid_workers.cpp): the user it became, and the
+    // worker_generation it started under. Unset in a single-user instance.
+    std::optional<Identity> who;
+    std::string generation;
+    long long idle_since_ms = 0;  // CLOCK_MONOTONIC, when it last answered
   };
   void on_request();
   void start(const LspawnRequest& req, int message_fd);
-  void dispatch(const LspawnRequest& req, int message_fd);
-  Status fork_worker();
+  void dispatch(const LspawnRequest& req, int message_fd, const Identity* who = nullptr);
+  Status fork_worker(const Identity* who);
+  // Switching users: a request the parent can route goes to a worker of its
+  // user (false: a forked child delivers it, as without workers).
+  bool dispatch_to_uid(const LspawnRequest& req, int message_fd);
+  bool keep_idle(Worker& w);  // after its reply: false to let it end
+  bool keep_idle_uid(Worker& w);
+  void end_idle_workers();    // those idle too long, or of an old generation
+  int idle_timeout_ms() const;
   void on_worker(pid_t pid);
   void worker_ended(size_t i, int wstatus);
   void stop_workers();
@@ -71,6 +85,7 @@ class Server {
   int scheduler_status_ = 111;
   pid_t refresher_ = -1;           // the home table's refresher while it runs
   long long next_refresh_ms_ = 0;  // CLOCK_MONOTONIC
+  std::string generation_;         // worker_generation at the last routed request
 };
 
 }  // namespace quail
