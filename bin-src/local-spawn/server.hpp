@@ -49,9 +49,11 @@ class Server {
     Fd ctl;             // our end of its socket pair; invalid once it closed
     uint64_t dlv = 0;   // the delivery it is running
     bool busy = false;
-    // Switching users (server_uid_workers.cpp): the user it became, and the
-    // worker_generation it started under. Unset in a single-user instance.
+    // Switching users (server_uid_workers.cpp): the user it became, with these
+    // groups, and the signature of control/srs/key it started under ("": retire
+    // it, its groups changed). Unset in a single-user instance.
     std::optional<Identity> who;
+    std::vector<gid_t> groups;
     std::string generation;
     long long idle_since_ms = 0;  // CLOCK_MONOTONIC, when it last answered
   };
@@ -64,6 +66,7 @@ class Server {
   bool dispatch_to_uid(const LspawnRequest& req, int message_fd);
   bool keep_idle(Worker& w);  // after its reply: false to let it end
   bool keep_idle_uid(Worker& w);
+  void regroup_workers();     // /etc/group changed: retire those whose groups did
   void end_idle_workers();    // those idle too long, or of an old generation
   int idle_timeout_ms() const;
   void on_worker(pid_t pid);
@@ -85,7 +88,8 @@ class Server {
   int scheduler_status_ = 111;
   pid_t refresher_ = -1;           // the home table's refresher while it runs
   long long next_refresh_ms_ = 0;  // CLOCK_MONOTONIC
-  std::string generation_;         // worker_generation at the last routed request
+  std::string generation_;         // control/srs/key's signature at the last routed request
+  std::string group_signature_;    // /etc/group's
 };
 
 }  // namespace quail

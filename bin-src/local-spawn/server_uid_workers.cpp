@@ -4,7 +4,9 @@
 // else to a forked child as before. Idle workers are few and short-lived.
 #include <time.h>
 
+#include "group_file.hpp"
 #include "server.hpp"
+#include "srs_key.hpp"
 #include "uid_route.hpp"
 
 namespace quail {
@@ -27,13 +29,27 @@ long long monotonic_ms() {
 bool Server::dispatch_to_uid(const LspawnRequest& req, int message_fd) {
   auto who = worker_identity(s_.root, req.recipient);
   if (!who) return false;
-  std::string generation = worker_generation(s_.root);
-  if (generation != generation_) {
-    generation_ = std::move(generation);
-    end_idle_workers();  // those of the old login table or key
+  // A stat each: the key and the group file change seldom, a worker's own
+  // uid, gid and login are compared by dispatch.
+  std::string key = file_signature(srs_key_path(s_.root));
+  std::string groups = file_signature(system_group_path);
+  bool changed = key != generation_ || groups != group_signature_;
+  generation_ = std::move(key);
+  if (groups != group_signature_) {
+    group_signature_ = std::move(groups);
+    regroup_workers();
   }
+  if (changed) end_idle_workers();
   dispatch(req, message_fd, &*who);
   return true;
+}
+
+void Server::regroup_workers() {
+  for (Worker& w : workers_) {
+    if (!w.who || w.generation.empty()) continue;
+    auto g = worker_groups(*w.who);
+    if (!g || *g != w.groups) w.generation.clear();  // no request reaches it again
+  }
 }
 
 bool Server::keep_idle_uid(Worker& w) {

@@ -56,17 +56,26 @@ Status Server::fork_worker(const Identity* who) {
     return sys_error(ErrorKind::temporary, "create a worker's socket pair");
   }
   Fd mine(sv[0]), theirs(sv[1]);
+  // Switching users: the groups it will hold, recorded here so that a change
+  // of /etc/group can be compared with them (regroup_workers).
+  std::vector<gid_t> groups;
+  if (who) {
+    auto g = worker_groups(*who);
+    if (!g) return Error{ErrorKind::temporary, g.error().reason};
+    groups = std::move(*g);
+  }
   sigset_t all, old;
   sigfillset(&all);
   ::sigprocmask(SIG_BLOCK, &all, &old);
   pid_t pid = ::fork();
-  if (pid == 0) run_delivery_worker({theirs.get(), s_.root, &s_.env, &reset_signals_, who});
+  if (pid == 0) run_delivery_worker({theirs.get(), s_.root, &s_.env, &reset_signals_, who, &groups});
   int err = errno;
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) return sys_error(ErrorKind::temporary, "fork", err);
   workers_.push_back({pid, std::move(mine)});
   if (who) {
     workers_.back().who = *who;
+    workers_.back().groups = std::move(groups);
     workers_.back().generation = generation_;
   }
   return {};

@@ -11,7 +11,6 @@
 #include "group_file.hpp"
 #include "local_lookup.hpp"
 #include "passwd_file.hpp"
-#include "srs_key.hpp"
 
 namespace quail {
 namespace {
@@ -33,21 +32,6 @@ bool names_a_login(const LocalTarget& alias) {
     if (!item || item->kind == ForwardKind::self) return true;  // a bad item: let the child report it
   }
   return false;
-}
-
-void add_stat(std::string& out, const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    out += errno == ENOENT ? "-;" : "?" + std::to_string(errno) + ";";
-    return;
-  }
-  for (long long v : {static_cast<long long>(st.st_dev), static_cast<long long>(st.st_ino),
-                      static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtim.tv_sec),
-                      static_cast<long long>(st.st_mtim.tv_nsec), static_cast<long long>(st.st_ctim.tv_sec),
-                      static_cast<long long>(st.st_ctim.tv_nsec)}) {
-    out += std::to_string(v) + ",";
-  }
-  out += ";";
 }
 
 }  // namespace
@@ -78,12 +62,22 @@ std::optional<Identity> worker_identity(const std::string& root, const std::stri
   return id;
 }
 
-std::string worker_generation(const std::string& root) {
+std::string file_signature(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return errno == ENOENT ? "-" : "?" + std::to_string(errno);
   std::string out;
-  add_stat(out, system_passwd_path);
-  add_stat(out, system_group_path);
-  add_stat(out, srs_key_path(root));
+  for (long long v : {static_cast<long long>(st.st_dev), static_cast<long long>(st.st_ino),
+                      static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtim.tv_sec),
+                      static_cast<long long>(st.st_mtim.tv_nsec), static_cast<long long>(st.st_ctim.tv_sec),
+                      static_cast<long long>(st.st_ctim.tv_nsec)}) {
+    out += std::to_string(v) + ",";
+  }
   return out;
+}
+
+Result<std::vector<gid_t>> worker_groups(const Identity& who) {
+  if (who.name.empty()) return std::vector<gid_t>();  // become()'s rule: no login, no groups
+  return supplementary_groups(who.name, who.gid);
 }
 
 bool same_identity(const Identity& a, const Identity& b) {

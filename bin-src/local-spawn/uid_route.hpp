@@ -5,8 +5,10 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "identity.hpp"
+#include "result.hpp"
 
 namespace quail {
 
@@ -18,11 +20,12 @@ namespace quail {
 // stats a login's home directory and opens no file in it.
 std::optional<Identity> worker_identity(const std::string& root, const std::string& recipient);
 
-// What a worker took at its start and must not outlive: the login and group
-// tables (its uid, gid and groups) and control/srs/key (read as root before it
-// became its user). A stat signature of the three; workers started under
-// another one are retired.
-std::string worker_generation(const std::string& root);
+// What a worker took at its start as root and must not outlive: control/srs/key
+// (a stat signature of it; workers started under another one are retired), and
+// its supplementary groups, from /etc/group (recorded per worker, compared when
+// the file's signature changes). Its uid, gid and login are compared per request.
+std::string file_signature(const std::string& path);
+Result<std::vector<gid_t>> worker_groups(const Identity& who);
 
 bool same_identity(const Identity& a, const Identity& b);
 

@@ -69,7 +69,7 @@ bool become_worker_user(const WorkerSpec& spec, WorkerKey& key) {
     key.error = srs.error().reason;
   }
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return false;
-  return spec.who->uid != 0 && become(*spec.who);
+  return spec.who->uid != 0 && become_with_groups(*spec.who, *spec.groups);
 }
 
 }  // namespace

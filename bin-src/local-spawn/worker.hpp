@@ -29,6 +29,7 @@ struct WorkerSpec {
   const std::vector<std::string>* env;   // the whole environment (delivery_environment)
   const std::vector<int>* reset_signals;  // signals_to_reset()
   const Identity* who = nullptr;          // switching users: the user it becomes; null: none
+  const std::vector<gid_t>* groups = nullptr;  // and its supplementary groups (worker_groups)
 };
 
 // Deliveries a worker serves before it exits and the server forks a fresh one:
@@ -40,7 +41,8 @@ inline constexpr int worker_deliveries = 100;
 // with the file on fd 0 and its reason pipe on fd 1, sends the reply packet back;
 // exits 0 when ctl_fd closes or after worker_deliveries, 111 on its own trouble.
 // A worker with a user reads control/srs/key as root first (a delivery child
-// does it before it becomes its user), then becomes who and cannot regain root.
+// does it before it becomes its user), then becomes who with groups and cannot
+// regain root.
 [[noreturn]] void run_delivery_worker(const WorkerSpec& spec);
 
 // A worker's delivery as its user (uid_worker.cpp): control/ read afresh, the
