@@ -1,6 +1,6 @@
-// local-spawn's loop: the scheduler's requests in, one forked delivery child per
-// request (switching users) or a delivery worker (single-user), the reply sent
-// when the child is reaped or the worker answers. Neither ever holds the
+// local-spawn's loop: the scheduler's requests in, each to a delivery worker
+// (single-user; switching users, one that is the request's user) or a forked
+// delivery child, the reply sent when the child is reaped or the worker answers. Neither ever holds the
 // scheduler's socket; the server keeps pid -> (dlv, reason pipe or socket). See man/local-spawn.8.
 #pragma once
 #include <cstdint>
