@@ -57,10 +57,9 @@ std::string take_reason() {
   return out;
 }
 
-// Switching users: the key while still root, then the user for good. The
-// kernel makes a process that changed its uid non-dumpable; said here too, so
-// that no process of the user can read the key or the worker's memory
-// (ptrace, /proc/PID/mem) whatever the system's suid_dumpable.
+// Switching users: the key while still root, then the user for good, and
+// non-dumpable whatever the system's fs.suid_dumpable, so that no process of
+// the user can read the key or the worker's memory (ptrace, /proc/PID/mem).
 bool become_worker_user(const WorkerSpec& spec, WorkerKey& key) {
   auto srs = load_srs_key(spec.root);
   if (srs) {
@@ -68,8 +67,11 @@ bool become_worker_user(const WorkerSpec& spec, WorkerKey& key) {
   } else {
     key.error = srs.error().reason;
   }
+  // Before the switch, so the key is never in a dumpable process of the user,
+  // and after it: the switch sets the flag from fs.suid_dumpable, which may be 1.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return false;
-  return spec.who->uid != 0 && become_with_groups(*spec.who, *spec.groups);
+  if (spec.who->uid == 0 || !become_with_groups(*spec.who, *spec.groups)) return false;
+  return ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 && ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0;
 }
 
 }  // namespace

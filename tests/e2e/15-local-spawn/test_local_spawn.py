@@ -464,6 +464,10 @@ class SystemInstall(unittest.TestCase, DeliveryChildChecks):
         try:
             self.assertEqual(read(os.path.join(home, "slow.uid")).strip(), str(self.pw.pw_uid).encode())
             self.assertEqual([int(x) for x in st["Uid"].split()], [self.pw.pw_uid] * 4)
+            # Non-dumpable: its /proc files (mem, environ, fd/) stay root's, so no
+            # process of the login can read its memory or descriptors
+            # (man/local-spawn.8, "Workers").
+            self.assertEqual(os.stat("/proc/%d/mem" % child).st_uid, 0, "the delivery process is dumpable")
             spawner = servers(self.q)
             self.assertEqual(len(spawner), 1)
             self.assertEqual(ppid_of(child), spawner[0], "one fork, no second one")
