@@ -38,6 +38,11 @@ bool become(const Identity& id) {
     if (!g) return false;
     groups = std::move(*g);
   }
+  return become_with_groups(id, groups);
+}
+
+bool become_with_groups(const Identity& id, const std::vector<gid_t>& groups) {
+  if (id.uid == 0) return false;
   if (::setgroups(groups.size(), groups.data()) != 0) return false;
   if (::setgid(id.gid) != 0 || ::setuid(id.uid) != 0) return false;
   return ::setuid(0) != 0 && ::getuid() == id.uid && ::geteuid() == id.uid;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 #include "local_lookup.hpp"
 
@@ -22,6 +23,10 @@ std::optional<Identity> identity_of(const std::string& login);
 // Drops to id for good (groups from /etc/group, gid, uid) and checks that root
 // cannot be regained; false on any failure (an unreadable /etc/group included).
 bool become(const Identity& id);
+// The same with the supplementary groups given (as supplementary_groups gave
+// them for id.name, earlier): for a process that must hold exactly the groups
+// its parent recorded for it (local-spawn's workers per uid).
+bool become_with_groups(const Identity& id, const std::vector<gid_t>& groups);
 
 // The user one delivery runs as, from cfg (control files read for this very
 // delivery): a system user's own ids; for virtual users, aliases, postmaster

@@ -57,9 +57,15 @@ struct OpenTable {
   }
 };
 
+// users.cdb, aliases.cdb and homes.cdb of one root; nodes never move.
+std::list<OpenTable>& tables() {
+  static std::list<OpenTable> open_tables;
+  return open_tables;
+}
+
 // A table that may be missing (no users, no aliases yet): nullptr then.
 Result<Cdb*> open_table(const std::string& path) {
-  static std::list<OpenTable> open_tables;  // users.cdb and aliases.cdb of one root; nodes never move
+  std::list<OpenTable>& open_tables = tables();
   auto it = std::find_if(open_tables.begin(), open_tables.end(), [&](const OpenTable& t) { return t.path == path; });
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
@@ -369,6 +375,15 @@ bool is_local_domain(const LocalConfig& cfg, const std::string& domain) {
 
 Result<std::optional<LocalTarget>> lookup_local(const LocalConfig& cfg, const Address& a) {
   return lookup(cfg, a, true);
+}
+
+void forget_inherited_tables() {
+  // Their descriptors were closed with the parent's others, and the numbers may
+  // be another file's by now: the owners must never close them, so the nodes
+  // are kept out of reach instead of destroyed (a few mappings, once per process).
+  static std::list<OpenTable>* inherited = nullptr;
+  if (!inherited) inherited = new std::list<OpenTable>;
+  inherited->splice(inherited->end(), tables());
 }
 
 Result<std::optional<LocalTarget>> lookup_local_user(const LocalConfig& cfg, const Address& a) {

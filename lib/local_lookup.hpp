@@ -80,4 +80,10 @@ Result<std::optional<LocalTarget>> lookup_local(const LocalConfig& cfg, const Ad
 // the user's own mailbox, never an alias again.
 Result<std::optional<LocalTarget>> lookup_local_user(const LocalConfig& cfg, const Address& a);
 
+// For a child forked from a process that made lookups, after it closed the
+// descriptors it inherited: the tables that process had open are forgotten
+// (never closed by number: a number may be another file's by now), and the
+// child's lookups open their own.
+void forget_inherited_tables();
+
 }  // namespace quail

@@ -1,6 +1,6 @@
 """system_install: quail as `quail init --system` makes it (issue 13, target 2), beside
 the single-user instance: root only for local-spawn, queue-inject set-uid to the
-queue user, each delivery forked and switched to its recipient. Mail goes to a
+queue user, each delivery in a worker of local-spawn that is its recipient. Mail goes to a
 login's ~/Maildir as Postfix's local(8) would put it: a throwaway login whose home
 lies in the pass's work dir (so on the pass's filesystem), removed at the end.
 Same face as systems.Quail; `rcpt` tells measure.run_once where to send.
@@ -60,8 +60,8 @@ def markdown_lines(res):
     if "quail-system" not in res.get("systems", []):
         return []
     L = ["", "## System install against single-user", "",
-         "quail-system: `quail init --system`, delivering to a login's ~/Maildir (a fork and a uid switch "
-         "per delivery); quail: the single-user instance, a virtual user, reused delivery workers. Ratio "
+         "quail-system: `quail init --system`, delivering to a login's ~/Maildir (a worker of local-spawn per uid "
+         "since issue 13 target 2); quail: the single-user instance, a virtual user, reused delivery workers. Ratio "
          "of the medians, end to end (accept where nothing was delivered); CPU per message beside it.", "",
          "| scenario | system / single-user, rate | CPU per message, single-user / system |", "|---|---|---|"]
     for key, runs in res["runs"].items():

@@ -134,6 +134,7 @@ std::vector<int> signals_to_reset() {
 void run_delivery_child(const ChildSpec& spec) {
   reset_child_signals(*spec.reset_signals);
   if (!take_descriptors(spec.message_fd, spec.reason_fd)) _exit(111);
+  forget_inherited_tables();  // the server's routing lookups (uid_route.hpp) opened them
   take_child_environment(*spec.env);
   log_set_program("local-deliver");
   bool healthy;

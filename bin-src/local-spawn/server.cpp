@@ -91,6 +91,7 @@ int Server::run() {
       polled.push_back(w.pid);
     }
     refresh_homes();
+    end_idle_workers();
     if (::poll(fds.data(), fds.size(), poll_timeout_ms()) < 0) {
       if (errno == EINTR) continue;
       log_error({{"event", "fatal"}, {"reason", sys_error(ErrorKind::temporary, "poll").reason}});
@@ -129,6 +130,7 @@ void Server::start(const LspawnRequest& req, int message_fd) {
     dispatch(req, message_fd);
     return;
   }
+  if (dispatch_to_uid(req, message_fd)) return;
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) {
     reply({req.dlv, 111, sys_error(ErrorKind::temporary, "create a pipe").reason + " (#4.3.0)"});
@@ -205,6 +207,8 @@ void Server::finish(Child& c, int wstatus) {
 int Server::poll_timeout_ms() const {
   if (!s_.switching_users) return -1;
   long long wait = next_refresh_ms_ - now_ms();
+  int idle = idle_timeout_ms();
+  if (idle >= 0 && idle < wait) wait = idle;
   return wait < 0 ? 0 : static_cast<int>(wait);
 }
 

@@ -1,15 +1,17 @@
-// local-spawn's loop: the scheduler's requests in, one forked delivery child per
-// request (switching users) or a delivery worker (single-user), the reply sent
-// when the child is reaped or the worker answers. Neither ever holds the
+// local-spawn's loop: the scheduler's requests in, each to a delivery worker
+// (single-user; switching users, one that is the request's user) or a forked
+// delivery child, the reply sent when the child is reaped or the worker answers. Neither ever holds the
 // scheduler's socket; the server keeps pid -> (dlv, reason pipe or socket). See man/local-spawn.8.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
 
 #include "child.hpp"
 #include "fd.hpp"
+#include "identity.hpp"
 #include "lspawn.hpp"
 
 namespace quail {
@@ -47,11 +49,26 @@ class Server {
     Fd ctl;             // our end of its socket pair; invalid once it closed
     uint64_t dlv = 0;   // the delivery it is running
     bool busy = false;
+    // Switching users (server_uid_workers.cpp): the user it became, with these
+    // groups, and the signature of control/srs/key it started under ("": retire
+    // it, its groups changed). Unset in a single-user instance.
+    std::optional<Identity> who;
+    std::vector<gid_t> groups;
+    std::string generation;
+    long long idle_since_ms = 0;  // CLOCK_MONOTONIC, when it last answered
   };
   void on_request();
   void start(const LspawnRequest& req, int message_fd);
-  void dispatch(const LspawnRequest& req, int message_fd);
-  Status fork_worker();
+  void dispatch(const LspawnRequest& req, int message_fd, const Identity* who = nullptr);
+  Status fork_worker(const Identity* who);
+  // Switching users: a request the parent can route goes to a worker of its
+  // user (false: a forked child delivers it, as without workers).
+  bool dispatch_to_uid(const LspawnRequest& req, int message_fd);
+  bool keep_idle(Worker& w);  // after its reply: false to let it end
+  bool keep_idle_uid(Worker& w);
+  void regroup_workers();     // /etc/group changed: retire those whose groups did
+  void end_idle_workers();    // those idle too long, or of an old generation
+  int idle_timeout_ms() const;
   void on_worker(pid_t pid);
   void worker_ended(size_t i, int wstatus);
   void stop_workers();
@@ -71,6 +88,8 @@ class Server {
   int scheduler_status_ = 111;
   pid_t refresher_ = -1;           // the home table's refresher while it runs
   long long next_refresh_ms_ = 0;  // CLOCK_MONOTONIC
+  std::string generation_;         // control/srs/key's signature at the last routed request
+  std::string group_signature_;    // /etc/group's
 };
 
 }  // namespace quail

@@ -1,6 +1,7 @@
-// The fork server's delivery workers (single-user instances): see worker.hpp and
-// man/local-spawn.8, "Workers". A worker is forked on demand, gets one request at
-// a time over its own socket pair, and is kept for the next while it is idle.
+// The fork server's delivery workers: see worker.hpp and man/local-spawn.8,
+// "Workers". A worker is forked on demand, gets one request at a time over its
+// own socket pair, and is kept for the next while it is idle. Switching users,
+// server_uid_workers.cpp decides which user's worker may take a request.
 #include <cerrno>
 #include <csignal>
 #include <sys/socket.h>
@@ -9,6 +10,7 @@
 
 #include "delivery_terms.hpp"
 #include "server.hpp"
+#include "uid_route.hpp"
 #include "worker.hpp"
 
 namespace quail {
@@ -19,11 +21,14 @@ constexpr size_t max_idle_workers = 32;  // above concurrencylocal's default (20
 
 }  // namespace
 
-void Server::dispatch(const LspawnRequest& req, int message_fd) {
+void Server::dispatch(const LspawnRequest& req, int message_fd, const Identity* who) {
   // The worker idle longest ago is at the front: take the most recent one (warm pages).
   for (size_t i = workers_.size(); i-- > 0;) {
     Worker& w = workers_[i];
     if (w.busy || !w.ctl.valid()) continue;
+    // Switching users: only a worker that is the delivery's user, started under
+    // the login table and key of now (uid_route.hpp).
+    if (who && !(w.who && same_identity(*w.who, *who) && w.generation == generation_)) continue;
     if (send_request(w.ctl.get(), req, message_fd)) {
       w.busy = true;
       w.dlv = req.dlv;
@@ -31,7 +36,7 @@ void Server::dispatch(const LspawnRequest& req, int message_fd) {
     }
     w.ctl.reset();  // it is gone (its end of the pair closed): reaped when its SIGCHLD comes
   }
-  if (auto s = fork_worker(); !s) {
+  if (auto s = fork_worker(who); !s) {
     reply({req.dlv, 111, s.error().reason + " (#4.3.0)"});
     return;
   }
@@ -45,21 +50,34 @@ void Server::dispatch(const LspawnRequest& req, int message_fd) {
   w.dlv = req.dlv;
 }
 
-Status Server::fork_worker() {
+Status Server::fork_worker(const Identity* who) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     return sys_error(ErrorKind::temporary, "create a worker's socket pair");
   }
   Fd mine(sv[0]), theirs(sv[1]);
+  // Switching users: the groups it will hold, recorded here so that a change
+  // of /etc/group can be compared with them (regroup_workers).
+  std::vector<gid_t> groups;
+  if (who) {
+    auto g = worker_groups(*who);
+    if (!g) return Error{ErrorKind::temporary, g.error().reason};
+    groups = std::move(*g);
+  }
   sigset_t all, old;
   sigfillset(&all);
   ::sigprocmask(SIG_BLOCK, &all, &old);
   pid_t pid = ::fork();
-  if (pid == 0) run_delivery_worker({theirs.get(), s_.root, &s_.env, &reset_signals_});
+  if (pid == 0) run_delivery_worker({theirs.get(), s_.root, &s_.env, &reset_signals_, who, &groups});
   int err = errno;
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) return sys_error(ErrorKind::temporary, "fork", err);
   workers_.push_back({pid, std::move(mine)});
+  if (who) {
+    workers_.back().who = *who;
+    workers_.back().groups = std::move(groups);
+    workers_.back().generation = generation_;
+  }
   return {};
 }
 
@@ -78,11 +96,16 @@ void Server::on_worker(pid_t pid) {
     }
     w.busy = false;
     reply(*r);
-    size_t idle = 0;
-    for (const Worker& o : workers_) idle += !o.busy && o.ctl.valid();
-    if (idle > max_idle_workers) w.ctl.reset();  // it sees the end of its socket and exits
+    if (!keep_idle(w)) w.ctl.reset();  // it sees the end of its socket and exits
     return;
   }
+}
+
+bool Server::keep_idle(Worker& w) {
+  if (w.who) return keep_idle_uid(w);
+  size_t idle = 0;
+  for (const Worker& o : workers_) idle += !o.busy && o.ctl.valid();
+  return idle <= max_idle_workers;
 }
 
 void Server::worker_ended(size_t i, int wstatus) {

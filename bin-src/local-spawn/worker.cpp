@@ -1,9 +1,11 @@
 // A delivery worker: see worker.hpp. Runs as local-spawn's user (single-user
-// instances only); trusts the server's packets only as decode_request checks them.
+// instances), or as root only until it becomes its user (switching users);
+// trusts the server's packets only as decode_request checks them.
 #include "worker.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,8 +13,10 @@
 #include "child.hpp"
 #include "delivery_terms.hpp"
 #include "fd.hpp"
+#include "local_lookup.hpp"
 #include "log.hpp"
 #include "lspawn.hpp"
+#include "srs_key.hpp"
 
 namespace quail {
 namespace {
@@ -53,13 +57,36 @@ std::string take_reason() {
   return out;
 }
 
+// Switching users: the key while still root, then the user for good, and
+// non-dumpable whatever the system's fs.suid_dumpable, so that no process of
+// the user can read the key or the worker's memory (ptrace, /proc/PID/mem).
+bool become_worker_user(const WorkerSpec& spec, WorkerKey& key) {
+  auto srs = load_srs_key(spec.root);
+  if (srs) {
+    key.srs = std::move(*srs);
+  } else {
+    key.error = srs.error().reason;
+  }
+  // Before the switch, so the key is never in a dumpable process of the user,
+  // and after it: the switch sets the flag from fs.suid_dumpable, which may be 1.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return false;
+  if (spec.who->uid == 0 || !become_with_groups(*spec.who, *spec.groups)) return false;
+  return ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 && ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0;
+}
+
 }  // namespace
 
 void run_delivery_worker(const WorkerSpec& spec) {
   reset_child_signals(*spec.reset_signals);
   if (!take_descriptors(spec.ctl_fd)) _exit(111);
+  forget_inherited_tables();  // the server's routing lookups (uid_route.hpp) opened them
   take_child_environment(*spec.env);
   log_set_program("local-deliver");
+  WorkerKey key;
+  if (spec.who && !become_worker_user(spec, key)) {
+    log_error({{"event", "fatal"}, {"reason", "unable to switch to uid " + std::to_string(spec.who->uid)}});
+    _exit(111);
+  }
   for (int served = 0; served < worker_deliveries; ++served) {
     Fd msg;
     auto req = recv_request(ctl, msg);
@@ -68,7 +95,8 @@ void run_delivery_worker(const WorkerSpec& spec) {
     int code = 111;
     if (::dup2(msg.get(), 0) == 0) {
       msg.reset();
-      code = deliver_request(*req, spec.root, false, healthy);
+      code = spec.who ? deliver_as_worker_user(*req, spec.root, key, healthy)
+                      : deliver_request(*req, spec.root, false, healthy);
     }
     // As a child that exits would: the queue file is let go, the directory is the start's.
     ::dup2(null_fd, 0);

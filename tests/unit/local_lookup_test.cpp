@@ -506,3 +506,27 @@ TEST_CASE("lookup: a table kept open between lookups is seen replaced, removed a
   REQUIRE_FALSE(res.ok());
   CHECK(res.error().kind == quail::ErrorKind::temporary);
 }
+
+TEST_CASE("lookup: a forked child forgets its parent's open tables without closing their descriptor numbers") {
+  Root r;
+  REQUIRE(r.find("alice@example.test"));  // users.cdb is open now, on some descriptor
+  int table = -1;
+  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (fs::read_symlink(e.path(), ec) == r.path / "users/users.cdb") table = std::stoi(e.path().filename().string());
+  }
+  REQUIRE(table >= 0);
+  // What a delivery child does: the inherited descriptor is closed, and its
+  // number is taken by a file of the child's own.
+  ::close(table);
+  int mine = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  REQUIRE(mine == table);
+  quail::forget_inherited_tables();
+  // The table replaced (a new inode): the next lookup opens it afresh and
+  // closes nothing of the child's.
+  REQUIRE(quail::build_cdb((r.path / "users/users.cdb").string(), {{"alice@example.test", "$argon2id$x"}}).ok());
+  CHECK(r.find("alice@example.test"));
+  CHECK_FALSE(r.find("bob-smith@example.test"));  // the new table, not the old mapping
+  CHECK(::fcntl(mine, F_GETFD) >= 0);
+  ::close(mine);
+}

@@ -13,7 +13,9 @@ still no exec, SIGHUP to local-spawn reaches queue-send and not the delivery, an
 a domain added to control/locals after `quail up` is honoured; a login out of
 /etc/passwd for a moment (a writer restoring an older copy) while useradd and
 userdel churn other logins gets its mail deferred and then delivered, never
-bounced.
+bounced; workers kept per uid never deliver for another login (two logins
+interleaved, each Maildir file and each |program run its own login's), and a
+login removed or added between deliveries is refused or served as itself.
 """
 import os
 import signal
@@ -335,14 +337,46 @@ LOGIN = "quaills1"
 # Logins added and removed all along by the churn test, each with a fixed uid so
 # that none takes LOGIN's while LOGIN is out of /etc/passwd.
 CHURN = ["quaillsb%d" % i for i in range(1, 4)]
+LOGIN2 = "quaills2"
+LOGIN3 = "quaills3"
+# A .qmail that records who ran its program, then delivers to the Maildir.
+RECORD = "|id -u >> uids\n./Maildir/\n"
+
+
+def login_home(name, qmail=RECORD):
+    """A throwaway login with ~/Maildir and ~/.qmail, all its own. The Maildir
+    and the program's record are writable by anyone, so that a delivery made by
+    another login's worker would succeed, and show in the owners and the record,
+    instead of failing on permissions and being retried by the right one."""
+    pw = qt.add_login(name, reachable="local-spawn")
+    for sub in ("", "tmp", "new", "cur"):
+        os.makedirs(os.path.join(pw.pw_dir, "Maildir", sub), exist_ok=True)
+    with open(os.path.join(pw.pw_dir, ".qmail"), "w") as f:
+        f.write(qmail)
+    os.chmod(os.path.join(pw.pw_dir, ".qmail"), 0o644)
+    with open(os.path.join(pw.pw_dir, "uids"), "w"):
+        pass
+    subprocess.run(["chown", "-R", "%d:%d" % (pw.pw_uid, pw.pw_gid), pw.pw_dir], check=True)
+    for sub in ("tmp", "new", "cur"):
+        os.chmod(os.path.join(pw.pw_dir, "Maildir", sub), 0o777)
+    os.chmod(os.path.join(pw.pw_dir, "uids"), 0o666)
+    return pw
+
+
+def delivering_pid(name):
+    """The pid in a Maildir file name (P<pid>): the process that delivered it."""
+    return int(name.split("P", 1)[1].split("Q", 1)[0])
 
 
 @unittest.skipUnless(os.geteuid() == 0, "a system install needs root")
 class SystemInstall(unittest.TestCase, DeliveryChildChecks):
-    WORKERS = False  # one child per delivery, each its recipient's uid
+    # A worker of the recipient's uid, or a child when the home table has not
+    # listed .qmail-slow yet: either holds no socket but its own to the server.
+    WORKERS = True
 
     @classmethod
     def setUpClass(cls):
+        cls.pw2 = login_home(LOGIN2)
         cls.pw = qt.add_login(LOGIN, reachable="local-spawn")
         home = cls.pw.pw_dir
         for sub in ("", "tmp", "new", "cur"):
@@ -350,6 +384,8 @@ class SystemInstall(unittest.TestCase, DeliveryChildChecks):
         with open(os.path.join(home, ".qmail-slow"), "w") as f:
             f.write(SLOW.format(n="slow"))
         os.chmod(os.path.join(home, ".qmail-slow"), 0o644)
+        with open(os.path.join(home, ".qmail"), "w") as f:
+            f.write(RECORD)
         subprocess.run(["chown", "-R", "%d:%d" % (cls.pw.pw_uid, cls.pw.pw_gid), home], check=True)
         cls.q = qt.Instance(prefix="quail-lspawn-sys-")
         try:
@@ -359,12 +395,72 @@ class SystemInstall(unittest.TestCase, DeliveryChildChecks):
         except BaseException:
             cls.q.cleanup()
             qt.remove_login(LOGIN)
+            qt.remove_login(LOGIN2)
             raise
 
     @classmethod
     def tearDownClass(cls):
         cls.q.cleanup()
-        qt.remove_login(LOGIN)
+        for name in (LOGIN, LOGIN2, LOGIN3):
+            qt.remove_login(name)
+
+    def new_mail(self, pw):
+        return set(os.listdir(os.path.join(pw.pw_dir, "Maildir", "new")))
+
+    def send(self, n, pw, name=None):
+        to = (name or pw.pw_name) + "@mx.sys.test"
+        r = self.q.sendmail(["-i", to], qt.make_message(n, to=to))
+        self.assertEqual(r.returncode, 0, r.err)
+
+    def test_workers_per_uid_never_deliver_for_another_login(self):
+        logins = (self.pw, self.pw2)
+        before = {pw.pw_uid: self.new_mail(pw) for pw in logins}
+        n = 16
+        for i in range(n):
+            self.send(40 + i, logins[i % 2])
+        pids = {}
+        for pw in logins:
+            new = os.path.join(pw.pw_dir, "Maildir", "new")
+            files = qt.wait_for(lambda: (lambda f: f if len(f) >= n // 2 else None)(self.new_mail(pw) - before[pw.pw_uid]),
+                                30, "%d deliveries to %s" % (n // 2, pw.pw_name))
+            for f in files:
+                st = os.stat(os.path.join(new, f))
+                self.assertEqual((st.st_uid, st.st_gid), (pw.pw_uid, pw.pw_gid), f)
+            pids[pw.pw_uid] = {delivering_pid(f) for f in files}
+            # Its .qmail's program ran as the login, every time.
+            uids = read(os.path.join(pw.pw_dir, "uids"), b"").split()
+            self.assertGreaterEqual(len(uids), n // 2)
+            self.assertEqual(set(uids), {str(pw.pw_uid).encode()})
+        # No delivering process served both logins, and workers were reused
+        # (a login-table change by another program in between may retire one).
+        self.assertFalse(pids[self.pw.pw_uid] & pids[self.pw2.pw_uid], pids)
+        self.assertLess(len(pids[self.pw.pw_uid]) + len(pids[self.pw2.pw_uid]), n, "no worker was reused: %s" % pids)
+
+    def test_a_login_removed_then_added_again_is_refused_then_served_as_itself(self):
+        pw = login_home(LOGIN3)
+        try:
+            self.send(60, pw)
+            got = qt.wait_for(lambda: self.new_mail(pw), 30, "mail for %s" % LOGIN3)
+            self.assertEqual(os.stat(os.path.join(pw.pw_dir, "Maildir", "new", got.pop())).st_uid, pw.pw_uid)
+            # Gone between two deliveries: its worker serves no more, the address bounces.
+            # userdel refuses a login with a running process, and an idle worker
+            # is one for 2 s after its last delivery (man/local-spawn.8, "Workers").
+            qt.wait_for(lambda: subprocess.run(["userdel", "-r", LOGIN3], capture_output=True).returncode == 0,
+                        30, "userdel %s to succeed once its idle worker has ended" % LOGIN3, interval=0.2)
+            self.send(61, pw)
+            to = "<%s@mx.sys.test>" % LOGIN3
+            failed = qt.wait_for(lambda: [e for e in self.delivery_events(self.q, to[1:-1])
+                                          if e.get("result") == "failed"], 30, "the removed login refused")
+            self.assertIn("5.1.1", failed[0]["reason"])
+            # Back (its uid may be another now): its mail lands as the new login.
+            pw = login_home(LOGIN3)
+            self.send(62, pw)
+            got = qt.wait_for(lambda: self.new_mail(pw), 30, "mail for the new %s" % LOGIN3)
+            st = os.stat(os.path.join(pw.pw_dir, "Maildir", "new", got.pop()))
+            self.assertEqual((st.st_uid, st.st_gid), (pw.pw_uid, pw.pw_gid))
+            self.assertEqual(read(os.path.join(pw.pw_dir, "uids"), b"").split(), [str(pw.pw_uid).encode()])
+        finally:
+            qt.remove_login(LOGIN3)
 
     def test_a_delivery_runs_forked_as_its_recipient_and_hup_goes_to_queue_send(self):
         home = self.pw.pw_dir
@@ -375,6 +471,10 @@ class SystemInstall(unittest.TestCase, DeliveryChildChecks):
         try:
             self.assertEqual(read(os.path.join(home, "slow.uid")).strip(), str(self.pw.pw_uid).encode())
             self.assertEqual([int(x) for x in st["Uid"].split()], [self.pw.pw_uid] * 4)
+            # Non-dumpable: its /proc files (mem, environ, fd/) stay root's, so no
+            # process of the login can read its memory or descriptors
+            # (man/local-spawn.8, "Workers").
+            self.assertEqual(os.stat("/proc/%d/mem" % child).st_uid, 0, "the delivery process is dumpable")
             spawner = servers(self.q)
             self.assertEqual(len(spawner), 1)
             self.assertEqual(ppid_of(child), spawner[0], "one fork, no second one")
