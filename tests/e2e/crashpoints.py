@@ -56,20 +56,21 @@ def message(n, size):
     return qt.make_message(n, sender=BOB, size=size) + b"end of message %d\n" % n
 
 
-def strace_argv(out, kill=None):
-    """strace tracing CALLS into `out`; kill=(call, n): SIGKILL at the nth `call`."""
-    argv = ["strace", "-f", "-q", "-o", out, "-e", "trace=" + ",".join(CALLS), "-e", "signal=none"]
+def strace_argv(out, kill=None, calls=CALLS):
+    """strace tracing `calls` into `out`; kill=(call, n): SIGKILL at the nth `call`."""
+    argv = ["strace", "-f", "-q", "-o", out, "-e", "trace=" + ",".join(calls + ("execve",)), "-e",
+            "signal=none"]
     if kill:
         argv += ["-e", "inject=%s:signal=SIGKILL:when=%d" % kill]
     return argv
 
 
-def points_of(trace):
+def points_of(trace, calls=CALLS):
     """[(call, n)] for n up to the most calls any one process made."""
     per = collections.Counter()
     for line in open(trace, errors="replace"):
         m = re.match(r"(\d+) +(\w+)\(", line)
-        if m and m.group(2) in CALLS:
+        if m and m.group(2) in calls:
             per[(m.group(1), m.group(2))] += 1
     most = collections.Counter()
     for (_, call), c in per.items():
@@ -92,6 +93,7 @@ def killed(trace, call):
 
 class Matrix:
     """One quail root and the counts of the kills done on it."""
+    refused = (FAIL,)  # recipients that fail for good: nothing is owed to them
 
     def __init__(self, seed=None):
         self.rng = random.Random(seed)
@@ -110,6 +112,7 @@ class Matrix:
         self.lost = []
         self.duplicates = 0
         self.counted = 0  # acknowledged deliveries found
+        self.kills_in = collections.Counter()  # (scene, program) -> kills that hit it (delivery scenes)
 
     def cleanup(self):
         self.q.cleanup()
@@ -120,7 +123,7 @@ class Matrix:
         argv = list(wrap) + [qt.bin_path("queue-inject")]
         code, _ = qt.run_with_envelope(argv, message(n, size), qt.envelope(BOB, *rcpts), env=self.q.env(RETRY))
         if code == 0:
-            self.acked[n] = tuple(r for r in rcpts if r != FAIL)
+            self.acked[n] = tuple(r for r in rcpts if r not in self.refused)
         return code
 
     def new_n(self):
@@ -200,10 +203,10 @@ class Matrix:
         if code != 0:
             raise AssertionError("queue-inject exit %d without a kill" % code)
 
-    def delivery_points(self):
-        self.fill_queue()
+    def delivery_points(self, calls=CALLS, fill=None):
+        (fill or self.fill_queue)()
         trace = os.path.join(self.tmp, "clean.trace")
-        p = self.start_scheduler(strace_argv(trace))
+        p = self.start_scheduler(strace_argv(trace, calls=calls))
         try:
             qt.wait_for(self.queue_empty, 120, "the queue to drain under strace")
             time.sleep(0.2)  # the journals' removal and the pool after the last delivery
@@ -211,15 +214,15 @@ class Matrix:
             os.killpg(p.pid, signal.SIGTERM)
             p.wait(30)
         self.q.kill_all()
-        return points_of(trace)
+        return points_of(trace, calls)
 
-    def kill_delivery(self, point):
+    def kill_delivery(self, point, calls=CALLS, label="queue-send", fill=None):
         """queue-send and its workers, the first of them killed at point."""
-        self.fill_queue()
+        (fill or self.fill_queue)()
         trace = os.path.join(self.tmp, "kill.trace")
         if os.path.exists(trace):
             os.unlink(trace)
-        p = self.start_scheduler(strace_argv(trace, point))
+        p = self.start_scheduler(strace_argv(trace, point, calls))
         try:
             qt.wait_for(lambda: killed(trace, point[0]) or self.queue_empty(), 60,
                         "a kill at %s or a drained queue" % (point,))
@@ -238,8 +241,23 @@ class Matrix:
         except ProcessLookupError:
             pass
         p.wait(30)
-        self.after_kill(("queue-send",) + point, hit)
+        if hit:
+            self.killed_in(trace, label)
+        self.after_kill((label,) + point, hit)
         return hit
+
+    def killed_in(self, trace, label):
+        """Counts the kill by the program it hit (the last execve of the killed pid)."""
+        progs = {}
+        with open(trace, errors="replace") as f:
+            for line in f:
+                m = re.match(r'(\d+) +execve\("([^"]*)"', line)
+                if m:
+                    progs[m.group(1)] = os.path.basename(m.group(2))
+                m = re.match(r"(\d+) +(\+\+\+ killed by SIGKILL|\w+\(.*= \?$)", line)
+                if m and not line.split(None, 1)[1].startswith(("exit", "execve")):
+                    self.kills_in[(label, progs.get(m.group(1), "?"))] += 1
+                    return
 
     # ------------------------------------------------------------ counting
     def finish(self):
@@ -265,13 +283,18 @@ class Matrix:
             self.findings += found
             self.q.check(repair=True)
 
-    def count(self, point):
+    def copies(self):
+        """(n, recipient) -> copies delivered so far."""
         copies = collections.Counter()
         for addr in (ALICE, CAROL):
             for head in self.q.maildir_heads(addr).values():
                 m = TEST_RE.search(head)
                 if m:
                     copies[(int(m.group(1)), addr)] += 1
+        return copies
+
+    def count(self, point):
+        copies = self.copies()
         for n, rcpts in list(self.acked.items()):
             for a in rcpts:
                 c = copies[(n, a)]
