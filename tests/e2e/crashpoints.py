@@ -58,7 +58,7 @@ def message(n, size):
 
 def strace_argv(out, kill=None, calls=CALLS):
     """strace tracing `calls` into `out`; kill=(call, n): SIGKILL at the nth `call`."""
-    argv = ["strace", "-f", "-q", "-o", out, "-e", "trace=" + ",".join(calls + ("execve",)), "-e",
+    argv = ["strace", "-f", "-q", "-o", out, "-e", "trace=" + ",".join(calls + ("execve", "clone", "clone3", "fork", "vfork")), "-e",
             "signal=none"]
     if kill:
         argv += ["-e", "inject=%s:signal=SIGKILL:when=%d" % kill]
@@ -247,13 +247,17 @@ class Matrix:
         return hit
 
     def killed_in(self, trace, label):
-        """Counts the kill by the program it hit (the last execve of the killed pid)."""
+        """Counts the kill by the program it hit (the last execve of the killed pid
+        or of the process it was forked from)."""
         progs = {}
         with open(trace, errors="replace") as f:
             for line in f:
                 m = re.match(r'(\d+) +execve\("([^"]*)"', line)
                 if m:
                     progs[m.group(1)] = os.path.basename(m.group(2))
+                m = re.match(r"(\d+) +(?:clone3?|v?fork)\(.*= (\d+)$", line)
+                if m:
+                    progs[m.group(2)] = progs.get(m.group(1), "?")
                 m = re.match(r"(\d+) +(\+\+\+ killed by SIGKILL|\w+\(.*= \?$)", line)
                 if m and not line.split(None, 1)[1].startswith(("exit", "execve")):
                     self.kills_in[(label, progs.get(m.group(1), "?"))] += 1
