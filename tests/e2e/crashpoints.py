@@ -16,8 +16,9 @@ at one of them. Two scenes:
 
 After each kill, `quail check` (tmp/ debris of a killed injector aside, which
 --repair removes), then queue-send runs clean until the queue is empty, and
-each acknowledged message (queue-inject exit 0) is counted in the Maildirs:
-missing is lost, a copy beyond the first is a duplicate. Used by e2e
+each recipient of an acknowledged message (queue-inject exit 0) is counted in
+its Maildir, or for one that fails for good in the bounces in bob's: missing is
+lost, a copy beyond the first is a duplicate (of a bounce: a notice sent again). Used by e2e
 71-crash-matrix (a bounded subset) and tests/long/crash_matrix.py.
 """
 import collections
@@ -39,6 +40,7 @@ CALLS = ("write", "pwrite64", "ftruncate", "fsync", "fdatasync", "rename", "rena
          "link", "linkat", "unlink", "unlinkat")
 RETRY = {"QUAIL_RETRY_SCALE": "600"}
 TEST_RE = re.compile(rb"X-Quail-Test: (\d+)\n")
+NOTICE_RE = re.compile(rb"\nFinal-Recipient: rfc822; (\S+)\n")  # a bounce's, one per failed recipient
 SIZES = (300, 70000, 1200000)
 
 
@@ -93,7 +95,7 @@ def killed(trace, call):
 
 class Matrix:
     """One quail root and the counts of the kills done on it."""
-    refused = (FAIL,)  # recipients that fail for good: nothing is owed to them
+    refused = (FAIL,)  # recipients that fail for good: a bounce to bob is owed
 
     def __init__(self, seed=None):
         self.rng = random.Random(seed)
@@ -111,6 +113,7 @@ class Matrix:
         self.findings = []  # (point, quail check line)
         self.lost = []
         self.duplicates = 0
+        self.notice_duplicates = 0  # a bounce sent again
         self.counted = 0  # acknowledged deliveries found
         self.kills_in = collections.Counter()  # (scene, program) -> kills that hit it (delivery scenes)
 
@@ -123,7 +126,7 @@ class Matrix:
         argv = list(wrap) + [qt.bin_path("queue-inject")]
         code, _ = qt.run_with_envelope(argv, message(n, size), qt.envelope(BOB, *rcpts), env=self.q.env(RETRY))
         if code == 0:
-            self.acked[n] = tuple(r for r in rcpts if r not in self.refused)
+            self.acked[n] = tuple(rcpts)
         return code
 
     def new_n(self):
@@ -295,6 +298,13 @@ class Matrix:
                 m = TEST_RE.search(head)
                 if m:
                     copies[(int(m.group(1)), addr)] += 1
+        # Bounces to bob: the returned message's header (X-Quail-Test) follows
+        # the delivery-status part that names the failed recipients.
+        for head in self.q.maildir_heads(BOB).values():
+            m = TEST_RE.search(head)
+            if m:
+                for r in NOTICE_RE.findall(head):
+                    copies[(int(m.group(1)), r.decode().lower())] += 1
         return copies
 
     def count(self, point):
@@ -303,10 +313,13 @@ class Matrix:
             for a in rcpts:
                 c = copies[(n, a)]
                 if c == 0:
-                    print("crashpoints: message %d for %s lost after a kill at %s" % (n, a, point), file=sys.stderr,
-                          flush=True)
+                    print("crashpoints: message %d for %s lost after a kill at %s%s" %
+                          (n, a, point, " (no bounce)" if a in self.refused else ""), file=sys.stderr, flush=True)
                     self.lost.append((point, n, a))
                 else:
                     self.counted += 1
-                    self.duplicates += c - 1
+                    if a in self.refused:
+                        self.notice_duplicates += c - 1
+                    else:
+                        self.duplicates += c - 1
         self.acked.clear()  # each is counted once: its message has left the queue

@@ -18,7 +18,9 @@ alive). First every point of one clean run of each scene, then random points
 (scene, call, N) until N kills were done or M minutes have gone by; half of
 the remote-deliver picks are a report's write or the socket write before it
 (the end of DATA). Each kill: `quail check`, a clean drain, every acknowledged
-recipient counted in the Maildirs and at the sink. Prints a progress line every
+recipient counted in the Maildirs and at the sink, and each recipient that
+fails for good (a local program's exit 100, the sink's 550) by its bounce in
+the sender's Maildir. Prints a progress line every
 50 runs and, at the end, one line of figures and the kills per scene and
 program hit; exit 1 when anything acknowledged was lost or quail check found
 more than a crash may leave.
@@ -53,7 +55,7 @@ def main():
     rng = random.Random(args.seed)
     deadline = time.monotonic() + args.minutes * 60 if args.minutes else None
     totals = {"kills": 0, "runs": 0, "lost": [], "findings": [], "dups": 0, "counted": 0,
-              "kills_in": collections.Counter()}
+              "kills_in": collections.Counter(), "notice_dups": 0}
     m = None
     started = time.monotonic()
 
@@ -64,6 +66,7 @@ def main():
         totals["dups"] += m.duplicates
         totals["counted"] += m.counted
         totals["kills_in"] += m.kills_in
+        totals["notice_dups"] += m.notice_duplicates
 
     def report(final=False):
         k = totals["kills"] + (m.kills if m else 0)
@@ -71,10 +74,12 @@ def main():
         counted = totals["counted"] + (m.counted if m else 0)
         dups = totals["dups"] + (m.duplicates if m else 0)
         findings = len(totals["findings"]) + (len(m.findings) if m else 0)
-        print("%s: %d runs, %d kills, %d acknowledged deliveries, %d lost, %d duplicates (%.2f per 1,000), "
-              "%d check findings, %.0f s, seed %d" %
+        notice_dups = totals["notice_dups"] + (m.notice_duplicates if m else 0)
+        print("%s: %d runs, %d kills, %d acknowledged recipients (deliveries and bounces), %d lost, %d duplicates "
+              "(%.2f per 1,000), %d bounces sent again, %d check findings, %.0f s, seed %d" %
               ("crash matrix" if final else "progress", totals["runs"], k, counted, lost, dups,
-               1000.0 * dups / max(counted, 1), findings, time.monotonic() - started, args.seed), flush=True)
+               1000.0 * dups / max(counted, 1), notice_dups, findings, time.monotonic() - started, args.seed),
+              flush=True)
         if final:
             for (scene, prog), k in sorted(totals["kills_in"].items()):
                 print("kills in scene %s: %d in %s" % (scene, k, prog), flush=True)
