@@ -94,6 +94,9 @@ class RemoteMatrix(cp.Matrix):
         super().__init__(seed)
         self.sink = Sink()
         port = self.sink.peer.port
+        # Remote retries on the local schedule (1 min unit / QUAIL_RETRY_SCALE, 0.1 s):
+        # a drain after a deferred job does not wait for the 5-minute unit's 0.5 s steps.
+        self.q.write_control("retryunitremote", "60\n")
         self.q.write_control("smtproutes", "%s:[127.0.0.1]:%d\n%s:[127.0.0.1]:%d\n" % (REMOTE, port, OTHER, port))
         self.strace_remote = os.path.join(self.tmp, "strace-remote")
         self.rd_traces = os.path.join(self.tmp, "rd")
