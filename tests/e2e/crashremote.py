@@ -18,16 +18,17 @@ the journal, fdatasync'ed, and later@ is tried again). Two ways to kill:
   journal's fdatasyncs and the unlinks and renames of a message that is done;
 - remote-deliver alone: queue-send starts ROOT/bin/remote-deliver (quail
   init links ROOT/bin/ to the build's programs), here a script that runs the
-  real one under its own strace while
-  ROOT/../strace-remote names a point, so its Nth write (a report on
-  descriptor 1 or a log line) or socket write (a command, a chunk of the
-  message, the end of DATA) is where it dies, with queue-send alive to see
+  real one under its own strace while the file strace-remote (in the trace
+  directory) names a point, so its Nth write (a report on descriptor 1 or a
+  log line) or socket write (a command, a chunk of the message, the end of
+  DATA) is where it dies, with queue-send alive to see
   the short report: half the time queue-send is killed 0-0.3 s later, half
   the time it lives on and drains the queue itself (new runs untraced).
 
-A recipient is lost when its message was acknowledged and the sink never
-accepted it (a remote recipient) or it is not in its Maildir (a local one); a
-bounce does not count as a delivery. A copy beyond the first is a duplicate:
+A recipient of an acknowledged message is lost when the sink never accepted
+it (a remote recipient), it is not in its Maildir (a local one) or, for the
+refused one, no bounce in bob's Maildir names it. A copy beyond the first is a
+duplicate:
 a kill after the sink's 250 and before queue-send's D record sends the message
 again (man/remote-deliver.8, the duplicate window).
 """
