@@ -1,11 +1,9 @@
 """crashpoints: kill -9 at every fsync, rename, link, unlink and write of the
 queue's programs, without a test hook in their code (issue 18, crash matrix).
 
-strace's fault injection does the killing: `strace -f -e inject=fsync:signal=
-SIGKILL:when=N` kills a process as it enters its Nth fsync, before the call
-runs (strace counts each system call, and each process, on its own). A clean
-run under `strace -e trace=...` lists the points (call, N); a killed run stops
-at one of them. Two scenes:
+strace's fault injection does the killing (tests/e2e/stracekill.py): a
+process dies as it enters its Nth call of one kind. Two scenes (remote mail:
+crashremote.py):
 
 - injection: queue-inject of one message (small, medium, or over 1 MiB, which
   it writes in parts), killed at each point of its own run;
@@ -18,8 +16,9 @@ After each kill, `quail check` (tmp/ debris of a killed injector aside, which
 --repair removes), then queue-send runs clean until the queue is empty, and
 each recipient of an acknowledged message (queue-inject exit 0) is counted in
 its Maildir, or for one that fails for good in the bounces in bob's: missing is
-lost, a copy beyond the first is a duplicate (of a bounce: a notice sent again). Used by e2e
-71-crash-matrix (a bounded subset) and tests/long/crash_matrix.py.
+lost, a copy beyond the first is a duplicate (of a bounce: a notice sent
+again). Used by e2e 71-crash-matrix (a bounded subset) and
+tests/long/crash_matrix.py.
 """
 import collections
 import os
@@ -32,12 +31,11 @@ import tempfile
 import time
 
 import quailtest as qt
+from stracekill import CALLS, killed, points_of, program_killed, strace_argv  # noqa: F401 (crashremote's too)
 
 DOMAIN = "example.test"
 ALICE, CAROL, BOB = "alice@" + DOMAIN, "carol@" + DOMAIN, "bob@" + DOMAIN
 FAIL = "alice-fail@" + DOMAIN  # .qmail-fail: |exit 100
-CALLS = ("write", "pwrite64", "ftruncate", "fsync", "fdatasync", "rename", "renameat", "renameat2",
-         "link", "linkat", "unlink", "unlinkat")
 RETRY = {"QUAIL_RETRY_SCALE": "600"}
 TEST_RE = re.compile(rb"X-Quail-Test: (\d+)\n")
 NOTICE_RE = re.compile(rb"\nFinal-Recipient: rfc822; (\S+)\n")  # a bounce's, one per failed recipient
@@ -56,41 +54,6 @@ def expected_after_a_crash(line):
 
 def message(n, size):
     return qt.make_message(n, sender=BOB, size=size) + b"end of message %d\n" % n
-
-
-def strace_argv(out, kill=None, calls=CALLS):
-    """strace tracing `calls` into `out`; kill=(call, n): SIGKILL at the nth `call`."""
-    argv = ["strace", "-f", "-q", "-o", out, "-e", "trace=" + ",".join(calls + ("execve", "clone", "clone3", "fork", "vfork")), "-e",
-            "signal=none"]
-    if kill:
-        argv += ["-e", "inject=%s:signal=SIGKILL:when=%d" % kill]
-    return argv
-
-
-def points_of(trace, calls=CALLS):
-    """[(call, n)] for n up to the most calls any one process made."""
-    per = collections.Counter()
-    for line in open(trace, errors="replace"):
-        m = re.match(r"(\d+) +(\w+)\(", line)
-        if m and m.group(2) in calls:
-            per[(m.group(1), m.group(2))] += 1
-    most = collections.Counter()
-    for (_, call), c in per.items():
-        most[call] = max(most[call], c)
-    return sorted((call, n) for call, c in most.items() for n in range(1, c + 1))
-
-
-def killed(trace, call):
-    """Whether a process of the trace was killed entering `call`: strace notes the
-    death, unless it was the last process (strace then dies of the same signal
-    before it writes more than the call's line, which ends in "= ?")."""
-    try:
-        with open(trace, errors="replace") as f:
-            text = f.read()
-    except FileNotFoundError:
-        return False
-    return "killed by SIGKILL" in text or re.search(r"^\d+ +(%s\(|<\.\.\. %s resumed>).*= \?$" % (call, call),
-                                                    text, re.M) is not None
 
 
 class Matrix:
@@ -245,26 +208,9 @@ class Matrix:
             pass
         p.wait(30)
         if hit:
-            self.killed_in(trace, label)
+            self.kills_in[(label, program_killed(trace))] += 1
         self.after_kill((label,) + point, hit)
         return hit
-
-    def killed_in(self, trace, label):
-        """Counts the kill by the program it hit (the last execve of the killed pid
-        or of the process it was forked from)."""
-        progs = {}
-        with open(trace, errors="replace") as f:
-            for line in f:
-                m = re.match(r'(\d+) +execve\("([^"]*)"', line)
-                if m:
-                    progs[m.group(1)] = os.path.basename(m.group(2))
-                m = re.match(r"(\d+) +(?:clone3?|v?fork)\(.*= (\d+)$", line)
-                if m:
-                    progs[m.group(2)] = progs.get(m.group(1), "?")
-                m = re.match(r"(\d+) +(\+\+\+ killed by SIGKILL|\w+\(.*= \?$)", line)
-                if m and not line.split(None, 1)[1].startswith(("exit", "execve")):
-                    self.kills_in[(label, progs.get(m.group(1), "?"))] += 1
-                    return
 
     # ------------------------------------------------------------ counting
     def finish(self):
