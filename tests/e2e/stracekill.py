@@ -60,10 +60,10 @@ def program_killed(trace):
             m = re.match(r'(\d+) +execve\("([^"]*)"', line)
             if m:
                 progs[m.group(1)] = os.path.basename(m.group(2))
-            m = re.match(r"(\d+) +(?:clone3?|v?fork)\(.*= (\d+)$", line)
+            m = re.match(r"(\d+) +(?:(?:clone3?|v?fork)\(|<\.\.\. (?:clone3?|v?fork) resumed>).*= (\d+)$", line)
             if m:
                 progs[m.group(2)] = progs.get(m.group(1), "?")
-            m = re.match(r"(\d+) +(\+\+\+ killed by SIGKILL|\w+\(.*= \?$)", line)
-            if m and not line.split(None, 1)[1].startswith(("exit", "execve")):
+            m = re.match(r"(\d+) +(\+\+\+ killed by SIGKILL|(\w+\(|<\.\.\. \w+ resumed>).*= \?$)", line)
+            if m and not re.match(r"\d+ +(<\.\.\. )?(exit|execve)", line):
                 return progs.get(m.group(1), "?")
     return "?"
