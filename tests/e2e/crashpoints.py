@@ -24,6 +24,7 @@ import collections
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -236,6 +237,15 @@ class Matrix:
             self.findings += found
             self.q.check(repair=True)
 
+    def keep_evidence(self, what):
+        """With $CRASH_KEEP set (a directory): the root and the traces and logs
+        of this matrix are copied there, to read what happened."""
+        keep = os.environ.get("CRASH_KEEP")
+        if keep:
+            dest = os.path.join(keep, "%s-%d" % (what, time.time()))
+            shutil.copytree(self.tmp, dest + "-trace", ignore_dangling_symlinks=True)
+            shutil.copytree(self.q.root, dest + "-root", symlinks=True)
+
     def copies(self):
         """(n, recipient) -> copies delivered so far."""
         copies = collections.Counter()
@@ -262,6 +272,7 @@ class Matrix:
                     print("crashpoints: message %d for %s lost after a kill at %s%s" %
                           (n, a, point, " (no bounce)" if a in self.refused else ""), file=sys.stderr, flush=True)
                     self.lost.append((point, n, a))
+                    self.keep_evidence("lost-%d-%s" % (n, a))
                 else:
                     self.counted += 1
                     if a in self.refused:
