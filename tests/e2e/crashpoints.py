@@ -243,8 +243,9 @@ class Matrix:
         keep = os.environ.get("CRASH_KEEP")
         if keep:
             dest = os.path.join(keep, "%s-%d" % (what, time.time()))
-            shutil.copytree(self.tmp, dest + "-trace", ignore_dangling_symlinks=True)
-            shutil.copytree(self.q.root, dest + "-root", symlinks=True)
+            fifo = shutil.ignore_patterns("trigger")  # lock/trigger: copytree cannot copy a FIFO
+            shutil.copytree(self.tmp, dest + "-trace", symlinks=True, ignore=fifo)
+            shutil.copytree(self.q.root, dest + "-root", symlinks=True, ignore=fifo)
 
     def copies(self):
         """(n, recipient) -> copies delivered so far."""

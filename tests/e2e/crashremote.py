@@ -63,6 +63,7 @@ class Sink:
         self.lock = threading.Lock()
         self.copies = collections.Counter()  # (n, recipient) -> accepted copies
         self.deferred = set()  # n of the messages for LATER deferred once
+        self.journal = None  # a file: one line per accepted message (evidence for a loss)
         self.peer = Peer(rcpt=self.rcpt, data_reply=self.accept).start()
 
     def rcpt(self, addr):
@@ -71,6 +72,14 @@ class Sink:
     def accept(self, txn):
         m = WIRE_TEST_RE.search(txn["data"])
         n = int(m.group(1)) if m else -1
+        if self.peer.stopped:
+            # A sink of a matrix that ended counts for no one: the message is
+            # not taken (a thread of it still serving is the test's trouble).
+            print("crashremote: a stopped sink was sent message %d" % n, file=sys.stderr, flush=True)
+            return "421 4.3.0 this sink is stopped"
+        if n < 0:
+            print("crashremote: the sink got a message without X-Quail-Test (%d bytes)" % len(txn["data"]),
+                  file=sys.stderr, flush=True)
         with self.lock:
             if LATER in (r.lower() for r in txn["rcpts"]) and n not in self.deferred:
                 self.deferred.add(n)
@@ -78,6 +87,10 @@ class Sink:
                 return "451 4.3.0 try again later"
             for r in txn["rcpts"]:
                 self.copies[(n, r.lower())] += 1
+            if self.journal:
+                self.journal.write("%.6f accepted n=%d rcpts=%s bytes=%d\n" %
+                                   (time.time(), n, ",".join(txn["rcpts"]), len(txn["data"])))
+                self.journal.flush()
         txn["data"] = b""
         return "250 2.0.0 queued"
 
@@ -94,6 +107,7 @@ class RemoteMatrix(cp.Matrix):
     def __init__(self, seed=None):
         super().__init__(seed)
         self.sink = Sink()
+        self.sink.journal = open(os.path.join(self.tmp, "sink.log"), "a")
         port = self.sink.peer.port
         # Remote retries on the local schedule (1 min unit / QUAIL_RETRY_SCALE, 0.1 s):
         # a drain after a deferred job does not wait for the 5-minute unit's 0.5 s steps.
@@ -105,8 +119,9 @@ class RemoteMatrix(cp.Matrix):
         self.wrap_remote_deliver()
 
     def cleanup(self):
-        super().cleanup()
         self.sink.peer.stop()
+        self.sink.journal.close()
+        super().cleanup()
 
     def wrap_remote_deliver(self):
         bindir = self.q.path("bin")  # quail init's links to the build's programs
