@@ -75,7 +75,9 @@ class Sink:
         if self.peer.stopped:
             # A sink of a matrix that ended counts for no one: the message is
             # not taken (a thread of it still serving is the test's trouble).
-            print("crashremote: a stopped sink was sent message %d" % n, file=sys.stderr, flush=True)
+            rcvd = re.search(rb"Received: [^\r]*", txn["data"])
+            print("crashremote: the stopped sink on port %d was sent message %d (%s)" %
+                  (self.peer.port, n, rcvd.group(0)[:90].decode("latin-1") if rcvd else "-"), file=sys.stderr, flush=True)
             return "421 4.3.0 this sink is stopped"
         if n < 0:
             print("crashremote: the sink got a message without X-Quail-Test (%d bytes)" % len(txn["data"]),

@@ -142,6 +142,8 @@ def main():
                 fold(m)
                 m.cleanup()
                 m = crashremote.RemoteMatrix(seed=rng.random())
+                if os.environ.get("CRASH_DEBUG"):
+                    print("new matrix: root %s sink port %d" % (m.q.root, m.sink.peer.port), flush=True)
     finally:
         if m:
             m.finish()
