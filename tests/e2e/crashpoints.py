@@ -242,10 +242,10 @@ class Matrix:
         of this matrix are copied there, to read what happened."""
         keep = os.environ.get("CRASH_KEEP")
         if keep:
-            dest = os.path.join(keep, "%s-%d" % (what, time.time()))
+            dest = tempfile.mkdtemp(prefix=what + "-", dir=keep)  # two losses in one count: two places
             fifo = shutil.ignore_patterns("trigger")  # lock/trigger: copytree cannot copy a FIFO
-            shutil.copytree(self.tmp, dest + "-trace", symlinks=True, ignore=fifo)
-            shutil.copytree(self.q.root, dest + "-root", symlinks=True, ignore=fifo)
+            shutil.copytree(self.tmp, os.path.join(dest, "trace"), symlinks=True, ignore=fifo)
+            shutil.copytree(self.q.root, os.path.join(dest, "root"), symlinks=True, ignore=fifo)
 
     def copies(self):
         """(n, recipient) -> copies delivered so far."""

@@ -7,7 +7,9 @@ then at random points, and count what an acknowledgement promised (issue 18;
     tests/long/crash_matrix.py [--kills N] [--seed S] [--minutes M]
                                [--scenes inject,deliver,remote,remote-deliver]
     CRASH_KEEP=DIR tests/long/crash_matrix.py ...   (a loss copies its root,
-                                                     traces and logs to DIR)
+                                                     traces, logs, sink.log to DIR)
+    CRASH_DEBUG=1 ...                                (prints each new matrix's
+                                                     root and sink port)
 
 Scenes (tests/e2e/crashpoints.py, tests/e2e/crashremote.py): inject (queue-inject
 of three sizes), deliver (queue-send and local-spawn's workers over local mail),
