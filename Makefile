@@ -106,7 +106,7 @@ bench-peers: build
 # fsync'ed. KILLS/CUTS: how many; MINUTES: stop earlier; MODEL: strict or ordered.
 .PHONY: crash-long power-long
 crash-long: build
-	$(PYTHON) tests/long/crash_matrix.py --kills $(or $(KILLS),10000) $(if $(MINUTES),--minutes $(MINUTES))
+	$(PYTHON) tests/long/crash_matrix.py --kills $(or $(KILLS),10000) $(if $(MINUTES),--minutes $(MINUTES)) $(if $(SCENES),--scenes $(SCENES))
 
 power-long: build
 	$(PYTHON) tests/long/power_cut.py --cuts $(or $(CUTS),1000) --model $(or $(MODEL),strict) $(if $(MINUTES),--minutes $(MINUTES))

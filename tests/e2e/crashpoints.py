@@ -1,11 +1,9 @@
 """crashpoints: kill -9 at every fsync, rename, link, unlink and write of the
 queue's programs, without a test hook in their code (issue 18, crash matrix).
 
-strace's fault injection does the killing: `strace -f -e inject=fsync:signal=
-SIGKILL:when=N` kills a process as it enters its Nth fsync, before the call
-runs (strace counts each system call, and each process, on its own). A clean
-run under `strace -e trace=...` lists the points (call, N); a killed run stops
-at one of them. Two scenes:
+strace's fault injection does the killing (tests/e2e/stracekill.py): a
+process dies as it enters its Nth call of one kind. Two scenes (remote mail:
+crashremote.py):
 
 - injection: queue-inject of one message (small, medium, or over 1 MiB, which
   it writes in parts), killed at each point of its own run;
@@ -16,14 +14,17 @@ at one of them. Two scenes:
 
 After each kill, `quail check` (tmp/ debris of a killed injector aside, which
 --repair removes), then queue-send runs clean until the queue is empty, and
-each acknowledged message (queue-inject exit 0) is counted in the Maildirs:
-missing is lost, a copy beyond the first is a duplicate. Used by e2e
-71-crash-matrix (a bounded subset) and tests/long/crash_matrix.py.
+each recipient of an acknowledged message (queue-inject exit 0) is counted in
+its Maildir, or for one that fails for good in the bounces in bob's: missing is
+lost, a copy beyond the first is a duplicate (of a bounce: a notice sent
+again). Used by e2e 71-crash-matrix (a bounded subset) and
+tests/long/crash_matrix.py.
 """
 import collections
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,14 +32,14 @@ import tempfile
 import time
 
 import quailtest as qt
+from stracekill import CALLS, killed, points_of, program_killed, strace_argv  # noqa: F401 (crashremote's too)
 
 DOMAIN = "example.test"
 ALICE, CAROL, BOB = "alice@" + DOMAIN, "carol@" + DOMAIN, "bob@" + DOMAIN
 FAIL = "alice-fail@" + DOMAIN  # .qmail-fail: |exit 100
-CALLS = ("write", "pwrite64", "ftruncate", "fsync", "fdatasync", "rename", "renameat", "renameat2",
-         "link", "linkat", "unlink", "unlinkat")
 RETRY = {"QUAIL_RETRY_SCALE": "600"}
 TEST_RE = re.compile(rb"X-Quail-Test: (\d+)\n")
+NOTICE_RE = re.compile(rb"\nFinal-Recipient: rfc822; (\S+)\n")  # a bounce's, one per failed recipient
 SIZES = (300, 70000, 1200000)
 
 
@@ -54,42 +55,9 @@ def message(n, size):
     return qt.make_message(n, sender=BOB, size=size) + b"end of message %d\n" % n
 
 
-def strace_argv(out, kill=None):
-    """strace tracing CALLS into `out`; kill=(call, n): SIGKILL at the nth `call`."""
-    argv = ["strace", "-f", "-q", "-o", out, "-e", "trace=" + ",".join(CALLS), "-e", "signal=none"]
-    if kill:
-        argv += ["-e", "inject=%s:signal=SIGKILL:when=%d" % kill]
-    return argv
-
-
-def points_of(trace):
-    """[(call, n)] for n up to the most calls any one process made."""
-    per = collections.Counter()
-    for line in open(trace, errors="replace"):
-        m = re.match(r"(\d+) +(\w+)\(", line)
-        if m and m.group(2) in CALLS:
-            per[(m.group(1), m.group(2))] += 1
-    most = collections.Counter()
-    for (_, call), c in per.items():
-        most[call] = max(most[call], c)
-    return sorted((call, n) for call, c in most.items() for n in range(1, c + 1))
-
-
-def killed(trace, call):
-    """Whether a process of the trace was killed entering `call`: strace notes the
-    death, unless it was the last process (strace then dies of the same signal
-    before it writes more than the call's line, which ends in "= ?")."""
-    try:
-        with open(trace, errors="replace") as f:
-            text = f.read()
-    except FileNotFoundError:
-        return False
-    return "killed by SIGKILL" in text or re.search(r"^\d+ +(%s\(|<\.\.\. %s resumed>).*= \?$" % (call, call),
-                                                    text, re.M) is not None
-
-
 class Matrix:
     """One quail root and the counts of the kills done on it."""
+    refused = (FAIL,)  # recipients that fail for good: a bounce to bob is owed
 
     def __init__(self, seed=None):
         self.rng = random.Random(seed)
@@ -107,7 +75,9 @@ class Matrix:
         self.findings = []  # (point, quail check line)
         self.lost = []
         self.duplicates = 0
+        self.notice_duplicates = 0  # a bounce sent again
         self.counted = 0  # acknowledged deliveries found
+        self.kills_in = collections.Counter()  # (scene, program) -> kills that hit it (delivery scenes)
 
     def cleanup(self):
         self.q.cleanup()
@@ -118,7 +88,7 @@ class Matrix:
         argv = list(wrap) + [qt.bin_path("queue-inject")]
         code, _ = qt.run_with_envelope(argv, message(n, size), qt.envelope(BOB, *rcpts), env=self.q.env(RETRY))
         if code == 0:
-            self.acked[n] = tuple(r for r in rcpts if r != FAIL)
+            self.acked[n] = tuple(rcpts)
         return code
 
     def new_n(self):
@@ -198,10 +168,10 @@ class Matrix:
         if code != 0:
             raise AssertionError("queue-inject exit %d without a kill" % code)
 
-    def delivery_points(self):
-        self.fill_queue()
+    def delivery_points(self, calls=CALLS, fill=None):
+        (fill or self.fill_queue)()
         trace = os.path.join(self.tmp, "clean.trace")
-        p = self.start_scheduler(strace_argv(trace))
+        p = self.start_scheduler(strace_argv(trace, calls=calls))
         try:
             qt.wait_for(self.queue_empty, 120, "the queue to drain under strace")
             time.sleep(0.2)  # the journals' removal and the pool after the last delivery
@@ -209,15 +179,15 @@ class Matrix:
             os.killpg(p.pid, signal.SIGTERM)
             p.wait(30)
         self.q.kill_all()
-        return points_of(trace)
+        return points_of(trace, calls)
 
-    def kill_delivery(self, point):
+    def kill_delivery(self, point, calls=CALLS, label="queue-send", fill=None):
         """queue-send and its workers, the first of them killed at point."""
-        self.fill_queue()
+        (fill or self.fill_queue)()
         trace = os.path.join(self.tmp, "kill.trace")
         if os.path.exists(trace):
             os.unlink(trace)
-        p = self.start_scheduler(strace_argv(trace, point))
+        p = self.start_scheduler(strace_argv(trace, point, calls))
         try:
             qt.wait_for(lambda: killed(trace, point[0]) or self.queue_empty(), 60,
                         "a kill at %s or a drained queue" % (point,))
@@ -236,7 +206,9 @@ class Matrix:
         except ProcessLookupError:
             pass
         p.wait(30)
-        self.after_kill(("queue-send",) + point, hit)
+        if hit:
+            self.kills_in[(label, program_killed(trace))] += 1
+        self.after_kill((label,) + point, hit)
         return hit
 
     # ------------------------------------------------------------ counting
@@ -263,21 +235,47 @@ class Matrix:
             self.findings += found
             self.q.check(repair=True)
 
-    def count(self, point):
+    def keep_evidence(self, what):
+        """With $CRASH_KEEP set (a directory): the root and the traces and logs
+        of this matrix are copied there, to read what happened."""
+        keep = os.environ.get("CRASH_KEEP")
+        if keep:
+            dest = tempfile.mkdtemp(prefix=what + "-", dir=keep)  # two losses in one count: two places
+            fifo = shutil.ignore_patterns("trigger")  # lock/trigger: copytree cannot copy a FIFO
+            shutil.copytree(self.tmp, os.path.join(dest, "trace"), symlinks=True, ignore=fifo)
+            shutil.copytree(self.q.root, os.path.join(dest, "root"), symlinks=True, ignore=fifo)
+
+    def copies(self):
+        """(n, recipient) -> copies delivered so far."""
         copies = collections.Counter()
         for addr in (ALICE, CAROL):
             for head in self.q.maildir_heads(addr).values():
                 m = TEST_RE.search(head)
                 if m:
                     copies[(int(m.group(1)), addr)] += 1
+        # Bounces to bob: the returned message's header (X-Quail-Test) follows
+        # the delivery-status part that names the failed recipients.
+        for head in self.q.maildir_heads(BOB).values():
+            m = TEST_RE.search(head)
+            if m:
+                for r in NOTICE_RE.findall(head):
+                    copies[(int(m.group(1)), r.decode().lower())] += 1
+        return copies
+
+    def count(self, point):
+        copies = self.copies()
         for n, rcpts in list(self.acked.items()):
             for a in rcpts:
                 c = copies[(n, a)]
                 if c == 0:
-                    print("crashpoints: message %d for %s lost after a kill at %s" % (n, a, point), file=sys.stderr,
-                          flush=True)
+                    print("crashpoints: message %d for %s lost after a kill at %s%s" %
+                          (n, a, point, " (no bounce)" if a in self.refused else ""), file=sys.stderr, flush=True)
                     self.lost.append((point, n, a))
+                    self.keep_evidence("lost-%d-%s" % (n, a))
                 else:
                     self.counted += 1
-                    self.duplicates += c - 1
+                    if a in self.refused:
+                        self.notice_duplicates += c - 1
+                    else:
+                        self.duplicates += c - 1
         self.acked.clear()  # each is counted once: its message has left the queue

@@ -49,6 +49,13 @@ class Peer:
     def stop(self):
         self.stopped = True
         try:
+            # shutdown first: close alone leaves a thread blocked in accept() on
+            # the socket, and a later peer's socket could take its descriptor
+            # number (the crash matrix saw a stopped peer answer for a new one).
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
             self.sock.close()
         except OSError:
             pass

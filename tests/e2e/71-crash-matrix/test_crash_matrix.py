@@ -8,9 +8,15 @@ kind (tests/e2e/crashpoints.py): no test hook in quail's code.
   1 MiB killed at random points of its run;
 - queue-send with local-spawn's workers, killed at random points of a clean
   run over four messages (one of them bounces).
+- remote deliveries (tests/e2e/crashremote.py: two remote domains routed by
+  smtproutes to a counting sink, a message for local and remote recipients,
+  one recipient refused with 550): remote-deliver's runs alone killed at a
+  write of a report or at the socket write before it (the end of DATA), and
+  the whole tree (queue-send recording the remote outcomes) killed at random
+  fdatasyncs, unlinks, renames and job hand-overs.
 After each kill: `quail check` (a killed injector's tmp/ file aside), a clean
-drain, and every acknowledged message is in its Maildirs (at least once;
-duplicates are counted, not failed).
+drain, and every acknowledged recipient is in its Maildir or was accepted by
+the sink (at least once; duplicates are counted, not failed).
 """
 import os
 import random
@@ -19,14 +25,16 @@ import unittest
 
 import quailtest as qt
 import crashpoints
+import crashremote
 
 qt.require("quail", "quail-init", "quail-user", "quail-check", "queue-inject", "queue-send", "local-spawn",
-           "local-deliver")
+           "local-deliver", "remote-deliver")
 if not os.access("/usr/bin/strace", os.X_OK):
     raise unittest.SkipTest("strace is not installed")
 
 SEED = int(os.environ.get("E2E_SEED", str(int(time.time()))))
 DELIVERY_KILLS = int(os.environ.get("E2E_CRASH_DELIVERY_KILLS", "5"))
+REMOTE_KILLS = int(os.environ.get("E2E_CRASH_REMOTE_KILLS", "3"))
 
 
 class CrashMatrix(unittest.TestCase):
@@ -65,6 +73,43 @@ class CrashMatrix(unittest.TestCase):
             m.kill_delivery(point)
         self.assertGreater(m.kills, 0, "no point was reached")
         self.assert_nothing_lost("queue-send")
+
+
+class RemoteCrashMatrix(unittest.TestCase):
+    def setUp(self):
+        self.m = crashremote.RemoteMatrix(seed=SEED)
+        self.addCleanup(self.m.cleanup)
+
+    def assert_nothing_lost(self, what):
+        m = self.m
+        remote = sum(1 for (n, r), c in m.sink.counts().items() if c)
+        qt.note("seed %d: %d kills (%d points not reached), %d acknowledged deliveries (%d at the sink), %d lost, "
+                "%d duplicates" % (SEED, m.kills, m.not_reached, m.counted, remote, len(m.lost), m.duplicates))
+        self.assertGreater(remote, 0, "the sink accepted nothing")
+        self.assertEqual(m.lost, [], "acknowledged mail lost after a kill -9 of %s (seed %d)" % (what, SEED))
+        self.assertEqual(m.findings, [], "quail check after a kill -9 of %s (seed %d)" % (what, SEED))
+
+    def test_remote_deliver_killed_around_its_reports(self):
+        m = self.m
+        rng = random.Random(SEED)
+        points, around = m.remote_deliver_points()
+        self.assertTrue(any(c == "sendto" for c, _ in points), "no socket write in remote-deliver's run? %s" % points)
+        self.assertTrue(any(c == "write" for c, _ in around), "no report written? %s" % points)
+        for point in rng.sample(around, min(REMOTE_KILLS, len(around))):
+            m.kill_remote_deliver(point)
+        self.assertGreater(m.kills, 0, "no point was reached")
+        self.assert_nothing_lost("remote-deliver")
+
+    def test_queue_send_killed_while_it_records_remote_outcomes(self):
+        m = self.m
+        rng = random.Random(SEED)
+        points = m.tree_points()
+        self.assertTrue(any(c == "fdatasync" for c, _ in points), points)
+        durable = [p for p in points if p[0] not in ("write", "sendto")]
+        for point in rng.sample(durable, min(REMOTE_KILLS, len(durable))):
+            m.kill_tree(point)
+        self.assertGreater(m.kills, 0, "no point was reached")
+        self.assert_nothing_lost("queue-send and its remote-deliver runs")
 
 
 class CutJournal(unittest.TestCase):
