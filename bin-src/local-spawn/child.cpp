@@ -94,9 +94,13 @@ void close_from(int lowest) {
 }
 
 int deliver_request(const LspawnRequest& r, const std::string& root, bool switching_users, bool& healthy) {
+  return guarded_delivery([&] { return deliver(r, root, switching_users); }, healthy);
+}
+
+int guarded_delivery(const std::function<int()>& deliver, bool& healthy) {
   healthy = false;
   try {
-    int code = deliver(r, root, switching_users);
+    int code = deliver();
     healthy = true;
     return code;
   } catch (const std::bad_alloc&) {

@@ -3,6 +3,7 @@
 // environment), reads control/ afresh, becomes the delivery's user when
 // local-spawn switches users, and runs local-deliver's code. See man/local-spawn.8.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ void close_from(int lowest);  // closes every descriptor from lowest up
 // the reason on fd 1, the log line on fd 2, local-deliver's exit code; 111 with
 // healthy false when it ended in an exception (the process should not go on).
 int deliver_request(const LspawnRequest& r, const std::string& root, bool switching_users, bool& healthy);
+// Runs one delivery: an exception becomes exit 111 and a fatal log line, and
+// healthy says whether this process may take another request.
+int guarded_delivery(const std::function<int()>& deliver, bool& healthy);
 
 // Runs in the child right after fork(), with every signal blocked; never returns:
 // _exit()s with local-deliver's exit code (111 for any trouble of its own).

@@ -1,10 +1,9 @@
 // One delivery in a worker that has become its user (switching users): see
 // worker.hpp. Runs as that user; trusts the request only as decode_request
 // checked it and the server's routing not at all: the identity is checked again.
-#include <exception>
-#include <new>
 #include <unistd.h>
 
+#include "child.hpp"
 #include "identity.hpp"
 #include "local_lookup.hpp"
 #include "log.hpp"
@@ -38,17 +37,7 @@ int deliver(const LspawnRequest& r, const std::string& root, const WorkerKey& ke
 }  // namespace
 
 int deliver_as_worker_user(const LspawnRequest& r, const std::string& root, const WorkerKey& key, bool& healthy) {
-  healthy = false;
-  try {
-    int code = deliver(r, root, key);
-    healthy = true;
-    return code;
-  } catch (const std::bad_alloc&) {
-    log_error({{"event", "fatal"}, {"reason", "out of memory"}});
-  } catch (const std::exception& e) {
-    log_error({{"event", "fatal"}, {"reason", std::string("internal error: ") + e.what()}});
-  }
-  return 111;
+  return guarded_delivery([&] { return deliver(r, root, key); }, healthy);
 }
 
 }  // namespace quail
