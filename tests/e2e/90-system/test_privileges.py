@@ -60,9 +60,9 @@ def login_ids(name, gid=None, groups=None):
     return pw.pw_uid, gid, groups
 
 
-def as_ids(ids, paths):
-    """{path: (writable, readable)} for each path, judged by the kernel for a
-    process with these (uid, gid, groups): access(2) in a forked child."""
+def in_child_as(ids, work):
+    """work()'s JSON-able result, run in a forked child that has become these
+    (uid, gid, groups)."""
     uid, gid, groups = ids
     r, w = os.pipe()
     pid = os.fork()
@@ -72,53 +72,7 @@ def as_ids(ids, paths):
             os.setgroups(groups)
             os.setgid(gid)
             os.setuid(uid)
-            out = {p: (os.access(p, os.W_OK), os.access(p, os.R_OK)) for p in paths}
-            os.write(w, json.dumps(out).encode())
-        finally:
-            os._exit(0)
-    os.close(w)
-    data = b""
-    while True:
-        chunk = os.read(r, 1 << 16)
-        if not chunk:
-            break
-        data += chunk
-    os.close(r)
-    os.waitpid(pid, 0)
-    return {p: tuple(v) for p, v in json.loads(data).items()}
-
-
-def queue_tries(ids, root):
-    """As a process with these (uid, gid, groups): create, rename, link and unlink
-    in queue/todo and queue/mess, each over a probe file there; {try: errno}, 0
-    where the kernel let it through."""
-    uid, gid, groups = ids
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            os.setgroups(groups)
-            os.setgid(gid)
-            os.setuid(uid)
-            out = {}
-            for d in ("todo", "mess"):
-                q = os.path.join(root, "queue", d)
-                probe, moved, linked = (os.path.join(q, n) for n in ("probe", "moved", "linked"))
-                # Each undone when it went through, so the next one meets the probe again.
-                tries = {
-                    "create": lambda: os.close(os.open(os.path.join(q, "forged"), os.O_WRONLY | os.O_CREAT | os.O_EXCL)),
-                    "rename": lambda: (os.rename(probe, moved), os.rename(moved, probe)),
-                    "link": lambda: (os.link(probe, linked), os.unlink(linked)),
-                    "unlink": lambda: os.unlink(probe),
-                }
-                for what, act in tries.items():
-                    try:
-                        act()
-                        out[d + " " + what] = 0
-                    except OSError as e:
-                        out[d + " " + what] = e.errno
-            os.write(w, json.dumps(out).encode())
+            os.write(w, json.dumps(work()).encode())
         finally:
             os._exit(0)
     os.close(w)
@@ -131,6 +85,39 @@ def queue_tries(ids, root):
     os.close(r)
     os.waitpid(pid, 0)
     return json.loads(data)
+
+
+def as_ids(ids, paths):
+    """{path: (writable, readable)} for each path, judged by the kernel for a
+    process with these (uid, gid, groups): access(2) in a forked child."""
+    out = in_child_as(ids, lambda: {p: (os.access(p, os.W_OK), os.access(p, os.R_OK)) for p in paths})
+    return {p: tuple(v) for p, v in out.items()}
+
+
+def queue_tries(ids, root):
+    """As a process with these (uid, gid, groups): create, rename, link and unlink
+    in queue/todo and queue/mess, each over a probe file there; {try: errno}, 0
+    where the kernel let it through."""
+    def work():
+        out = {}
+        for d in ("todo", "mess"):
+            q = os.path.join(root, "queue", d)
+            probe, moved, linked = (os.path.join(q, n) for n in ("probe", "moved", "linked"))
+            # Each undone when it went through, so the next one meets the probe again.
+            tries = {
+                "create": lambda: os.close(os.open(os.path.join(q, "forged"), os.O_WRONLY | os.O_CREAT | os.O_EXCL)),
+                "rename": lambda: (os.rename(probe, moved), os.rename(moved, probe)),
+                "link": lambda: (os.link(probe, linked), os.unlink(linked)),
+                "unlink": lambda: os.unlink(probe),
+            }
+            for what, act in tries.items():
+                try:
+                    act()
+                    out[d + " " + what] = 0
+                except OSError as e:
+                    out[d + " " + what] = e.errno
+        return out
+    return in_child_as(ids, work)
 
 
 @unittest.skipUnless(os.geteuid() == 0, "a system install needs root")
