@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "inject_fork.hpp"
+#include "inject_local.hpp"
 #include "inject_frame.hpp"
 #include "root.hpp"
 #include "spawn.hpp"
@@ -95,6 +95,23 @@ class InjectSession::Frames : public MessageSink {
   InjectSession& s_;
 };
 
+// Octets for queue-inject's code in our process. After a failure the rest of the
+// message is dropped here, as queue-inject -s reads and drops the frames of a
+// message that failed: the caller learns the outcome at the end, in both.
+class InjectSession::Here : public MessageSink {
+ public:
+  Here(LocalInjector& to, int first) : to_(to), code_(first) {}
+  bool write(std::string_view bytes) override {
+    if (code_ == 0) code_ = to_.append(bytes);
+    return true;
+  }
+  int code() const { return code_; }
+
+ private:
+  LocalInjector& to_;
+  int code_;
+};
+
 class FdSink : public MessageSink {
  public:
   explicit FdSink(int fd) : fd_(fd) {}
@@ -119,14 +136,9 @@ Status InjectSession::start() {
   Fd in_read(in[0]), in_write(in[1]);
   if (::pipe2(out, O_CLOEXEC) != 0) return sys_error(ErrorKind::temporary, "create pipe");
   Fd out_read(out[0]), out_write(out[1]);
-  Result<pid_t> pid = Error{ErrorKind::temporary, ""};
-  if (injector_fork_allowed(root_)) {
-    pid = fork_injector(root_, in_read.get(), out_write.get());  // no exec: see inject_fork.hpp
-  } else {
-    SpawnOptions opt = queue_spawn_options(root_);
-    opt.fd_map = {{0, in_read.get()}, {1, out_write.get()}};
-    pid = spawn({bin_dir(root_) + "/queue-inject", "-s"}, opt);
-  }
+  SpawnOptions opt = queue_spawn_options(root_);
+  opt.fd_map = {{0, in_read.get()}, {1, out_write.get()}};
+  auto pid = spawn({bin_dir(root_) + "/queue-inject", "-s"}, opt);
   if (!pid) return pid.error();
   pid_ = *pid;
   to_ = std::move(in_write);
@@ -225,6 +237,7 @@ Result<qq::Outcome> InjectSession::inject(const std::function<bool(MessageSink&)
       return write_message(sink);
     }, env, exit_code);
   }
+  if (local_ || local_injector_allowed(root_)) return inject_here(write_message, env, exit_code);
   if (exit_code) *exit_code = -1;
   if (auto s = start(); !s) return s.error();
   broken_ = false;
@@ -246,6 +259,26 @@ Result<qq::Outcome> InjectSession::inject(const std::function<bool(MessageSink&)
   if (exit_code) *exit_code = code;
   if (!wrote && code == 0) return qq::Outcome{false, "unable to write the message to the queue (#4.3.0)"};
   return outcome;
+}
+
+// A single-user instance: queue-inject's own code, here (inject_local.hpp); the
+// codes and texts are those queue-inject -s would have answered.
+Result<qq::Outcome> InjectSession::inject_here(const std::function<bool(MessageSink&)>& write_message,
+                                               const Envelope& env, int* exit_code) {
+  if (!local_) local_ = make_local_injector(root_);
+  Here sink(*local_, local_->begin());
+  const bool wrote = write_message(sink);
+  int code = sink.code();
+  std::string text = "aborted";
+  if (wrote) {
+    code = code == 0 ? local_->finish(serialize_envelope(env)) : code;
+    text = local_->answer_text();
+  } else if (code == 0) {
+    local_->abort();
+    code = qq::envelope_format;
+  }
+  if (exit_code) *exit_code = code;
+  return qq::describe(code, false, text);
 }
 
 }  // namespace quail

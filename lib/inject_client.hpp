@@ -4,6 +4,7 @@
 // for many messages (smtpd); trusts its answers no further than their format.
 #pragma once
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,7 @@
 
 #include "envelope.hpp"
 #include "fd.hpp"
+#include "inject_local.hpp"
 #include "queue_exit.hpp"
 #include "result.hpp"
 
@@ -41,6 +43,8 @@ class MessageSink {
 // message and kept until destruction (EOF ends it cleanly, so it never outlives
 // us by more than its last write). With $QUEUE_PROGRAM set each message runs the
 // filter with inject_message instead: filters speak only the classic protocol.
+// Where an exec would change no ids (inject_local.hpp), queue-inject's code runs
+// in our own process instead, with the same outcomes.
 class InjectSession {
  public:
   explicit InjectSession(std::string root) : root_(std::move(root)) {}
@@ -63,7 +67,10 @@ class InjectSession {
 
  private:
   class Frames;
+  class Here;
   Status start();
+  Result<qq::Outcome> inject_here(const std::function<bool(MessageSink&)>& write_message, const Envelope& env,
+                                  int* exit_code);
   bool add_data(std::string_view bytes);
   bool flush_data();
   bool send_tail(std::string_view tail);
@@ -75,6 +82,7 @@ class InjectSession {
   Fd from_;   // answers: queue-inject's fd 1
   std::string buf_;  // a gap for a D header, then message octets not yet framed
   bool broken_ = false;  // a write to queue-inject failed in this message
+  std::unique_ptr<LocalInjector> local_;  // queue-inject's code in our process, once used
 };
 
 }  // namespace quail

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <utility>
 
 #include "date.hpp"
 #include "fd.hpp"
@@ -83,6 +84,9 @@ void log_set_program(std::string_view name) {
   g_program = name;
   g_sink = Decided::not_yet;
 }
+
+LogAs::LogAs(std::string_view name) : saved_(std::exchange(g_program, std::string(name))) {}
+LogAs::~LogAs() { g_program = std::move(saved_); }
 
 void log_set_timestamps(bool on) { g_timestamps = on; }
 

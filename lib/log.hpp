@@ -24,6 +24,19 @@ struct LogField {
 
 // Sets the name every line starts with (prog=...). Called once by the program's runner.
 void log_set_program(std::string_view name);
+// While it lives, lines carry another program's name and go where ours go: the
+// code of queue-inject that smtpd runs in its own process (lib/inject_local.hpp)
+// logs as queue-inject, as that program would.
+class LogAs {
+ public:
+  explicit LogAs(std::string_view name);
+  ~LogAs();
+  LogAs(const LogAs&) = delete;
+  LogAs& operator=(const LogAs&) = delete;
+
+ private:
+  std::string saved_;
+};
 // Adds ts=<UTC time, microseconds> after level= on lines written to a file
 // descriptor (syslog stamps its own). run_main turns it on; tests leave it off.
 void log_set_timestamps(bool on);

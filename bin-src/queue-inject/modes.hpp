@@ -2,7 +2,10 @@
 // process as qmail-queue; session (-s), many framed messages with one answer line each.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "inject_local.hpp"
 
 namespace quail::queue_inject {
 
@@ -12,8 +15,8 @@ int run_classic(const std::string& root, uint64_t databytes);
 // of the message that could not be read.
 int run_session(const std::string& root, uint64_t databytes);
 
-// queue-inject -s as a whole (the umask, control/databytes, the session) in a
-// process forked by smtpd instead of exec'd (lib/inject_fork.hpp): the exit code.
-int session_process(const std::string& root);
+// queue-inject's session inside the caller's process (lib/inject_local.hpp): smtpd's
+// factory for set_local_injector.
+std::unique_ptr<LocalInjector> local_injector(const std::string& root);
 
 }  // namespace quail::queue_inject

@@ -1,7 +1,7 @@
 // smtpd: one SMTP session on fd 0/1, started by tcpserver (UCSPI environment)
 // or inetd; each accepted message goes to queue-inject. See man/smtpd.8.
 // Trusts the administrator's control files, nothing the client sends.
-#include "inject_fork.hpp"
+#include "inject_local.hpp"
 #include "line_io.hpp"
 #include "log.hpp"
 #include "program.hpp"
@@ -53,6 +53,6 @@ int serve(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  quail::set_injector_entry(&quail::queue_inject::session_process);
+  quail::set_local_injector(&quail::queue_inject::local_injector);
   return quail::run_main("smtpd", {exit_temporary, exit_temporary}, [&] { return serve(argc, argv); });
 }

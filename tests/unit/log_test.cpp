@@ -90,6 +90,31 @@ TEST_CASE("log: an event is one line: prog, level, then the fields in order") {
         "prog=unit-test level=error event=y\n");
 }
 
+TEST_CASE("log: LogAs names another program while it lives, then ours again, on the same fd") {
+  int p[2];
+  REQUIRE(::pipe(p) == 0);
+  quail::log_set_program("smtpd");
+  quail::log_set_fd(p[1]);
+  quail::log_info({{"event", "a"}});
+  {
+    quail::LogAs as("queue-inject");
+    quail::log_info({{"event", "queued"}});
+  }
+  quail::log_info({{"event", "b"}});
+  quail::log_set_fd(2);
+  quail::log_set_program("quail");
+  ::close(p[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(p[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(p[0]);
+  CHECK(out ==
+        "prog=smtpd level=info event=a\n"
+        "prog=queue-inject level=info event=queued\n"
+        "prog=smtpd level=info event=b\n");
+}
+
 namespace {
 
 using quail::LogSink;
