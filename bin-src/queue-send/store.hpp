@@ -91,7 +91,8 @@ class Store {
   int clean_tmp(int64_t max_age_s) const;
 
  private:
-  Status take(const std::string& todo, const std::string& mess, const std::string& msg) const;
+  // todo_fd: the file as load() opened it from todo/.
+  Status take(const std::string& todo, const std::string& mess, const std::string& msg, int todo_fd) const;
   QueueDirs dirs_;
   mutable PoolKeeper pool_;  // what it counts is a cache of pool/, not the store's state
 };
