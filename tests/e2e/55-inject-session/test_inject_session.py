@@ -99,8 +99,9 @@ class Smtpd:
 
 
 def injector_pids(q):
-    """The root's queue-inject processes: exec'd ones, and those smtpd forks in a
-    single-user instance (its binary, named queue-inject: man/smtpd.8)."""
+    """The root's queue-inject processes: exec'd ones, and any process of smtpd's
+    binary named queue-inject (as the fork of an older smtpd was: there must be
+    none now, man/smtpd.8)."""
     found = set(q.pids("queue-inject"))
     for pid in q.pids("smtpd"):
         try:
