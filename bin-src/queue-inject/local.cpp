@@ -52,7 +52,9 @@ class Local : public LocalInjector {
     return guarded([&] {
       if (!msg_) return code_;
       if (int code = msg_->finish(envelope); code != 0) return check(code);
-      return done(0, "K" + msg_->id());
+      std::string answer = "K" + msg_->id();
+      msg_.reset();  // its header copy (up to 64 KiB) need not outlive the message
+      return done(0, std::move(answer));
     });
   }
   void abort() override {
