@@ -68,14 +68,16 @@ TEST_CASE("log: long values are capped at 400 bytes and marked") {
   CHECK(log_quote(ctl).size() == 400 * 4 + 3 + 2);
 }
 
-TEST_CASE("log: an event is one line: prog, level, then the fields in order") {
+namespace {
+
+// What the log functions called by body wrote, with our program named program.
+template <typename F>
+std::string logged_as(const char* program, F body) {
   int p[2];
   REQUIRE(::pipe(p) == 0);
-  quail::log_set_program("unit-test");
+  quail::log_set_program(program);
   quail::log_set_fd(p[1]);
-  quail::log_info({{"event", "queued"}, {"msg", 12345}, {"to", "<a b@c>"}});
-  quail::log_warn({{"event", "x"}, {"reason", "line\nbreak"}});
-  quail::log_error({{"event", "y"}});
+  body();
   quail::log_set_fd(2);
   quail::log_set_program("quail");
   ::close(p[1]);
@@ -84,6 +86,17 @@ TEST_CASE("log: an event is one line: prog, level, then the fields in order") {
   ssize_t n;
   while ((n = ::read(p[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
   ::close(p[0]);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("log: an event is one line: prog, level, then the fields in order") {
+  std::string out = logged_as("unit-test", [] {
+    quail::log_info({{"event", "queued"}, {"msg", 12345}, {"to", "<a b@c>"}});
+    quail::log_warn({{"event", "x"}, {"reason", "line\nbreak"}});
+    quail::log_error({{"event", "y"}});
+  });
   CHECK(out ==
         "prog=unit-test level=info event=queued msg=12345 to=\"<a b@c>\"\n"
         "prog=unit-test level=warn event=x reason=\"line\\x0abreak\"\n"
@@ -91,24 +104,14 @@ TEST_CASE("log: an event is one line: prog, level, then the fields in order") {
 }
 
 TEST_CASE("log: LogAs names another program while it lives, then ours again, on the same fd") {
-  int p[2];
-  REQUIRE(::pipe(p) == 0);
-  quail::log_set_program("smtpd");
-  quail::log_set_fd(p[1]);
-  quail::log_info({{"event", "a"}});
-  {
-    quail::LogAs as("queue-inject");
-    quail::log_info({{"event", "queued"}});
-  }
-  quail::log_info({{"event", "b"}});
-  quail::log_set_fd(2);
-  quail::log_set_program("quail");
-  ::close(p[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(p[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(p[0]);
+  std::string out = logged_as("smtpd", [] {
+    quail::log_info({{"event", "a"}});
+    {
+      quail::LogAs as("queue-inject");
+      quail::log_info({{"event", "queued"}});
+    }
+    quail::log_info({{"event", "b"}});
+  });
   CHECK(out ==
         "prog=smtpd level=info event=a\n"
         "prog=queue-inject level=info event=queued\n"

@@ -186,17 +186,21 @@ class InjectSession(unittest.TestCase):
         self.assertEqual(queued, ids)
         self.assertEqual(q.check().returncode, 0)
 
-    def test_an_exec_d_queue_inject_is_the_program_in_bin(self):
-        q = self.instance()
+    def one_message_through(self, q, exe):
+        """One message through a new smtpd, whose queue-inject must be exe, holding
+        only its pipes (never the client's socket)."""
         s = self.smtpd(q)
         code, text = s.send_message(message(0))
         self.assertEqual(code, 250, text)
         [pid] = self.injectors(q)
-        self.assertEqual(os.readlink("/proc/%d/exe" % pid), self.exec_copy())
+        self.assertEqual(os.readlink("/proc/%d/exe" % pid), exe)
         fds = {int(fd): os.readlink("/proc/%d/fd/%s" % (pid, fd)) for fd in os.listdir("/proc/%d/fd" % pid)}
         self.assertEqual(sorted(fds), [0, 1, 2], fds)
         s.c.quit()
         s.close()
+
+    def test_an_exec_d_queue_inject_is_the_program_in_bin(self):
+        self.one_message_through(self.instance(), self.exec_copy())
 
     @unittest.skipIf(not os.access("/usr/bin/strace", os.X_OK), "strace not installed")
     def test_250_follows_fsync_rename_and_fsync_of_todo(self):
@@ -417,13 +421,7 @@ class InjectInProcess(InjectSession):
         path = q.path("bin", "queue-inject")
         os.unlink(path)
         shutil.copy2(qt.bin_path("queue-inject"), path)
-        s = self.smtpd(q)
-        code, text = s.send_message(message(1))
-        self.assertEqual(code, 250, text)
-        [pid] = self.injectors(q)
-        self.assertEqual(os.readlink("/proc/%d/exe" % pid), path)
-        s.c.quit()
-        s.close()
+        self.one_message_through(q, path)
         self.assertEqual(len(q.queue_entries("todo")), 2)
 
     def test_a_caller_umask_of_077_still_makes_queue_files_0640(self):
