@@ -1,7 +1,11 @@
 // Control file registry and strict readers: see control.hpp and control/README.md.
 #include "control.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <dirent.h>
+#include <fcntl.h>
 #include <type_traits>
 
 #include "address.hpp"
@@ -230,8 +234,67 @@ Result<T> Control::last_good(std::string_view name, const Error& refused, Parse 
 }
 
 
+// smtpd reads ~35 files at each start and most are absent (their defaults): one
+// listing replaces the failed opens, and the rest walk one component, not ROOT's.
+struct Control::Once {
+  bool opened = false;
+  Fd dir;                          // ROOT/control; not valid: every file read by its path
+  bool listed = false;             // names holds the directory's entries, sorted
+  std::vector<std::string> names;
+  std::vector<std::pair<std::string, Result<std::string>>> texts;  // every file read so far
+
+  void open(const std::string& path) {
+    opened = true;
+    int fd;
+    do fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) return;  // each file then gives the error it always gave
+    dir.reset(fd);
+    std::vector<uint64_t> buf(1024);  // 8 KiB, aligned for dirent64
+    for (;;) {
+      ssize_t n = ::getdents64(fd, buf.data(), buf.size() * sizeof buf[0]);
+      if (n < 0) {
+        names.clear();  // unlisted (a directory we may search but not read): open each file
+        return;
+      }
+      if (n == 0) break;
+      const char* p = reinterpret_cast<const char*>(buf.data());
+      for (ssize_t off = 0; off < n;) {
+        const auto* d = reinterpret_cast<const dirent64*>(p + off);
+        names.emplace_back(d->d_name);
+        off += d->d_reclen;
+      }
+    }
+    std::sort(names.begin(), names.end());
+    listed = true;
+  }
+
+  Result<std::string> read(const std::string& dir_path, std::string_view name) {
+    std::string path = dir_path + "/" + std::string(name);
+    if (!opened) open(dir_path);
+    if (!dir.valid()) return read_file(path, max_control_size);
+    std::string_view first = name.substr(0, name.find('/'));
+    if (listed && !std::binary_search(names.begin(), names.end(), first)) {
+      return sys_error(ErrorKind::not_found, "open " + path, ENOENT);
+    }
+    return read_file_at(dir.get(), std::string(name), path, max_control_size);
+  }
+};
+
+Control Control::read_once(std::string root) {
+  Control c(std::move(root));
+  c.once_ = std::make_shared<Once>();
+  return c;
+}
+
 Result<std::string> Control::raw(std::string_view name) const {
-  return read_file(dir_ + "/" + std::string(name), max_control_size);
+  if (!once_) return read_file(dir_ + "/" + std::string(name), max_control_size);
+  for (const auto& [n, text] : once_->texts) {
+    if (n == name) return text;
+  }
+  Result<std::string> text = once_->read(dir_, name);
+  once_->texts.emplace_back(std::string(name), text);
+  return text;
 }
 
 Result<std::string> Control::line(std::string_view name) const {

@@ -3,6 +3,7 @@
 // or an error naming the file and line. Spec: control/README.md, man/quail-control.5.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,7 +46,16 @@ const ControlSpec* control_spec(std::string_view name);
 
 class Control {
  public:
+  // Every read opens ROOT/control/<name> by its path, so it sees the file as it is now.
   explicit Control(std::string root) : dir_(std::move(root) + "/control") {}
+  // For a program that takes its settings once, at its start (smtpd, a process per
+  // connection): at its first read it opens and lists ROOT/control once; a file
+  // absent from that listing gets its default without a system call, a present one
+  // is opened relative to the directory (one path component), and each file is read
+  // once, later reads of it (and of "=me" defaults) getting the same text. So this
+  // object and its copies answer as of their first read: a long-lived program must
+  // not keep one across a reload. Errors and defaults are those of Control(root).
+  static Control read_once(std::string root);
   const std::string& dir() const { return dir_; }
 
   // The first line of a line file, or its default. config error if malformed.
@@ -72,6 +82,8 @@ class Control {
   // The file's contents; not_found when missing.
   Result<std::string> raw(std::string_view name) const;
   std::string dir_;
+  struct Once;  // read_once's directory, listing and texts read, shared by copies
+  std::shared_ptr<Once> once_;
 };
 
 // The last good configuration (man/quail-control.5, "LAST GOOD CONFIGURATION"):

@@ -66,10 +66,17 @@ Result<Fd> open_fd(const std::string& path, int flags, mode_t mode) {
 }
 
 Result<std::string> read_file(const std::string& path, size_t limit) {
-  auto fd = open_fd(path, O_RDONLY);
-  if (!fd) return fd.error();
+  return read_file_at(AT_FDCWD, path, path, limit);
+}
+
+Result<std::string> read_file_at(int dir, const std::string& name, const std::string& shown, size_t limit) {
+  int fd;
+  do fd = ::openat(dir, name.c_str(), O_RDONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) return sys_error(errno == ENOENT ? ErrorKind::not_found : ErrorKind::temporary, "open " + shown);
+  Fd owned(fd);
   std::string out;
-  if (!read_all(fd->get(), out, limit)) return sys_error(ErrorKind::io_read, "read " + path);
+  if (!read_all(owned.get(), out, limit)) return sys_error(ErrorKind::io_read, "read " + shown);
   return out;
 }
 

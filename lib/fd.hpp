@@ -46,6 +46,9 @@ ssize_t read_full(int fd, char* buf, size_t n);
 bool read_all(int fd, std::string& out, size_t limit = SIZE_MAX);
 // Reads a whole file; not_found if it does not exist.
 Result<std::string> read_file(const std::string& path, size_t limit = SIZE_MAX);
+// The same for `name` relative to the directory descriptor dir (AT_FDCWD: the
+// working directory); errors name the file as `shown`.
+Result<std::string> read_file_at(int dir, const std::string& name, const std::string& shown, size_t limit = SIZE_MAX);
 // Opens with O_CLOEXEC; the error names the path.
 Result<Fd> open_fd(const std::string& path, int flags, mode_t mode = 0);
 

@@ -346,8 +346,9 @@ std::string plain_local_part(const std::string& local) {
   return out;
 }
 
-Result<LocalConfig> load_local_config(const std::string& root) {
-  Control control(root);
+Result<LocalConfig> load_local_config(const std::string& root) { return load_local_config(root, Control(root)); }
+
+Result<LocalConfig> load_local_config(const std::string& root, const Control& control) {
   LocalConfig cfg;
   cfg.root = root;
   auto me = control.line("me");

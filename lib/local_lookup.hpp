@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "address.hpp"
+#include "control.hpp"
 #include "passwd_file.hpp"
 #include "result.hpp"
 
@@ -51,6 +52,8 @@ std::string plain_local_part(const std::string& local);
 
 // Reads the control files lookups depend on; config error names the file and line.
 Result<LocalConfig> load_local_config(const std::string& root);
+// The same through the caller's control (smtpd's Control::read_once).
+Result<LocalConfig> load_local_config(const std::string& root, const Control& control);
 // True when mail for domain is delivered on this host.
 bool is_local_domain(const LocalConfig& cfg, const std::string& domain);
 

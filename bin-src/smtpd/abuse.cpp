@@ -15,8 +15,7 @@ int64_t now() { return static_cast<int64_t>(::time(nullptr)); }
 
 bool env_set(const char* name) { return ::getenv(name) != nullptr; }
 
-Result<AbuseConfig> load_config(const std::string& root) {
-  Control ctl(root);
+Result<AbuseConfig> load_config(const Control& ctl) {
   AbuseConfig c;
   std::pair<std::string_view, int64_t*> ints[] = {
       {"greydelay", &c.grey_delay},       {"greywindow", &c.grey_window},
@@ -42,7 +41,7 @@ Result<AbuseConfig> load_config(const std::string& root) {
 }  // namespace
 
 std::optional<RcptVerdict> Abuse::connect() {
-  auto c = load_config(s_.root);
+  auto c = load_config(s_.control);
   if (!c) {
     log_error({{"sid", s_.sid}, {"event", "config"}, {"reason", c.error().reason}});
     return RcptVerdict{421, "4.3.0", "temporary configuration error, try again later", ""};

@@ -30,16 +30,16 @@ enum class Verdict { ok, bad, temporary };
 
 // control/checkpassword's program (a MySQL or LDAP checker), else ours; "" when
 // the control file is malformed (AUTH then fails temporarily).
-std::string checkpassword_path(const std::string& root) {
-  auto named = Control(root).list("checkpassword");
+std::string checkpassword_path(const Settings& s) {
+  auto named = s.control.list("checkpassword");
   if (!named) return "";
-  return named->empty() ? bin_dir(root) + "/checkpassword" : named->front();
+  return named->empty() ? bin_dir(s.root) + "/checkpassword" : named->front();
 }
 
 // Runs checkpassword with the login on fd 3 (written before it runs: it is far
 // below a pipe's capacity, so the write cannot block).
-Verdict check_password(const std::string& root, const SaslLogin& login) {
-  std::string program = checkpassword_path(root);
+Verdict check_password(const Settings& s, const SaslLogin& login) {
+  std::string program = checkpassword_path(s);
   int p[2];
   if (program.empty() || ::pipe2(p, O_CLOEXEC) != 0) return Verdict::temporary;
   Fd r(p[0]), w(p[1]);
@@ -66,7 +66,7 @@ bool Session::sender_owned(const Address& a) const {
 bool Session::auth_offered() const {
   if (!features_.tls && !s_.plaintext_login) return false;
   struct stat st;
-  return ::stat(checkpassword_path(s_.root).c_str(), &st) == 0;
+  return ::stat(checkpassword_path(s_).c_str(), &st) == 0;
 }
 
 std::optional<std::string> Session::auth_line() {
@@ -148,7 +148,7 @@ void Session::on_auth(const SmtpCommand& c) {
     }
   }
   if (!login) return auth_failed(mech, "malformed credentials");
-  Verdict v = check_password(s_.root, *login);
+  Verdict v = check_password(s_, *login);
   if (v == Verdict::temporary) {
     log_warn({{"sid", s_.sid}, {"event", "auth"}, {"result", "defer"}, {"mech", mech}, {"ip", s_.remote_ip}});
     return reply(io_, 454, "4.7.0", "temporary authentication failure, try again later");

@@ -103,7 +103,7 @@ bool MailAuth::refuse_sender(bool relay, const std::string& helo, const std::str
   spool_fd_.reset();
   if (relay) return false;
   if (enabled_ < 0) {
-    auto v = Control(s_.root).integer("authcheck");
+    auto v = s_.control.integer("authcheck");
     if (!v) log_error({{"sid", s_.sid}, {"event", "config"}, {"reason", v.error().reason}});
     enabled_ = v && *v != 0 && start() ? 1 : 0;
   }

@@ -49,7 +49,8 @@ void socket_address(bool peer, std::string& ip, std::string& port) {
 Result<Settings> load_settings(const std::string& root, bool submission) {
   Settings s;
   s.root = root;
-  Control control(root);
+  s.control = Control::read_once(root);
+  const Control& control = s.control;
   auto me = control.line("me");
   if (!me) return me.error();
   s.me = *me;
@@ -72,7 +73,7 @@ Result<Settings> load_settings(const std::string& root, bool submission) {
   auto rcpthosts = control.list("rcpthosts");
   if (!rcpthosts) return rcpthosts.error();
   s.rcpthosts = std::move(*rcpthosts);
-  auto local = load_local_config(root);
+  auto local = load_local_config(root, control);
   if (!local) return local.error();
   s.local = std::move(*local);
   auto srs_key = load_srs_key(root);

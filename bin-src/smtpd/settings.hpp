@@ -19,6 +19,10 @@ namespace quail::smtpd {
 
 struct Settings {
   std::string root;
+  // ROOT/control as this session found it at its start (Control::read_once): the
+  // files read later in the session (authcheck, checkpassword, the abuse limits)
+  // come through it too.
+  Control control{std::string()};
   std::string me;          // control/me: Received lines, 221 and EHLO greetings
   std::string greeting;    // control/smtpgreeting, after "220 "
   uint64_t databytes = 0;  // 0: no limit

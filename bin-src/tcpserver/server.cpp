@@ -13,6 +13,7 @@
 
 #include "log.hpp"
 #include "spawn.hpp"
+#include "spawn_session.hpp"
 
 extern char** environ;
 
@@ -184,12 +185,9 @@ void Server::serve(Fd conn, const Peer& remote) {
   local.ip = *ip;
   local.text = ip_text(*ip);
 
-  SpawnOptions so;
-  so.fd_map = {{0, conn.get()}, {1, conn.get()}};
-  so.env = session_env(remote, local, rule);
-  if (busy()) set_var(so.env, "TCPBUSY", "1");
-  so.set_env = true;
-  auto pid = spawn(argv_, so);
+  std::vector<std::string> env = session_env(remote, local, rule);
+  if (busy()) set_var(env, "TCPBUSY", "1");
+  auto pid = spawn_session(argv_, env, conn.get());
   if (!pid) {
     log_error({{"event", "spawn_failed"}, {"remote", remote.text}, {"reason", pid.error().reason}});
     return;

@@ -293,3 +293,114 @@ TEST_CASE("control: integers at and past INT64_MAX and UINT64_MAX are out of ran
     if (s.kind == quail::ControlKind::integer) CHECK(s.min >= 0);
   }
 }
+
+namespace {
+
+// Every registered file through both readers: the same value, default or error.
+void check_same_as_plain(const std::string& root) {
+  Control plain(root);
+  Control once = Control::read_once(root);
+  for (const auto& spec : quail::control_registry()) {
+    CAPTURE(spec.name);
+    auto a = plain.lines(spec.name);
+    auto b = once.lines(spec.name);
+    REQUIRE(a.ok() == b.ok());
+    if (!a.ok()) {
+      CHECK(a.error().kind == b.error().kind);
+      CHECK(a.error().reason == b.error().reason);
+      continue;
+    }
+    REQUIRE(a->size() == b->size());
+    for (size_t i = 0; i < a->size(); ++i) CHECK((*a)[i].value == (*b)[i].value);
+    if (spec.kind == quail::ControlKind::integer) CHECK(plain.integer(spec.name).ok() == once.integer(spec.name).ok());
+    if (spec.kind == quail::ControlKind::line) {
+      auto la = plain.line(spec.name), lb = once.line(spec.name);
+      REQUIRE(la.ok() == lb.ok());
+      if (la.ok()) CHECK(*la == *lb);
+    }
+  }
+  CHECK(plain.validate_all().ok() == once.validate_all().ok());
+}
+
+}  // namespace
+
+TEST_CASE("control: read_once gives the values, defaults and errors a plain Control gives") {
+  TempRoot root;
+  check_same_as_plain(root.path);  // every file absent: the defaults
+  root.put("me", "mx.example.test\n");
+  root.put("rcpthosts", "Example.TEST\n.example.org\n");
+  root.put("databytes", "5000\n");
+  root.put("maxrcpt", "0\n");            // out of range
+  root.put("locals", "not a domain\n");  // malformed list
+  check_same_as_plain(root.path);
+  Control once = Control::read_once(root.path);
+  CHECK(once.line("smtpgreeting").value() == "mx.example.test");  // "=me"
+  CHECK(once.integer("databytes").value() == 5000);
+  CHECK(once.integer("greydelay").value() == 300);
+  auto bad = once.integer("maxrcpt");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().kind == ErrorKind::config);
+  CHECK(contains(bad.error().reason, root.path + "/control/maxrcpt:1"));
+  auto l = once.list("locals");
+  REQUIRE_FALSE(l.ok());
+  CHECK(contains(l.error().reason, root.path + "/control/locals:1"));
+  CHECK_FALSE(once.validate_all().ok());
+}
+
+TEST_CASE("control: read_once answers as of its first read, a new reader sees the change") {
+  TempRoot root;
+  root.put("me", "mx.example.test\n");
+  Control once = Control::read_once(root.path);
+  CHECK(once.line("me").value() == "mx.example.test");
+  root.put("me", "other.example.test\n");
+  root.put("databytes", "5000\n");  // created after the listing
+  CHECK(once.line("me").value() == "mx.example.test");
+  CHECK(once.line("smtpgreeting").value() == "mx.example.test");
+  CHECK(once.integer("databytes").value() == 52428800);
+  Control copy = once;  // copies share what was read
+  CHECK(copy.line("me").value() == "mx.example.test");
+  Control again = Control::read_once(root.path);
+  CHECK(again.line("me").value() == "other.example.test");
+  CHECK(again.integer("databytes").value() == 5000);
+  CHECK(Control(root.path).line("me").value() == "other.example.test");
+}
+
+TEST_CASE("control: read_once without a control directory gives the defaults, an unreadable file its error") {
+  TempRoot root;
+  std::filesystem::remove(root.path + "/control");
+  Control gone = Control::read_once(root.path);
+  CHECK(gone.line("me").value() == "localhost");
+  CHECK(gone.integer("databytes").value() == 52428800);
+  check_same_as_plain(root.path);
+  std::filesystem::create_directory(root.path + "/control");
+  std::filesystem::create_directory(root.path + "/control/me");  // read(2) gives EISDIR
+  auto r = Control::read_once(root.path).line("me");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::config);
+  check_same_as_plain(root.path);
+}
+
+TEST_CASE("control: read_once lists a directory larger than one read of its entries") {
+  TempRoot root;
+  // ~600 names of ~60 bytes: several getdents64 buffers of 8 KiB.
+  for (int i = 0; i < 600; ++i) root.put("filler-" + std::string(48, 'x') + "-" + std::to_string(i), "");
+  root.put("me", "mx.example.test\n");
+  root.put("timeoutsmtpd", "42\n");
+  root.put("zzz-after", "");
+  Control once = Control::read_once(root.path);
+  CHECK(once.line("me").value() == "mx.example.test");
+  CHECK(once.integer("timeoutsmtpd").value() == 42);
+  CHECK(once.integer("maxrcpt").value() == 1000);
+  check_same_as_plain(root.path);
+}
+
+TEST_CASE("control: read_once follows symbolic links as a plain read does, a dangling one is absent") {
+  TempRoot root;
+  std::ofstream(root.path + "/mailname") << "linked.example.test\n";
+  std::filesystem::create_symlink(root.path + "/mailname", root.path + "/control/me");
+  std::filesystem::create_symlink(root.path + "/nowhere", root.path + "/control/databytes");
+  Control once = Control::read_once(root.path);
+  CHECK(once.line("me").value() == "linked.example.test");
+  CHECK(once.integer("databytes").value() == 52428800);
+  check_same_as_plain(root.path);
+}

@@ -406,6 +406,54 @@ class TcpserverTest(unittest.TestCase):
         ends = self.wait_event(proc, "end")
         self.assertEqual((ends[0]["pid"], ends[0].get("signal")), (str(pid), str(signal.SIGTERM.value)))
 
+    def test_sessions_start_with_no_signal_blocked_and_only_our_ignored_ones_reset(self):
+        # The session's start (clone and exec, spawn_session) resets SIGPIPE,
+        # SIGXFSZ, SIGCHLD, SIGHUP, SIGTERM, SIGINT and SIGALRM; a signal ignored by
+        # whoever started tcpserver (SIGQUIT, SIGUSR1 here) stays ignored, as with
+        # posix_spawn and nohup.
+        def ignore():
+            for sig in (signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGALRM):
+                signal.signal(sig, signal.SIG_IGN)
+        port = qt.free_port()
+        log = os.path.join(self.tmp, "log-signals")
+        r, w = os.pipe()
+        e = dict(os.environ, QUAIL_READY_FD=str(w))
+        with open(log, "wb") as logf:
+            proc = subprocess.Popen([TCPSERVER, "127.0.0.1", str(port), "/bin/sh", "-c",
+                                     "grep -E '^Sig(Blk|Ign)' /proc/$$/status"],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=logf, env=e,
+                                    pass_fds=[w], start_new_session=True, preexec_fn=ignore)
+        self.procs.append((proc, log))
+        os.close(w)
+        try:
+            self.assertTrue(select.select([r], [], [], 10)[0], "tcpserver not ready")
+        finally:
+            os.close(r)
+        fields = dict(l.split(":\t") for l in talk("127.0.0.1", port).decode().splitlines())
+        self.assertEqual(int(fields["SigBlk"], 16), 0)
+        ignored = {n for n in range(1, 65) if int(fields["SigIgn"], 16) >> (n - 1) & 1}
+        self.assertIn(signal.SIGQUIT.value, ignored)
+        self.assertIn(signal.SIGUSR1.value, ignored)
+        for sig in (signal.SIGHUP, signal.SIGALRM, signal.SIGPIPE, signal.SIGXFSZ):
+            self.assertNotIn(sig.value, ignored, sig.name)
+
+    def test_a_program_that_cannot_be_run_is_logged_and_the_server_keeps_serving(self):
+        program = os.path.join(self.tmp, "hello")
+        with open(program, "w") as f:
+            f.write("#!/bin/sh\necho hello\n")
+        os.chmod(program, 0o755)
+        port = qt.free_port()
+        proc = self.start(["127.0.0.1", str(port), program])
+        self.assertEqual(talk("127.0.0.1", port), b"hello\n")
+        os.chmod(program, 0o644)  # exec(2) now fails with EACCES
+        self.assertEqual(talk("127.0.0.1", port), b"")
+        failed = self.wait_event(proc, "spawn_failed")
+        self.assertIn("Permission denied", failed[0]["reason"])
+        os.chmod(program, 0o755)
+        self.assertEqual(talk("127.0.0.1", port), b"hello\n")
+        self.assertIsNone(proc.poll())
+        self.assertEqual(len(self.events(proc, "connect")), 2)
+
     # ------------------------------------------------------------ usage
 
     @unittest.skipUnless(os.geteuid() == 0, "switching ids needs root")
