@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "child.hpp"
+#include "config_cache.hpp"
 #include "identity.hpp"
 #include "local_lookup.hpp"
 #include "log.hpp"
@@ -15,7 +16,7 @@ namespace {
 
 int deliver(const LspawnRequest& r, const std::string& root, const WorkerKey& key) {
   ld::DeliveryRequest req{std::to_string(r.dlv), r.message_length, r.sender, r.recipient};
-  auto cfg = load_local_config(root);  // control/ as it is now, as a child reads it
+  auto cfg = cached_local_config(root);  // control/ as it is now, as a child reads it
   if (!cfg) return ld::report_temporary(req.dlv, req.recipient, cfg.error().reason);
   if (key.error) return ld::report_temporary(req.dlv, req.recipient, *key.error, "4.3.5");
   cfg->srs_key = key.srs;

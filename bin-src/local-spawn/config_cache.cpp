@@ -1,0 +1,88 @@
+// The stat-checked control/ cache: see config_cache.hpp. A process's cache is
+// copied into its forked children with the rest of its memory; it stays right
+// there too, since every use stats the files again.
+#include "config_cache.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <optional>
+#include <sys/stat.h>
+#include <time.h>
+#include <vector>
+
+#include "control.hpp"
+#include "srs_key.hpp"
+
+namespace quail {
+namespace {
+
+long long ns_of(const timespec& t) { return t.tv_sec * 1'000'000'000LL + t.tv_nsec; }
+
+struct Stamp {
+  std::string signature;
+  bool settled = true;  // every file last changed over control_settle_ns ago, every stat answered
+};
+
+// Taken before the read, so a change during the read makes the next stamp differ.
+Stamp stamp_of(const std::vector<std::string>& paths) {
+  Stamp s;
+  long long newest = LLONG_MIN;
+  for (const std::string& path : paths) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      s.signature += errno == ENOENT ? "-;" : "?;";
+      s.settled = s.settled && errno == ENOENT;
+      continue;
+    }
+    for (long long v : {static_cast<long long>(st.st_dev), static_cast<long long>(st.st_ino),
+                        static_cast<long long>(st.st_size), ns_of(st.st_mtim), ns_of(st.st_ctim)}) {
+      s.signature += std::to_string(v) + ",";
+    }
+    s.signature += ";";
+    newest = std::max({newest, ns_of(st.st_mtim), ns_of(st.st_ctim)});
+  }
+  timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  s.settled = s.settled && newest < ns_of(now) - control_settle_ns;
+  return s;
+}
+
+template <typename T>
+struct Cached {
+  std::string root;
+  std::string signature;
+  std::optional<T> value;
+};
+
+template <typename T, typename Load>
+Result<T> cached(Cached<T>& c, const std::string& root, const std::vector<std::string>& paths, Load load) {
+  Stamp s = stamp_of(paths);
+  if (c.value && c.root == root && c.signature == s.signature) return *c.value;
+  c.value.reset();
+  Result<T> v = load(root);
+  if (v && s.settled) {
+    c.root = root;
+    c.signature = std::move(s.signature);
+    c.value = *v;
+  }
+  return v;
+}
+
+}  // namespace
+
+Result<LocalConfig> cached_local_config(const std::string& root) {
+  static Cached<LocalConfig> cache;
+  const std::string dir = Control(root).dir();
+  return cached(cache, root,
+                {dir + "/me", dir + "/locals", dir + "/virtualdomains", dir + "/system", dir + "/minuid", dir,
+                 control_snapshot_path(root)},
+                load_local_config);
+}
+
+Result<std::shared_ptr<const ListSecret>> cached_srs_key(const std::string& root) {
+  static Cached<std::shared_ptr<const ListSecret>> cache;
+  return cached(cache, root, {srs_key_path(root)}, load_srs_key);
+}
+
+}  // namespace quail
