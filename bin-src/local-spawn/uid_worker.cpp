@@ -22,9 +22,11 @@ int deliver(const LspawnRequest& r, const std::string& root, const WorkerKey& ke
   cfg->srs_key = key.srs;
   // The server routed by the tables; a login or table that changed since (or a
   // bug) must not make this user deliver someone else's mail: the same lookup a
-  // child makes before it becomes its user, made again as this user.
+  // child makes before it becomes its user, made again as this user -- and
+  // the one the delivery then follows, not looked up a second time here.
   std::string why;
-  auto id = delivery_identity(*cfg, r.recipient, why);
+  std::optional<std::optional<LocalTarget>> target;
+  auto id = delivery_identity(*cfg, r.recipient, why, &target);
   if (!id) return ld::report_temporary(req.dlv, req.recipient, why, "4.3.0");
   if (id->uid != ::getuid() || id->gid != ::getgid()) {
     return ld::report_temporary(req.dlv, req.recipient, "the recipient's user changed while it was routed", "4.3.0");
@@ -32,7 +34,7 @@ int deliver(const LspawnRequest& r, const std::string& root, const WorkerKey& ke
   // No alias \user item is delivered by this user: each must be its login's
   // own outcome, which only a forked child delivers (an empty map defers them).
   ld::SelfOutcomes none;
-  return ld::run_delivery(req, &*cfg, &none);
+  return ld::run_delivery(req, &*cfg, &none, target ? &*target : nullptr);
 }
 
 }  // namespace
