@@ -19,28 +19,32 @@ namespace {
 
 long long ns_of(const timespec& t) { return t.tv_sec * 1'000'000'000LL + t.tv_nsec; }
 
+// One file's stat as compared; all zero (size -1) when it is missing.
+struct FileStat {
+  long long dev = 0, ino = 0, size = -1, mtime = 0, ctime = 0;
+  bool operator==(const FileStat&) const = default;
+};
+
 struct Stamp {
-  std::string signature;
+  std::vector<FileStat> signature;
   bool settled = true;  // every file last changed over control_settle_ns ago, every stat answered
 };
 
 // Taken before the read, so a change during the read makes the next stamp differ.
 Stamp stamp_of(const std::vector<std::string>& paths) {
   Stamp s;
+  s.signature.reserve(paths.size());
   long long newest = LLONG_MIN;
   for (const std::string& path : paths) {
     struct stat st;
+    FileStat& f = s.signature.emplace_back();
     if (::stat(path.c_str(), &st) != 0) {
-      s.signature += errno == ENOENT ? "-;" : "?;";
-      s.settled = s.settled && errno == ENOENT;
+      s.settled = s.settled && errno == ENOENT;  // anything else: not kept, read again next time
       continue;
     }
-    for (long long v : {static_cast<long long>(st.st_dev), static_cast<long long>(st.st_ino),
-                        static_cast<long long>(st.st_size), ns_of(st.st_mtim), ns_of(st.st_ctim)}) {
-      s.signature += std::to_string(v) + ",";
-    }
-    s.signature += ";";
-    newest = std::max({newest, ns_of(st.st_mtim), ns_of(st.st_ctim)});
+    f = {static_cast<long long>(st.st_dev), static_cast<long long>(st.st_ino), static_cast<long long>(st.st_size),
+         ns_of(st.st_mtim), ns_of(st.st_ctim)};
+    newest = std::max({newest, f.mtime, f.ctime});
   }
   timespec now;
   ::clock_gettime(CLOCK_REALTIME, &now);
@@ -51,7 +55,7 @@ Stamp stamp_of(const std::vector<std::string>& paths) {
 template <typename T>
 struct Cached {
   std::string root;
-  std::string signature;
+  std::vector<FileStat> signature;
   std::optional<T> value;
 };
 
@@ -73,16 +77,26 @@ Result<T> cached(Cached<T>& c, const std::string& root, const std::vector<std::s
 
 Result<LocalConfig> cached_local_config(const std::string& root) {
   static Cached<LocalConfig> cache;
-  const std::string dir = Control(root).dir();
-  return cached(cache, root,
-                {dir + "/me", dir + "/locals", dir + "/virtualdomains", dir + "/system", dir + "/minuid", dir,
-                 control_snapshot_path(root)},
-                load_local_config);
+  static std::string paths_root;
+  static std::vector<std::string> paths;
+  if (paths.empty() || paths_root != root) {
+    const std::string dir = Control(root).dir();
+    paths = {dir + "/me", dir + "/locals", dir + "/virtualdomains", dir + "/system", dir + "/minuid",
+             control_snapshot_path(root)};
+    paths_root = root;
+  }
+  return cached(cache, root, paths, load_local_config);
 }
 
 Result<std::shared_ptr<const ListSecret>> cached_srs_key(const std::string& root) {
   static Cached<std::shared_ptr<const ListSecret>> cache;
-  return cached(cache, root, {srs_key_path(root)}, load_srs_key);
+  static std::string paths_root;
+  static std::vector<std::string> paths;
+  if (paths.empty() || paths_root != root) {
+    paths = {srs_key_path(root)};
+    paths_root = root;
+  }
+  return cached(cache, root, paths, load_srs_key);
 }
 
 }  // namespace quail

@@ -21,10 +21,11 @@ class ListSecret;
 inline constexpr long long control_settle_ns = 2'000'000'000LL;
 
 // load_local_config(root), read again when control/me, locals, virtualdomains,
-// system or minuid, the control/ directory (a file created, removed or
-// replaced) or the last good snapshot (run/control.good) differs from its stat
-// before the last read (device, inode, size, mtime, ctime), or when that read
-// was within control_settle_ns of a change of one of them. An error is never kept.
+// system or minuid (every file it reads; a file created, removed or replaced
+// changes its stat too) or the last good snapshot (run/control.good) differs
+// from its stat before the last read (device, inode, size, mtime, ctime), or
+// when that read was within control_settle_ns of a change of one of them. An
+// error is never kept.
 Result<LocalConfig> cached_local_config(const std::string& root);
 
 // load_srs_key(root), on the same terms (control/srs/key).
