@@ -73,10 +73,13 @@ Result<T> cached(Cached<T>& c, const std::string& root, const std::vector<std::s
   return v;
 }
 
+Cached<LocalConfig> config_cache;
+Cached<std::shared_ptr<const ListSecret>> key_cache;
+
 }  // namespace
 
 Result<LocalConfig> cached_local_config(const std::string& root) {
-  static Cached<LocalConfig> cache;
+  Cached<LocalConfig>& cache = config_cache;
   static std::string paths_root;
   static std::vector<std::string> paths;
   if (paths.empty() || paths_root != root) {
@@ -89,7 +92,7 @@ Result<LocalConfig> cached_local_config(const std::string& root) {
 }
 
 Result<std::shared_ptr<const ListSecret>> cached_srs_key(const std::string& root) {
-  static Cached<std::shared_ptr<const ListSecret>> cache;
+  Cached<std::shared_ptr<const ListSecret>>& cache = key_cache;
   static std::string paths_root;
   static std::vector<std::string> paths;
   if (paths.empty() || paths_root != root) {
@@ -97,6 +100,11 @@ Result<std::shared_ptr<const ListSecret>> cached_srs_key(const std::string& root
     paths_root = root;
   }
   return cached(cache, root, paths, load_srs_key);
+}
+
+void forget_cached_control() {
+  config_cache.value.reset();
+  key_cache.value.reset();
 }
 
 }  // namespace quail

@@ -31,4 +31,9 @@ Result<LocalConfig> cached_local_config(const std::string& root);
 // load_srs_key(root), on the same terms (control/srs/key).
 Result<std::shared_ptr<const ListSecret>> cached_srs_key(const std::string& root);
 
+// Drops what this process keeps (a worker that has just become its user: it
+// reads control/ as that user, as a fresh child would, not the copy its root
+// parent read); the next call reads the files.
+void forget_cached_control();
+
 }  // namespace quail
