@@ -6,12 +6,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <linux/magic.h>
 #include <optional>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <vector>
 
 #include "control.hpp"
+#include "durable.hpp"
 #include "srs_key.hpp"
 
 namespace quail {
@@ -59,8 +62,25 @@ struct Cached {
   std::optional<T> value;
 };
 
+// Whether a stat of a file under dir tells a change as an open would: not on a
+// network or FUSE filesystem, where a stat may come from the client's attribute
+// cache (NFS: up to acregmax) while an open revalidates. Asked once per process.
+bool stat_sees_changes(const std::string& dir) {
+  struct statfs fs;
+  if (::statfs(dir.c_str(), &fs) != 0) return false;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case NFS_SUPER_MAGIC: case SMB_SUPER_MAGIC: case CIFS_SUPER_MAGIC: case SMB2_SUPER_MAGIC:
+    case FUSE_SUPER_MAGIC: case CEPH_SUPER_MAGIC: case AFS_SUPER_MAGIC: case AFS_FS_MAGIC:
+    case CODA_SUPER_MAGIC: case V9FS_MAGIC: case OCFS2_SUPER_MAGIC:
+      return false;
+    default:
+      return true;
+  }
+}
+
 template <typename T, typename Load>
-Result<T> cached(Cached<T>& c, const std::string& root, const std::vector<std::string>& paths, Load load) {
+Result<T> cached(Cached<T>& c, const std::string& root, const std::vector<std::string>& paths, bool keep, Load load) {
+  if (!keep) return load(root);  // read every time, as without the cache
   Stamp s = stamp_of(paths);
   if (c.value && c.root == root && c.signature == s.signature) return *c.value;
   c.value.reset();
@@ -82,24 +102,28 @@ Result<LocalConfig> cached_local_config(const std::string& root) {
   Cached<LocalConfig>& cache = config_cache;
   static std::string paths_root;
   static std::vector<std::string> paths;
+  static bool keep = false;
   if (paths.empty() || paths_root != root) {
     const std::string dir = Control(root).dir();
     paths = {dir + "/me", dir + "/locals", dir + "/virtualdomains", dir + "/system", dir + "/minuid",
              control_snapshot_path(root)};
     paths_root = root;
+    keep = stat_sees_changes(dir) && stat_sees_changes(dir_of(control_snapshot_path(root)));
   }
-  return cached(cache, root, paths, load_local_config);
+  return cached(cache, root, paths, keep, load_local_config);
 }
 
 Result<std::shared_ptr<const ListSecret>> cached_srs_key(const std::string& root) {
   Cached<std::shared_ptr<const ListSecret>>& cache = key_cache;
   static std::string paths_root;
   static std::vector<std::string> paths;
+  static bool keep = false;
   if (paths.empty() || paths_root != root) {
     paths = {srs_key_path(root)};
     paths_root = root;
+    keep = stat_sees_changes(dir_of(srs_key_path(root)));
   }
-  return cached(cache, root, paths, load_srs_key);
+  return cached(cache, root, paths, keep, load_srs_key);
 }
 
 void forget_cached_control() {

@@ -25,7 +25,8 @@ inline constexpr long long control_settle_ns = 2'000'000'000LL;
 // changes its stat too) or the last good snapshot (run/control.good) differs
 // from its stat before the last read (device, inode, size, mtime, ctime), or
 // when that read was within control_settle_ns of a change of one of them. An
-// error is never kept.
+// error is never kept; nothing is kept where control/ is on a network or FUSE
+// filesystem (a stat there may come from an attribute cache).
 Result<LocalConfig> cached_local_config(const std::string& root);
 
 // load_srs_key(root), on the same terms (control/srs/key).
