@@ -527,11 +527,26 @@ class SystemInstall(unittest.TestCase, DeliveryChildChecks):
 
     def test_a_domain_added_to_locals_after_up_delivers_as_the_login(self):
         # queue-send routes by the locals it read at start or at its last SIGHUP
-        # (queue-send(8)); local-spawn needs none: each delivery reads control/ afresh.
+        # (queue-send(8)); local-spawn needs none: its server and workers keep
+        # control/ and read it again when a stat of a file changed. The hard
+        # case: the server and a worker of the login have kept the file, and
+        # an edit in place keeps its inode and size.
         new = os.path.join(self.pw.pw_dir, "Maildir", "new")
+        path = self.q.path("control", "locals")
+        with open(path, "a") as f:
+            f.write("zzzz.sys.test\n")
+        qt.wait_for(lambda: os.stat(path).st_ctime < time.time() - 2.5, 10, "control/ to settle", interval=0.1)
         before = set(os.listdir(new))
-        with open(self.q.path("control", "locals"), "a") as f:
-            f.write("late.sys.test\n")
+        for i in range(3):
+            self.send(28 + i, self.pw)
+        qt.wait_for(lambda: len(set(os.listdir(new)) - before) == 3, 30, "deliveries with control/ kept")
+        before = set(os.listdir(new))
+        st = os.stat(path)
+        with open(path, "r+") as f:
+            text = f.read()
+            f.seek(0)
+            f.write(text.replace("zzzz.sys.test\n", "late.sys.test\n"))
+        self.assertEqual((os.stat(path).st_ino, os.stat(path).st_size), (st.st_ino, st.st_size))
         scheduler = self.q.pids("queue-send")
         self.assertEqual(len(scheduler), 1)
 
