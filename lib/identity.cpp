@@ -48,13 +48,15 @@ bool become_with_groups(const Identity& id, const std::vector<gid_t>& groups) {
   return ::setuid(0) != 0 && ::getuid() == id.uid && ::geteuid() == id.uid;
 }
 
-std::optional<Identity> delivery_identity(const LocalConfig& cfg, const std::string& recipient, std::string& why) {
+std::optional<Identity> delivery_identity(const LocalConfig& cfg, const std::string& recipient, std::string& why,
+                                          std::optional<std::optional<LocalTarget>>* looked_up) {
   if (auto addr = parse_address(recipient)) {
     auto target = lookup_local(cfg, *addr);
     if (!target) {
       why = target.error().reason;
       return std::nullopt;
     }
+    if (looked_up) *looked_up = *target;
     if (target->has_value() && (*target)->kind == TargetKind::system_user) {
       const auto& t = **target;
       return Identity{t.uid, t.gid, login_of(t.uid)};

@@ -32,6 +32,9 @@ bool become_with_groups(const Identity& id, const std::vector<gid_t>& groups);
 // delivery): a system user's own ids; for virtual users, aliases, postmaster
 // and unknown or malformed recipients (local-deliver refuses those itself), the
 // owner of ROOT/mail. nullopt with why set when a table or ROOT/mail cannot be read.
-std::optional<Identity> delivery_identity(const LocalConfig& cfg, const std::string& recipient, std::string& why);
+// looked_up, when given, receives the recipient's lookup when one was made (a
+// well-formed address), for a caller that delivers with it as the same user.
+std::optional<Identity> delivery_identity(const LocalConfig& cfg, const std::string& recipient, std::string& why,
+                                          std::optional<std::optional<LocalTarget>>* looked_up = nullptr);
 
 }  // namespace quail

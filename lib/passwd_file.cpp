@@ -179,9 +179,37 @@ Result<PasswdFile> PasswdFile::read(const std::string& path) {
   return read_fd(fd->get(), path, ignored);
 }
 
+const PasswdFile::Index* PasswdFile::index() const {
+  if (index_) return index_.get();
+  if (++lookups_ < 2) return nullptr;
+  auto index = std::make_shared<Index>();
+  each_line(text_, [&](std::string_view line, size_t) {
+    Fields f;
+    if (classify(line, f) != PasswdLine::entry) return false;
+    size_t offset = static_cast<size_t>(line.data() - text_.data());
+    index->by_uid.emplace(f.uid, offset);  // the first line of a uid or name stays
+    index->by_name.emplace(std::string(f.f[0]), offset);
+    return false;
+  });
+  index_ = std::move(index);
+  return index_.get();
+}
+
+std::optional<PasswdEntry> PasswdFile::entry_at(size_t offset) const {
+  std::string_view line = std::string_view(text_).substr(offset);
+  line = line.substr(0, line.find('\n'));
+  Fields f;
+  if (classify(line, f) != PasswdLine::entry) return std::nullopt;
+  return to_entry(f);
+}
+
 std::optional<PasswdEntry> PasswdFile::by_name(std::string_view name) const {
   std::optional<PasswdEntry> found;
   if (name.empty()) return found;
+  if (const Index* ix = index()) {
+    auto it = ix->by_name.find(std::string(name));
+    return it == ix->by_name.end() ? found : entry_at(it->second);
+  }
   each_line(text_, [&](std::string_view line, size_t) {
     // Only a line that starts with "name:" is parsed at all.
     if (line.size() <= name.size() || line[name.size()] != ':' || line.compare(0, name.size(), name) != 0) {
@@ -197,6 +225,10 @@ std::optional<PasswdEntry> PasswdFile::by_name(std::string_view name) const {
 
 std::optional<PasswdEntry> PasswdFile::by_uid(uid_t uid) const {
   std::optional<PasswdEntry> found;
+  if (const Index* ix = index()) {
+    auto it = ix->by_uid.find(static_cast<uint32_t>(uid));
+    return it == ix->by_uid.end() ? found : entry_at(it->second);
+  }
   each_line(text_, [&](std::string_view line, size_t) {
     Fields f;
     if (classify(line, f) != PasswdLine::entry || f.uid != uid) return false;

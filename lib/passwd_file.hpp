@@ -5,10 +5,12 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <unordered_map>
 #include <vector>
 
 #include "result.hpp"
@@ -44,6 +46,10 @@ bool parse_id(std::string_view s, uint32_t& out);
 
 // The text of one passwd file. Lookups scan it without allocating per line;
 // the first well-formed line for a name or uid wins, as in glibc's files module.
+// From its second lookup on, a file answers from an index of those first lines
+// (built by one scan): a process that keeps the file (local-spawn's server and
+// workers, two lookups per delivery) does not parse every line of a big file
+// for each uid, and one that looks up once (smtpd's RCPT) never builds it.
 class PasswdFile {
  public:
   explicit PasswdFile(std::string text) : text_(std::move(text)) {}
@@ -59,7 +65,15 @@ class PasswdFile {
   std::vector<size_t> malformed_lines() const;
 
  private:
+  struct Index {
+    std::unordered_map<uint32_t, size_t> by_uid;       // uid -> offset of its first entry line
+    std::unordered_map<std::string, size_t> by_name;   // login -> the same
+  };
+  const Index* index() const;  // null until the second lookup
+  std::optional<PasswdEntry> entry_at(size_t offset) const;
   std::string text_;
+  mutable std::shared_ptr<const Index> index_;
+  mutable unsigned lookups_ = 0;
 };
 
 // Lookups in the file at path, kept in memory for the process and read again

@@ -45,7 +45,8 @@ int report(std::string_view dlv, std::string_view recipient, const Step& s) {
   return exit_temporary;
 }
 
-Step deliver_one(const DeliveryRequest& req, const LocalConfig* given, const SelfOutcomes* selves) {
+Step deliver_one(const DeliveryRequest& req, const LocalConfig* given, const SelfOutcomes* selves,
+                 const std::optional<LocalTarget>* looked_up) {
   Context ctx;
   ctx.dlv = req.dlv;
   ctx.root = given ? given->root : resolve_root(nullptr);
@@ -77,7 +78,7 @@ Step deliver_one(const DeliveryRequest& req, const LocalConfig* given, const Sel
 
   // An SRS0 address is no mailbox: a bounce to a forward we made, going home.
   if (auto srs = deliver_srs(ctx)) return *srs;
-  auto target = lookup_local(ctx.cfg, ctx.rcpt);
+  auto target = looked_up ? Result<std::optional<LocalTarget>>(*looked_up) : lookup_local(ctx.cfg, ctx.rcpt);
   if (!target) return temporary(target.error());
   if (!*target) {
     // Found as root and gone as the login (which may not read the home table):
@@ -92,8 +93,9 @@ Step deliver_one(const DeliveryRequest& req, const LocalConfig* given, const Sel
 
 }  // namespace
 
-int run_delivery(const DeliveryRequest& req, const LocalConfig* cfg, const SelfOutcomes* selves) {
-  return report(req.dlv, req.recipient, deliver_one(req, cfg, selves));
+int run_delivery(const DeliveryRequest& req, const LocalConfig* cfg, const SelfOutcomes* selves,
+                 const std::optional<LocalTarget>* looked_up) {
+  return report(req.dlv, req.recipient, deliver_one(req, cfg, selves, looked_up));
 }
 
 Result<std::vector<LocalTarget>> alias_system_users(const DeliveryRequest& req, const LocalConfig& cfg) {

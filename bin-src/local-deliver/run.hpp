@@ -24,8 +24,11 @@ struct DeliveryRequest {
 // delivery trouble). cfg, when given, is control/ as read by the caller for this
 // delivery; otherwise the control files under $QUAIL_ROOT are read here.
 // selves: the alias `\user` items already delivered as their users (see
-// alias_system_users), or null.
-int run_delivery(const DeliveryRequest& req, const LocalConfig* cfg = nullptr, const SelfOutcomes* selves = nullptr);
+// alias_system_users), or null. looked_up: req.recipient's lookup_local with
+// cfg, made a moment ago by this process as the user it delivers as (a worker
+// checking its identity), used instead of a second one; null: looked up here.
+int run_delivery(const DeliveryRequest& req, const LocalConfig* cfg = nullptr, const SelfOutcomes* selves = nullptr,
+                 const std::optional<LocalTarget>* looked_up = nullptr);
 
 // The system users named by `\user` items of the alias req.recipient is, each
 // once: their own Maildir takes the message as that user, before the rest of the

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config_cache.hpp"
 #include "fd.hpp"
 #include "identity.hpp"
 #include "local_lookup.hpp"
@@ -62,11 +63,11 @@ ld::Step deliver_as_user(const ld::DeliveryRequest& req, const LocalConfig& cfg,
 int deliver(const LspawnRequest& r, const std::string& root, bool switching_users) {
   ld::DeliveryRequest req{std::to_string(r.dlv), r.message_length, r.sender, r.recipient};
   // control/ as it is now: a user or domain added since local-spawn started counts.
-  auto cfg = load_local_config(root);
+  auto cfg = cached_local_config(root);
   if (!cfg) return ld::report_temporary(req.dlv, req.recipient, cfg.error().reason);
   // Read here, as root, before the child becomes the recipient: the key stays
   // readable only by smtpd's user (man/mailauth.8, "Forwarding (SRS)").
-  auto srs_key = load_srs_key(root);
+  auto srs_key = cached_srs_key(root);
   if (!srs_key) return ld::report_temporary(req.dlv, req.recipient, srs_key.error().reason, "4.3.5");
   cfg->srs_key = std::move(*srs_key);
   ld::SelfOutcomes selves;

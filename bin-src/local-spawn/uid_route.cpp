@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "address.hpp"
+#include "config_cache.hpp"
 #include "forward_file.hpp"
 #include "group_file.hpp"
 #include "local_lookup.hpp"
@@ -37,7 +38,7 @@ bool names_a_login(const LocalTarget& alias) {
 }  // namespace
 
 std::optional<Identity> worker_identity(const std::string& root, const std::string& recipient) {
-  auto cfg = load_local_config(root);
+  auto cfg = cached_local_config(root);
   if (!cfg) return std::nullopt;
   // The table smtpd validates with, not the homes: the server never lists or
   // opens a user's files (a child as root would; it takes what the table cannot say).

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "child.hpp"
+#include "config_cache.hpp"
 #include "delivery_terms.hpp"
 #include "fd.hpp"
 #include "local_lookup.hpp"
@@ -87,6 +88,7 @@ void run_delivery_worker(const WorkerSpec& spec) {
     log_error({{"event", "fatal"}, {"reason", "unable to switch to uid " + std::to_string(spec.who->uid)}});
     _exit(111);
   }
+  forget_cached_control();  // the server's copy, read as root: this worker reads its own
   for (int served = 0; served < worker_deliveries; ++served) {
     Fd msg;
     auto req = recv_request(ctl, msg);

@@ -1,6 +1,7 @@
 // libFuzzer harness for lib/passwd_file: a lookup finds exactly the first
 // well-formed line for a name or uid; a malformed line never answers one; every
-// entry reads back from its own text unchanged.
+// entry reads back from its own text unchanged; a file's first lookup (a scan)
+// and its later ones (its index) agree.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -38,6 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto first_uid = std::find_if(entries.begin(), entries.end(), [&](const auto& x) { return x.uid == e.uid; });
     require(file.by_name(e.name) == *first_name);
     require(file.by_uid(e.uid) == *first_uid);
+    require(quail::PasswdFile(text).by_uid(e.uid) == *first_uid);  // a fresh file scans
+    require(quail::PasswdFile(text).by_name(e.name) == *first_name);
   }
   // Whatever a line seems to name, a lookup answers only with a real entry.
   size_t lines = 0, malformed = 0, ok = 0;

@@ -73,6 +73,41 @@ TEST_CASE("passwd: entries by name and uid, the first well-formed line wins") {
   CHECK(f.malformed_lines().empty());
 }
 
+TEST_CASE("passwd: from the second lookup on, a file answers from its index exactly as its scan does") {
+  // The first lookup of a PasswdFile scans; later ones use the index that the
+  // second builds. Each answer of a warmed file is compared with a fresh file's.
+  const std::string texts[] = {
+      sample,
+      "alice:x:1000:1000::/home/bad\nalice:x:1001:1001::/home/alice:/bin/sh\nbob:x:1001:5::/home/bob:/bin/sh\n",
+      "+alice:x:7:7::/:\nalice:x:1000:1000::home/rel:/bin/sh\nalice:x:8:8::/a:/bin/sh\nalice:x:9:9::/b:/bin/sh",
+      "",
+  };
+  const std::string names[] = {"alice", "bob", "root", "nohome", "last", "ali", "alice:x", "", "+alice", "Alice"};
+  const uid_t uids[] = {0, 1, 5, 7, 8, 9, 1000, 1001, 1002, 1999, 4242};
+  for (const auto& text : texts) {
+    CAPTURE(text);
+    PasswdFile warmed(text);
+    (void)warmed.by_uid(4242);
+    (void)warmed.by_name("nobody-at-all");
+    for (int pass = 0; pass < 2; ++pass) {
+      for (const auto& name : names) {
+        CAPTURE(name);
+        CHECK(warmed.by_name(name) == PasswdFile(text).by_name(name));
+      }
+      for (uid_t uid : uids) {
+        CAPTURE(uid);
+        CHECK(warmed.by_uid(uid) == PasswdFile(text).by_uid(uid));
+      }
+    }
+  }
+  PasswdFile f(sample);
+  (void)f.by_uid(0);
+  CHECK(f.by_uid(1999)->gecos == "second alice");  // from the index now
+  CHECK(f.by_name("alice")->uid == 1000);
+  CHECK(f.by_uid(1002)->name == "last");
+  CHECK(!f.by_uid(4242));
+}
+
 TEST_CASE("passwd: NIS compat lines, comments and blank lines are ignored, not malformed") {
   PasswdFile f("+bob:x:5:5::/home/bob:/bin/sh\n-carol\n#x:x:1:1::/:\n   \n\t\n+\n");
   CHECK(!f.by_name("bob"));

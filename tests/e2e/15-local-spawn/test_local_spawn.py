@@ -318,6 +318,43 @@ class SingleUser(unittest.TestCase, DeliveryChildChecks):
         self.sendmail(20, carol)
         qt.wait_for(lambda: self.q.maildir_count(carol), 30, "mail for a user added after up")
 
+    def test_a_control_file_edited_in_place_counts_for_the_next_delivery(self):
+        # local-spawn keeps control/ between deliveries and reads a file again when
+        # its stat changed (man/local-spawn.8, "Workers"). The hard case: an edit
+        # that keeps the file's inode and size, after the kept copy has served.
+        path = self.q.path("control", "virtualdomains")
+        with open(path) as f:
+            old = f.read()
+        with open(path, "w") as f:
+            f.write(old + "zzzz.test\n")
+        # A copy is kept only once the files are 2 s older than their last change.
+        qt.wait_for(lambda: os.stat(path).st_ctime < time.time() - 2.5, 10, "control/ to settle", interval=0.1)
+        frank = "frank@" + DOMAIN
+        self.q.add_user(frank)
+        for i in range(4):
+            self.sendmail(60 + i, frank)
+        qt.wait_for(lambda: self.q.maildir_count(frank) == 4, 30, "deliveries with control/ kept")
+        st = os.stat(path)
+        with open(path, "r+") as f:
+            f.write(old + "late.test\n")
+        after = os.stat(path)
+        self.assertEqual((after.st_ino, after.st_size), (st.st_ino, st.st_size))
+        try:
+            erin = "erin@late.test"
+            self.q.add_user(erin)
+            scheduler = self.q.pids("queue-send")[0]
+            reloads = lambda: len([e for e in self.q.log_lines("queue-send") if e.get("event") == "reload"])  # noqa: E731
+            seen = reloads()
+            os.kill(scheduler, signal.SIGHUP)  # queue-send routes by its own copy; local-spawn is not told
+            qt.wait_for(lambda: reloads() > seen, 10, "queue-send to reload")
+            self.sendmail(70, erin)
+            qt.wait_for(lambda: self.q.maildir_count(erin), 30, "mail at a domain edited into virtualdomains")
+            failed = [e for e in self.delivery_events(self.q, erin) if e["result"] != "delivered"]
+            self.assertEqual(failed, [])
+        finally:
+            with open(path, "w") as f:
+                f.write(old)
+
 
 class DownLeavesNothing(unittest.TestCase):
     def test_quail_down_leaves_no_process(self):
@@ -490,11 +527,26 @@ class SystemInstall(unittest.TestCase, DeliveryChildChecks):
 
     def test_a_domain_added_to_locals_after_up_delivers_as_the_login(self):
         # queue-send routes by the locals it read at start or at its last SIGHUP
-        # (queue-send(8)); local-spawn needs none: each delivery reads control/ afresh.
+        # (queue-send(8)); local-spawn needs none: its server and workers keep
+        # control/ and read it again when a stat of a file changed. The hard
+        # case: the server and a worker of the login have kept the file, and
+        # an edit in place keeps its inode and size.
         new = os.path.join(self.pw.pw_dir, "Maildir", "new")
+        path = self.q.path("control", "locals")
+        with open(path, "a") as f:
+            f.write("zzzz.sys.test\n")
+        qt.wait_for(lambda: os.stat(path).st_ctime < time.time() - 2.5, 10, "control/ to settle", interval=0.1)
         before = set(os.listdir(new))
-        with open(self.q.path("control", "locals"), "a") as f:
-            f.write("late.sys.test\n")
+        for i in range(3):
+            self.send(28 + i, self.pw)
+        qt.wait_for(lambda: len(set(os.listdir(new)) - before) == 3, 30, "deliveries with control/ kept")
+        before = set(os.listdir(new))
+        st = os.stat(path)
+        with open(path, "r+") as f:
+            text = f.read()
+            f.seek(0)
+            f.write(text.replace("zzzz.sys.test\n", "late.sys.test\n"))
+        self.assertEqual((os.stat(path).st_ino, os.stat(path).st_size), (st.st_ino, st.st_size))
         scheduler = self.q.pids("queue-send")
         self.assertEqual(len(scheduler), 1)
 
