@@ -110,7 +110,7 @@ Result<LocalConfig> cached_local_config(const std::string& root) {
     paths_root = root;
     keep = stat_sees_changes(dir) && stat_sees_changes(dir_of(control_snapshot_path(root)));
   }
-  return cached(cache, root, paths, keep, load_local_config);
+  return cached(cache, root, paths, keep, [](const std::string& r) { return load_local_config(r); });
 }
 
 Result<std::shared_ptr<const ListSecret>> cached_srs_key(const std::string& root) {
