@@ -23,7 +23,6 @@ import sys
 sys.dont_write_bytecode = True
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -41,14 +40,7 @@ def start(root, tcpserver, smtpd, out):
     p = subprocess.Popen(["perf", "stat", "-x,", "-e", "task-clock", "-o", out, tcpserver, "-c", "10",
                           "127.0.0.1", str(port), smtpd], env=dict(os.environ, QUAIL_ROOT=root),
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def ready():
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            return False
-    qt.wait_for(ready, 30, "tcpserver on port %d" % port)
+    sc.wait_listening(port, 30)
     return port, p
 
 

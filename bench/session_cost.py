@@ -131,15 +131,19 @@ def start_tcpserver(root, port, argv):
     env.pop("QUAIL_READY_FD", None)
     p = subprocess.Popen([qt.bin_path("tcpserver"), "-c", "10", "127.0.0.1", str(port)] + argv, env=env,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_listening(port, 20)
+    return p
 
+
+def wait_listening(port, timeout):
+    """Until 127.0.0.1:port takes a connection (at most timeout seconds)."""
     def ready():
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return True
         except OSError:
             return False
-    qt.wait_for(ready, 20, "tcpserver on port %d" % port)
-    return p
+    qt.wait_for(ready, timeout, "tcpserver on port %d" % port)
 
 
 def compare(smtpds, sessions, rounds, kinds=("plain", "starttls", "implicit")):
