@@ -250,15 +250,15 @@ struct Control::Once {
     while (fd < 0 && errno == EINTR);
     if (fd < 0) return;  // each file then gives the error it always gave
     dir.reset(fd);
-    std::vector<uint64_t> buf(1024);  // 8 KiB, aligned for dirent64
+    alignas(8) char buf[2048];  // on the stack: a listing takes a few calls at most, and no heap page is touched for it
     for (;;) {
-      ssize_t n = ::getdents64(fd, buf.data(), buf.size() * sizeof buf[0]);
+      ssize_t n = ::getdents64(fd, buf, sizeof buf);
       if (n < 0) {
         names.clear();  // unlisted (a directory we may search but not read): open each file
         return;
       }
       if (n == 0) break;
-      const char* p = reinterpret_cast<const char*>(buf.data());
+      const char* p = buf;
       for (ssize_t off = 0; off < n;) {
         const auto* d = reinterpret_cast<const dirent64*>(p + off);
         names.emplace_back(d->d_name);
