@@ -265,7 +265,7 @@ Result<qq::Outcome> InjectSession::inject(const std::function<bool(MessageSink&)
 // codes and texts are those queue-inject -s would have answered.
 Result<qq::Outcome> InjectSession::inject_here(const std::function<bool(MessageSink&)>& write_message,
                                                const Envelope& env, int* exit_code) {
-  if (!local_) local_ = make_local_injector(root_);
+  if (!local_) local_ = make_local_injector(root_, control_);
   Here sink(*local_, local_->begin());
   const bool wrote = write_message(sink);
   int code = sink.code();

@@ -10,6 +10,7 @@
 #include <vector>
 #include <sys/types.h>
 
+#include "control.hpp"
 #include "envelope.hpp"
 #include "fd.hpp"
 #include "inject_local.hpp"
@@ -47,7 +48,10 @@ class MessageSink {
 // in our own process instead, with the same outcomes.
 class InjectSession {
  public:
-  explicit InjectSession(std::string root) : root_(std::move(root)) {}
+  explicit InjectSession(std::string root) : root_(std::move(root)), control_(root_) {}
+  // control: the caller's copy of control/ (smtpd's Control::read_once), which
+  // queue-inject's code reads when it runs in our process.
+  InjectSession(std::string root, Control control) : root_(std::move(root)), control_(std::move(control)) {}
   InjectSession(const InjectSession&) = delete;
   InjectSession& operator=(const InjectSession&) = delete;
   ~InjectSession() { close(); }
@@ -77,6 +81,7 @@ class InjectSession {
   qq::Outcome answer(int* exit_code);
   qq::Outcome lost(int* exit_code);
   std::string root_;
+  Control control_;
   pid_t pid_ = 0;
   Fd to_;     // frames: queue-inject's fd 0
   Fd from_;   // answers: queue-inject's fd 1

@@ -48,6 +48,8 @@ bool local_injector_allowed(const std::string& root) {
   return *allowed;
 }
 
-std::unique_ptr<LocalInjector> make_local_injector(const std::string& root) { return factory_(root); }
+std::unique_ptr<LocalInjector> make_local_injector(const std::string& root, const Control& control) {
+  return factory_(root, control);
+}
 
 }  // namespace quail

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "control.hpp"
+
 namespace quail {
 
 // One caller's queue-inject session, message after message; what queue-inject -s
@@ -31,7 +33,9 @@ class LocalInjector {
   virtual std::string answer_text() const = 0;
 };
 
-using LocalInjectorFactory = std::unique_ptr<LocalInjector> (*)(const std::string& root);
+// control: where the injection reads databytes and the free-space floor (the
+// caller's copy of control/, so a session reads each file once).
+using LocalInjectorFactory = std::unique_ptr<LocalInjector> (*)(const std::string& root, const Control& control);
 // Set by the program that links queue-inject's code (smtpd's main).
 void set_local_injector(LocalInjectorFactory factory);
 
@@ -42,6 +46,6 @@ void set_local_injector(LocalInjectorFactory factory);
 bool local_injector_allowed(const std::string& root);
 
 // A new session's injector; only when local_injector_allowed.
-std::unique_ptr<LocalInjector> make_local_injector(const std::string& root);
+std::unique_ptr<LocalInjector> make_local_injector(const std::string& root, const Control& control);
 
 }  // namespace quail

@@ -55,8 +55,9 @@ std::optional<std::string> below_floor(const FsSpace& fs, const SpaceFloor& floo
   return std::nullopt;
 }
 
-Result<std::optional<std::string>> queue_below_floor(const std::string& root, uint64_t incoming) {
-  auto floor = read_space_floor(Control(root));
+Result<std::optional<std::string>> queue_below_floor(const Control& control, const std::string& root,
+                                                     uint64_t incoming) {
+  auto floor = read_space_floor(control);
   if (!floor) return floor.error();
   if (floor->percent == 0 && floor->bytes == 0) return std::optional<std::string>();
   auto fs = fs_space(root + "/queue");

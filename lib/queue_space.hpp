@@ -37,8 +37,9 @@ Result<FsSpace> fs_space(const std::string& path);
 // the RFC 3463 code, "(#4.3.1)", for every caller's reply.
 std::optional<std::string> below_floor(const FsSpace& fs, const SpaceFloor& floor, uint64_t incoming);
 
-// The queue of root below its floor (read from control/)? nullopt when there is
+// The queue of root below its floor (read from control)? nullopt when there is
 // room; the reason otherwise. A control or statvfs error is returned as an Error.
-Result<std::optional<std::string>> queue_below_floor(const std::string& root, uint64_t incoming);
+Result<std::optional<std::string>> queue_below_floor(const Control& control, const std::string& root,
+                                                     uint64_t incoming);
 
 }  // namespace quail

@@ -30,7 +30,8 @@ void report_id(const std::string& id) { report("K" + id); }
 
 int run_classic(const std::string& root, uint64_t databytes) {
   QueueDirs dirs(root);
-  Injection msg(root, dirs, databytes);
+  const Control control(root);
+  Injection msg(root, dirs, control, databytes);
   if (int code = msg.start(); code != 0) {
     if (code == qq::custom_error) report(msg.reason());
     return code;

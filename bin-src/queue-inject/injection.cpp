@@ -27,8 +27,8 @@ int refuse(int code, const std::string& reason, const std::string& id) {
   return code;
 }
 
-bool read_databytes(const std::string& root, uint64_t& out) {
-  auto v = Control(root).integer("databytes");
+bool read_databytes(const Control& control, uint64_t& out) {
+  auto v = control.integer("databytes");
   if (!v) {
     refuse(qq::config_error, v.error().reason);
     return false;
@@ -60,7 +60,7 @@ bool Injection::notice_reserve() const {
 
 int Injection::check_floor() {
   if (notice_reserve()) return 0;
-  auto below = queue_below_floor(root_, 0);
+  auto below = queue_below_floor(control_, root_, 0);
   if (!below) return fail(below.error().kind == ErrorKind::config ? qq::config_error : qq::queue_dir, below.error().reason);
   if (*below) return fail(qq::custom_error, **below);
   return 0;

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "control.hpp"
 #include "message_size.hpp"
 #include "queue_file.hpp"
 
@@ -15,13 +16,14 @@ namespace quail::queue_inject {
 int refuse(int code, const std::string& reason, const std::string& id = "");
 
 // control/databytes, or 0 (no limit); false (logged, exit 55) when the file is malformed.
-bool read_databytes(const std::string& root, uint64_t& out);
+bool read_databytes(const Control& control, uint64_t& out);
 
 class Injection {
  public:
-  // databytes: control/databytes (0: no limit).
-  Injection(const std::string& root, const QueueDirs& dirs, uint64_t databytes)
-      : root_(root), dirs_(dirs), size_(databytes) {}
+  // databytes: control/databytes (0: no limit); control: where the free-space
+  // floor is read (smtpd's copy of control/ when it runs this code itself).
+  Injection(const std::string& root, const QueueDirs& dirs, const Control& control, uint64_t databytes)
+      : root_(root), dirs_(dirs), control_(control), size_(databytes) {}
   // S0 -> S1: checks the root, the queue and its free-space floor, creates
   // tmp/<pid>.<birth> and writes the trace line. 0, or the qmail-queue code
   // (61, 62, 63, 53; 82 below control/queuefree, 55 when that file is malformed).
@@ -49,6 +51,7 @@ class Injection {
   std::string message_id_field() const;
   const std::string& root_;
   const QueueDirs& dirs_;
+  const Control& control_;
   std::optional<QueueWriter> writer_;
   MessageSize size_;
   std::string id_;

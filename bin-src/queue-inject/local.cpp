@@ -28,12 +28,12 @@ class QueueUmask {
 
 class Local : public LocalInjector {
  public:
-  explicit Local(const std::string& root) : root_(root), dirs_(root) {
+  Local(const std::string& root, const Control& control) : root_(root), dirs_(root), control_(control) {
     // queue-send's notices come through the classic protocol: an SMTP session
     // never uses their reserve below the free-space floor.
     ::unsetenv("QUAIL_NOTICE");
     LogAs as("queue-inject");
-    databytes_ok_ = read_databytes(root_, databytes_);
+    databytes_ok_ = read_databytes(control_, databytes_);
   }
 
   int begin() override {
@@ -41,7 +41,7 @@ class Local : public LocalInjector {
       msg_.reset();
       text_.clear();
       if (!databytes_ok_) return done(qq::config_error, "");
-      msg_.emplace(root_, dirs_, databytes_);
+      msg_.emplace(root_, dirs_, control_, databytes_);
       return check(msg_->start());
     });
   }
@@ -95,6 +95,7 @@ class Local : public LocalInjector {
 
   const std::string root_;
   const QueueDirs dirs_;
+  const Control control_;  // the caller's: smtpd's, read once per session
   uint64_t databytes_ = 0;
   bool databytes_ok_ = false;
   std::optional<Injection> msg_;
@@ -104,6 +105,8 @@ class Local : public LocalInjector {
 
 }  // namespace
 
-std::unique_ptr<LocalInjector> local_injector(const std::string& root) { return std::make_unique<Local>(root); }
+std::unique_ptr<LocalInjector> local_injector(const std::string& root, const Control& control) {
+  return std::make_unique<Local>(root, control);
+}
 
 }  // namespace quail::queue_inject

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     ::umask(027);
     const std::string root = quail::resolve_root(nullptr);
     uint64_t databytes = 0;
-    if (!quail::queue_inject::read_databytes(root, databytes)) return quail::qq::config_error;
+    if (!quail::queue_inject::read_databytes(quail::Control(root), databytes)) return quail::qq::config_error;
     // Only "-s" selects a session: like qmail-queue, the classic protocol ignores
     // any other argument, so a filter that passes its own arguments on still works.
     if (argc == 2 && std::strcmp(argv[1], "-s") == 0) return quail::queue_inject::run_session(root, databytes);

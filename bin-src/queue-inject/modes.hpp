@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "control.hpp"
 #include "inject_local.hpp"
 
 namespace quail::queue_inject {
@@ -17,6 +18,6 @@ int run_session(const std::string& root, uint64_t databytes);
 
 // queue-inject's session inside the caller's process (lib/inject_local.hpp): smtpd's
 // factory for set_local_injector.
-std::unique_ptr<LocalInjector> local_injector(const std::string& root);
+std::unique_ptr<LocalInjector> local_injector(const std::string& root, const Control& control);
 
 }  // namespace quail::queue_inject

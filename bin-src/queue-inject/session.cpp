@@ -29,7 +29,8 @@ void on_alarm(int) { _exit(in_message ? qq::timeout : 0); }
 
 class SessionLoop {
  public:
-  SessionLoop(const std::string& root, uint64_t databytes) : root_(root), dirs_(root), databytes_(databytes) {}
+  SessionLoop(const std::string& root, uint64_t databytes)
+      : root_(root), dirs_(root), control_(root), databytes_(databytes) {}
   // Feeds what was read; false when the session must end (*code says how).
   bool feed(std::string_view in, int& code);
   // End of input or a read error: clean between messages, else the message is lost.
@@ -40,6 +41,7 @@ class SessionLoop {
   bool answer(int code, std::string_view text);
   const std::string root_;
   const QueueDirs dirs_;
+  const Control control_;  // read by path at each use: a session may last a day
   const uint64_t databytes_;
   frame::Parser parser_;
   std::optional<Injection> msg_;
@@ -71,7 +73,7 @@ void SessionLoop::event(const frame::Event& ev) {
     return;
   }
   if (!msg_ && !failed_) {
-    msg_.emplace(root_, dirs_, databytes_);
+    msg_.emplace(root_, dirs_, control_, databytes_);
     failed_ = msg_->start();
   }
   if (ev.kind == Kind::data) {

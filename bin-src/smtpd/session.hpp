@@ -40,7 +40,7 @@ struct Refusal {
 class Session {
  public:
   // The queue-inject session starts at the first message, never for an idle client.
-  Session(const Settings& s, LineIo& io) : s_(s), io_(io), inject_(s.root), mailauth_(s) {
+  Session(const Settings& s, LineIo& io) : s_(s), io_(io), inject_(s.root, s.control), mailauth_(s) {
     if (s.implicit_tls) {
       tls_ = s.implicit_tls;
       features_.tls = true;
