@@ -37,17 +37,24 @@ DELIVERY_KILLS = int(os.environ.get("E2E_CRASH_DELIVERY_KILLS", "5"))
 REMOTE_KILLS = int(os.environ.get("E2E_CRASH_REMOTE_KILLS", "3"))
 
 
-class CrashMatrix(unittest.TestCase):
+class MatrixTest(unittest.TestCase):
+    """One crash matrix per test (make_matrix), and its verdict."""
+    make_matrix = None
+
     def setUp(self):
-        self.m = crashpoints.Matrix(seed=SEED)
+        self.m = type(self).make_matrix(seed=SEED)
         self.addCleanup(self.m.cleanup)
 
-    def assert_nothing_lost(self, what):
+    def assert_nothing_lost(self, what, counted=""):
         m = self.m
-        qt.note("seed %d: %d kills (%d points not reached), %d acknowledged deliveries, %d lost, %d duplicates" %
-                (SEED, m.kills, m.not_reached, m.counted, len(m.lost), m.duplicates))
+        qt.note("seed %d: %d kills (%d points not reached), %d acknowledged deliveries%s, %d lost, %d duplicates" %
+                (SEED, m.kills, m.not_reached, m.counted, counted, len(m.lost), m.duplicates))
         self.assertEqual(m.lost, [], "acknowledged mail lost after a kill -9 of %s (seed %d)" % (what, SEED))
         self.assertEqual(m.findings, [], "quail check after a kill -9 of %s (seed %d)" % (what, SEED))
+
+
+class CrashMatrix(MatrixTest):
+    make_matrix = crashpoints.Matrix
 
     def test_queue_inject_killed_at_every_point(self):
         m = self.m
@@ -75,19 +82,13 @@ class CrashMatrix(unittest.TestCase):
         self.assert_nothing_lost("queue-send")
 
 
-class RemoteCrashMatrix(unittest.TestCase):
-    def setUp(self):
-        self.m = crashremote.RemoteMatrix(seed=SEED)
-        self.addCleanup(self.m.cleanup)
+class RemoteCrashMatrix(MatrixTest):
+    make_matrix = crashremote.RemoteMatrix
 
     def assert_nothing_lost(self, what):
-        m = self.m
-        remote = sum(1 for (n, r), c in m.sink.counts().items() if c)
-        qt.note("seed %d: %d kills (%d points not reached), %d acknowledged deliveries (%d at the sink), %d lost, "
-                "%d duplicates" % (SEED, m.kills, m.not_reached, m.counted, remote, len(m.lost), m.duplicates))
+        remote = sum(1 for (n, r), c in self.m.sink.counts().items() if c)
+        super().assert_nothing_lost(what, " (%d at the sink)" % remote)
         self.assertGreater(remote, 0, "the sink accepted nothing")
-        self.assertEqual(m.lost, [], "acknowledged mail lost after a kill -9 of %s (seed %d)" % (what, SEED))
-        self.assertEqual(m.findings, [], "quail check after a kill -9 of %s (seed %d)" % (what, SEED))
 
     def test_remote_deliver_killed_around_its_reports(self):
         m = self.m
