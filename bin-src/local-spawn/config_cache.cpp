@@ -55,13 +55,6 @@ Stamp stamp_of(const std::vector<std::string>& paths) {
   return s;
 }
 
-template <typename T>
-struct Cached {
-  std::string root;
-  std::vector<FileStat> signature;
-  std::optional<T> value;
-};
-
 // Whether a stat of a file under dir tells a change as an open would: not on a
 // network or FUSE filesystem, where a stat may come from the client's attribute
 // cache (NFS: up to acregmax) while an open revalidates. Asked once per process.
@@ -78,15 +71,32 @@ bool stat_sees_changes(const std::string& dir) {
   }
 }
 
-template <typename T, typename Load>
-Result<T> cached(Cached<T>& c, const std::string& root, const std::vector<std::string>& paths, bool keep, Load load) {
-  if (!keep) return load(root);  // read every time, as without the cache
-  Stamp s = stamp_of(paths);
-  if (c.value && c.root == root && c.signature == s.signature) return *c.value;
+// One value read from control/ files: their paths (and whether a stat of them
+// can be trusted) are worked out once per root.
+template <typename T>
+struct Cached {
+  std::string root;
+  std::vector<std::string> paths;
+  bool keep = false;
+  std::vector<FileStat> signature;
+  std::optional<T> value;
+};
+
+template <typename T, typename Paths, typename Load>
+Result<T> cached(Cached<T>& c, const std::string& root, Paths paths_of, Load load) {
+  if (c.paths.empty() || c.root != root) {
+    c.root = root;
+    c.paths = paths_of(root);
+    c.keep = std::all_of(c.paths.begin(), c.paths.end(),
+                         [](const std::string& p) { return stat_sees_changes(dir_of(p)); });
+    c.value.reset();
+  }
+  if (!c.keep) return load(root);  // read every time, as without the cache
+  Stamp s = stamp_of(c.paths);
+  if (c.value && c.signature == s.signature) return *c.value;
   c.value.reset();
   Result<T> v = load(root);
   if (v && s.settled) {
-    c.root = root;
     c.signature = std::move(s.signature);
     c.value = *v;
   }
@@ -99,31 +109,17 @@ Cached<std::shared_ptr<const ListSecret>> key_cache;
 }  // namespace
 
 Result<LocalConfig> cached_local_config(const std::string& root) {
-  Cached<LocalConfig>& cache = config_cache;
-  static std::string paths_root;
-  static std::vector<std::string> paths;
-  static bool keep = false;
-  if (paths.empty() || paths_root != root) {
-    const std::string dir = Control(root).dir();
-    paths = {dir + "/me", dir + "/locals", dir + "/virtualdomains", dir + "/system", dir + "/minuid",
-             control_snapshot_path(root)};
-    paths_root = root;
-    keep = stat_sees_changes(dir) && stat_sees_changes(dir_of(control_snapshot_path(root)));
-  }
-  return cached(cache, root, paths, keep, [](const std::string& r) { return load_local_config(r); });
+  auto paths = [](const std::string& r) {
+    const std::string dir = Control(r).dir();
+    return std::vector<std::string>{dir + "/me", dir + "/locals", dir + "/virtualdomains", dir + "/system",
+                                    dir + "/minuid", control_snapshot_path(r)};
+  };
+  return cached(config_cache, root, paths, [](const std::string& r) { return load_local_config(r); });
 }
 
 Result<std::shared_ptr<const ListSecret>> cached_srs_key(const std::string& root) {
-  Cached<std::shared_ptr<const ListSecret>>& cache = key_cache;
-  static std::string paths_root;
-  static std::vector<std::string> paths;
-  static bool keep = false;
-  if (paths.empty() || paths_root != root) {
-    paths = {srs_key_path(root)};
-    paths_root = root;
-    keep = stat_sees_changes(dir_of(srs_key_path(root)));
-  }
-  return cached(cache, root, paths, keep, load_srs_key);
+  auto paths = [](const std::string& r) { return std::vector<std::string>{srs_key_path(r)}; };
+  return cached(key_cache, root, paths, load_srs_key);
 }
 
 void forget_cached_control() {
