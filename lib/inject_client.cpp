@@ -6,7 +6,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +45,8 @@ constexpr size_t gap = frame::max_header;
 constexpr size_t flush_at = 64 << 10;
 
 }  // namespace
+
+std::string inject_socket_path(const std::string& root) { return root + "/run/queue-inject.sock"; }
 
 std::string queue_program(const std::string& root) {
   const char* p = std::getenv("QUEUE_PROGRAM");
@@ -121,7 +126,54 @@ class FdSink : public MessageSink {
   int fd_;
 };
 
+// A session with queue-inject -d: connect (never waiting: a full backlog, a
+// stopped or absent injector, a socket we may not use all mean the exec), then
+// pass our stderr with the first byte so its log lines go to our log, as an
+// exec'd queue-inject's do (man/queue-inject.8, "Resident mode").
+bool InjectSession::connect_resident() {
+  const std::string path = inject_socket_path(root_);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return false;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!sock.valid() || ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
+  int fl = ::fcntl(sock.get(), F_GETFL);
+  if (fl < 0 || ::fcntl(sock.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) return false;
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  const int err_fd = 2;
+  std::memcpy(CMSG_DATA(c), &err_fd, sizeof err_fd);
+  ssize_t n;
+  do {
+    n = ::sendmsg(sock.get(), &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) return false;
+  Fd other(::fcntl(sock.get(), F_DUPFD_CLOEXEC, 3));
+  if (!other.valid()) return false;
+  to_ = std::move(sock);
+  from_ = std::move(other);
+  resident_ = true;
+  return true;
+}
+
 Status InjectSession::start() {
+  if (resident_) {
+    // Its process ends after a day idle (or was stopped): readable now means EOF.
+    pollfd p{from_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) == 0) return {};
+    close();
+  }
   if (pid_ > 0) {
     // One that ended between messages (its idle alarm) is replaced now rather
     // than failing the message we are about to send.
@@ -131,6 +183,7 @@ Status InjectSession::start() {
     to_.reset();
     from_.reset();
   }
+  if (connect_resident()) return {};
   int in[2], out[2];
   if (::pipe2(in, O_CLOEXEC) != 0) return sys_error(ErrorKind::temporary, "create pipe");
   Fd in_read(in[0]), in_write(in[1]);
@@ -147,6 +200,12 @@ Status InjectSession::start() {
 }
 
 void InjectSession::close() {
+  if (resident_) {
+    to_.reset();  // EOF between messages: the session's process exits
+    from_.reset();
+    resident_ = false;
+    return;
+  }
   if (pid_ <= 0) return;
   to_.reset();  // EOF between messages: queue-inject exits 0
   from_.reset();
@@ -193,6 +252,11 @@ bool InjectSession::send_tail(std::string_view tail) {
 qq::Outcome InjectSession::lost(int* exit_code) {
   to_.reset();
   from_.reset();
+  if (exit_code) *exit_code = -1;
+  if (resident_) {
+    resident_ = false;
+    return {false, "queue program ended without an answer (#4.3.0)"};
+  }
   auto st = wait_for(pid_);
   pid_ = 0;
   if (exit_code) *exit_code = -1;

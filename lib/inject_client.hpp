@@ -19,6 +19,9 @@
 
 namespace quail {
 
+// The resident injector's socket (queue-inject -d, a system install): ROOT/run/queue-inject.sock.
+std::string inject_socket_path(const std::string& root);
+
 // The queue program to run: $QUEUE_PROGRAM when set and non-empty, else bin/queue-inject.
 std::string queue_program(const std::string& root);
 
@@ -45,7 +48,9 @@ class MessageSink {
 // us by more than its last write). With $QUEUE_PROGRAM set each message runs the
 // filter with inject_message instead: filters speak only the classic protocol.
 // Where an exec would change no ids (inject_local.hpp), queue-inject's code runs
-// in our own process instead, with the same outcomes.
+// in our own process instead, with the same outcomes. Otherwise a session goes to
+// the resident injector when its socket answers (a system install's queue-inject
+// -d: a fork instead of a set-uid exec), else to an exec'd queue-inject -s.
 class InjectSession {
  public:
   explicit InjectSession(std::string root) : root_(std::move(root)), control_(root_) {}
@@ -66,13 +71,14 @@ class InjectSession {
                              int* exit_code = nullptr);
   // Ends the session: queue-inject reads EOF between messages and exits; waits for it.
   void close();
-  // The running queue-inject's pid (0 when none; for tests).
+  // The running queue-inject's pid (0 when none or resident; for tests).
   pid_t pid() const { return pid_; }
 
  private:
   class Frames;
   class Here;
   Status start();
+  bool connect_resident();
   Result<qq::Outcome> inject_here(const std::function<bool(MessageSink&)>& write_message, const Envelope& env,
                                   int* exit_code);
   bool add_data(std::string_view bytes);
@@ -83,6 +89,7 @@ class InjectSession {
   std::string root_;
   Control control_;
   pid_t pid_ = 0;
+  bool resident_ = false;  // to_ and from_ are one connection to queue-inject -d
   Fd to_;     // frames: queue-inject's fd 0
   Fd from_;   // answers: queue-inject's fd 1
   std::string buf_;  // a gap for a D header, then message octets not yet framed

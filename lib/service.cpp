@@ -6,11 +6,13 @@
 #include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
 #include <unistd.h>
 
 #include "durable.hpp"
 #include "fd.hpp"
+#include "log.hpp"
 #include "root.hpp"
 
 namespace quail {
@@ -40,11 +42,26 @@ bool wait_gone(pid_t pid, int timeout_ms) {
 }  // namespace
 
 const std::vector<std::string>& service_names() {
-  static const std::vector<std::string> names = {"queue-send", "smtp", "submission", "smtps", "pop3", "pop3s", "lists-http"};
+  static const std::vector<std::string> names = {"queue-send", "queue-inject", "smtp", "submission",
+                                                 "smtps", "pop3", "pop3s", "lists-http"};
   return names;
 }
 
-bool service_is_listener(std::string_view name) { return name != "queue-send"; }
+bool service_is_listener(std::string_view name) { return name != "queue-send" && name != "queue-inject"; }
+
+void signal_service_ready() {
+  const char* v = std::getenv("QUAIL_READY_FD");
+  if (!v || !*v) return;
+  std::string_view s(v);
+  int fd = -1;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), fd);
+  if (ec != std::errc() || p != s.data() + s.size() || fd < 3) {
+    log_warn({{"event", "ready"}, {"reason", "ignoring malformed QUAIL_READY_FD=" + std::string(s)}});
+    return;
+  }
+  (void)!::write(fd, "\n", 1);
+  ::close(fd);
+}
 
 std::string service_pid_file(const std::string& root, std::string_view name) {
   return root + "/run/" + std::string(name) + ".pid";
@@ -56,6 +73,7 @@ std::string service_log_file(const std::string& root, std::string_view name) {
 
 std::string service_program(const std::string& root, std::string_view name) {
   if (service_is_listener(name)) return bin_dir(root) + "/tcpserver";
+  if (name == "queue-inject") return bin_dir(root) + "/queue-inject";
   // In a system install the scheduler's service process is its root spawner.
   auto system = Control(root).integer("system");
   return bin_dir(root) + (system && *system == 1 ? "/local-spawn" : "/queue-send");

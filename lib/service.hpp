@@ -11,16 +11,21 @@
 
 namespace quail {
 
-// Every service `quail up` may start, in start order: queue-send, then listeners.
-// `quail down` stops them in the reverse order (listeners first, queue-send last).
+// Every service `quail up` may start, in start order: queue-send, queue-inject
+// (the resident injector of a system install), then listeners. `quail down`
+// stops them in the reverse order (listeners first, queue-send last).
 const std::vector<std::string>& service_names();
-// True for the services that listen on a TCP port (all but queue-send).
+// True for the services that listen on a TCP port (all but queue-send and queue-inject).
 bool service_is_listener(std::string_view name);
 
 std::string service_pid_file(const std::string& root, std::string_view name);
+// Tells `quail up` (through supervise) that the service is ready: one "\n" on
+// $QUAIL_READY_FD, then closed. Nothing when unset; a malformed value is logged.
+void signal_service_ready();
 std::string service_log_file(const std::string& root, std::string_view name);
 // The program a service's process runs (argv[0] as `quail up` executes it):
-// bin/queue-send for queue-send, bin/tcpserver for every listener.
+// bin/queue-send for queue-send (bin/local-spawn in a system install),
+// bin/queue-inject for queue-inject, bin/tcpserver for every listener.
 std::string service_program(const std::string& root, std::string_view name);
 
 // Reads a pid file ("<pid>\n"): not_found when missing, format when it holds no pid.

@@ -46,8 +46,8 @@ int fail(const quail::Error& e) {
 
 void tell(const std::string& line) { (void)quail::write_all(1, line + "\n"); }
 
-// What to start: queue-send, then each listener of control/listeners, in
-// service_names() order, each under supervise (man/supervise.8).
+// What to start: queue-send, queue-inject in a system install, then each
+// listener of control/listeners, in service_names() order, each under supervise (man/supervise.8).
 struct Plan {
   std::vector<quail::up::StartSpec> services;
 };
@@ -91,15 +91,18 @@ int bring_up(const quail::up::StartSpec& spec) {
   return admin::ok;
 }
 
+// The --<service> flags, by getopt value - 1: the listeners of service_names().
+const std::vector<std::string> listener_flags = {"smtp", "submission", "smtps", "pop3", "pop3s", "lists-http"};
+
 // The listeners to run: control/listeners, with each --<service> flag replacing
 // (or adding) its service's line; *changed when a flag changed the file's list.
 quail::Result<std::vector<quail::up::ListenRequest>> listeners(const std::string& root,
                                                               const std::vector<std::string>& addr, bool* changed) {
   auto known = quail::up::read_listeners(root);
   if (!known) return known.error();
-  const auto& names = quail::service_names();
+  const auto& names = listener_flags;
   *changed = false;
-  for (size_t i = 1; i < names.size(); ++i) {
+  for (size_t i = 0; i < names.size(); ++i) {
     if (addr[i].empty()) continue;
     auto parsed = quail::up::parse_listen(names[i], addr[i], true);
     if (!parsed) return parsed.error();
@@ -154,13 +157,13 @@ int run(int argc, char** argv) {
       {"lists-http", required_argument, nullptr, 6},
       {"help", no_argument, nullptr, 'h'},     {nullptr, 0, nullptr, 0}};
   const char* root_flag = nullptr;
-  std::vector<std::string> addr(7);  // by service_names() index; "" = not asked for
+  std::vector<std::string> addr(listener_flags.size());  // by listener_flags index; "" = not asked for
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, "h", longopts, nullptr)) != -1) {
     if (c == 'r') root_flag = optarg;
     else if (c == 'h') return admin::help(usage_text);
-    else if (c >= 1 && c <= 6 && addr[static_cast<size_t>(c)].empty()) addr[static_cast<size_t>(c)] = optarg;
+    else if (c >= 1 && c <= 6 && addr[static_cast<size_t>(c - 1)].empty()) addr[static_cast<size_t>(c - 1)] = optarg;
     else return usage();
   }
   if (optind != argc) return usage();
@@ -209,6 +212,13 @@ int run(int argc, char** argv) {
       return admin::usage;
     }
   }
+  if (*system == 1) {
+    // The resident injector: smtpd's sessions fork from it instead of exec'ing the
+    // set-uid queue-inject (man/queue-inject.8, "Resident mode").
+    auto qi = quail::up::supervised_argv(*root, "queue-inject", nullptr, {quail::bin_dir(*root) + "/queue-inject", "-d"});
+    if (!qi) return fail(qi.error());
+    plan.services.push_back({*root, "queue-inject", std::move(*qi), quail::service_supervisor_pid_file(*root, "queue-inject")});
+  }
   for (const auto& name : quail::service_names()) {
     auto req = std::find_if(wanted->begin(), wanted->end(), [&](const auto& r) { return r.service == name; });
     if (req == wanted->end()) continue;
@@ -225,6 +235,7 @@ int run(int argc, char** argv) {
     plan.services.push_back({*root, name, std::move(*sargv), quail::service_supervisor_pid_file(*root, name)});
   }
   for (size_t i = 1; i < plan.services.size(); ++i) {
+    if (!quail::service_is_listener(plan.services[i].service)) continue;
     auto warning = quail::refresh_rules(*root, plan.services[i].service);
     if (!warning) return fail(warning.error());
     if (!warning->empty()) admin::say("up", "warning: " + *warning);

@@ -18,6 +18,13 @@
 
 namespace quail::queue_inject {
 
+namespace {
+std::optional<uid_t> peer_uid;
+}  // namespace
+
+uid_t caller_uid() { return peer_uid ? *peer_uid : ::getuid(); }
+void set_caller_uid(uid_t uid) { peer_uid = uid; }
+
 int refuse(int code, const std::string& reason, const std::string& id) {
   if (id.empty()) {
     log_warn({{"event", "refused"}, {"code", code}, {"reason", reason}});
@@ -78,7 +85,7 @@ int Injection::start() {
   if (!writer) return fail(qq::queue_pid, writer.error().reason);
   id_ = writer->id();
   writer_.emplace(std::move(*writer));
-  std::string trace = "Received: (quail-queue " + id_ + " invoked by uid " + std::to_string(::getuid()) + "); " +
+  std::string trace = "Received: (quail-queue " + id_ + " invoked by uid " + std::to_string(caller_uid()) + "); " +
                       rfc5322_date_utc(std::time(nullptr)) + "\n";
   // Our own trace line is not the caller's message: databytes does not count it.
   if (auto s = writer_->append(trace); !s) return fail(qq::write_error, s.error().reason);
@@ -114,10 +121,10 @@ int Injection::finish(std::string_view env_bytes) {
   std::string mid = message_id_field();
   if (mid.empty()) {
     log_info({{"msg", id_}, {"event", "queued"}, {"from", "<" + env->sender + ">"},
-              {"rcpts", env->recipients.size()}, {"uid", ::getuid()}});
+              {"rcpts", env->recipients.size()}, {"uid", caller_uid()}});
   } else {
     log_info({{"msg", id_}, {"event", "queued"}, {"from", "<" + env->sender + ">"},
-              {"rcpts", env->recipients.size()}, {"uid", ::getuid()}, {"message-id", mid}});
+              {"rcpts", env->recipients.size()}, {"uid", caller_uid()}, {"message-id", mid}});
   }
   pull_trigger(dirs_);
   return 0;

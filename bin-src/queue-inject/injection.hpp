@@ -5,12 +5,18 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 
 #include "control.hpp"
 #include "message_size.hpp"
 #include "queue_file.hpp"
 
 namespace quail::queue_inject {
+
+// The uid the trace line and event=queued name: the real uid, or for the resident
+// injector's session the connecting process's (SO_PEERCRED), set once by it.
+uid_t caller_uid();
+void set_caller_uid(uid_t uid);
 
 // Logs event=refused and returns code.
 int refuse(int code, const std::string& reason, const std::string& id = "");

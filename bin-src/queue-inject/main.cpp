@@ -1,7 +1,8 @@
 // queue-inject: add messages to the queue. Without arguments it speaks qmail-queue's
 // protocol (the message on fd 0, the envelope on fd 1, the exit code as the
 // answer); with -s it takes a session of framed messages on fd 0 and answers
-// each on fd 1. See man/queue-inject.8 and queue-layout/README.md. Trusts
+// each on fd 1; with -d (a system install, as root) it is the resident injector
+// that serves smtpd's sessions on ROOT/run/queue-inject.sock. See man/queue-inject.8 and queue-layout/README.md. Trusts
 // neither fd: everything is validated before a message is committed.
 #include <csignal>
 #include <cstring>
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
     // Only "-s" selects a session: like qmail-queue, the classic protocol ignores
     // any other argument, so a filter that passes its own arguments on still works.
     if (argc == 2 && std::strcmp(argv[1], "-s") == 0) return quail::queue_inject::run_session(root, databytes);
+    if (argc == 2 && std::strcmp(argv[1], "-d") == 0) return quail::queue_inject::run_resident(root);
     std::signal(SIGALRM, [](int) { _exit(quail::qq::timeout); });
     alarm(max_seconds);
     return quail::queue_inject::run_classic(root, databytes);

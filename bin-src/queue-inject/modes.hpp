@@ -16,6 +16,9 @@ int run_classic(const std::string& root, uint64_t databytes);
 // of the message that could not be read.
 int run_session(const std::string& root, uint64_t databytes);
 
+// -d: the resident injector of a system install (resident.cpp); returns when stopped.
+int run_resident(const std::string& root);
+
 // queue-inject's session inside the caller's process (lib/inject_local.hpp): smtpd's
 // factory for set_local_injector.
 std::unique_ptr<LocalInjector> local_injector(const std::string& root, const Control& control);

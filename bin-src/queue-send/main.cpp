@@ -10,6 +10,7 @@
 #include "program.hpp"
 #include "root.hpp"
 #include "scheduler.hpp"
+#include "service.hpp"
 #include "settings.hpp"
 
 namespace {
@@ -22,21 +23,6 @@ int fatal(const std::string& reason) {
   return exit_temporary;
 }
 
-// $QUAIL_READY_FD: tell `quail up` we listen on the trigger (one "\n", then close).
-void signal_ready() {
-  const char* v = std::getenv("QUAIL_READY_FD");
-  if (!v || !*v) return;
-  std::string_view s(v);
-  int fd = -1;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), fd);
-  if (ec != std::errc() || p != s.data() + s.size() || fd < 3) {
-    quail::log_warn({{"event", "ready"}, {"reason", "ignoring malformed QUAIL_READY_FD=" + std::string(s)}});
-    return;
-  }
-  (void)!::write(fd, "\n", 1);
-  ::close(fd);
-}
-
 int send_loop(int argc) {
   if (argc > 1) {
     quail::log_error({{"event", "usage"}, {"reason", "queue-send takes no arguments; QUAIL_ROOT names the root"}});
@@ -47,7 +33,7 @@ int send_loop(int argc) {
   if (!settings) return fatal(settings.error().reason);
   quail::Scheduler scheduler(std::move(*settings));
   if (auto st = scheduler.start(); !st) return fatal(st.error().reason);
-  signal_ready();
+  quail::signal_service_ready();  // we listen on the trigger
   return scheduler.run();
 }
 

@@ -225,8 +225,9 @@ class PrivilegeAudit(unittest.TestCase):
                 ppid = int(qt._proc_read(pid, "stat").split(b")")[-1].split()[1])
                 if ppid not in spawners:
                     held[name] = held.get(name, 0) + 1
-            # supervise: one per service; tcpserver and pop3d: the POP3 listener and its login step.
-            self.assertEqual(held, {"supervise": 4, "local-spawn": 1, "tcpserver": 1, "pop3d": 1})
+            # supervise: one per service (queue-send, queue-inject, three listeners);
+            # tcpserver and pop3d: the POP3 listener and its login step.
+            self.assertEqual(held, {"supervise": 5, "local-spawn": 1, "tcpserver": 1, "pop3d": 1})
 
     def test_smtpd_and_the_mail_user_can_neither_forge_nor_lose_queued_mail(self):
         # Weakness 1 as it was: every service user had group quail, which may write

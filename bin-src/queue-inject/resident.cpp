@@ -1,0 +1,218 @@
+// queue-inject -d: the resident injector of a system install (man/queue-inject.8,
+// "Resident mode"). smtpd runs as quail-smtpd and the queue belongs to
+// quail-queue, so each SMTP session used to exec the set-uid queue-inject: an
+// exec of a set-uid program, about 0.5 ms of CPU per connection on a machine
+// whose whole connection costs 2 (bench/README.md). Here one queue-inject,
+// started as root under supervise, binds ROOT/run/queue-inject.sock (only
+// quail-smtpd's group may connect), becomes the owner of the set-uid copy, and
+// forks one child per connection; the child speaks the session protocol (-s)
+// on the socket. A child holds one caller's session and nothing of anyone
+// else's: it is forked from a parent that never reads a caller's byte.
+//
+// The children share the parent's address layout. A child that dies of a
+// signal may be someone probing that layout, so the parent then exits and
+// supervise starts a fresh one (a fresh layout); smtpd execs queue-inject while
+// the socket is not answered.
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <string>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "control.hpp"
+#include "fd.hpp"
+#include "identity.hpp"
+#include "inject_client.hpp"
+#include "injection.hpp"
+#include "log.hpp"
+#include "modes.hpp"
+#include "passwd_file.hpp"
+#include "queue_exit.hpp"
+#include "root.hpp"
+#include "service.hpp"
+
+namespace quail::queue_inject {
+namespace {
+
+constexpr int backlog = 128;
+volatile sig_atomic_t stopping = 0;
+
+void on_term(int) { stopping = 1; }
+void on_child(int) {}
+
+int refuse_start(const std::string& why) {
+  log_error({{"event", "refused"}, {"reason", why}});
+  return qq::config_error;
+}
+
+// The caller's stderr, passed with the first byte (SCM_RIGHTS), so this
+// session's log lines go where an exec'd queue-inject's would: the caller's log.
+void take_callers_stderr(int sock) {
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) return;
+  int taken = -1;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      if (taken < 0) {
+        taken = fd;
+      } else {
+        ::close(fd);  // more than we asked for: not kept
+      }
+    }
+  }
+  if (taken < 0) return;
+  // Only a descriptor open for writing replaces our own stderr.
+  int fl = ::fcntl(taken, F_GETFL);
+  if (fl >= 0 && (fl & O_ACCMODE) != O_RDONLY) ::dup2(taken, 2);
+  ::close(taken);
+}
+
+// The child: one caller's session on the socket, then exit.
+[[noreturn]] void serve(const std::string& root, int listener, int conn) {
+  ::close(listener);
+  std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGCHLD, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) _exit(qq::internal_bug);
+  set_caller_uid(cred.uid);
+  take_callers_stderr(conn);
+  if (::dup2(conn, 0) != 0 || ::dup2(conn, 1) != 1) _exit(qq::internal_bug);
+  ::close(conn);
+  uint64_t databytes = 0;
+  if (!read_databytes(Control(root), databytes)) _exit(qq::config_error);
+  _exit(run_session(root, databytes));
+}
+
+// Reaps finished children; died_of: the signal of the first that died of one.
+void reap(int& died_of) {
+  int w;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &w, WNOHANG)) > 0) {
+    if (WIFSIGNALED(w) && died_of == 0) {
+      died_of = WTERMSIG(w);
+      log_error({{"event", "child-signaled"}, {"pid", pid}, {"signal", died_of}});
+    }
+  }
+}
+
+}  // namespace
+
+int run_resident(const std::string& root) {
+  // bin/queue-inject is the set-uid copy: root's exec of it runs as its owner with
+  // a real uid of 0, which seteuid may take back; anyone else's real uid is not 0.
+  if (::getuid() != 0 || (::geteuid() != 0 && ::seteuid(0) != 0)) {
+    return refuse_start("the resident injector (-d) is started by root (quail up)");
+  }
+  auto system = Control(root).integer("system");
+  if (!system) return refuse_start(system.error().reason);
+  if (*system != 1) return refuse_start("the resident injector (-d) serves a system install (control/system)");
+  // The ids a set-uid exec of bin/queue-inject would give: its owner's.
+  const std::string self = bin_dir(root) + "/queue-inject";
+  struct stat st;
+  if (::stat(self.c_str(), &st) != 0) return refuse_start("unable to stat " + self + ": " + std::strerror(errno));
+  if (!(st.st_mode & S_ISUID) || st.st_uid == 0) return refuse_start(self + " is not the set-uid copy quail init --system installs");
+  auto owner = passwd_by_uid(st.st_uid);
+  if (!owner || !*owner) return refuse_start("the owner of " + self + " is not in /etc/passwd");
+  auto smtpd = passwd_by_name("quail-smtpd");
+  if (!smtpd || !*smtpd) return refuse_start("no quail-smtpd user: rerun quail init --system");
+
+  const std::string path = inject_socket_path(root);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return refuse_start("socket path too long: " + path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!listener.valid()) return refuse_start(std::string("socket: ") + std::strerror(errno));
+  ::unlink(path.c_str());
+  // Made 0600 and root's, then given to quail-smtpd's group: never connectable by others.
+  mode_t old = ::umask(0177);
+  int b = ::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::umask(old);
+  if (b != 0) return refuse_start("bind " + path + ": " + std::strerror(errno));
+  if (::chown(path.c_str(), (*owner)->uid, (*smtpd)->gid) != 0 || ::chmod(path.c_str(), 0660) != 0) {
+    return refuse_start("unable to give " + path + " to quail-smtpd's group: " + std::strerror(errno));
+  }
+  if (::listen(listener.get(), backlog) != 0) return refuse_start(std::string("listen: ") + std::strerror(errno));
+  if (!become(Identity{(*owner)->uid, (*owner)->gid, (*owner)->name})) {
+    return refuse_start("unable to become " + (*owner)->name);
+  }
+  ::umask(027);
+
+  struct sigaction sa{};
+  sa.sa_handler = on_term;
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  sa.sa_handler = on_child;
+  ::sigaction(SIGCHLD, &sa, nullptr);
+  sigset_t blocked, waiting;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGCHLD);
+  sigaddset(&blocked, SIGTERM);
+  sigaddset(&blocked, SIGINT);
+  ::sigprocmask(SIG_BLOCK, &blocked, &waiting);
+  sigdelset(&waiting, SIGCHLD);
+  sigdelset(&waiting, SIGTERM);
+  sigdelset(&waiting, SIGINT);
+
+  log_info({{"event", "started"}, {"socket", path}, {"uid", (*owner)->uid}});
+  signal_service_ready();
+  unsigned long sessions = 0;
+  int died_of = 0;
+  for (;;) {
+    reap(died_of);
+    if (died_of != 0) {
+      // Exit, not re-fork: the next child must not share this layout.
+      log_error({{"event", "exiting"}, {"reason", "a session process died of signal " + std::to_string(died_of) +
+                                                      "; a fresh start gets a fresh address layout"},
+                 {"sessions", sessions}});
+      return qq::internal_bug;
+    }
+    if (stopping) break;
+    pollfd p{listener.get(), POLLIN, 0};
+    int r = ::ppoll(&p, 1, nullptr, &waiting);
+    if (r < 0 && errno != EINTR) return refuse_start(std::string("poll: ") + std::strerror(errno));
+    if (r <= 0) continue;
+    // Reaped again between the wake-up and the fork: a child that crashed in the
+    // meantime stops us before another shares its layout.
+    reap(died_of);
+    if (died_of != 0) continue;
+    Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn.valid()) continue;  // the caller went, or EMFILE: its connect fails over to the exec
+    pid_t pid = ::fork();
+    if (pid == 0) serve(root, listener.get(), conn.get());
+    // A fork that failed closes the connection: the caller's first answer is EOF,
+    // a temporary failure of that message.
+    if (pid < 0) log_warn({{"event", "fork-failed"}, {"reason", std::strerror(errno)}});
+    ++sessions;
+  }
+  // Sessions under way finish on their own: each ends with its caller's EOF.
+  log_info({{"event", "stopped"}, {"sessions", sessions}});
+  return 0;
+}
+
+}  // namespace quail::queue_inject

@@ -1,0 +1,151 @@
+"""The resident injector of a --system instance (issue 13, target 2): `quail up`
+runs `queue-inject -d` under supervise; smtpd's sessions reach the queue through
+ROOT/run/queue-inject.sock (only quail-smtpd's group may connect) and a forked
+child that runs as quail-queue, not through an exec of the set-uid copy.
+
+- the socket is quail-queue:quail-smtpd 0660, the injector and each session's
+  child run as quail-queue alone, the child is the injector's (not smtpd's);
+- mail through it is delivered; its Received line names smtpd's uid (the
+  peer's credentials) and queue-inject's log line lands in the smtp log;
+- a session child killed by a signal makes the injector exit (a fresh start, a
+  fresh address layout): supervise starts a new one, the SMTP session that lost
+  its child goes on with its next message, and nothing is lost;
+- a socket smtpd may not use: smtpd execs the set-uid queue-inject, as before.
+
+Needs root (CI runs as root)."""
+import os
+import pwd
+import grp
+import signal
+import smtplib
+import stat
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import quailtest as qt  # noqa: E402
+
+ALICE = "alice@res.test"
+
+
+def status_field(pid, field):
+    for line in qt._proc_read(pid, "status").decode().splitlines():
+        if line.startswith(field + ":"):
+            return [int(x) for x in line.split()[1:]]
+    return None
+
+
+def user_names(pid):
+    return {pwd.getpwuid(u).pw_name for u in status_field(pid, "Uid")}
+
+
+@unittest.skipUnless(os.geteuid() == 0, "a system install needs root")
+class ResidentInjectorTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        qt.require("quail", "queue-send", "local-spawn", "local-deliver", "queue-inject", "tcpserver", "smtpd")
+        cls.q = qt.Instance(prefix="quail-res-")
+        os.chmod(cls.q.tmp, 0o755)
+        cls.q.init(hostname="mx.res.test", domains=("res.test",), extra=("--system",))
+        cls.q.add_user(ALICE)
+        cls.port = qt.free_port()
+        cls.q.up(smtp="127.0.0.1:%d" % cls.port)
+        cls.sock = cls.q.path("run", "queue-inject.sock")
+        cls.smtpd_uid = pwd.getpwnam("quail-smtpd").pw_uid
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.q.cleanup()
+
+    def injector(self):
+        """The resident injector's pid (supervise's queue-inject child), or None."""
+        sup = set(qt.processes_under(self.q.root, "supervise"))
+        found = [p for p in qt.processes_under(self.q.root, "queue-inject") if status_field(p, "PPid")[0] in sup]
+        return found[0] if len(found) == 1 else None
+
+    def session_children(self, parent):
+        return [p for p in qt.processes_under(self.q.root, "queue-inject") if status_field(p, "PPid")[0] == parent]
+
+    def delivered(self, n):
+        return n in [qt.test_number(m) for m in self.q.maildir_messages(ALICE)]
+
+    def send(self, c, n):
+        c.sendmail("someone@elsewhere.test", [ALICE], qt.make_message(n, to=ALICE).replace(b"\n", b"\r\n"))
+
+    def test_the_socket_is_for_smtpd_alone_and_the_injector_is_quail_queue(self):
+        st = os.stat(self.sock)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
+        self.assertEqual(pwd.getpwuid(st.st_uid).pw_name, "quail-queue")
+        self.assertEqual(grp.getgrgid(st.st_gid).gr_name, "quail-smtpd")
+        pid = qt.wait_for(self.injector, 10, "the resident injector")
+        self.assertEqual(user_names(pid), {"quail-queue"})
+        with open("/proc/%d/status" % pid) as f:
+            caps = [l.split()[1] for l in f if l.startswith("CapEff:")]
+        self.assertEqual(int(caps[0], 16), 0, "the injector holds no capability")
+
+    def test_an_smtp_session_injects_through_a_child_of_the_injector(self):
+        parent = qt.wait_for(self.injector, 10, "the resident injector")
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
+            c.ehlo("client.test")
+            self.send(c, 301)
+            # The session keeps its injector until it ends: a child of the resident
+            # one, as quail-queue through and through (a set-uid exec would keep
+            # smtpd's real uid).
+            kids = qt.wait_for(lambda: self.session_children(parent), 10, "the session's queue-inject")
+            self.assertEqual(len(kids), 1)
+            self.assertEqual(user_names(kids[0]), {"quail-queue"})
+            smtpds = qt.processes_under(self.q.root, "smtpd")
+            self.assertFalse([p for p in qt.processes_under(self.q.root, "queue-inject")
+                              if status_field(p, "PPid")[0] in smtpds], "no queue-inject exec'd by smtpd")
+            self.send(c, 302)
+        qt.wait_for(lambda: self.delivered(301) and self.delivered(302), 30, "both messages delivered")
+        msg = [m for m in self.q.maildir_messages(ALICE) if qt.test_number(m) == 302][0]
+        self.assertIn(b"invoked by uid %d)" % self.smtpd_uid, msg, "the Received line names smtpd's uid")
+        queued = [l for l in self.q.log_lines("smtp") if l.get("prog") == "queue-inject" and l.get("event") == "queued"]
+        self.assertGreaterEqual(len(queued), 2, "queue-inject's lines are in the smtp log, as an exec'd one's")
+        self.assertEqual(queued[-1].get("uid"), str(self.smtpd_uid))
+        qt.wait_for(lambda: not self.session_children(parent), 10, "the session's child gone after QUIT")
+
+    def test_a_session_child_killed_by_a_signal_restarts_the_injector_and_nothing_is_lost(self):
+        parent = qt.wait_for(self.injector, 10, "the resident injector")
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
+            c.ehlo("client.test")
+            self.send(c, 311)
+            kid = qt.wait_for(lambda: self.session_children(parent), 10, "the session's queue-inject")[0]
+            os.kill(kid, signal.SIGSEGV)
+            # The injector exits rather than fork another child from the same layout.
+            qt.wait_for(lambda: self.injector() != parent, 10, "the injector to exit")
+            # The same session goes on: its next message gets a new injector (the
+            # restarted one, or an exec while supervise waits out its second).
+            self.send(c, 312)
+        fresh = qt.wait_for(lambda: (self.injector() not in (None, parent)) and self.injector(), 15,
+                            "supervise to start a fresh injector")
+        self.assertNotEqual(fresh, parent)
+        lines = self.q.log_lines("queue-inject")
+        self.assertTrue([l for l in lines if l.get("event") == "child-signaled" and l.get("signal") == "11"], lines)
+        self.assertTrue([l for l in lines if l.get("event") == "exiting"])
+        qt.wait_for(lambda: self.delivered(311) and self.delivered(312), 30, "both messages delivered")
+        # And the fresh one serves the next session.
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
+            self.send(c, 313)
+            self.assertTrue(self.session_children(fresh), "a child of the fresh injector")
+        qt.wait_for(lambda: self.delivered(313), 30, "delivery through the fresh injector")
+
+    def test_a_socket_smtpd_may_not_use_means_the_set_uid_exec(self):
+        os.chmod(self.sock, 0o600)
+        self.addCleanup(os.chmod, self.sock, 0o660)
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
+            c.ehlo("client.test")
+            self.send(c, 321)
+            smtpds = qt.processes_under(self.q.root, "smtpd")
+            execd = [p for p in qt.processes_under(self.q.root, "queue-inject") if status_field(p, "PPid")[0] in smtpds]
+            self.assertEqual(len(execd), 1, "smtpd exec'd queue-inject")
+            # set-uid: smtpd's real uid, quail-queue's effective one.
+            uids = status_field(execd[0], "Uid")
+            self.assertEqual((uids[0], pwd.getpwuid(uids[1]).pw_name), (self.smtpd_uid, "quail-queue"))
+        qt.wait_for(lambda: self.delivered(321), 30, "delivery through the exec'd queue-inject")
+
+
+if __name__ == "__main__":
+    unittest.main()
