@@ -92,6 +92,7 @@ void take_callers_stderr(int sock) {
 [[noreturn]] void serve(const std::string& root, int listener, int conn) {
   ::close(listener);
   std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGINT, SIG_DFL);
   std::signal(SIGCHLD, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);

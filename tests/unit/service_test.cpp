@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "root.hpp"
 #include "service.hpp"
 #include "spawn.hpp"
 
@@ -159,12 +160,15 @@ TEST_CASE("service: a process that ignores SIGTERM is killed after the timeout")
   CHECK(WTERMSIG(st) == SIGKILL);
 }
 
-TEST_CASE("service: queue-send starts first and the listeners follow") {
+TEST_CASE("service: queue-send starts first, the resident injector next, and the listeners follow") {
   const auto& names = quail::service_names();
-  REQUIRE(!names.empty());
-  CHECK(names.front() == "queue-send");
+  REQUIRE(names.size() > 2);
+  CHECK(names[0] == "queue-send");
+  CHECK(names[1] == "queue-inject");
   CHECK_FALSE(quail::service_is_listener("queue-send"));
-  for (size_t i = 1; i < names.size(); ++i) CHECK(quail::service_is_listener(names[i]));
+  CHECK_FALSE(quail::service_is_listener("queue-inject"));
+  for (size_t i = 2; i < names.size(); ++i) CHECK(quail::service_is_listener(names[i]));
+  CHECK(quail::service_program("/r", "queue-inject") == quail::bin_dir("/r") + "/queue-inject");
   CHECK(quail::service_log_file("/r", "smtp") == "/r/log/smtp.log");
 }
 
