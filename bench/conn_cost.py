@@ -2,7 +2,7 @@
 """bench/conn_cost.py: where one connection's CPU goes, by program, with one
 message per connection (issue 13). Root only (perf).
 
-    bench/conn_cost.py [--connections N] [--conc C] [--client relay|mx] [--rounds R] [--ab DIR_A DIR_B]
+    bench/conn_cost.py [--connections N] [--conc C] [--client relay|mx] [--rounds R] [--ab DIR_A DIR_B] [--system]
 
 A fresh single-user instance (`quail init` defaults, one virtual user), C python
 smtplib clients sending N messages of ~4 KiB, each over its own connection, after
@@ -18,7 +18,9 @@ after its exec; queue-inject forked by smtpd names itself). The same perf run
 counts sched_process_exec and sched_process_fork events by program: the process
 starts. Prints CPU us per connection and starts per connection by program, and the
 instance's whole CPU from /proc (utime+stime+cutime+cstime) as a check; R rounds
-give medians. `--ab DIR_A DIR_B` compares two builds interleaved (A B A B ...)
+give medians. `--system`: a `quail init --system` instance instead (the same
+virtual user, so deliveries run as quail-mail; smtpd as quail-smtpd, its
+sessions through the resident queue-inject). `--ab DIR_A DIR_B` compares two builds interleaved (A B A B ...)
 on one instance: before each round every ROOT/bin link is pointed into DIR_A or
 DIR_B (copies of build/bin), so the programs started per connection and per
 session (smtpd, its queue-inject, mailauth) are that build's; the daemons
@@ -172,13 +174,18 @@ def main():
     ap.add_argument("--client", choices=("relay", "mx"), default="relay")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--ab", nargs=2, metavar=("DIR_A", "DIR_B"))
+    ap.add_argument("--system", action="store_true", help="a system install (quail init --system)")
     a = ap.parse_args()
     variants = [os.path.abspath(d) for d in a.ab] if a.ab else [None]
     rounds = {v: [] for v in variants}
     dns = None
     q = qt.Instance(prefix="quail-conn-cost-")
     try:
-        q.quail("init", "--hostname", "mx.example.test", "--domain", "example.test")  # authcheck stays 1
+        extra = []
+        if a.system:
+            os.chmod(q.tmp, 0o755)  # the service users reach ROOT through it
+            extra = ["--system"]
+        q.quail("init", "--hostname", "mx.example.test", "--domain", "example.test", *extra)  # authcheck stays 1
         q.add_user(RCPT, "alice-secret")
         q.write_control("concurrencyperip", "100\n")
         source = "127.0.0.1"
@@ -205,7 +212,8 @@ def main():
         if dns:
             dns.terminate()
             dns.wait(10)
-    print("%d connections a round, %d clients, %s client" % (a.connections, a.conc, a.client))
+    print("%d connections a round, %d clients, %s client%s" % (a.connections, a.conc, a.client,
+                                                              ", system install" if a.system else ""))
     for v in variants:
         report(a.connections, rounds[v], v or "this build")
 

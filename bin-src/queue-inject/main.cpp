@@ -29,7 +29,10 @@ int main(int argc, char** argv) {
     if (!quail::queue_inject::read_databytes(quail::Control(root), databytes)) return quail::qq::config_error;
     // Only "-s" selects a session: like qmail-queue, the classic protocol ignores
     // any other argument, so a filter that passes its own arguments on still works.
-    if (argc == 2 && std::strcmp(argv[1], "-s") == 0) return quail::queue_inject::run_session(root, databytes);
+    if (argc == 2 && std::strcmp(argv[1], "-s") == 0) {
+      // By path at each message: an exec'd session may last a day.
+      return quail::queue_inject::run_session(root, databytes, quail::Control(root));
+    }
     if (argc == 2 && std::strcmp(argv[1], "-d") == 0) return quail::queue_inject::run_resident(root);
     std::signal(SIGALRM, [](int) { _exit(quail::qq::timeout); });
     alarm(max_seconds);

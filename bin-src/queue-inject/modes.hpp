@@ -13,8 +13,10 @@ namespace quail::queue_inject {
 // Returns the qmail-queue exit code of the one message. databytes: control/databytes.
 int run_classic(const std::string& root, uint64_t databytes);
 // Returns 0 when the caller ended the session between messages, else the code
-// of the message that could not be read.
-int run_session(const std::string& root, uint64_t databytes);
+// of the message that could not be read. control: where each message reads the
+// free-space floor (by path for an exec'd session, which may last a day; the
+// resident injector's child reads control/ once, as smtpd does for its session).
+int run_session(const std::string& root, uint64_t databytes, const Control& control);
 
 // -d: the resident injector of a system install (resident.cpp); returns when stopped.
 int run_resident(const std::string& root);

@@ -17,6 +17,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <string>
 #include <sys/socket.h>
@@ -104,9 +105,11 @@ void take_callers_stderr(int sock) {
   take_callers_stderr(conn);
   if (::dup2(conn, 0) != 0 || ::dup2(conn, 1) != 1) _exit(qq::internal_bug);
   ::close(conn);
+  // control/ as this session finds it at its start, as smtpd reads it for its own.
+  const Control control = Control::read_once(root);
   uint64_t databytes = 0;
-  if (!read_databytes(Control(root), databytes)) _exit(qq::config_error);
-  _exit(run_session(root, databytes));
+  if (!read_databytes(control, databytes)) _exit(qq::config_error);
+  _exit(run_session(root, databytes, control));
 }
 
 // Reaps finished children; died_of: the signal of the first that died of one.
@@ -168,6 +171,8 @@ int run_resident(const std::string& root) {
   sa.sa_handler = on_term;
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGINT, &sa, nullptr);
+  // A child's end wakes us (SIGCHLD, only inside ppoll): a crash is known at
+  // once, not when the next caller is already in our backlog.
   sa.sa_handler = on_child;
   ::sigaction(SIGCHLD, &sa, nullptr);
   sigset_t blocked, waiting;
@@ -180,6 +185,9 @@ int run_resident(const std::string& root) {
   sigdelset(&waiting, SIGTERM);
   sigdelset(&waiting, SIGINT);
 
+  // What the start allocated (/etc/passwd read whole) goes back, so a child's
+  // heap starts on fresh pages rather than copies of ours.
+  ::malloc_trim(0);
   log_info({{"event", "started"}, {"socket", path}, {"uid", (*owner)->uid}});
   signal_service_ready();
   unsigned long sessions = 0;
@@ -198,8 +206,8 @@ int run_resident(const std::string& root) {
     int r = ::ppoll(&p, 1, nullptr, &waiting);
     if (r < 0 && errno != EINTR) return refuse_start(std::string("poll: ") + std::strerror(errno));
     if (r <= 0) continue;
-    // Reaped again between the wake-up and the fork: a child that crashed in the
-    // meantime stops us before another shares its layout.
+    // Reaped between the wake-up and the fork: a child that crashed before now
+    // stops us before another shares its layout.
     reap(died_of);
     if (died_of != 0) continue;
     Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));

@@ -29,8 +29,8 @@ void on_alarm(int) { _exit(in_message ? qq::timeout : 0); }
 
 class SessionLoop {
  public:
-  SessionLoop(const std::string& root, uint64_t databytes)
-      : root_(root), dirs_(root), control_(root), databytes_(databytes) {}
+  SessionLoop(const std::string& root, uint64_t databytes, const Control& control)
+      : root_(root), dirs_(root), control_(control), databytes_(databytes) {}
   // Feeds what was read; false when the session must end (*code says how).
   bool feed(std::string_view in, int& code);
   // End of input or a read error: clean between messages, else the message is lost.
@@ -41,7 +41,7 @@ class SessionLoop {
   bool answer(int code, std::string_view text);
   const std::string root_;
   const QueueDirs dirs_;
-  const Control control_;  // read by path at each use: a session may last a day
+  const Control& control_;
   const uint64_t databytes_;
   frame::Parser parser_;
   std::optional<Injection> msg_;
@@ -125,13 +125,13 @@ int SessionLoop::end(int read_errno) {
 
 }  // namespace
 
-int run_session(const std::string& root, uint64_t databytes) {
+int run_session(const std::string& root, uint64_t databytes, const Control& control) {
   // queue-send's notices come one at a time through the classic protocol: a session
   // (smtpd's) never uses their reserve below the free-space floor.
   ::unsetenv("QUAIL_NOTICE");
   std::signal(SIGALRM, on_alarm);
   alarm(max_seconds);
-  SessionLoop loop(root, databytes);
+  SessionLoop loop(root, databytes, control);
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(0, buf, sizeof buf);

@@ -83,6 +83,8 @@ class ResidentInjectorTest(unittest.TestCase):
         with open("/proc/%d/status" % pid) as f:
             caps = [l.split()[1] for l in f if l.startswith("CapEff:")]
         self.assertEqual(int(caps[0], 16), 0, "the injector holds no capability")
+        status = self.q.quail("status").stdout.decode()
+        self.assertRegex(status, r"(?m)^queue-inject running pid=%d " % pid)
 
     def test_an_smtp_session_injects_through_a_child_of_the_injector(self):
         parent = qt.wait_for(self.injector, 10, "the resident injector")
