@@ -219,6 +219,17 @@ int run_resident(const std::string& root) {
     if (pid < 0) log_warn({{"event", "fork-failed"}, {"reason", std::strerror(errno)}});
     ++sessions;
   }
+  // Callers already in the backlog would see it reset when the socket closes:
+  // each still gets its child (a stop is not a crash), the rest of them their exec.
+  ::fcntl(listener.get(), F_SETFL, O_NONBLOCK);
+  for (;;) {
+    Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn.valid()) break;
+    reap(died_of);
+    if (died_of != 0) break;
+    if (pid_t pid = ::fork(); pid == 0) serve(root, listener.get(), conn.get());
+    ++sessions;
+  }
   // Sessions under way finish on their own: each ends with its caller's EOF.
   log_info({{"event", "stopped"}, {"sessions", sessions}});
   return 0;

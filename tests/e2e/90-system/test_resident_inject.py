@@ -10,7 +10,9 @@ child that runs as quail-queue, not through an exec of the set-uid copy.
 - a session child killed by a signal makes the injector exit (a fresh start, a
   fresh address layout): supervise starts a new one, the SMTP session that lost
   its child goes on with its next message, and nothing is lost;
-- a socket smtpd may not use: smtpd execs the set-uid queue-inject, as before.
+- a socket smtpd may not use: smtpd execs the set-uid queue-inject, as before;
+- the injector killed (SIGKILL) again and again under load: every message
+  acknowledged with 250 is delivered exactly once, the others got 4xx.
 
 Needs root (CI runs as root)."""
 import os
@@ -20,6 +22,8 @@ import signal
 import smtplib
 import stat
 import sys
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -29,14 +33,15 @@ ALICE = "alice@res.test"
 
 
 def status_field(pid, field):
+    """The numbers of a /proc/PID/status field; [-1] once the process is gone."""
     for line in qt._proc_read(pid, "status").decode().splitlines():
         if line.startswith(field + ":"):
             return [int(x) for x in line.split()[1:]]
-    return None
+    return [-1]
 
 
 def user_names(pid):
-    return {pwd.getpwuid(u).pw_name for u in status_field(pid, "Uid")}
+    return {pwd.getpwuid(u).pw_name for u in status_field(pid, "Uid") if u >= 0}
 
 
 @unittest.skipUnless(os.geteuid() == 0, "a system install needs root")
@@ -147,6 +152,55 @@ class ResidentInjectorTest(unittest.TestCase):
             uids = status_field(execd[0], "Uid")
             self.assertEqual((uids[0], pwd.getpwuid(uids[1]).pw_name), (self.smtpd_uid, "quail-queue"))
         qt.wait_for(lambda: self.delivered(321), 30, "delivery through the exec'd queue-inject")
+
+    def test_the_injector_killed_under_load_loses_no_acknowledged_message(self):
+        first, count, clients = 400, 600, 8
+        accepted, refused, errors = [], [], []
+
+        def client(numbers):
+            for n in numbers:
+                try:
+                    with smtplib.SMTP("127.0.0.1", self.port, timeout=60) as c:
+                        self.send(c, n)
+                    accepted.append(n)
+                except smtplib.SMTPResponseException as e:
+                    (refused if 400 <= e.smtp_code < 500 else errors).append((n, e.smtp_code))
+                except (smtplib.SMTPException, OSError) as e:
+                    refused.append((n, repr(e)))  # the connection itself failed: not acknowledged
+        numbers = list(range(first, first + count))
+        threads = [threading.Thread(target=client, args=(numbers[i::clients],)) for i in range(clients)]
+        for t in threads:
+            t.start()
+        # Alternately the injector itself and a session's queue-inject in the middle
+        # of a message (its injector then exits too: a child died of a signal).
+        # While the injector is down (supervise waits a second, then two), smtpd
+        # execs queue-inject: those are killed too.
+        kills, next_at = 0, 40
+        deadline = time.time() + 90
+        while any(t.is_alive() for t in threads) and time.time() < deadline:
+            if len(accepted) >= next_at:
+                pid = self.injector()
+                others = [p for p in qt.processes_under(self.q.root, "queue-inject") if p != pid]
+                victims = [pid] if pid and kills % 2 == 0 else others[:1]
+                for v in victims:
+                    try:
+                        os.kill(v, signal.SIGKILL)
+                        kills += 1
+                        next_at = len(accepted) + 40
+                    except ProcessLookupError:
+                        pass
+            time.sleep(0.02)
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [], "no permanent refusal")
+        self.assertGreaterEqual(kills, 4)
+        self.assertTrue(accepted, refused)
+        qt.wait_for(lambda: all(self.delivered(n) for n in accepted), 60, "every acknowledged message delivered")
+        got = [qt.test_number(m) for m in self.q.maildir_messages(ALICE)]
+        for n in accepted:
+            self.assertEqual(got.count(n), 1, "message %d delivered once" % n)
+        qt.note("%d acknowledged, %d refused temporarily, %d kills" % (len(accepted), len(refused), kills))
+        qt.wait_for(self.injector, 15, "supervise to start the injector again")
 
 
 if __name__ == "__main__":
