@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 10
 CMAKE_FLAGS ?= -DQUAIL_WERROR=$(if $(CI),ON,ON)
 
 DEB_PACKAGES := g++ clang cmake make pkg-config libsodium-dev libcdb-dev tinycdb doctest-dev \
-	libssl-dev libunbound-dev libclang-rt-14-dev swaks python3 python3-aiosmtpd \
+	libssl-dev libunbound-dev libc-ares-dev libclang-rt-14-dev swaks python3 python3-aiosmtpd \
 	procps psmisc strace libevent-dev dnsmasq-base openssl mpop msmtp libio-socket-ssl-perl libnet-ssleay-perl \
 	python3-dkim python3-nacl opendkim-tools \
 	python3-spf python3-dnslib publicsuffix \

@@ -28,6 +28,49 @@ std::optional<std::string> decode_dns_name(std::string_view data, size_t pos) {
   return std::nullopt;
 }
 
+std::optional<std::string> checked_dns_name(std::string_view text) {
+  if (!text.empty() && text.back() == '.') text.remove_suffix(1);
+  if (text.size() > 253) return std::nullopt;
+  std::string out;
+  out.reserve(text.size());
+  size_t label = 0;
+  for (char ch : text) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '.') {
+      if (label == 0) return std::nullopt;
+      label = 0;
+      out += '.';
+      continue;
+    }
+    if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c - 'A' + 'a');
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok || ++label > 63) return std::nullopt;
+    out += static_cast<char>(c);
+  }
+  if (!out.empty() && label == 0) return std::nullopt;
+  return out;
+}
+
+std::optional<std::string> reverse_dns_name(const std::string& ip) {
+  unsigned char b[16];
+  std::string name;
+  static const char hex[] = "0123456789abcdef";
+  if (::inet_pton(AF_INET, ip.c_str(), b) == 1) {
+    for (int i = 3; i >= 0; --i) name += std::to_string(b[i]) + ".";
+    return name + "in-addr.arpa";
+  }
+  if (::inet_pton(AF_INET6, ip.c_str(), b) == 1) {
+    for (int i = 15; i >= 0; --i) {
+      name += hex[b[i] & 0xf];
+      name += '.';
+      name += hex[b[i] >> 4];
+      name += '.';
+    }
+    return name + "ip6.arpa";
+  }
+  return std::nullopt;
+}
+
 std::optional<MxRecord> parse_mx_rdata(std::string_view rdata) {
   if (rdata.size() < 3) return std::nullopt;
   auto host = decode_dns_name(rdata, 2);

@@ -19,6 +19,16 @@ struct MxRecord {
 // bytes follow the name.
 std::optional<std::string> decode_dns_name(std::string_view data, size_t pos = 0);
 
+// A name in presentation form (as a stub resolver's parser gives it: labels
+// joined by '.', a final dot allowed) checked and written as decode_dns_name
+// writes one; nullopt for an empty label, a label over 63 bytes, a name over
+// 253, or a byte decode_dns_name refuses (an escape such as "\\032" included).
+std::optional<std::string> checked_dns_name(std::string_view text);
+// The name PTR records of an address are published under: d.c.b.a.in-addr.arpa,
+// or the 32 nibbles under ip6.arpa (RFC 1035 3.5, RFC 3596 2.5); nullopt when ip
+// is not an address.
+std::optional<std::string> reverse_dns_name(const std::string& ip);
+
 std::optional<MxRecord> parse_mx_rdata(std::string_view rdata);
 // An A (4 bytes) or AAAA (16 bytes) record's address as text; nullopt for any other size.
 std::optional<std::string> parse_address_rdata(std::string_view rdata);

@@ -1,7 +1,7 @@
-// libunbound lookups: see dns_resolver.hpp.
+// libunbound lookups: see dns_resolver.hpp. remote-deliver's, where one context
+// serves a kept run of many deliveries and the validator is there for DANE.
 #include "dns_resolver.hpp"
 
-#include <arpa/inet.h>
 #include <unbound.h>
 
 namespace quail::dns {
@@ -38,10 +38,14 @@ DnsStatus query(ub_ctx* ctx, const std::string& name, int type, UbResult& res, s
 
 }  // namespace
 
+struct Resolver::Impl {
+  ub_ctx* ctx;
+};
+
 Result<Resolver> Resolver::create(const std::vector<std::string>& servers) {
   ub_ctx* ctx = ub_ctx_create();
   if (!ctx) return Error{ErrorKind::temporary, "unable to create a DNS resolver"};
-  Resolver r(ctx);
+  Resolver r(new Impl{ctx});
   if (servers.empty()) {
     if (int e = ub_ctx_resolvconf(ctx, nullptr); e != 0) {
       return Error{ErrorKind::temporary, std::string("unable to read /etc/resolv.conf: ") + ub_strerror(e)};
@@ -71,12 +75,14 @@ Result<Resolver> Resolver::create(const std::vector<std::string>& servers) {
 }
 
 Resolver::~Resolver() {
-  if (ctx_) ub_ctx_delete(ctx_);
+  if (!impl_) return;
+  ub_ctx_delete(impl_->ctx);
+  delete impl_;
 }
 
 DnsStatus Resolver::mx(const std::string& domain, std::vector<MxRecord>& out, std::string& why) {
   UbResult res;
-  DnsStatus st = query(ctx_, domain, type_mx, res, why);
+  DnsStatus st = query(impl_->ctx, domain, type_mx, res, why);
   if (st != DnsStatus::ok) return st;
   for (int i = 0; res.r->data[i]; ++i) {
     // A malformed record is skipped.
@@ -96,7 +102,7 @@ DnsStatus Resolver::addresses(const std::string& host, std::vector<std::string>&
   DnsStatus worst = DnsStatus::nxdomain;
   for (int type : {type_aaaa, type_a}) {
     UbResult res;
-    DnsStatus st = query(ctx_, host, type, res, why);
+    DnsStatus st = query(impl_->ctx, host, type, res, why);
     if (st == DnsStatus::temporary) worst = DnsStatus::temporary;
     if (st == DnsStatus::nodata) any_nodata = true;
     if (st != DnsStatus::ok) continue;
@@ -114,7 +120,7 @@ DnsStatus Resolver::addresses(const std::string& host, std::vector<std::string>&
 
 DnsStatus Resolver::txt(const std::string& name, std::vector<std::string>& out, std::string& why) {
   UbResult res;
-  DnsStatus st = query(ctx_, name, type_txt, res, why);
+  DnsStatus st = query(impl_->ctx, name, type_txt, res, why);
   if (st != DnsStatus::ok) return st;
   for (int i = 0; res.r->data[i]; ++i) {
     if (auto t = parse_txt_rdata(std::string_view(res.r->data[i], static_cast<size_t>(res.r->len[i])))) {
@@ -127,7 +133,7 @@ DnsStatus Resolver::txt(const std::string& name, std::vector<std::string>& out, 
 DnsStatus Resolver::address_records(const std::string& host, bool v6, std::vector<std::string>& out,
                                      std::string& why) {
   UbResult res;
-  DnsStatus st = query(ctx_, host, v6 ? type_aaaa : type_a, res, why);
+  DnsStatus st = query(impl_->ctx, host, v6 ? type_aaaa : type_a, res, why);
   if (st != DnsStatus::ok) return st;
   for (int i = 0; res.r->data[i]; ++i) {
     std::string_view rdata(res.r->data[i], static_cast<size_t>(res.r->len[i]));
@@ -138,26 +144,13 @@ DnsStatus Resolver::address_records(const std::string& host, bool v6, std::vecto
 }
 
 DnsStatus Resolver::ptr(const std::string& ip, std::vector<std::string>& out, std::string& why) {
-  unsigned char b[16];
-  std::string name;
-  static const char hex[] = "0123456789abcdef";
-  if (inet_pton(AF_INET, ip.c_str(), b) == 1) {
-    for (int i = 3; i >= 0; --i) name += std::to_string(b[i]) + ".";
-    name += "in-addr.arpa";
-  } else if (inet_pton(AF_INET6, ip.c_str(), b) == 1) {
-    for (int i = 15; i >= 0; --i) {
-      name += hex[b[i] & 0xf];
-      name += '.';
-      name += hex[b[i] >> 4];
-      name += '.';
-    }
-    name += "ip6.arpa";
-  } else {
+  auto name = reverse_dns_name(ip);
+  if (!name) {
     why = "not an IP address: " + ip;
     return DnsStatus::nxdomain;
   }
   UbResult res;
-  DnsStatus st = query(ctx_, name, type_ptr, res, why);
+  DnsStatus st = query(impl_->ctx, *name, type_ptr, res, why);
   if (st != DnsStatus::ok) return st;
   for (int i = 0; res.r->data[i]; ++i) {
     auto n = decode_dns_name(std::string_view(res.r->data[i], static_cast<size_t>(res.r->len[i])));

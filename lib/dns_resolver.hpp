@@ -1,16 +1,20 @@
-// DNS through libunbound for the programs that look names up (remote-deliver's MX
-// and address lookups; TXT records for the mail-authentication checks): forwarded
-// to control/dnsservers when it names servers, else to /etc/resolv.conf's. Trusts
-// nothing in the answers beyond their wire format. A program using this file links
-// libunbound through quail_link_dns() (cmake/dns.cmake); the others never load it.
+// DNS for the programs that look names up: forwarded to control/dnsservers when
+// it names servers, else to /etc/resolv.conf's. Trusts nothing in the answers
+// beyond their wire format; names are checked as decode_dns_name checks them.
+// Two implementations of this one interface (cmake/dns.cmake):
+// - libunbound (dns_resolver.cpp, quail_link_dns): remote-deliver, whose context
+//   serves a kept run of deliveries;
+// - c-ares (dns_resolver_stub.cpp, quail_link_stub_dns): the programs started per
+//   SMTP session or message (mailauth, dnsbl, list-post) and quail-dkim. A
+//   libunbound context costs ~1.1 ms of CPU at its first query (its random
+//   generator's seeding, a table of 65,536 ports); a c-ares channel ~0.05 ms
+//   (bench/README.md, "mailauth's resolver").
 #pragma once
 #include <string>
 #include <vector>
 
 #include "dns_rdata.hpp"
 #include "result.hpp"
-
-struct ub_ctx;
 
 namespace quail::dns {
 
@@ -27,7 +31,7 @@ class Resolver {
  public:
   // servers: "ip" or "ip@port" entries; empty means /etc/resolv.conf.
   static Result<Resolver> create(const std::vector<std::string>& servers);
-  Resolver(Resolver&& o) noexcept : ctx_(o.ctx_) { o.ctx_ = nullptr; }
+  Resolver(Resolver&& o) noexcept : impl_(o.impl_) { o.impl_ = nullptr; }
   Resolver& operator=(Resolver&&) = delete;
   ~Resolver();
 
@@ -43,8 +47,9 @@ class Resolver {
   DnsStatus ptr(const std::string& ip, std::vector<std::string>& out, std::string& why);
 
  private:
-  explicit Resolver(ub_ctx* ctx) : ctx_(ctx) {}
-  ub_ctx* ctx_ = nullptr;
+  struct Impl;  // the implementation's state (a libunbound context or a c-ares channel)
+  explicit Resolver(Impl* impl) : impl_(impl) {}
+  Impl* impl_ = nullptr;
 };
 
 }  // namespace quail::dns

@@ -56,3 +56,28 @@ TEST_CASE("dns rdata: a TXT record's strings are joined; a length past the end i
   CHECK(quail::parse_txt_rdata("\x00"s) == "");
   CHECK_FALSE(quail::parse_txt_rdata("\x07v=spf1"s).has_value());
 }
+
+TEST_CASE("dns rdata: a presentation-form name from a stub resolver is checked as a wire name is") {
+  CHECK(quail::checked_dns_name("Mail.Example.COM.") == "mail.example.com");
+  CHECK(quail::checked_dns_name("mx_1.example-a.net") == "mx_1.example-a.net");
+  CHECK(quail::checked_dns_name("") == "");   // the root (null MX)
+  CHECK(quail::checked_dns_name(".") == "");
+  CHECK_FALSE(quail::checked_dns_name("a..b"));
+  CHECK_FALSE(quail::checked_dns_name(".a"));
+  CHECK_FALSE(quail::checked_dns_name("a b.example"));
+  CHECK_FALSE(quail::checked_dns_name("evil\\032.example"));  // c-ares's escape of an odd byte
+  CHECK_FALSE(quail::checked_dns_name("x\n.example"));
+  CHECK(quail::checked_dns_name(std::string(63, 'a') + ".example"));
+  CHECK_FALSE(quail::checked_dns_name(std::string(64, 'a') + ".example"));
+  std::string long_name;
+  for (int i = 0; i < 64; ++i) long_name += "abc.";
+  CHECK_FALSE(quail::checked_dns_name(long_name + "x"));  // 257 bytes
+}
+
+TEST_CASE("dns rdata: the reverse name of an address, for PTR") {
+  CHECK(quail::reverse_dns_name("192.0.2.10") == "10.2.0.192.in-addr.arpa");
+  CHECK(quail::reverse_dns_name("2001:db8::1") ==
+        "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+  CHECK_FALSE(quail::reverse_dns_name("mail.example.com"));
+  CHECK_FALSE(quail::reverse_dns_name("192.0.2"));
+}
