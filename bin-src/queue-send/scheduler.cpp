@@ -44,14 +44,22 @@ int64_t ctime_ns(const std::string& dir, uint64_t id) {
 }
 }  // namespace
 
-void Scheduler::queue_load(uint64_t id, bool from_todo, bool fresh) {
+void Scheduler::queue_load(uint64_t id, bool from_todo, bool fresh, bool orphan) {
   if (auto c = corrupt_.find(id); c != corrupt_.end()) {
     const std::string& dir = from_todo ? store_.dirs().todo() : store_.dirs().mess();
     if (ctime_ns(dir, id) == c->second) return;  // the same file that did not parse
     corrupt_.erase(c);
   }
-  if (!known_.insert(id).second) return;
-  (fresh ? fresh_ : backlog_).push_back({id, from_todo});
+  auto [k, inserted] = known_.emplace(id, from_todo ? Origin::todo : Origin::mess);
+  if (!inserted) {
+    if (from_todo) todo_name_of_known(id, k->second);
+    return;
+  }
+  if (from_todo && !rescued_.empty() && todo_name_of_rescued(id)) {
+    known_.erase(id);
+    return;
+  }
+  (fresh ? fresh_ : backlog_).push_back({id, from_todo, orphan});
 }
 
 void Scheduler::load_some() {
@@ -93,6 +101,18 @@ void Scheduler::load_one(const Pending& p) {
     load_retry_.push_back(p);
     if (load_retry_ns_ == 0) load_retry_ns_ = now_ns() + std::max<int64_t>(1, retry_unit_ns / s_.retry_scale);
     return;
+  }
+  // A todo/ name that came while the message waited in mess/ (its injector's
+  // rename, after the walk took it or after the listing at start) goes now: the
+  // message must not be loaded twice.
+  auto k = known_.find(p.id);
+  if (!p.from_todo && k != known_.end() && k->second == Origin::mess_and_late_todo) {
+    drop_late_todo(p.id, m->id_str());
+  }
+  if (p.orphan) {
+    m->orphan = true;
+    log_warn({{"msg", m->id_str()}, {"event", "orphan"}, {"result", "taken"}, {"file", "mess/" + std::to_string(p.id)},
+              {"from", "<" + m->sender + ">"}, {"rcpts", m->rcpts.size()}});
   }
   adopt(std::move(*m), p.from_todo);
 }

@@ -1,10 +1,12 @@
 // The scheduler: every queued message in a compact form, a min-heap of
 // next-attempt times, delivery slots, and the event loop (trigger FIFO, signals,
 // children's pipes) that drives messages from S2 to S5 of queue-layout/README.md.
-// No step rescans the queue: the cost of an event does not grow with its size.
+// No event rescans the queue: the cost of an event does not grow with its size
+// (the walk of mess/ for orphans, every few minutes, goes a slice per loop turn).
 #pragma once
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <queue>
 #include <string>
 #include <unordered_map>
@@ -13,6 +15,7 @@
 
 #include "delivery.hpp"
 #include "fd.hpp"
+#include "orphans.hpp"
 #include "queue_command.hpp"
 #include "settings.hpp"
 #include "store.hpp"
@@ -40,9 +43,12 @@ class Scheduler {
     std::string domain;           // remote only
     std::string sender;           // local: the return path (VERP applied); remote: the envelope sender
   };
+  // A todo/ name seen for a message waiting in mess/ goes once it is loaded.
+  enum class Origin : uint8_t { todo, mess, mess_and_late_todo };
   struct Pending {
     uint64_t id;
     bool from_todo;
+    bool orphan = false;  // found in mess/ alone by the walk (scheduler_orphans.cpp)
   };
   // A remote-deliver run kept for one domain: it takes the domain's jobs one at a
   // time over its job socket and writes one report per job on its fd 1
@@ -71,11 +77,17 @@ class Scheduler {
   };
 
   // Loading (scheduler.cpp)
-  void queue_load(uint64_t id, bool from_todo, bool fresh);
+  void queue_load(uint64_t id, bool from_todo, bool fresh, bool orphan = false);
   void load_some();
   void load_one(const Pending& p);
   void retry_loads(int64_t now);
   void adopt(Message m, bool taken);
+  // Orphans in mess/ and todo/ names that come late (scheduler_orphans.cpp)
+  void rescan(int64_t now);
+  void judge_suspects(int64_t now);
+  void todo_name_of_known(uint64_t id, Origin& origin);
+  bool todo_name_of_rescued(uint64_t id);
+  void drop_late_todo(uint64_t id, const std::string& msg);
   // Scheduling
   void wake(Message& m);
   void run_due(int64_t now);
@@ -138,7 +150,8 @@ class Scheduler {
   Store store_;
   Fd trigger_r_, trigger_w_, signals_;
   std::unordered_map<uint64_t, Message> messages_;
-  std::unordered_set<uint64_t> known_;  // ids loaded or waiting to be loaded
+  // Ids loaded or waiting to be loaded, and where a waiting one is loaded from.
+  std::unordered_map<uint64_t, Origin> known_;
   std::unordered_set<uint64_t> held_;   // messages with held recipients
   // Files that did not parse, by id: the ctime (ns) of the file seen. Not read
   // again while that file is there; a new file under the id (quail check moved the
@@ -149,6 +162,13 @@ class Scheduler {
   std::deque<Pending> load_retry_;      // failed to load for a temporary reason: tried again
   int64_t load_retry_ns_ = 0;           // when (0: nothing waits)
   bool relist_todo_ = false;            // listing todo/ after a trigger failed: list it again then
+  std::optional<MessWalk> walk_;        // the walk of mess/ for orphans under way
+  int64_t next_rescan_ns_ = 0;
+  std::vector<uint64_t> suspects_;      // ids of the walk's slice that nothing holds
+  // Orphans taken and done, by id: their births. A writer the walk judged dead
+  // that still renames its tmp/ name into todo/ brings the same file back; kept
+  // while a tmp/ name of the file is there, as only that name can come back.
+  std::unordered_map<uint64_t, int64_t> rescued_;
   std::priority_queue<Wake, std::vector<Wake>, std::greater<Wake>> heap_;
   std::deque<Job> ready_local_, ready_remote_;
   std::unordered_map<std::string, Domain> domains_;

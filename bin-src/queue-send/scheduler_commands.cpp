@@ -137,7 +137,7 @@ Message* Scheduler::find_message(std::string_view id, bool from_hold) {
   // Loaded now rather than when its turn in the backlog comes (which then finds it loaded).
   auto m = store_.load(parts->inode, in_todo);
   if (!m) return nullptr;
-  known_.insert(parts->inode);
+  known_.emplace(parts->inode, in_todo ? Origin::todo : Origin::mess);
   adopt(std::move(*m), in_todo);
   it = messages_.find(parts->inode);
   return it == messages_.end() ? nullptr : &it->second;
@@ -189,6 +189,7 @@ void Scheduler::stow(Message& m) {
   log_info({{"msg", m.id_str()}, {"event", "hold"}});
   held_.erase(id);
   known_.erase(id);
+  if (m.orphan) rescued_[id] = m.birth_ns;  // a late todo/ name must not bring it back from hold/
   messages_.erase(id);
 }
 

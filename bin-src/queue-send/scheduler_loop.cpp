@@ -79,6 +79,8 @@ Status Scheduler::start() {
   on_commands();  // given while no queue-send ran
   int cleaned = store_.clean_tmp(tmp_max_age_s);
   next_tmp_clean_ns_ = now_ns() + tmp_clean_every_ns;
+  // mess/ was just listed: the first walk for orphans comes one interval later.
+  next_rescan_ns_ = now_ns() + std::max<int64_t>(1, orphan_rescan_every_ns / s_.retry_scale);
   log_info({{"event", "start"}, {"todo", todo}, {"mess", mess}, {"tmp_removed", cleaned},
             {"remote", s_.remote_available ? "yes" : "held"}, {"lspawn", lspawn_.valid() ? "yes" : "no"},
             {"retry_scale", s_.retry_scale}});
@@ -157,8 +159,8 @@ void Scheduler::reap() {
 
 int Scheduler::poll_timeout(int64_t now) const {
   if (stopping_) return -1;
-  if (!fresh_.empty() || !backlog_.empty()) return 0;
-  int64_t until = next_tmp_clean_ns_;
+  if (!fresh_.empty() || !backlog_.empty() || walk_) return 0;
+  int64_t until = std::min(next_tmp_clean_ns_, next_rescan_ns_);
   if (!heap_.empty()) until = std::min(until, heap_.top().when);
   until = std::min(until, next_run_expiry());
   if (load_retry_ns_ != 0) until = std::min(until, load_retry_ns_);
@@ -217,6 +219,7 @@ int Scheduler::run() {
       run_due(now);
       retry_loads(now);
       load_some();
+      rescan(now);
       if (now >= next_tmp_clean_ns_) {
         store_.clean_tmp(tmp_max_age_s);
         next_tmp_clean_ns_ = now + tmp_clean_every_ns;

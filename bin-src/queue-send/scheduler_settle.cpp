@@ -55,6 +55,7 @@ void Scheduler::settle(Message& m) {
     }
     held_.erase(id);
     known_.erase(id);
+    if (m.orphan) rescued_[id] = m.birth_ns;
     messages_.erase(id);
     return;
   }

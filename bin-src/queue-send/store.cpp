@@ -233,6 +233,34 @@ Status Store::remove(const Message& m) const {
   return {};
 }
 
+bool Store::drop_todo_name(uint64_t id) const {
+  std::string todo = dirs_.todo() + "/" + std::to_string(id);
+  struct stat t, m;
+  if (::lstat(todo.c_str(), &t) != 0 || ::lstat(mess_path(id).c_str(), &m) != 0 || !S_ISREG(t.st_mode) ||
+      t.st_ino != m.st_ino || t.st_dev != m.st_dev) {
+    return false;
+  }
+  return unlink_todo(id);
+}
+
+bool Store::unlink_todo(uint64_t id) const {
+  std::string todo = dirs_.todo() + "/" + std::to_string(id);
+  return ::unlink(todo.c_str()) == 0 || errno == ENOENT;
+}
+
+Result<int64_t> Store::todo_birth(uint64_t id) const {
+  std::string path = dirs_.todo() + "/" + std::to_string(id);
+  auto fd = open_fd(path, O_RDONLY | O_NOFOLLOW);
+  if (!fd) return fd.error();
+  char hb[queue_header_size];
+  if (read_full(fd->get(), hb, sizeof hb) != static_cast<ssize_t>(sizeof hb)) {
+    return Error{ErrorKind::format, path + ": truncated queue file"};
+  }
+  auto h = parse_queue_header(std::string_view(hb, sizeof hb));
+  if (!h) return Error{ErrorKind::format, path + ": " + h.error().reason};
+  return h->birth_ns;
+}
+
 Result<Fd> Store::open_message(uint64_t id) const {
   std::string path = mess_path(id);
   auto fd = open_fd(path, O_RDONLY);

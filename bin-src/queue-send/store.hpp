@@ -52,6 +52,7 @@ struct Message {
   int64_t wake_ns = 0;     // the heap entry that is current (0: none)
   int64_t bounce_retry_ns = 0;  // a notice that failed to queue is retried then
   bool hold_asked = false;      // `quail queue hold`: moves to hold/ when its pass ends
+  bool orphan = false;          // found in mess/ alone while running (scheduler_orphans.cpp)
   // The message's id in the log (lib/queue_id.hpp); `id` is its file's inode.
   std::string id_str() const { return message_id(id, birth_ns); }
   bool final() const;            // every recipient delivered or failed
@@ -84,6 +85,14 @@ class Store {
   // leaves queue-send's care; its journal stays). `release`: the way back.
   Status stow(const Message& m) const;
   Status unstow(uint64_t id) const;
+  // Unlinks todo/<id> when it names the file mess/<id> names: a todo/ name that
+  // came after the message was taken from mess/. False when it did not (no such
+  // name, another file, or an error: nothing is unlinked then).
+  bool drop_todo_name(uint64_t id) const;
+  // The birth in todo/<id>'s header; errors as read_queue_file's.
+  Result<int64_t> todo_birth(uint64_t id) const;
+  // Unlinks todo/<id>; false on an error other than ENOENT.
+  bool unlink_todo(uint64_t id) const;
   // A fresh read-only fd on mess/<id>, positioned at the message (byte 56).
   Result<Fd> open_message(uint64_t id) const;
   // Removes tmp/ files whose birth (in the name the writer chose, else the mtime) is

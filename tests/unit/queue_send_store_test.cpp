@@ -145,3 +145,24 @@ TEST_CASE("queue-send store: tmp/ debris is aged by the birth in its name, not b
   CHECK_FALSE(fs::exists(q.dirs.tmp() + "/junk-old"));
   CHECK(fs::exists(q.dirs.tmp() + "/junk-new"));
 }
+
+TEST_CASE("queue-send store: a late todo/ name is dropped only when it names the file mess/ names") {
+  TempQueue q("quail-ut-store");
+  int64_t birth = 0;
+  std::string id = two_rcpt_message(q, birth, false);  // in todo/ and mess/: one file
+  quail::Store store(q.root);
+  uint64_t n = std::stoull(id);
+  auto b = store.todo_birth(n);
+  REQUIRE(b.ok());
+  CHECK(*b == birth);
+  CHECK(store.drop_todo_name(n));
+  CHECK_FALSE(fs::exists(q.dirs.todo() + "/" + id));
+  CHECK(fs::exists(q.dirs.mess() + "/" + id));
+  CHECK_FALSE(store.drop_todo_name(n));  // no todo/ name left
+
+  // Another file under the name (damage): never unlinked as if it were the message.
+  std::ofstream(q.dirs.todo() + "/" + id) << "other";
+  CHECK_FALSE(store.drop_todo_name(n));
+  CHECK(fs::exists(q.dirs.todo() + "/" + id));
+  CHECK(store.todo_birth(n).error().kind == quail::ErrorKind::format);
+}
