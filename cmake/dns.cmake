@@ -6,9 +6,9 @@
 # man/remote-deliver.8, START COST). Under the sanitizers, or without the
 # archives, the shared libraries are used. Programs that add OpenSSL's libssl
 # pass it as extra arguments so it comes before libcrypto.
-add_library(quail-dns-unbound STATIC ${CMAKE_SOURCE_DIR}/lib/dns_resolver.cpp)
+add_library(quail-dns-unbound STATIC ${CMAKE_SOURCE_DIR}/lib/dns_resolver.cpp ${CMAKE_SOURCE_DIR}/lib/dns_resolver_common.cpp)
 target_link_libraries(quail-dns-unbound PUBLIC quail)
-add_library(quail-dns-stub STATIC ${CMAKE_SOURCE_DIR}/lib/dns_resolver_stub.cpp)
+add_library(quail-dns-stub STATIC ${CMAKE_SOURCE_DIR}/lib/dns_resolver_stub.cpp ${CMAKE_SOURCE_DIR}/lib/dns_resolver_common.cpp)
 target_link_libraries(quail-dns-stub PUBLIC quail)
 
 function(quail_link_dns target)

@@ -97,27 +97,6 @@ DnsStatus Resolver::mx(const std::string& domain, std::vector<MxRecord>& out, st
   return DnsStatus::ok;
 }
 
-DnsStatus Resolver::addresses(const std::string& host, std::vector<std::string>& out, std::string& why) {
-  bool any_nodata = false;
-  DnsStatus worst = DnsStatus::nxdomain;
-  for (int type : {type_aaaa, type_a}) {
-    UbResult res;
-    DnsStatus st = query(impl_->ctx, host, type, res, why);
-    if (st == DnsStatus::temporary) worst = DnsStatus::temporary;
-    if (st == DnsStatus::nodata) any_nodata = true;
-    if (st != DnsStatus::ok) continue;
-    size_t want = type == type_a ? 4 : 16;
-    for (int i = 0; res.r->data[i]; ++i) {
-      std::string_view rdata(res.r->data[i], static_cast<size_t>(res.r->len[i]));
-      if (rdata.size() != want) continue;
-      if (auto a = parse_address_rdata(rdata)) out.push_back(std::move(*a));
-    }
-  }
-  if (!out.empty()) return DnsStatus::ok;
-  if (worst == DnsStatus::temporary) return worst;
-  return any_nodata ? DnsStatus::nodata : DnsStatus::nxdomain;
-}
-
 DnsStatus Resolver::txt(const std::string& name, std::vector<std::string>& out, std::string& why) {
   UbResult res;
   DnsStatus st = query(impl_->ctx, name, type_txt, res, why);

@@ -181,21 +181,6 @@ DnsStatus Resolver::mx(const std::string& domain, std::vector<MxRecord>& out, st
   return DnsStatus::ok;
 }
 
-DnsStatus Resolver::addresses(const std::string& host, std::vector<std::string>& out, std::string& why) {
-  bool any_nodata = false;
-  DnsStatus worst = DnsStatus::nxdomain;
-  for (bool v6 : {true, false}) {
-    Answer a;
-    DnsStatus st = query(impl_->ch, host, v6 ? type_aaaa : type_a, a, why);
-    if (st == DnsStatus::ok) st = address_list(a, v6, out, why);
-    if (st == DnsStatus::temporary) worst = DnsStatus::temporary;
-    if (st == DnsStatus::nodata) any_nodata = true;
-  }
-  if (!out.empty()) return DnsStatus::ok;
-  if (worst == DnsStatus::temporary) return worst;
-  return any_nodata ? DnsStatus::nodata : DnsStatus::nxdomain;
-}
-
 DnsStatus Resolver::txt(const std::string& name, std::vector<std::string>& out, std::string& why) {
   Answer a;
   if (DnsStatus st = query(impl_->ch, name, type_txt, a, why); st != DnsStatus::ok) return st;

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fd_passing.hpp"
 #include "inject_local.hpp"
 #include "inject_frame.hpp"
 #include "root.hpp"
@@ -140,25 +141,8 @@ bool InjectSession::connect_resident() {
   if (!sock.valid() || ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
   int fl = ::fcntl(sock.get(), F_GETFL);
   if (fl < 0 || ::fcntl(sock.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) return false;
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  const int err_fd = 2;
-  std::memcpy(CMSG_DATA(c), &err_fd, sizeof err_fd);
-  ssize_t n;
-  do {
-    n = ::sendmsg(sock.get(), &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) return false;
+  // MSG_NOSIGNAL: an injector gone between connect and send is a refusal, not a signal.
+  if (send_with_fd(sock.get(), std::string_view("\0", 1), 2, MSG_NOSIGNAL) != 1) return false;
   Fd other(::fcntl(sock.get(), F_DUPFD_CLOEXEC, 3));
   if (!other.valid()) return false;
   to_ = std::move(sock);

@@ -28,6 +28,7 @@
 
 #include "control.hpp"
 #include "fd.hpp"
+#include "fd_passing.hpp"
 #include "identity.hpp"
 #include "inject_client.hpp"
 #include "injection.hpp"
@@ -56,37 +57,12 @@ int refuse_start(const std::string& why) {
 // session's log lines go where an exec'd queue-inject's would: the caller's log.
 void take_callers_stderr(int sock) {
   char byte;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) return;
-  int taken = -1;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      if (taken < 0) {
-        taken = fd;
-      } else {
-        ::close(fd);  // more than we asked for: not kept
-      }
-    }
-  }
-  if (taken < 0) return;
+  Fd taken;
+  bool truncated = false;
+  if (recv_with_fd(sock, &byte, 1, taken, truncated) != 1 || !taken.valid()) return;
   // Only a descriptor open for writing replaces our own stderr.
-  int fl = ::fcntl(taken, F_GETFL);
-  if (fl >= 0 && (fl & O_ACCMODE) != O_RDONLY) ::dup2(taken, 2);
-  ::close(taken);
+  int fl = ::fcntl(taken.get(), F_GETFL);
+  if (fl >= 0 && (fl & O_ACCMODE) != O_RDONLY) ::dup2(taken.get(), 2);
 }
 
 // The child: one caller's session on the socket, then exit.
