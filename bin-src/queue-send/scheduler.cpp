@@ -76,7 +76,7 @@ void Scheduler::load_some() {
 }
 
 void Scheduler::load_one(const Pending& p) {
-  auto m = store_.load(p.id, p.from_todo);
+  auto m = store_.load(p.id, p.from_todo, p.from_todo || p.orphan);
   if (!m) {
     // A queue file's name under queue/, for a line about a file without a known id.
     const std::string where = (p.from_todo ? "todo/" : "mess/") + std::to_string(p.id);

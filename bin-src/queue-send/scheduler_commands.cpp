@@ -135,7 +135,7 @@ Message* Scheduler::find_message(std::string_view id, bool from_hold) {
     }
   }
   // Loaded now rather than when its turn in the backlog comes (which then finds it loaded).
-  auto m = store_.load(parts->inode, in_todo);
+  auto m = store_.load(parts->inode, in_todo, in_todo);
   if (!m) return nullptr;
   known_.emplace(parts->inode, in_todo ? Origin::todo : Origin::mess);
   adopt(std::move(*m), in_todo);

@@ -147,7 +147,7 @@ Status Store::take(const std::string& todo, const std::string& mess, const std::
   return {};
 }
 
-Result<Message> Store::load(uint64_t id, bool from_todo) const {
+Result<Message> Store::load(uint64_t id, bool from_todo, bool never_taken) const {
   std::string name = std::to_string(id);
   std::string mess = dirs_.mess() + "/" + name;
   std::string path = from_todo ? dirs_.todo() + "/" + name : mess;
@@ -165,8 +165,9 @@ Result<Message> Store::load(uint64_t id, bool from_todo) const {
     m.rcpts[n].notify = notify_flags(qf->envelope.recipients[n].notify);
   }
   // A message queued on hold (a milter's quarantine) goes to hold/ as it is
-  // taken, before any delivery; once released (from mess/) it is delivered.
-  for (const auto& [k, v] : qf->envelope.extra) m.hold_asked |= from_todo && k == "hold";
+  // taken, or found as an orphan, before any delivery; once released (from
+  // mess/) it is delivered.
+  for (const auto& [k, v] : qf->envelope.extra) m.hold_asked |= never_taken && k == "hold";
   // Before the take, so a load that fails here leaves the message where the
   // caller will look for it again.
   if (auto s = apply_journal(m, stat_path(id)); !s) return s.error();

@@ -74,7 +74,10 @@ class Store {
   // Errors: format for a file that does not parse (left where it is for quail check);
   // any other error (EACCES, EMFILE, EIO on the file or its journal) is temporary
   // and changed nothing on disk: the caller loads it again later.
-  Result<Message> load(uint64_t id, bool from_todo) const;
+  // never_taken: the message was never taken (from todo/, or an orphan the walk
+  // found in mess/), so a hold its envelope asks for (a milter's quarantine)
+  // applies; a message in mess/ otherwise was taken, or released from hold/.
+  Result<Message> load(uint64_t id, bool from_todo, bool never_taken) const;
   // Appends records to stat/<id> (creating it with its first line); when sync, the
   // records are fdatasync'ed, and stat/ is fsync'ed unless the journal's name is
   // durable already (a journal made by a T record is not), before returning.

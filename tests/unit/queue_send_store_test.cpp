@@ -66,7 +66,7 @@ TEST_CASE("queue-send store: a journal that cannot be opened (EMFILE) fails the 
   // Room for the queue file's descriptor, none for the journal's.
   tight.rlim_cur = static_cast<rlim_t>(lowest_free_fd() + 1);
   REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
-  auto failed = store.load(std::stoull(id), false);
+  auto failed = store.load(std::stoull(id), false, false);
   REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
   REQUIRE_FALSE(failed.ok());
   CHECK(failed.error().kind != quail::ErrorKind::format);     // not "corrupt": tried again
@@ -75,7 +75,7 @@ TEST_CASE("queue-send store: a journal that cannot be opened (EMFILE) fails the 
 
   // Loaded again once descriptors are free: recipient 0 stays delivered, and a
   // new record goes after the old ones instead of over them.
-  auto m = store.load(std::stoull(id), false);
+  auto m = store.load(std::stoull(id), false, false);
   REQUIRE(m.ok());
   CHECK(m->rcpts[0].state == quail::RcptState::delivered);
   CHECK(m->rcpts[1].state == quail::RcptState::pending);
@@ -90,7 +90,7 @@ TEST_CASE("queue-send store: a journal that cannot be read (a directory: EISDIR)
   std::string journal = q.dirs.stat() + "/" + id;
   REQUIRE(::mkdir(journal.c_str(), 0750) == 0);
   quail::Store store(q.root);
-  auto failed = store.load(std::stoull(id), true);
+  auto failed = store.load(std::stoull(id), true, true);
   REQUIRE_FALSE(failed.ok());
   CHECK(failed.error().kind != quail::ErrorKind::format);
   CHECK(failed.error().kind != quail::ErrorKind::not_found);
@@ -98,7 +98,7 @@ TEST_CASE("queue-send store: a journal that cannot be read (a directory: EISDIR)
   CHECK(fs::exists(q.dirs.todo() + "/" + id));
   CHECK(fs::is_directory(journal));
   REQUIRE(::rmdir(journal.c_str()) == 0);
-  auto m = store.load(std::stoull(id), true);
+  auto m = store.load(std::stoull(id), true, true);
   REQUIRE(m.ok());
   CHECK(fs::exists(q.dirs.mess() + "/" + id));
   CHECK_FALSE(fs::exists(q.dirs.todo() + "/" + id));
@@ -114,7 +114,7 @@ TEST_CASE("queue-send store: a queue file it cannot read fails the load as tempo
   struct rlimit tight = saved;
   tight.rlim_cur = static_cast<rlim_t>(lowest_free_fd());  // not even the queue file
   REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
-  auto failed = store.load(std::stoull(id), true);
+  auto failed = store.load(std::stoull(id), true, true);
   REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
   REQUIRE_FALSE(failed.ok());
   CHECK(failed.error().kind != quail::ErrorKind::format);
@@ -165,4 +165,25 @@ TEST_CASE("queue-send store: a late todo/ name is dropped only when it names the
   CHECK_FALSE(store.drop_todo_name(n));
   CHECK(fs::exists(q.dirs.todo() + "/" + id));
   CHECK(store.todo_birth(n).error().kind == quail::ErrorKind::format);
+}
+
+TEST_CASE("queue-send store: a hold the envelope asks for applies to a message never taken, not to one in mess/ that was") {
+  TempQueue q("quail-ut-store-hold");
+  auto w = quail::QueueWriter::create(q.dirs);
+  REQUIRE(w.ok());
+  std::string id = w->name();
+  quail::Envelope env;
+  env.sender = "bob@example.test";
+  env.recipients = {quail::Recipient{"alice@example.test", "", ""}};
+  env.extra = {{"hold", "quarantine"}};
+  REQUIRE(w->append("Subject: x\n\nbody\n").ok());
+  REQUIRE(w->commit(env).ok());
+  fs::remove(q.dirs.todo() + "/" + id);  // in mess/ alone: taken, released, or an orphan
+  quail::Store store(q.root);
+  auto orphan = store.load(std::stoull(id), false, true);  // the walk's orphan: never taken
+  REQUIRE(orphan.ok());
+  CHECK(orphan->hold_asked);
+  auto released = store.load(std::stoull(id), false, false);  // taken (or released from hold/)
+  REQUIRE(released.ok());
+  CHECK_FALSE(released->hold_asked);
 }

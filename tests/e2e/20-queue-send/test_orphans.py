@@ -11,7 +11,9 @@ todo/ (after its link into mess/): what e2e 70 saw once in six runs.
   took is dropped, whether the message is still being delivered or is done:
   one delivery;
 - a queue-inject that is only slow between its link and its rename (strace
-  holds it there) is not taken from under it: it commits, one delivery.
+  holds it there) is not taken from under it: it commits, one delivery;
+- an orphan whose envelope asks for hold (a milter's quarantine) goes to hold/,
+  never to the mailbox.
 """
 import os
 import shutil
@@ -49,18 +51,18 @@ class Orphans(unittest.TestCase):
         (self.scheduler,) = qt.wait_for(lambda: q.pids("queue-send"), 30, "queue-send")
         return q
 
-    def inject(self, q, n, inject):
+    def inject(self, q, n, inject, env_bytes=None):
         """queue-inject under strace, `inject` applied at its first rename (into
         todo/: the instance's pool/ is empty, so no rename takes a pooled file)."""
         argv = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=" + RENAMES,
                 "-e", "inject=%s:%s:when=1" % (RENAMES, inject), qt.bin_path("queue-inject")]
-        return qt.run_with_envelope(argv, qt.make_message(n, to=ALICE), qt.envelope("bob@" + DOMAIN, ALICE),
+        return qt.run_with_envelope(argv, qt.make_message(n, to=ALICE), env_bytes or qt.envelope("bob@" + DOMAIN, ALICE),
                                     env=q.env(), timeout=60)
 
-    def orphan(self, q, n):
+    def orphan(self, q, n, env_bytes=None):
         """A queue-inject killed between its link into mess/ and its rename: the
         file's id, and its tmp/ name (the killed writer's)."""
-        code, err = self.inject(q, n, "signal=SIGKILL")
+        code, err = self.inject(q, n, "signal=SIGKILL", env_bytes)
         self.assertNotEqual(code, 0, "queue-inject was not killed: " + err)
         (ino,) = q.queue_entries("mess")
         self.assertEqual(q.queue_entries("todo"), [])
@@ -126,6 +128,16 @@ class Orphans(unittest.TestCase):
         qt.wait_for(lambda: self.numbers(q) == [4], 10, "the message in alice's Maildir")
         self.assertEqual(self.orphan_lines(q, "taken"), [], "taken as an orphan while its writer lived")
         self.assert_once(q, 4)
+
+    def test_an_orphan_queued_on_hold_goes_to_hold_not_to_the_mailbox(self):
+        q = self.instance()
+        quarantined = b"Fbob@" + DOMAIN.encode() + b"\0Xhold=quarantine\0T" + ALICE.encode() + b"\0\0"
+        ino, _ = self.orphan(q, 5, quarantined)
+        qt.wait_for(lambda: q.queue_entries("hold") == [ino], 10, "the orphan in hold/")
+        self.assertTrue(self.orphan_lines(q, "taken"))
+        time.sleep(1.5)  # one more walk
+        self.assertEqual(self.numbers(q), [], "a quarantined orphan was delivered")
+        self.assertEqual(q.queue_entries("mess"), [])
 
 
 if __name__ == "__main__":
