@@ -81,6 +81,8 @@ DnsStatus query(ares_channel ch, const std::string& name, int type, Answer& a, s
     case ARES_ENODATA: return DnsStatus::nodata;
     case ARES_ENOTFOUND: return DnsStatus::nxdomain;
     case ARES_ESERVFAIL: why = "DNS server failure (SERVFAIL)"; return DnsStatus::temporary;
+    // c-ares's word for "every server answered SERVFAIL or REFUSED, or none could be reached".
+    case ARES_ECONNREFUSED: why = "no DNS server answered (SERVFAIL, REFUSED or unreachable)"; return DnsStatus::temporary;
     default: why = std::string("DNS lookup failed: ") + ares_strerror(a.status); return DnsStatus::temporary;
   }
 }

@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +47,15 @@ constexpr size_t flush_at = 64 << 10;
 }  // namespace
 
 std::string inject_socket_path(const std::string& root) { return root + "/run/queue-inject.sock"; }
+
+bool inject_socket_address(const std::string& root, sockaddr_un& out) {
+  const std::string path = inject_socket_path(root);
+  out = sockaddr_un{};
+  out.sun_family = AF_UNIX;
+  if (path.size() >= sizeof out.sun_path) return false;
+  std::memcpy(out.sun_path, path.c_str(), path.size() + 1);
+  return true;
+}
 
 std::string queue_program(const std::string& root) {
   const char* p = std::getenv("QUEUE_PROGRAM");
@@ -132,11 +140,8 @@ class FdSink : public MessageSink {
 // pass our stderr with the first byte so its log lines go to our log, as an
 // exec'd queue-inject's do (man/queue-inject.8, "Resident mode").
 bool InjectSession::connect_resident() {
-  const std::string path = inject_socket_path(root_);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return false;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  sockaddr_un addr;
+  if (!inject_socket_address(root_, addr)) return false;
   Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!sock.valid() || ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
   int fl = ::fcntl(sock.get(), F_GETFL);
@@ -243,7 +248,6 @@ qq::Outcome InjectSession::lost(int* exit_code) {
   }
   auto st = wait_for(pid_);
   pid_ = 0;
-  if (exit_code) *exit_code = -1;
   if (st && !st->signaled && st->code != 0) {
     qq::Outcome o = qq::describe(st->code);
     o.permanent = false;

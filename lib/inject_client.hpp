@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include "control.hpp"
 #include "envelope.hpp"
@@ -19,8 +20,10 @@
 
 namespace quail {
 
-// The resident injector's socket (queue-inject -d, a system install): ROOT/run/queue-inject.sock.
+// The resident injector's socket (queue-inject -d, a system install): ROOT/run/queue-inject.sock,
+// and its address for bind or connect (false when the path is too long for one).
 std::string inject_socket_path(const std::string& root);
+bool inject_socket_address(const std::string& root, sockaddr_un& out);
 
 // The queue program to run: $QUEUE_PROGRAM when set and non-empty, else bin/queue-inject.
 std::string queue_program(const std::string& root);

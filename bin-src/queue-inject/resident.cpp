@@ -88,6 +88,19 @@ void take_callers_stderr(int sock) {
   _exit(run_session(root, databytes, control));
 }
 
+// Takes one caller from the backlog and forks its child; false when none was
+// there. A fork that failed closes the connection: the caller's first answer is
+// EOF, a temporary failure of that message.
+bool take_caller(const std::string& root, int listener, unsigned long& sessions) {
+  Fd conn(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  if (!conn.valid()) return false;  // the caller went, or EMFILE: its connect fails over to the exec
+  pid_t pid = ::fork();
+  if (pid == 0) serve(root, listener, conn.get());
+  if (pid < 0) log_warn({{"event", "fork-failed"}, {"reason", std::strerror(errno)}});
+  ++sessions;
+  return true;
+}
+
 // Reaps finished children; died_of: the signal of the first that died of one.
 void reap(int& died_of) {
   int w;
@@ -122,10 +135,8 @@ int run_resident(const std::string& root) {
   if (!smtpd || !*smtpd) return refuse_start("no quail-smtpd user: rerun quail init --system");
 
   const std::string path = inject_socket_path(root);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return refuse_start("socket path too long: " + path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  sockaddr_un addr;
+  if (!inject_socket_address(root, addr)) return refuse_start("socket path too long: " + path);
   Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener.valid()) return refuse_start(std::string("socket: ") + std::strerror(errno));
   ::unlink(path.c_str());
@@ -185,26 +196,14 @@ int run_resident(const std::string& root) {
     // Reaped between the wake-up and the fork: a child that crashed before now
     // stops us before another shares its layout.
     reap(died_of);
-    if (died_of != 0) continue;
-    Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!conn.valid()) continue;  // the caller went, or EMFILE: its connect fails over to the exec
-    pid_t pid = ::fork();
-    if (pid == 0) serve(root, listener.get(), conn.get());
-    // A fork that failed closes the connection: the caller's first answer is EOF,
-    // a temporary failure of that message.
-    if (pid < 0) log_warn({{"event", "fork-failed"}, {"reason", std::strerror(errno)}});
-    ++sessions;
+    if (died_of == 0) take_caller(root, listener.get(), sessions);
   }
   // Callers already in the backlog would see it reset when the socket closes:
   // each still gets its child (a stop is not a crash), the rest of them their exec.
   ::fcntl(listener.get(), F_SETFL, O_NONBLOCK);
   for (;;) {
-    Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!conn.valid()) break;
     reap(died_of);
-    if (died_of != 0) break;
-    if (pid_t pid = ::fork(); pid == 0) serve(root, listener.get(), conn.get());
-    ++sessions;
+    if (died_of != 0 || !take_caller(root, listener.get(), sessions)) break;
   }
   // Sessions under way finish on their own: each ends with its caller's EOF.
   log_info({{"event", "stopped"}, {"sessions", sessions}});

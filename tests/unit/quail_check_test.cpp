@@ -17,17 +17,7 @@ namespace check = quail::check;
 
 namespace {
 
-std::string commit_message(TempQueue& q) {
-  auto w = quail::QueueWriter::create(q.dirs);
-  REQUIRE(w.ok());
-  std::string id = w->name();
-  quail::Envelope env;
-  env.sender = "bob@example.test";
-  env.recipients = {quail::Recipient{"alice@example.test", "", ""}};
-  REQUIRE(w->append("Subject: x\n\nbody\n").ok());
-  REQUIRE(w->commit(env).ok());
-  return id;
-}
+std::string commit_message(TempQueue& q) { return q.commit(); }
 
 const check::Problem* find(const std::vector<check::Problem>& ps, check::Kind k) {
   for (const auto& p : ps) {

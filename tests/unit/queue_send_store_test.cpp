@@ -169,15 +169,7 @@ TEST_CASE("queue-send store: a late todo/ name is dropped only when it names the
 
 TEST_CASE("queue-send store: a hold the envelope asks for applies to a message never taken, not to one in mess/ that was") {
   TempQueue q("quail-ut-store-hold");
-  auto w = quail::QueueWriter::create(q.dirs);
-  REQUIRE(w.ok());
-  std::string id = w->name();
-  quail::Envelope env;
-  env.sender = "bob@example.test";
-  env.recipients = {quail::Recipient{"alice@example.test", "", ""}};
-  env.extra = {{"hold", "quarantine"}};
-  REQUIRE(w->append("Subject: x\n\nbody\n").ok());
-  REQUIRE(w->commit(env).ok());
+  std::string id = q.commit({{"hold", "quarantine"}});
   fs::remove(q.dirs.todo() + "/" + id);  // in mess/ alone: taken, released, or an orphan
   quail::Store store(q.root);
   auto orphan = store.load(std::stoull(id), false, true);  // the walk's orphan: never taken

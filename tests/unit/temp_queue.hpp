@@ -6,8 +6,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 #include <sys/stat.h>
 
+#include "envelope.hpp"
 #include "queue_file.hpp"
 
 struct TempQueue {
@@ -23,6 +26,20 @@ struct TempQueue {
   ~TempQueue() { std::filesystem::remove_all(root); }
   TempQueue(const TempQueue&) = delete;
   TempQueue& operator=(const TempQueue&) = delete;
+  // Commits a small message from bob to alice (todo/ and mess/), with these
+  // envelope extensions; returns its id (the file's name).
+  std::string commit(std::vector<std::pair<std::string, std::string>> extra = {}) {
+    auto w = quail::QueueWriter::create(dirs);
+    REQUIRE(w.ok());
+    std::string id = w->name();
+    quail::Envelope env;
+    env.sender = "bob@example.test";
+    env.recipients = {quail::Recipient{"alice@example.test", "", ""}};
+    env.extra = std::move(extra);
+    REQUIRE(w->append("Subject: x\n\nbody\n").ok());
+    REQUIRE(w->commit(env).ok());
+    return id;
+  }
   static size_t count(const std::string& dir) {
     size_t n = 0;
     for (auto it = std::filesystem::directory_iterator(dir); it != std::filesystem::directory_iterator(); ++it) ++n;

@@ -11,6 +11,9 @@ child that runs as quail-queue, not through an exec of the set-uid copy.
   fresh address layout): supervise starts a new one, the SMTP session that lost
   its child goes on with its next message, and nothing is lost;
 - a socket smtpd may not use: smtpd execs the set-uid queue-inject, as before;
+- a caller speaking nonsense on the socket (no descriptor, a bad frame) gets
+  91 and its session ends; one that goes at once leaves nothing; the injector
+  itself is untouched and serves the next session;
 - the injector killed (SIGKILL) again and again under load: every message
   acknowledged with 250 is delivered exactly once, the others got 4xx.
 
@@ -19,6 +22,7 @@ import os
 import pwd
 import grp
 import signal
+import socket
 import smtplib
 import stat
 import sys
@@ -152,6 +156,29 @@ class ResidentInjectorTest(unittest.TestCase):
             uids = status_field(execd[0], "Uid")
             self.assertEqual((uids[0], pwd.getpwuid(uids[1]).pw_name), (self.smtpd_uid, "quail-queue"))
         qt.wait_for(lambda: self.delivered(321), 30, "delivery through the exec'd queue-inject")
+
+    def test_a_caller_speaking_nonsense_gets_91_and_the_injector_goes_on(self):
+        parent = qt.wait_for(self.injector, 10, "the resident injector")
+        mess = len(self.q.queue_entries("mess"))
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+            c.settimeout(10)
+            c.connect(self.sock)
+            c.sendall(b"\0Z999999999999\n")  # the first byte without a descriptor, then no frame at all
+            answer = b""
+            while True:
+                got = c.recv(512)
+                if not got:
+                    break
+                answer += got
+        self.assertTrue(answer.startswith(b"91 "), answer)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+            c.connect(self.sock)  # and gone at once
+        qt.wait_for(lambda: not self.session_children(parent), 10, "both sessions' children gone")
+        self.assertEqual(self.injector(), parent, "the injector was restarted")
+        self.assertEqual(len(self.q.queue_entries("mess")), mess, "something was queued")
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
+            self.send(c, 331)
+        qt.wait_for(lambda: self.delivered(331), 30, "the next session's message delivered")
 
     def test_the_injector_killed_under_load_loses_no_acknowledged_message(self):
         first, count, clients = 400, 600, 8
