@@ -49,6 +49,17 @@ const std::vector<std::string>& service_names() {
 
 bool service_is_listener(std::string_view name) { return name != "queue-send" && name != "queue-inject"; }
 
+const std::vector<std::string>& listener_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& n : service_names()) {
+      if (service_is_listener(n)) out.push_back(n);
+    }
+    return out;
+  }();
+  return names;
+}
+
 void signal_service_ready() {
   const char* v = std::getenv("QUAIL_READY_FD");
   if (!v || !*v) return;

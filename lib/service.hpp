@@ -17,6 +17,8 @@ namespace quail {
 const std::vector<std::string>& service_names();
 // True for the services that listen on a TCP port (all but queue-send and queue-inject).
 bool service_is_listener(std::string_view name);
+// The listeners of service_names(), in its order (quail up's --<service> flags).
+const std::vector<std::string>& listener_names();
 
 std::string service_pid_file(const std::string& root, std::string_view name);
 // Tells `quail up` (through supervise) that the service is ready: one "\n" on

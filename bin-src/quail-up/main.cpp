@@ -91,16 +91,13 @@ int bring_up(const quail::up::StartSpec& spec) {
   return admin::ok;
 }
 
-// The --<service> flags, by getopt value - 1: the listeners of service_names().
-const std::vector<std::string> listener_flags = {"smtp", "submission", "smtps", "pop3", "pop3s", "lists-http"};
-
 // The listeners to run: control/listeners, with each --<service> flag replacing
 // (or adding) its service's line; *changed when a flag changed the file's list.
 quail::Result<std::vector<quail::up::ListenRequest>> listeners(const std::string& root,
                                                               const std::vector<std::string>& addr, bool* changed) {
   auto known = quail::up::read_listeners(root);
   if (!known) return known.error();
-  const auto& names = listener_flags;
+  const auto& names = quail::listener_names();  // the --<service> flags, by getopt value - 1
   *changed = false;
   for (size_t i = 0; i < names.size(); ++i) {
     if (addr[i].empty()) continue;
@@ -157,7 +154,7 @@ int run(int argc, char** argv) {
       {"lists-http", required_argument, nullptr, 6},
       {"help", no_argument, nullptr, 'h'},     {nullptr, 0, nullptr, 0}};
   const char* root_flag = nullptr;
-  std::vector<std::string> addr(listener_flags.size());  // by listener_flags index; "" = not asked for
+  std::vector<std::string> addr(quail::listener_names().size());  // by listener_names() index; "" = not asked for
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, "h", longopts, nullptr)) != -1) {

@@ -168,6 +168,9 @@ TEST_CASE("service: queue-send starts first, the resident injector next, and the
   CHECK_FALSE(quail::service_is_listener("queue-send"));
   CHECK_FALSE(quail::service_is_listener("queue-inject"));
   for (size_t i = 2; i < names.size(); ++i) CHECK(quail::service_is_listener(names[i]));
+  // quail up's --<service> flags are numbered 1-6 in this order.
+  CHECK(quail::listener_names() ==
+        std::vector<std::string>{"smtp", "submission", "smtps", "pop3", "pop3s", "lists-http"});
   CHECK(quail::service_program("/r", "queue-inject") == quail::bin_dir("/r") + "/queue-inject");
   CHECK(quail::service_log_file("/r", "smtp") == "/r/log/smtp.log");
 }
