@@ -5,21 +5,23 @@
 // whose whole connection costs 2 (bench/README.md). Here one queue-inject,
 // started as root under supervise, binds ROOT/run/queue-inject.sock (only
 // quail-smtpd's group may connect), becomes the owner of the set-uid copy, and
-// forks one child per connection; the child speaks the session protocol (-s)
-// on the socket. A child holds one caller's session and nothing of anyone
-// else's: it is forked from a parent that never reads a caller's byte.
+// hands each connection to a session process (resident_children.hpp): an idle
+// one, else one forked for it. The session process speaks the session protocol
+// (-s) on the socket; the parent never reads a caller's byte.
 //
 // The children share the parent's address layout. A child that dies of a
 // signal may be someone probing that layout, so the parent then exits and
-// supervise starts a fresh one (a fresh layout); smtpd execs queue-inject while
-// the socket is not answered.
+// supervise starts a fresh one (a fresh layout); its children go with their
+// links, and smtpd execs queue-inject while the socket is not answered.
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
 #include <string>
+#include <vector>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -28,14 +30,13 @@
 
 #include "control.hpp"
 #include "fd.hpp"
-#include "fd_passing.hpp"
 #include "identity.hpp"
 #include "inject_client.hpp"
-#include "injection.hpp"
 #include "log.hpp"
 #include "modes.hpp"
 #include "passwd_file.hpp"
 #include "queue_exit.hpp"
+#include "resident_children.hpp"
 #include "root.hpp"
 #include "service.hpp"
 
@@ -53,50 +54,18 @@ int refuse_start(const std::string& why) {
   return qq::config_error;
 }
 
-// The caller's stderr, passed with the first byte (SCM_RIGHTS), so this
-// session's log lines go where an exec'd queue-inject's would: the caller's log.
-void take_callers_stderr(int sock) {
-  char byte;
-  Fd taken;
-  bool truncated = false;
-  if (recv_with_fd(sock, &byte, 1, taken, truncated) != 1 || !taken.valid()) return;
-  // Only a descriptor open for writing replaces our own stderr.
-  int fl = ::fcntl(taken.get(), F_GETFL);
-  if (fl >= 0 && (fl & O_ACCMODE) != O_RDONLY) ::dup2(taken.get(), 2);
+int64_t monotonic_ns() {
+  timespec t;
+  ::clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
 
-// The child: one caller's session on the socket, then exit.
-[[noreturn]] void serve(const std::string& root, int listener, int conn) {
-  ::close(listener);
-  std::signal(SIGTERM, SIG_DFL);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGCHLD, SIG_DFL);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ucred cred{};
-  socklen_t len = sizeof cred;
-  if (::getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) _exit(qq::internal_bug);
-  set_caller_uid(cred.uid);
-  take_callers_stderr(conn);
-  if (::dup2(conn, 0) != 0 || ::dup2(conn, 1) != 1) _exit(qq::internal_bug);
-  ::close(conn);
-  // control/ as this session finds it at its start, as smtpd reads it for its own.
-  const Control control = Control::read_once(root);
-  uint64_t databytes = 0;
-  if (!read_databytes(control, databytes)) _exit(qq::config_error);
-  _exit(run_session(root, databytes, control));
-}
-
-// Takes one caller from the backlog and forks its child; false when none was
-// there. A fork that failed closes the connection: the caller's first answer is
-// EOF, a temporary failure of that message.
-bool take_caller(const std::string& root, int listener, unsigned long& sessions) {
+// Takes one caller from the backlog and hands it to a child; false when none
+// was there.
+bool take_caller(const std::string& root, int listener, SessionChildren& children, unsigned long& sessions) {
   Fd conn(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
   if (!conn.valid()) return false;  // the caller went, or EMFILE: its connect fails over to the exec
-  pid_t pid = ::fork();
-  if (pid == 0) serve(root, listener, conn.get());
-  if (pid < 0) log_warn({{"event", "fork-failed"}, {"reason", std::strerror(errno)}});
+  children.hand(root, listener, std::move(conn));
   ++sessions;
   return true;
 }
@@ -179,32 +148,41 @@ int run_resident(const std::string& root) {
   signal_service_ready();
   unsigned long sessions = 0;
   int died_of = 0;
+  SessionChildren children;
+  std::vector<pollfd> polls;
   for (;;) {
     reap(died_of);
     if (died_of != 0) {
-      // Exit, not re-fork: the next child must not share this layout.
+      // Exit, not re-fork: the next child must not share this layout. The idle
+      // children go with their links.
       log_error({{"event", "exiting"}, {"reason", "a session process died of signal " + std::to_string(died_of) +
                                                       "; a fresh start gets a fresh address layout"},
                  {"sessions", sessions}});
       return qq::internal_bug;
     }
     if (stopping) break;
-    pollfd p{listener.get(), POLLIN, 0};
-    int r = ::ppoll(&p, 1, nullptr, &waiting);
+    int wait_ms = children.retire_idle(monotonic_ns());
+    polls.assign(1, pollfd{listener.get(), POLLIN, 0});
+    children.add_polls(polls);
+    timespec wait{wait_ms / 1000, (wait_ms % 1000) * 1'000'000L};
+    int r = ::ppoll(polls.data(), polls.size(), wait_ms < 0 ? nullptr : &wait, &waiting);
     if (r < 0 && errno != EINTR) return refuse_start(std::string("poll: ") + std::strerror(errno));
     if (r <= 0) continue;
+    // Children free again first: the caller waiting goes to one of them.
+    children.readable(polls, 1, monotonic_ns());
     // Reaped between the wake-up and the fork: a child that crashed before now
     // stops us before another shares its layout.
     reap(died_of);
-    if (died_of == 0) take_caller(root, listener.get(), sessions);
+    if (died_of == 0 && polls[0].revents != 0) take_caller(root, listener.get(), children, sessions);
   }
   // Callers already in the backlog would see it reset when the socket closes:
-  // each still gets its child (a stop is not a crash), the rest of them their exec.
+  // each still gets a child (a stop is not a crash), the rest of them their exec.
   ::fcntl(listener.get(), F_SETFL, O_NONBLOCK);
   for (;;) {
     reap(died_of);
-    if (died_of != 0 || !take_caller(root, listener.get(), sessions)) break;
+    if (died_of != 0 || !take_caller(root, listener.get(), children, sessions)) break;
   }
+  children.release_all();
   // Sessions under way finish on their own: each ends with its caller's EOF.
   log_info({{"event", "stopped"}, {"sessions", sessions}});
   return 0;

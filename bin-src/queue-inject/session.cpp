@@ -130,6 +130,7 @@ int run_session(const std::string& root, uint64_t databytes, const Control& cont
   // (smtpd's) never uses their reserve below the free-space floor.
   ::unsetenv("QUAIL_NOTICE");
   std::signal(SIGALRM, on_alarm);
+  in_message = 0;  // the resident injector's child runs one session after another
   alarm(max_seconds);
   SessionLoop loop(root, databytes, control);
   char buf[65536];

@@ -1,12 +1,17 @@
 """The resident injector of a --system instance (issue 13, target 2): `quail up`
 runs `queue-inject -d` under supervise; smtpd's sessions reach the queue through
-ROOT/run/queue-inject.sock (only quail-smtpd's group may connect) and a forked
-child that runs as quail-queue, not through an exec of the set-uid copy.
+ROOT/run/queue-inject.sock (only quail-smtpd's group may connect) and a session
+process the injector forked, which runs as quail-queue, not through an exec of
+the set-uid copy.
 
 - the socket is quail-queue:quail-smtpd 0660, the injector and each session's
   child run as quail-queue alone, the child is the injector's (not smtpd's);
 - mail through it is delivered; its Received line names smtpd's uid (the
   peer's credentials) and queue-inject's log line lands in the smtp log;
+- the child serves the next session too: between sessions it holds nothing of
+  the last one (fds 0 and 1 on /dev/null, fd 2 the injector's own), and after
+  10 s without a caller it is gone;
+- a child serves at most 100 sessions, then a fresh one takes over;
 - a session child killed by a signal makes the injector exit (a fresh start, a
   fresh address layout): supervise starts a new one, the SMTP session that lost
   its child goes on with its next message, and nothing is lost;
@@ -44,6 +49,13 @@ def status_field(pid, field):
     return [-1]
 
 
+def fd_target(pid, fd):
+    try:
+        return os.readlink("/proc/%d/fd/%d" % (pid, fd))
+    except OSError:
+        return ""
+
+
 def user_names(pid):
     return {pwd.getpwuid(u).pw_name for u in status_field(pid, "Uid") if u >= 0}
 
@@ -75,6 +87,10 @@ class ResidentInjectorTest(unittest.TestCase):
     def session_children(self, parent):
         return [p for p in qt.processes_under(self.q.root, "queue-inject") if status_field(p, "PPid")[0] == parent]
 
+    def busy_children(self, parent):
+        """The children serving a session now: their fd 0 is the caller's socket."""
+        return [p for p in self.session_children(parent) if fd_target(p, 0).startswith("socket:")]
+
     def delivered(self, n):
         return n in [qt.test_number(m) for m in self.q.maildir_messages(ALICE)]
 
@@ -103,7 +119,7 @@ class ResidentInjectorTest(unittest.TestCase):
             # The session keeps its injector until it ends: a child of the resident
             # one, as quail-queue through and through (a set-uid exec would keep
             # smtpd's real uid).
-            kids = qt.wait_for(lambda: self.session_children(parent), 10, "the session's queue-inject")
+            kids = qt.wait_for(lambda: self.busy_children(parent), 10, "the session's queue-inject")
             self.assertEqual(len(kids), 1)
             self.assertEqual(user_names(kids[0]), {"quail-queue"})
             smtpds = qt.processes_under(self.q.root, "smtpd")
@@ -116,14 +132,45 @@ class ResidentInjectorTest(unittest.TestCase):
         queued = [l for l in self.q.log_lines("smtp") if l.get("prog") == "queue-inject" and l.get("event") == "queued"]
         self.assertGreaterEqual(len(queued), 2, "queue-inject's lines are in the smtp log, as an exec'd one's")
         self.assertEqual(queued[-1].get("uid"), str(self.smtpd_uid))
-        qt.wait_for(lambda: not self.session_children(parent), 10, "the session's child gone after QUIT")
+        # After QUIT the child waits for the next session, holding nothing of this one.
+        qt.wait_for(lambda: not self.busy_children(parent), 10, "the session's child free after QUIT")
+        self.assertIn(kids[0], self.session_children(parent), "the child kept for the next session")
+        self.assertEqual((fd_target(kids[0], 0), fd_target(kids[0], 1)), ("/dev/null", "/dev/null"))
+        self.assertEqual(fd_target(kids[0], 2), fd_target(parent, 2), "its stderr is the injector's again")
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
+            self.send(c, 303)
+            self.assertEqual(self.busy_children(parent), kids, "the next session in the same child")
+        qt.wait_for(lambda: self.delivered(303), 30, "the second session's message delivered")
+        queued = [l for l in self.q.log_lines("smtp") if l.get("prog") == "queue-inject" and l.get("event") == "queued"]
+        self.assertEqual(queued[-1].get("uid"), str(self.smtpd_uid))
+        # A quiet server keeps no idle processes.
+        qt.wait_for(lambda: kids[0] not in self.session_children(parent), 20, "the idle child retired after 10 s")
+        self.assertEqual(self.injector(), parent)
+
+    def test_a_child_serves_at_most_100_sessions(self):
+        parent = qt.wait_for(self.injector, 10, "the resident injector")
+        served = []  # the child that served each session, in order
+        for n in range(1100, 1205):
+            with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
+                self.send(c, n)
+                busy = self.busy_children(parent)
+                self.assertEqual(len(busy), 1, busy)
+                served.append(busy[0])
+            qt.wait_for(lambda: not self.busy_children(parent), 10, "the child free after QUIT")
+        runs = [p for i, p in enumerate(served) if i == 0 or served[i - 1] != p]
+        self.assertEqual(len(runs), len(set(runs)), "a child that was left is never handed a session again")
+        self.assertGreaterEqual(len(runs), 2, "one child served 105 sessions")
+        self.assertLessEqual(max(served.count(p) for p in runs), 100)
+        self.assertLessEqual(len(runs), 3, "sessions one after another share a child")
+        self.assertEqual(self.injector(), parent)
+        qt.wait_for(lambda: all(self.delivered(n) for n in range(1100, 1205)), 60, "every message delivered")
 
     def test_a_session_child_killed_by_a_signal_restarts_the_injector_and_nothing_is_lost(self):
         parent = qt.wait_for(self.injector, 10, "the resident injector")
         with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
             c.ehlo("client.test")
             self.send(c, 311)
-            kid = qt.wait_for(lambda: self.session_children(parent), 10, "the session's queue-inject")[0]
+            kid = qt.wait_for(lambda: self.busy_children(parent), 10, "the session's queue-inject")[0]
             os.kill(kid, signal.SIGSEGV)
             # The injector exits rather than fork another child from the same layout.
             qt.wait_for(lambda: self.injector() != parent, 10, "the injector to exit")
@@ -173,7 +220,7 @@ class ResidentInjectorTest(unittest.TestCase):
         self.assertTrue(answer.startswith(b"91 "), answer)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
             c.connect(self.sock)  # and gone at once
-        qt.wait_for(lambda: not self.session_children(parent), 10, "both sessions' children gone")
+        qt.wait_for(lambda: not self.busy_children(parent), 10, "both sessions over")
         self.assertEqual(self.injector(), parent, "the injector was restarted")
         self.assertEqual(len(self.q.queue_entries("mess")), mess, "something was queued")
         with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
