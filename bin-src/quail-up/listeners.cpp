@@ -188,6 +188,9 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
   auto dnsbl = control.list("dnsbl"), dnswl = control.list("dnswl");
   if (!dnsbl || !dnswl) return dnsbl ? dnswl.error() : dnsbl.error();
   if (r.service == "smtp" && (!dnsbl->empty() || !dnswl->empty())) argv.push_back(bin + "/dnsbl");
+  // smtpd run by tcpserver itself (no wrapper before it) is started once as a
+  // fork server and forked per connection instead of exec'd (man/tcpserver.8, -F).
+  if (!is_pop3(r.service) && argv.back() == "-") argv.insert(argv.begin() + 1, "-F");
   argv.push_back(bin + (is_pop3(r.service) ? "/pop3d" : "/smtpd"));
   // Submission's policy (RFC 6409, RFC 8314 for 465): AUTH first, the user's own sender.
   if (r.service == "submission" || r.service == "smtps") argv.push_back("submission");

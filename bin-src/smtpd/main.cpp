@@ -1,6 +1,7 @@
 // smtpd: one SMTP session on fd 0/1, started by tcpserver (UCSPI environment)
 // or inetd; each accepted message goes to queue-inject. See man/smtpd.8.
 // Trusts the administrator's control files, nothing the client sends.
+#include "fork_server.hpp"
 #include "inject_local.hpp"
 #include "line_io.hpp"
 #include "log.hpp"
@@ -53,6 +54,9 @@ int serve(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Under tcpserver -F this process is the fork server, and what follows runs
+  // in each session's fork of it (lib/fork_server.hpp).
+  quail::fork_server::serve_if_asked("smtpd");
   quail::set_local_injector(&quail::queue_inject::local_injector);
   return quail::run_main("smtpd", {exit_temporary, exit_temporary}, [&] { return serve(argc, argv); });
 }

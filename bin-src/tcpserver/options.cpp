@@ -26,12 +26,13 @@ Result<Options> parse_options(int argc, char** argv) {
   opterr = 0;
   int c;
   // '+': stop at the first non-option, so the program's own flags stay its own.
-  while ((c = getopt(argc, argv, "+461UXHPRqQvhprc:C:n:i:b:x:o:l:u:g:")) != -1) {
+  while ((c = getopt(argc, argv, "+461FUXHPRqQvhprc:C:n:i:b:x:o:l:u:g:")) != -1) {
     std::string_view arg = optarg ? optarg : "";
     switch (c) {
       case '4': o.family = Family::v4; break;
       case '6': o.family = Family::v6; break;
       case '1': o.print_port = true; break;
+      case 'F': o.fork_server = true; break;
       case 'X': o.rules_optional = true; break;
       // No host name, paranoia or ident lookups are ever made: these say so already.
       case 'H': case 'P': case 'R': case 'q': case 'Q': case 'v': break;

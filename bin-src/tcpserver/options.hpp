@@ -14,7 +14,7 @@ inline constexpr int exit_usage = 100;    // bad arguments, unusable host/port/p
 inline constexpr int exit_trouble = 111;  // cannot listen, cannot set up, internal
 
 inline constexpr const char* usage_text =
-    "usage: tcpserver [-461UXHPRqQv] [-c limit] [-C perip] [-n pernet] [-i idle] [-b backlog] [-x rules.cdb] [-o refusal-text]"
+    "usage: tcpserver [-461FUXHPRqQv] [-c limit] [-C perip] [-n pernet] [-i idle] [-b backlog] [-x rules.cdb] [-o refusal-text]"
     " [-l localname] [-u uid] [-g gid[,gid...]] host port program [arg ...]";
 
 enum class Family { any, v4, v6 };
@@ -34,6 +34,7 @@ struct Options {
   std::optional<gid_t> gid;                // -g / -U
   std::vector<gid_t> groups;               // -g's supplementary groups: gid first, then the rest of its list
   bool print_port = false;                 // -1: print the local port on fd 1
+  bool fork_server = false;                // -F: the program is started once, as a fork server (lib/fork_server.hpp)
   std::string host;
   std::string port;
   std::vector<std::string> program;        // program and its arguments

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <string_view>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -22,6 +23,7 @@ namespace {
 
 constexpr int accepts_per_wake = 64;  // then look at signals (and ended sessions) again
 constexpr int accept_pause_ms = 100;  // out of fds or memory: let sessions end first
+constexpr int fork_server_pause_ms = 1000;  // a fork server that failed: exec meanwhile
 
 // Set by tcpserver for each session, or meant for tcpserver alone: never passed on
 // from our own environment, so a stale TCPREMOTEHOST cannot reach a session.
@@ -30,7 +32,7 @@ bool set_per_session(std::string_view entry) {
       "PROTO",         "TCPLOCALIP",     "TCPLOCALPORT",   "TCPLOCALHOST",   "TCPREMOTEIP",   "TCPREMOTEPORT",
       "TCPREMOTEHOST", "TCPREMOTEINFO",  "TCP6LOCALIP",    "TCP6LOCALPORT",  "TCP6LOCALHOST", "TCP6REMOTEIP",
       "TCP6REMOTEPORT", "TCP6REMOTEHOST", "TCP6REMOTEINFO", "QUAIL_READY_FD", "LISTEN_PID",    "LISTEN_FDS",
-      "LISTEN_FDNAMES", "TCPBUSY"};
+      "LISTEN_FDNAMES", "TCPBUSY",      "QUAIL_FORK_SERVER"};
   std::string_view name = entry.substr(0, entry.find('='));
   for (auto n : names) {
     if (n == name) return true;
@@ -70,28 +72,34 @@ Server::Server(const Options& opt, Listener listener, Fd signals, std::string pr
   for (char** e = environ; *e; ++e) {
     if (!set_per_session(*e)) base_env_.emplace_back(*e);
   }
+  // A fork server's sessions become ours when it exits before them: reaped here,
+  // like every session, instead of by init.
+  if (opt_.fork_server) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
 
 int Server::run() {
   log_info({{"event", "listen"}, {"local", ip_text(listener_.local)}, {"port", listener_.port},
             {"inherited", listener_.inherited ? "yes" : "no"}, {"limit", opt_.max_sessions},
             {"perip", opt_.max_per_ip}, {"pernet", opt_.max_per_net}, {"idle", opt_.evict_idle_s}, {"backlog", opt_.backlog}, {"rules", opt_.rules}, {"program", argv_[0]}});
+  std::vector<pollfd> fds;
   while (!exit_now_ && !(stopping_ && sessions_.empty())) {
-    pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {listener_.fd.get(), POLLIN, 0}};
-    nfds_t n = 1;
+    fds.assign({{signals_.get(), POLLIN, 0}, {-1, POLLIN, 0}});
     int timeout = -1;
     if (listener_.fd.valid()) {
       long long pause = accept_pause_until_ms_ - now_ms();
       if (pause > 0) timeout = static_cast<int>(pause);
-      else n = 2;
+      else fds[1].fd = listener_.fd.get();
     }
-    if (::poll(fds, n, timeout) < 0) {
+    if (forks_) fds.push_back({forks_->fd(), POLLIN, 0});
+    for (const auto& f : retiring_) fds.push_back({f.fd(), POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), timeout) < 0) {
       if (errno == EINTR) continue;
       log_error({{"event", "fatal"}, {"reason", sys_error(ErrorKind::temporary, "poll").reason}});
       return exit_trouble;
     }
     if (fds[0].revents & POLLIN) read_signals();
-    if (n == 2 && listener_.fd.valid() && fds[1].revents) accept_some();
+    read_fork_servers(fds, 2);
+    if (fds[1].fd >= 0 && listener_.fd.valid() && fds[1].revents) accept_some();
   }
   log_info({{"event", "exit"}, {"sessions", sessions_.size()}});
   return 0;
@@ -112,7 +120,12 @@ void Server::read_signals() {
       log_info({{"event", "stop"}, {"signal", si.ssi_signo == SIGTERM ? "TERM" : "INT"},
                 {"sessions", sessions_.size()}, {"wait", exit_now_ ? "no" : "yes"}});
     }
-    // SIGHUP: nothing to reload; the rules cdb is opened for every connection.
+    // SIGHUP: the rules cdb is opened for every connection; a fork server (-F)
+    // is retired, so the next session runs the program as installed now.
+    if (si.ssi_signo == SIGHUP && forks_) {
+      log_info({{"event", "fork_server_retired"}, {"pid", forks_->pid()}, {"signal", "HUP"}});
+      retire_fork_server();
+    }
   }
   if (child) reap();
 }
@@ -122,18 +135,69 @@ void Server::reap() {
     int status;
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
-    auto it = sessions_.find(pid);
-    if (it == sessions_.end()) continue;
-    ExitStatus es = decode_status(status);
-    if (es.signaled) {
-      log_info({{"event", "end"}, {"pid", pid}, {"remote", it->second.remote}, {"signal", es.code}});
-    } else {
-      log_info({{"event", "end"}, {"pid", pid}, {"remote", it->second.remote}, {"status", es.code}});
+    if (forks_ && pid == forks_->pid()) {
+      log_warn({{"event", "fork_server_exit"}, {"pid", pid}, {"status", decode_status(status).code}});
     }
-    if (auto p = per_ip_.find(it->second.remote); p != per_ip_.end() && --p->second <= 0) per_ip_.erase(p);
-    if (auto p = per_net_.find(it->second.net); p != per_net_.end() && --p->second <= 0) per_net_.erase(p);
-    sessions_.erase(it);
+    end_session(pid, status);
   }
+}
+
+void Server::end_session(pid_t pid, int status) {
+  auto it = sessions_.find(pid);
+  if (it == sessions_.end()) return;
+  ExitStatus es = decode_status(status);
+  if (es.signaled) {
+    log_info({{"event", "end"}, {"pid", pid}, {"remote", it->second.remote}, {"signal", es.code}});
+  } else {
+    log_info({{"event", "end"}, {"pid", pid}, {"remote", it->second.remote}, {"status", es.code}});
+  }
+  if (auto p = per_ip_.find(it->second.remote); p != per_ip_.end() && --p->second <= 0) per_ip_.erase(p);
+  if (auto p = per_net_.find(it->second.net); p != per_net_.end() && --p->second <= 0) per_net_.erase(p);
+  // A session that crashed may be someone probing the address layout its fork
+  // server gives every session: the next ones get a fresh server.
+  if (it->second.forker != 0 && crashed(status) && forks_ && forks_->pid() == it->second.forker) {
+    log_warn({{"event", "fork_server_retired"}, {"pid", it->second.forker}, {"session", pid}, {"signal", es.code}});
+    retire_fork_server();
+  }
+  sessions_.erase(it);
+}
+
+void Server::retire_fork_server() {
+  forks_->stop();
+  retiring_.push_back(std::move(*forks_));
+  forks_.reset();
+}
+
+void Server::read_fork_servers(const std::vector<pollfd>& fds, size_t first) {
+  // fds[first] is the current server's (when there is one), then the retiring
+  // ones' in order; collected first, since a report may retire the current one.
+  std::vector<ForkServer::Ended> ended;
+  std::vector<pid_t> gone;
+  size_t i = first;
+  if (forks_ && i < fds.size() && fds[i++].revents && !forks_->read_ended(ended)) gone.push_back(forks_->pid());
+  for (auto& f : retiring_) {
+    if (i < fds.size() && fds[i++].revents && !f.read_ended(ended)) gone.push_back(f.pid());
+  }
+  for (const auto& e : ended) end_session(e.pid, e.status);
+  for (pid_t g : gone) {
+    if (forks_ && forks_->pid() == g) {
+      fork_server_gone(*forks_);
+      forks_.reset();
+    }
+    std::erase_if(retiring_, [&](const ForkServer& f) {
+      if (f.pid() != g) return false;
+      fork_server_gone(f);
+      return true;
+    });
+  }
+}
+
+void Server::fork_server_gone(const ForkServer& f) {
+  std::vector<pid_t> unreported;
+  for (const auto& [pid, s] : sessions_) {
+    if (s.forker == f.pid() && ::kill(pid, 0) != 0 && errno == ESRCH) unreported.push_back(pid);
+  }
+  for (pid_t pid : unreported) end_session(pid, 0);
 }
 
 void Server::accept_some() {
@@ -187,16 +251,46 @@ void Server::serve(Fd conn, const Peer& remote) {
 
   std::vector<std::string> env = session_env(remote, local, rule);
   if (busy()) set_var(env, "TCPBUSY", "1");
-  auto pid = spawn_session(argv_, env, conn.get());
+  pid_t forker = 0;
+  auto pid = start_session(env, conn.get(), forker);
   if (!pid) {
     log_error({{"event", "spawn_failed"}, {"remote", remote.text}, {"reason", pid.error().reason}});
     return;
   }
-  sessions_.emplace(*pid, Session{remote.text, remote.net, std::move(conn)});
+  sessions_.emplace(*pid, Session{remote.text, remote.net, std::move(conn), forker});
   ++per_ip_[remote.text];
   ++per_net_[remote.net];
   log_info({{"event", "connect"}, {"pid", *pid}, {"remote", remote.text}, {"remote_port", remote.port},
             {"local", local.text}, {"local_port", local.port}, {"sessions", sessions_.size()}});
+}
+
+Result<pid_t> Server::start_session(const std::vector<std::string>& env, int conn, pid_t& forker) {
+  forker = 0;
+  if (opt_.fork_server && !forks_ && now_ms() >= fork_server_retry_ms_) {
+    auto f = ForkServer::start(argv_, base_env_);
+    if (f) {
+      log_info({{"event", "fork_server"}, {"pid", f->pid()}});
+      forks_.emplace(std::move(*f));
+    } else {
+      log_warn({{"event", "fork_server_failed"}, {"reason", f.error().reason}});
+      fork_server_retry_ms_ = now_ms() + fork_server_pause_ms;
+    }
+  }
+  if (forks_) {
+    std::vector<ForkServer::Ended> ended;
+    const pid_t server = forks_->pid();
+    auto pid = forks_->spawn(env, conn, ended);
+    for (const auto& e : ended) end_session(e.pid, e.status);
+    if (pid) {
+      forker = server;
+      return pid;
+    }
+    // This connection gets an exec; the next a new server, a second from now.
+    log_warn({{"event", "fork_server_failed"}, {"pid", server}, {"reason", pid.error().reason}});
+    if (forks_ && forks_->pid() == server) retire_fork_server();
+    fork_server_retry_ms_ = now_ms() + fork_server_pause_ms;
+  }
+  return spawn_session(argv_, env, conn);
 }
 
 bool Server::apply_rules(const Peer& remote, Rule& rule) {

@@ -2,12 +2,15 @@
 // the program is spawned with the socket on fds 0 and 1 and the UCSPI environment.
 // Signals arrive through a signalfd, so no handler runs. See man/tcpserver.8.
 #pragma once
+#include <optional>
 #include <string>
 #include <sys/types.h>
+#include <poll.h>
 #include <unordered_map>
 #include <vector>
 
 #include "fd.hpp"
+#include "fork_server_client.hpp"
 #include "listener.hpp"
 #include "options.hpp"
 #include "result.hpp"
@@ -33,6 +36,7 @@ class Server {
     // whether the client still holds the connection open (connection_open), so a
     // process that lingers after its client has gone does not count against -C/-c.
     Fd conn;
+    pid_t forker = 0;  // the fork server (-F) whose child it is; 0: ours
   };
   struct Peer {
     IpAddress ip;
@@ -43,6 +47,16 @@ class Server {
 
   void read_signals();
   void reap();
+  // A session's end: logged, its counts released; a crash retires its fork server.
+  void end_session(pid_t pid, int status);
+  // The session's process: from the fork server (*forker its pid) or an exec of ours.
+  Result<pid_t> start_session(const std::vector<std::string>& env, int conn, pid_t& forker);
+  // Reads the fork servers' reports (poll said which channels are ready).
+  void read_fork_servers(const std::vector<pollfd>& fds, size_t first);
+  // The server's channel ended (it exited): its sessions still running are our
+  // children now (a subreaper's), those that ended unreported are released.
+  void fork_server_gone(const ForkServer& f);
+  void retire_fork_server();
   void accept_some();
   void serve(Fd conn, const Peer& remote);
   // The rule for remote; false when the connection is to be closed (deny, unreadable rules).
@@ -71,6 +85,9 @@ class Server {
   bool stopping_ = false;
   bool exit_now_ = false;
   long long accept_pause_until_ms_ = 0;  // after EMFILE and friends
+  std::optional<ForkServer> forks_;      // -F: the fork server new sessions come from
+  std::vector<ForkServer> retiring_;     // told to stop; their sessions still report
+  long long fork_server_retry_ms_ = 0;   // after a start or a server that failed
 };
 
 }  // namespace quail::tcpserver

@@ -334,6 +334,9 @@ def processes_under(root, name=None):
                 continue
             if os.path.basename(exe) != name:
                 continue
+        # tcpserver -F's fork server ("smtpd-forks") runs smtpd's program but is no session.
+        if name is not None and _proc_read(pid, "comm").strip() == (name + "-forks").encode()[:15]:
+            continue
         environ = _proc_read(pid, "environ").split(b"\0")
         if b"QUAIL_ROOT=" + rb in environ or any(a == rb or a.startswith(rb + b"/") or a == b"--root=" + rb
                                                 for a in argv):
