@@ -13,7 +13,8 @@ binaries, interleaved (A B C A B C ...), on one root:
 Each SMTPD runs under tcpserver, with QUAIL_ROOT a fresh `quail init` root (its
 certificate) and tlsd from the build; prints, for each kind, the median wall ms per
 session and the median CPU the session's programs used (tcpserver's reaped
-children: smtpd, tlsd, and smtpd's reaped queue-inject), which a loaded machine
+children: smtpd, tlsd, and smtpd's reaped queue-inject; under tcpserver -F the
+fork server's own CPU and its reaped sessions'), which a loaded machine
 disturbs far less than the wall time, and tcpserver's own CPU per session (accept,
 spawn, reap, its log lines).
 """
@@ -84,17 +85,47 @@ def one_session(port, kind, ctx):
         s.close()
 
 
-def children_cpu_ms(pid, own=False):
-    """CPU (user + system) of the reaped children of pid (tcpserver: its sessions'
-    smtpd, tlsd...), or with own=True of pid itself, in ms; None when pid is gone.
-    Counted in clock ticks, so a run needs some hundreds of sessions to be precise."""
+def _stat_fields(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+            return f.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
+
+
+def fork_servers_of(pid):
+    """tcpserver -F's fork servers (comm "<program>-forks"), children of pid."""
+    out = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        fields = _stat_fields(int(e))
+        try:
+            with open("/proc/%s/comm" % e) as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if fields and int(fields[1]) == pid and comm.endswith("-forks"):
+            out.append(int(e))
+    return out
+
+
+def children_cpu_ms(pid, own=False):
+    """CPU (user + system) of the reaped children of pid (tcpserver: its sessions'
+    smtpd, tlsd...; with -F, those its fork server reaped, and the server's own),
+    or with own=True of pid itself, in ms; None when pid is gone. Counted in clock
+    ticks, so a run needs some hundreds of sessions to be precise."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return None
     first = 11 if own else 13
-    return (int(fields[first]) + int(fields[first + 1])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[first]) + int(fields[first + 1])
+    if not own:
+        for server in fork_servers_of(pid):
+            f = _stat_fields(server)
+            if f:
+                ticks += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
+    return ticks * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
 def ms_per_session(port, kind, n, server_pid=None):
