@@ -110,6 +110,17 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def recv_line(sock):
+    """Bytes from sock up to and including the first LF (fewer at end of file)."""
+    out = b""
+    while not out.endswith(b"\n"):
+        chunk = sock.recv(1)
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
 def wait_for(predicate, timeout=30.0, what="condition", interval=0.02):
     """Poll predicate() until it returns a truthy value (returned) or `timeout`
     seconds pass (AssertionError naming `what`). The interval grows to 0.25 s."""

@@ -37,16 +37,6 @@ def comm(pid):
     return qt._proc_read(pid, "comm").strip().decode()
 
 
-def greeting(s):
-    buf = b""
-    while not buf.endswith(b"\r\n"):
-        data = s.recv(512)
-        if not data:
-            break
-        buf += data
-    return buf
-
-
 class ForkServerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -110,7 +100,7 @@ class ForkServerTest(unittest.TestCase):
 
     def refused_over_the_limit(self):
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
-            return greeting(s).startswith(b"421 ")
+            return qt.recv_line(s).startswith(b"421 ")
 
     def test_sessions_are_forks_of_one_server_with_their_own_environment(self):
         a, b = self.open(), self.open()

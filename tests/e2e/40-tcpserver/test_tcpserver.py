@@ -61,16 +61,6 @@ def read_all(s):
         out += chunk
 
 
-def read_line(s):
-    out = b""
-    while not out.endswith(b"\n"):
-        chunk = s.recv(1)
-        if not chunk:
-            break
-        out += chunk
-    return out
-
-
 def talk(host, port, source=None):
     with connect(host, port, source) as s:
         return read_all(s)
@@ -234,8 +224,8 @@ class TcpserverTest(unittest.TestCase):
         proc = self.start(["-c", "2", "-o", "421 busy, try later", "127.0.0.1", str(port)] + HOLD_PROGRAM)
         a, b = connect("127.0.0.1", port), connect("127.0.0.1", port)
         try:
-            self.assertEqual(read_line(a), b"ready\n")
-            self.assertEqual(read_line(b), b"ready\n")
+            self.assertEqual(qt.recv_line(a), b"ready\n")
+            self.assertEqual(qt.recv_line(b), b"ready\n")
             self.assertEqual(talk("127.0.0.1", port), b"421 busy, try later\r\n")
             refused = self.wait_event(proc, "refused")
             self.assertEqual((refused[0]["reason"], refused[0]["limit"]), ("limit", "total"))
@@ -248,7 +238,7 @@ class TcpserverTest(unittest.TestCase):
 
         def served():
             with connect("127.0.0.1", port) as c:
-                if read_line(c) != b"ready\n":
+                if qt.recv_line(c) != b"ready\n":
                     return False
                 c.sendall(b"y\n")
                 return read_all(c) == b"done y\n"
@@ -258,10 +248,10 @@ class TcpserverTest(unittest.TestCase):
         port = qt.free_port()
         proc = self.start(["-C", "1", "-o", "421 too many from you", "127.0.0.1", str(port)] + HOLD_PROGRAM)
         with connect("127.0.0.1", port) as a:
-            self.assertEqual(read_line(a), b"ready\n")
+            self.assertEqual(qt.recv_line(a), b"ready\n")
             self.assertEqual(talk("127.0.0.1", port), b"421 too many from you\r\n")
             with connect("127.0.0.1", port, source="127.0.0.2") as other:
-                self.assertEqual(read_line(other), b"ready\n")
+                self.assertEqual(qt.recv_line(other), b"ready\n")
             refused = self.wait_event(proc, "refused")
             self.assertEqual(refused[0]["limit"], "perip")
 
@@ -271,11 +261,11 @@ class TcpserverTest(unittest.TestCase):
                           + HOLD_PROGRAM)
         with connect("127.0.0.1", port, source="127.0.7.1") as a, \
                 connect("127.0.0.1", port, source="127.0.7.2") as b:
-            self.assertEqual(read_line(a), b"ready\n")
-            self.assertEqual(read_line(b), b"ready\n")
+            self.assertEqual(qt.recv_line(a), b"ready\n")
+            self.assertEqual(qt.recv_line(b), b"ready\n")
             self.assertEqual(talk("127.0.0.1", port, source="127.0.7.3"), b"421 too many from your network\r\n")
             with connect("127.0.0.1", port, source="127.0.8.1") as other:
-                self.assertEqual(read_line(other), b"ready\n")
+                self.assertEqual(qt.recv_line(other), b"ready\n")
             refused = self.wait_event(proc, "refused")
             self.assertEqual(refused[0]["limit"], "pernet")
 
@@ -284,13 +274,13 @@ class TcpserverTest(unittest.TestCase):
         proc = self.start(["-c", "2", "-i", "1", "-o", "421 busy", "127.0.0.1", str(port)] + HOLD_PROGRAM)
         old, idle = connect("127.0.0.1", port, timeout=30), None
         try:
-            self.assertEqual(read_line(old), b"ready\n")
+            self.assertEqual(qt.recv_line(old), b"ready\n")
             idle = connect("127.0.0.1", port, timeout=30)
-            self.assertEqual(read_line(idle), b"ready\n")
+            self.assertEqual(qt.recv_line(idle), b"ready\n")
 
             def newcomer():
                 c = connect("127.0.0.1", port, timeout=30)
-                if read_line(c) == b"ready\n":
+                if qt.recv_line(c) == b"ready\n":
                     return c
                 c.close()  # refused: none idle for 1 s yet
                 return None
@@ -317,7 +307,7 @@ class TcpserverTest(unittest.TestCase):
         try:
             for _ in range(5):
                 held.append(connect("127.0.0.1", port))
-            self.assertEqual([read_line(c) for c in held], [b"busy=unset\n"] * 4 + [b"busy=1\n"])
+            self.assertEqual([qt.recv_line(c) for c in held], [b"busy=unset\n"] * 4 + [b"busy=1\n"])
         finally:
             for c in held:
                 c.close()
@@ -326,7 +316,7 @@ class TcpserverTest(unittest.TestCase):
         port = qt.free_port()
         self.start(["-c", "1", "127.0.0.1", str(port)] + HOLD_PROGRAM)
         with connect("127.0.0.1", port) as a:
-            self.assertEqual(read_line(a), b"ready\n")
+            self.assertEqual(qt.recv_line(a), b"ready\n")
             self.assertEqual(talk("127.0.0.1", port), b"")
 
     def test_reconnecting_client_within_the_per_address_limit_is_never_refused(self):
@@ -338,11 +328,11 @@ class TcpserverTest(unittest.TestCase):
 
         def session():
             with connect("127.0.0.1", port, timeout=30) as c:
-                first = read_line(c)
+                first = qt.recv_line(c)
                 if first != b"ready\n":
                     raise AssertionError("greeted with %r" % first)
                 c.sendall(b"x\n")
-                if read_line(c) != b"bye\n":
+                if qt.recv_line(c) != b"bye\n":
                     raise AssertionError("no bye")
         errors = hold_n_sessions(4, 75, session)
         self.assertEqual(errors, [], "%d of 300 sessions failed" % len(errors))
@@ -351,7 +341,7 @@ class TcpserverTest(unittest.TestCase):
         held = [connect("127.0.0.1", port) for _ in range(4)]
         try:
             for c in held:
-                self.assertEqual(read_line(c), b"ready\n")
+                self.assertEqual(qt.recv_line(c), b"ready\n")
             self.assertEqual(talk("127.0.0.1", port), b"421 too many connections\r\n")
         finally:
             for c in held:
@@ -383,7 +373,7 @@ class TcpserverTest(unittest.TestCase):
         port = qt.free_port()
         proc = self.start(["127.0.0.1", str(port)] + HOLD_PROGRAM)
         with connect("127.0.0.1", port) as s:
-            self.assertEqual(read_line(s), b"ready\n")
+            self.assertEqual(qt.recv_line(s), b"ready\n")
             proc.send_signal(signal.SIGTERM)
             self.wait_event(proc, "stop")
             with self.assertRaises(ConnectionRefusedError):
@@ -400,7 +390,7 @@ class TcpserverTest(unittest.TestCase):
         port = qt.free_port()
         proc = self.start(["127.0.0.1", str(port), "/bin/sh", "-c", "echo $$; read x"])
         with connect("127.0.0.1", port) as s:
-            pid = int(read_line(s))
+            pid = int(qt.recv_line(s))
             os.kill(pid, signal.SIGTERM)
             self.assertEqual(read_all(s), b"")
         ends = self.wait_event(proc, "end")
