@@ -169,14 +169,20 @@ void Server::retire_fork_server() {
 }
 
 void Server::read_fork_servers(const std::vector<pollfd>& fds, size_t first) {
-  // fds[first] is the current server's (when there is one), then the retiring
-  // ones' in order; collected first, since a report may retire the current one.
+  // Matched by descriptor, not by place: a signal read just before may have
+  // retired the current server into retiring_. Collected first, since a report
+  // may retire the current one too.
+  auto ready = [&](const ForkServer& f) {
+    for (size_t i = first; i < fds.size(); ++i) {
+      if (fds[i].fd == f.fd()) return fds[i].revents != 0;
+    }
+    return false;
+  };
   std::vector<ForkServer::Ended> ended;
   std::vector<pid_t> gone;
-  size_t i = first;
-  if (forks_ && i < fds.size() && fds[i++].revents && !forks_->read_ended(ended)) gone.push_back(forks_->pid());
+  if (forks_ && ready(*forks_) && !forks_->read_ended(ended)) gone.push_back(forks_->pid());
   for (auto& f : retiring_) {
-    if (i < fds.size() && fds[i++].revents && !f.read_ended(ended)) gone.push_back(f.pid());
+    if (ready(f) && !f.read_ended(ended)) gone.push_back(f.pid());
   }
   for (const auto& e : ended) end_session(e.pid, e.status);
   for (pid_t g : gone) {
