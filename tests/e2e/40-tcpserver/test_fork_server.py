@@ -69,10 +69,10 @@ class ForkServerTest(unittest.TestCase):
     def session(self, c):
         """The pid of the smtpd session serving smtplib connection c (its socket's peer)."""
         port = c.sock.getsockname()[1]
-        lines = [l for l in self.q.log_lines("smtp") if l.get("prog") == "tcpserver" and l.get("event") == "connect"
-                 and l.get("remote_port") == str(port)]
-        self.assertEqual(len(lines), 1, lines)
-        return int(lines[0]["pid"])
+        lines = qt.wait_for(lambda: [l for l in self.q.log_lines("smtp") if l.get("prog") == "tcpserver"
+                                     and l.get("event") == "connect" and l.get("remote_port") == str(port)],
+                            10, "tcpserver's line for the connection from port %d" % port)
+        return int(lines[-1]["pid"])  # the last: an earlier test's client may have had the same port
 
     def open(self):
         c = smtplib.SMTP("127.0.0.1", self.port, timeout=30)
@@ -114,9 +114,9 @@ class ForkServerTest(unittest.TestCase):
         # smtpd's own connect line names its client's port: TCPREMOTEPORT is the session's.
         for c, pid in ((a, pa), (b, pb)):
             port = str(c.sock.getsockname()[1])
-            mine = [l for l in self.q.log_lines("smtp") if l.get("prog") == "smtpd" and l.get("event") == "connect"
-                    and l.get("port") == port]
-            self.assertEqual(len(mine), 1, "smtpd %d logged its own client's port %s" % (pid, port))
+            qt.wait_for(lambda: [l for l in self.q.log_lines("smtp") if l.get("prog") == "smtpd"
+                                 and l.get("event") == "connect" and l.get("port") == port],
+                        10, "smtpd %d's line naming its own client's port %s" % (pid, port))
         self.send(a, 1)
         self.send(b, 2)
         a.quit()
