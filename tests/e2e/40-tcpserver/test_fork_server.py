@@ -11,12 +11,19 @@ a fork of it, not an exec.
   go on and it exits after its last;
 - the fork server killed (SIGKILL) under open sessions: they go on (a message
   is accepted and delivered), their ends still free their places (tcpserver
-  reaps them as a subreaper), and the next connection gets a fresh server."""
+  reaps them as a subreaper), and the next connection gets a fresh server;
+- under load, sessions killed (SEGV, ABRT, KILL) and the server killed again
+  and again: every message acknowledged with 250 is delivered exactly once, no
+  permanent refusal, and afterwards every place at the per-address limit is
+  free again (no session's end was lost)."""
 import os
+import random
 import signal
 import smtplib
 import socket
 import sys
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -173,6 +180,53 @@ class ForkServerTest(unittest.TestCase):
         self.assertNotIn(server, {ppid(self.session(c)) for c in again})
         for c in again:
             c.quit()
+
+    def test_kills_under_load_lose_no_acknowledged_message_and_no_place(self):
+        accepted, refused, errors = [], [], []
+        stop = time.monotonic() + 8
+
+        def client(first):
+            n = first
+            while time.monotonic() < stop:
+                n += 1
+                try:
+                    with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
+                        self.send(c, n)
+                    accepted.append(n)
+                except smtplib.SMTPResponseException as e:
+                    (refused if 400 <= e.smtp_code < 500 else errors).append((n, e.smtp_code))
+                except (smtplib.SMTPException, OSError) as e:
+                    refused.append((n, repr(e)))  # not acknowledged
+        threads = [threading.Thread(target=client, args=(1000 + i * 100000,)) for i in range(PERIP)]
+        for t in threads:
+            t.start()
+        kills = 0
+        rng = random.Random(13)
+        while any(t.is_alive() for t in threads):
+            time.sleep(0.1)
+            servers, sessions = self.servers(), self.q.pids("smtpd")
+            victims = servers if servers and rng.random() < 0.15 else sessions
+            if not victims:
+                continue
+            try:
+                os.kill(rng.choice(victims), signal.SIGKILL if victims is servers else
+                        rng.choice([signal.SIGSEGV, signal.SIGABRT, signal.SIGKILL]))
+                kills += 1
+            except ProcessLookupError:
+                pass
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [], "no permanent refusal")
+        self.assertGreaterEqual(kills, 20)
+        self.assertGreater(len(accepted), 100, refused[:5])
+        got = qt.wait_for(lambda: (lambda g: all(n in g for n in accepted) and g)(
+            [qt.test_number(m) for m in self.q.maildir_messages(ALICE)]), 60, "every acknowledged message delivered")
+        self.assertEqual([n for n in accepted if got.count(n) != 1], [], "each delivered once")
+        qt.wait_for(lambda: not self.q.pids("smtpd"), 30, "the sessions to end")
+        again = qt.wait_for(lambda: self.open_all(PERIP), 10, "every place at the limit free again")
+        for c in again:
+            c.quit()
+        qt.note("%d acknowledged, %d refused temporarily, %d kills" % (len(accepted), len(refused), kills))
 
 
 if __name__ == "__main__":
