@@ -36,7 +36,9 @@ bool ForkServer::take(const fork_server::Report& r, std::vector<Ended>& ended) {
   return true;
 }
 
-Result<pid_t> ForkServer::spawn(const std::vector<std::string>& env, int conn, std::vector<Ended>& ended) {
+Result<pid_t> ForkServer::spawn(const std::vector<std::string>& env, int conn, std::vector<Ended>& ended,
+                                bool& may_serve) {
+  may_serve = false;
   std::string request;
   for (const auto& e : env) {
     request += e;
@@ -46,6 +48,7 @@ Result<pid_t> ForkServer::spawn(const std::vector<std::string>& env, int conn, s
   if (send_with_fd(channel_.get(), request, conn, MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
     return sys_error(ErrorKind::temporary, "fork server: send a request");
   }
+  may_serve = true;
   for (;;) {
     pollfd p{channel_.get(), POLLIN, 0};
     int r = ::poll(&p, 1, answer_timeout_ms);
@@ -58,7 +61,10 @@ Result<pid_t> ForkServer::spawn(const std::vector<std::string>& env, int conn, s
     if (n != static_cast<ssize_t>(sizeof rep)) return Error{ErrorKind::temporary, "fork server: a malformed answer"};
     if (take(rep, ended)) continue;
     if (rep.kind == fork_server::Report::spawned && rep.pid > 0) return static_cast<pid_t>(rep.pid);
-    if (rep.kind == fork_server::Report::failed) return sys_error(ErrorKind::temporary, "fork server: fork", rep.status);
+    if (rep.kind == fork_server::Report::failed) {
+      may_serve = false;
+      return sys_error(ErrorKind::temporary, "fork server: fork", rep.status);
+    }
     return Error{ErrorKind::temporary, "fork server: a malformed answer"};
   }
 }

@@ -23,8 +23,10 @@ class ForkServer {
   static Result<ForkServer> start(const std::vector<std::string>& argv, std::vector<std::string> env);
   // A session for conn with env: its pid. Ends reported meanwhile go to *ended.
   // An error when the server could not fork or no longer answers: it is then of
-  // no further use (stop() it).
-  Result<pid_t> spawn(const std::vector<std::string>& env, int conn, std::vector<Ended>& ended);
+  // no further use (stop() it). *may_serve: the request reached the server and
+  // no answer said it forked nothing, so a child of it may already be serving
+  // conn (the server died or hung after its fork): conn must not get another.
+  Result<pid_t> spawn(const std::vector<std::string>& env, int conn, std::vector<Ended>& ended, bool& may_serve);
   // Reads the ends reported so far into *ended; false once the channel has ended
   // (the server exited: its sessions still running are now ours, see Server::reap).
   bool read_ended(std::vector<Ended>& ended);

@@ -285,16 +285,20 @@ Result<pid_t> Server::start_session(const std::vector<std::string>& env, int con
   if (forks_) {
     std::vector<ForkServer::Ended> ended;
     const pid_t server = forks_->pid();
-    auto pid = forks_->spawn(env, conn, ended);
+    bool may_serve = false;
+    auto pid = forks_->spawn(env, conn, ended, may_serve);
     for (const auto& e : ended) end_session(e.pid, e.status);
     if (pid) {
       forker = server;
       return pid;
     }
-    // This connection gets an exec; the next a new server, a second from now.
     log_warn({{"event", "fork_server_failed"}, {"pid", server}, {"reason", pid.error().reason}});
     if (forks_ && forks_->pid() == server) retire_fork_server();
     fork_server_retry_ms_ = now_ms() + fork_server_pause_ms;
+    // A child of the server may already serve this connection: a second program
+    // on it would answer the client twice. It is closed here (the client sees the
+    // end, or that child's replies); the next connection gets an exec, then a new server.
+    if (may_serve) return Error{ErrorKind::temporary, "fork server: no answer to a request it received; connection left to it"};
   }
   return spawn_session(argv_, env, conn);
 }

@@ -121,6 +121,26 @@ def recv_line(sock):
     return out
 
 
+class Outcomes:
+    """What one-message SMTP connections under a load got: accepted (250), refused
+    (4xx, or the connection failed: not acknowledged), errors (5xx), by number."""
+
+    def __init__(self):
+        self.accepted, self.refused, self.errors = [], [], []
+
+    def send(self, port, n, send, timeout=60):
+        """One connection to 127.0.0.1:port; send(client, n) sends message n."""
+        import smtplib
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=timeout) as c:
+                send(c, n)
+            self.accepted.append(n)
+        except smtplib.SMTPResponseException as e:
+            (self.refused if 400 <= e.smtp_code < 500 else self.errors).append((n, e.smtp_code))
+        except (smtplib.SMTPException, OSError) as e:
+            self.refused.append((n, repr(e)))
+
+
 def wait_for(predicate, timeout=30.0, what="condition", interval=0.02):
     """Poll predicate() until it returns a truthy value (returned) or `timeout`
     seconds pass (AssertionError naming `what`). The interval grows to 0.25 s."""

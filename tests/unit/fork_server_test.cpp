@@ -2,6 +2,7 @@
 // it over a SOCK_SEQPACKET pair; the "session" each fork runs reports what it got.
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -90,6 +91,28 @@ TEST_CASE("fork server: each session gets its own environment and connection; it
   int status = 0;
   REQUIRE(::waitpid(server, &status, 0) == server);
   CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("fork server: a request larger than max_request forks nothing and is answered E2BIG") {
+  Fd channel;
+  pid_t server = start_server(channel);
+  int big = static_cast<int>(fork_server::max_request) + 4096;
+  REQUIRE(::setsockopt(channel.get(), SOL_SOCKET, SO_SNDBUF, &big, sizeof big) == 0);
+  int conn[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, conn) == 0);
+  Fd ours(conn[0]), theirs(conn[1]);
+  std::string env = "TCPREMOTEIP=" + std::string(fork_server::max_request, 'x') + '\0';
+  REQUIRE(send_with_fd(channel.get(), env, theirs.get(), 0) == static_cast<ssize_t>(env.size()));
+  theirs = Fd();
+  auto r = next_report(channel.get());
+  CHECK(r.kind == fork_server::Report::failed);
+  CHECK(r.status == E2BIG);
+  // Nobody got the connection: our end reads EOF at once.
+  CHECK(read_all(ours.get()).empty());
+  channel = Fd();
+  int status = 0;
+  REQUIRE(::waitpid(server, &status, 0) == server);
   CHECK(WEXITSTATUS(status) == 0);
 }
 

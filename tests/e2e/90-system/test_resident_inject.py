@@ -229,18 +229,12 @@ class ResidentInjectorTest(unittest.TestCase):
 
     def test_the_injector_killed_under_load_loses_no_acknowledged_message(self):
         first, count, clients = 400, 600, 8
-        accepted, refused, errors = [], [], []
+        out = qt.Outcomes()
+        accepted, refused, errors = out.accepted, out.refused, out.errors
 
         def client(numbers):
             for n in numbers:
-                try:
-                    with smtplib.SMTP("127.0.0.1", self.port, timeout=60) as c:
-                        self.send(c, n)
-                    accepted.append(n)
-                except smtplib.SMTPResponseException as e:
-                    (refused if 400 <= e.smtp_code < 500 else errors).append((n, e.smtp_code))
-                except (smtplib.SMTPException, OSError) as e:
-                    refused.append((n, repr(e)))  # the connection itself failed: not acknowledged
+                out.send(self.port, n, self.send)
         numbers = list(range(first, first + count))
         threads = [threading.Thread(target=client, args=(numbers[i::clients],)) for i in range(clients)]
         for t in threads:
