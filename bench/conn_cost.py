@@ -3,6 +3,7 @@
 message per connection (issue 13). Root only (perf).
 
     bench/conn_cost.py [--connections N] [--conc C] [--client relay|mx] [--rounds R] [--ab DIR_A DIR_B] [--system]
+                       [--resident-ab]
 
 A fresh single-user instance (`quail init` defaults, one virtual user), C python
 smtplib clients sending N messages of ~4 KiB, each over its own connection, after
@@ -25,6 +26,9 @@ on one instance: before each round every ROOT/bin link is pointed into DIR_A or
 DIR_B (copies of build/bin), so the programs started per connection and per
 session (smtpd, its queue-inject, mailauth) are that build's; the daemons
 (tcpserver, queue-send, local-spawn and its workers) stay the first build's.
+`--resident-ab`: rounds alternate between smtpd exec'ing mailauth per session
+(ROOT/run/mailauth.sock moved aside, so the connect fails as with no resident
+helper) and the resident mailauth -d forking it (--client mx to be asked at all).
 """
 import sys
 sys.dont_write_bytecode = True
@@ -175,8 +179,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--ab", nargs=2, metavar=("DIR_A", "DIR_B"))
     ap.add_argument("--system", action="store_true", help="a system install (quail init --system)")
+    ap.add_argument("--resident-ab", action="store_true",
+                    help="rounds alternate between mailauth exec'd per session (the resident one's socket "
+                         "moved aside) and the resident mailauth -d")
     a = ap.parse_args()
     variants = [os.path.abspath(d) for d in a.ab] if a.ab else [None]
+    if a.resident_ab:
+        variants = ["exec'd mailauth", "resident mailauth"]
     rounds = {v: [] for v in variants}
     dns = None
     q = qt.Instance(prefix="quail-conn-cost-")
@@ -198,14 +207,21 @@ def main():
             q.write_control("dnsservers", "127.0.0.1\n")  # never asked: relay clients are not checked
         port = qt.free_port()
         q.up(smtp="127.0.0.1:%d" % port)
-        for v in variants:
-            if v:
+        def choose(v):
+            if a.resident_ab:
+                sock = q.path("run", "mailauth.sock")
+                if v.startswith("exec") and os.path.exists(sock):
+                    os.rename(sock, sock + ".aside")
+                elif not v.startswith("exec") and os.path.exists(sock + ".aside"):
+                    os.rename(sock + ".aside", sock)
+            elif v:
                 point_bin(q, v)
+        for v in variants:
+            choose(v)
             send(port, 50, a.conc, source)
         for _ in range(a.rounds):
             for v in variants:
-                if v:
-                    point_bin(q, v)
+                choose(v)
                 rounds[v].append(one_round(q, port, a.connections, a.conc, source))
     finally:
         q.cleanup()

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fd_passing.hpp"
@@ -41,6 +42,17 @@ std::optional<size_t> frame_size(std::string_view buf) {
 }
 
 }  // namespace
+
+std::string socket_path(const std::string& root) { return root + "/run/mailauth.sock"; }
+
+bool socket_address(const std::string& root, sockaddr_un& out) {
+  const std::string path = socket_path(root);
+  out = sockaddr_un{};
+  out.sun_family = AF_UNIX;
+  if (path.size() >= sizeof out.sun_path) return false;
+  std::memcpy(out.sun_path, path.c_str(), path.size() + 1);
+  return true;
+}
 
 std::string encode(const std::vector<std::string>& fields) {
   std::string payload;
@@ -102,6 +114,8 @@ Result<std::vector<std::string>> read_frame(int sock, int timeout_ms, int* fd_ou
     Fd got;
     bool truncated = false;
     ssize_t n = recv_with_fd(sock, data, *need ? std::min(sizeof data, *need - buf.size()) : 1, got, truncated);
+    // A peer gone with our bytes unread resets the socket: as closed, to the caller.
+    if (n < 0 && errno == ECONNRESET && buf.empty()) return Error{ErrorKind::not_found, "mailauth reset its socket"};
     if (n < 0) return sys_error(ErrorKind::temporary, "read mailauth's socket");
     if (got.valid() && fd_out && *fd_out < 0) *fd_out = got.release();
     if (n == 0) {

@@ -11,9 +11,18 @@
 
 #include "result.hpp"
 
+struct sockaddr_un;
+
 namespace quail::mailauth {
 
 inline constexpr size_t max_frame = 256 * 1024;
+
+// The resident helper's socket (mailauth -d, man/mailauth.8 "Resident mode"):
+// ROOT/run/mailauth.sock. A session connects, sends {"session", SID} with its
+// stderr attached, then speaks the frames below as it would to an exec'd helper.
+std::string socket_path(const std::string& root);
+// false when the path does not fit a sockaddr_un.
+bool socket_address(const std::string& root, sockaddr_un& out);
 
 std::string encode(const std::vector<std::string>& fields);
 // The fields of one whole netstring (nothing after it); nullopt when malformed or
@@ -24,7 +33,7 @@ std::optional<std::vector<std::string>> decode(std::string_view frame);
 Status send_frame(int sock, const std::vector<std::string>& fields, int fd = -1);
 // Reads one frame within timeout_ms (-1: wait as long as it takes); a passed
 // descriptor goes to *fd_out (else it is closed). not_found when the peer closed
-// the socket before a frame began.
+// the socket (or reset it: gone with bytes unread) before a frame began.
 Result<std::vector<std::string>> read_frame(int sock, int timeout_ms, int* fd_out = nullptr);
 
 }  // namespace quail::mailauth

@@ -1,72 +1,67 @@
 // mailauth: smtpd's mail-authentication helper. `mailauth SID` serves one SMTP
 // session's requests on fd 0 (a socket from smtpd): SPF at MAIL FROM, DMARC and
-// the Authentication-Results field at the end of DATA. `mailauth spf IP SENDER
-// HELO` runs one SPF check and prints it. See man/mailauth.8. Trusts smtpd's
-// frames as far as their format, nothing in DNS answers or messages.
+// the Authentication-Results field at the end of DATA. `mailauth -d` is the
+// resident helper quail up starts: it forks a process per session instead of
+// smtpd exec'ing one. `mailauth spf IP SENDER HELO` runs one SPF check and prints
+// it. See man/mailauth.8. Trusts smtpd's frames as far as their format, nothing
+// in DNS answers or messages.
 #include <cstdio>
+#include <optional>
 #include <string>
-#include <unistd.h>
+#include <string_view>
+#include <vector>
 
 #include "checks.hpp"
-#include "fd.hpp"
-#include "log.hpp"
-#include "mailauth_wire.hpp"
+#include "process_ids.hpp"
 #include "program.hpp"
+#include "resident.hpp"
 #include "root.hpp"
+#include "session.hpp"
 
 namespace {
 
-constexpr int exit_ok = 0;
-constexpr int exit_usage = 100;
-constexpr int exit_temporary = 111;  // configuration unreadable, no resolver, a broken socket
+using namespace quail::mailauth;
 
-// One session: requests until smtpd closes the socket.
-int serve(quail::mailauth::Checker& checker, const std::string& sid) {
-  for (;;) {
-    int fd = -1;
-    auto req = quail::mailauth::read_frame(0, -1, &fd);
-    quail::Fd passed(fd);
-    if (!req && req.error().kind == quail::ErrorKind::not_found) return exit_ok;
-    if (!req) {
-      quail::log_warn({{"sid", sid}, {"event", "mailauth"}, {"result", "fail"}, {"reason", req.error().reason}});
-      return exit_temporary;
-    }
-    std::vector<std::string> answer;
-    if ((*req)[0] == "spf") {
-      answer = checker.spf(*req);
-    } else if ((*req)[0] == "msg" && passed.valid()) {
-      answer = checker.message(passed.get());
+int check_one(const std::string& root, char** argv) {
+  return with_checker(root, [&](Checker& checker) {
+    auto v = checker.check_spf(argv[2], argv[3], argv[4]);
+    std::printf("%s %s %s\n", std::string(quail::spf::code_name(v.code)).c_str(), v.domain.c_str(),
+                (v.problem.empty() ? v.explanation : v.problem).c_str());
+    return exit_ok;
+  });
+}
+
+// -d [-u uid] [-g gid[,gid...]]
+bool resident_flags(int argc, char** argv, std::optional<uid_t>& uid, std::vector<gid_t>& groups) {
+  for (int i = 2; i < argc; i += 2) {
+    if (i + 1 >= argc) return false;
+    std::string_view flag = argv[i];
+    if (flag == "-u" && !uid) {
+      if (!(uid = quail::parse_uid(argv[i + 1]))) return false;
+    } else if (flag == "-g" && groups.empty()) {
+      auto g = quail::parse_gids(argv[i + 1]);
+      if (!g) return false;
+      groups = std::move(*g);
     } else {
-      quail::log_warn({{"sid", sid}, {"event", "mailauth"}, {"result", "fail"}, {"reason", "unknown request"}});
-      return exit_temporary;
+      return false;
     }
-    if (!quail::mailauth::send_frame(1, answer)) return exit_temporary;
   }
+  return true;
 }
 
 int run(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
-  bool one_check = mode == "spf";
-  if (argc < 2 || (one_check && argc != 5)) {
-    std::fprintf(stderr, "usage: mailauth SID | mailauth spf IP SENDER HELO\n");
+  std::optional<uid_t> uid;
+  std::vector<gid_t> groups;
+  bool usage = argc < 2 || (mode == "spf" && argc != 5) || (mode == "-d" && !resident_flags(argc, argv, uid, groups));
+  if (usage) {
+    std::fprintf(stderr, "usage: mailauth SID | mailauth -d [-u uid] [-g gid[,gid...]] | mailauth spf IP SENDER HELO\n");
     return exit_usage;
   }
-  auto policy = quail::mailauth::load_policy(quail::resolve_root(nullptr));
-  if (!policy) {
-    quail::log_error({{"event", "config"}, {"reason", policy.error().reason}});
-    return exit_temporary;
-  }
-  auto resolver = quail::dns::Resolver::create(policy->dns_servers);
-  if (!resolver) {
-    quail::log_error({{"event", "config"}, {"reason", resolver.error().reason}});
-    return exit_temporary;
-  }
-  quail::mailauth::Checker checker(std::move(*policy), *resolver);
-  if (!one_check) return serve(checker, mode);
-  auto v = checker.check_spf(argv[2], argv[3], argv[4]);
-  std::printf("%s %s %s\n", std::string(quail::spf::code_name(v.code)).c_str(), v.domain.c_str(),
-              (v.problem.empty() ? v.explanation : v.problem).c_str());
-  return exit_ok;
+  const std::string root = quail::resolve_root(nullptr);
+  if (mode == "-d") return run_resident(root, uid, groups);
+  if (mode == "spf") return check_one(root, argv);
+  return serve_session(root, mode);
 }
 
 }  // namespace

@@ -47,9 +47,11 @@ int run(int argc, char** argv) {
   long now = static_cast<long>(::time(nullptr));
   auto system_flag = quail::Control(root).integer("system");
   const bool system = system_flag && *system_flag == 1;  // queue-inject runs only there
+  auto authcheck = quail::Control(root).integer("authcheck");
+  const bool checks = authcheck && *authcheck != 0;  // and mailauth only with these
   for (const auto& name : quail::service_names()) {
     std::string addr = listen_address(lines, name);
-    bool configured = name == "queue-send" || (name == "queue-inject" && system) || !addr.empty();
+    bool configured = name == "queue-send" || (name == "queue-inject" && system) || (name == "mailauth" && checks) || !addr.empty();
     auto sup = quail::supervisor_status(root, name);
     auto child = quail::service_status(root, name);
     if (!configured && sup.state == quail::ServiceState::stopped && child.state == quail::ServiceState::stopped) continue;

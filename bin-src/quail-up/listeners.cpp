@@ -139,6 +139,18 @@ std::vector<std::string> listener_programs(const std::string& service) {
 // idle, short enough that a newcomer waits at most that long for a place.
 constexpr int evict_idle_seconds = 2;
 
+Result<std::vector<std::string>> smtpd_ids_flags() {
+  struct passwd* pw = ::getpwnam("quail-smtpd");
+  if (!pw) return Error{ErrorKind::permanent, "system install without the quail-smtpd user: rerun quail init --system"};
+  // Its memberships too: it reads users/*.cdb through group quail-mail (lib/system_accounts).
+  uid_t uid = pw->pw_uid;
+  auto groups = supplementary_groups("quail-smtpd", pw->pw_gid);
+  if (!groups) return groups.error();
+  std::string gids;
+  for (gid_t g : *groups) gids += (gids.empty() ? "" : ",") + std::to_string(g);
+  return std::vector<std::string>{"-u", std::to_string(uid), "-g", gids};
+}
+
 Result<std::vector<std::string>> listener_argv(const std::string& root, const ListenRequest& r) {
   Control control(root);
   auto incoming = control.integer("concurrencyincoming");
@@ -159,15 +171,9 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
   // reads /etc/shadow and can switch to a login; man/pop3d.8, SECURITY).
   if (*system == 1 && !is_pop3(r.service)) {
     // A system install: tcpserver binds (port 25 needs root), then every session runs as quail-smtpd.
-    struct passwd* pw = ::getpwnam("quail-smtpd");
-    if (!pw) return Error{ErrorKind::permanent, "system install without the quail-smtpd user: rerun quail init --system"};
-    // Its memberships too: it reads users/*.cdb through group quail-mail (lib/system_accounts).
-    uid_t uid = pw->pw_uid;
-    auto groups = supplementary_groups("quail-smtpd", pw->pw_gid);
-    if (!groups) return groups.error();
-    std::string gids;
-    for (gid_t g : *groups) gids += (gids.empty() ? "" : ",") + std::to_string(g);
-    argv.insert(argv.end(), {"-u", std::to_string(uid), "-g", gids});
+    auto ids = smtpd_ids_flags();
+    if (!ids) return ids.error();
+    argv.insert(argv.end(), ids->begin(), ids->end());
   }
   std::string rules = root + "/control/rules." + r.service;
   if (r.service == "smtp" || exists(rules) || exists(rules + ".cdb")) {

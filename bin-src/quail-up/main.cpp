@@ -216,6 +216,22 @@ int run(int argc, char** argv) {
     if (!qi) return fail(qi.error());
     plan.services.push_back({*root, "queue-inject", std::move(*qi), quail::service_supervisor_pid_file(*root, "queue-inject")});
   }
+  // The resident mailauth: smtpd's sessions fork their SPF/DMARC helper from it
+  // instead of exec'ing one (man/mailauth.8, "Resident mode"). Started only
+  // when the checks are on; without it sessions exec mailauth, as before.
+  auto authcheck = quail::Control(*root).integer("authcheck");
+  if (!authcheck) return fail(authcheck.error());
+  if (*authcheck != 0) {
+    std::vector<std::string> argv = {quail::bin_dir(*root) + "/mailauth", "-d"};
+    if (*system == 1) {
+      auto ids = quail::up::smtpd_ids_flags();
+      if (!ids) return fail(ids.error());
+      argv.insert(argv.end(), ids->begin(), ids->end());
+    }
+    auto ma = quail::up::supervised_argv(*root, "mailauth", nullptr, std::move(argv));
+    if (!ma) return fail(ma.error());
+    plan.services.push_back({*root, "mailauth", std::move(*ma), quail::service_supervisor_pid_file(*root, "mailauth")});
+  }
   for (const auto& name : quail::service_names()) {
     auto req = std::find_if(wanted->begin(), wanted->end(), [&](const auto& r) { return r.service == name; });
     if (req == wanted->end()) continue;

@@ -27,6 +27,9 @@ Result<ListenRequest> resolve_listen(const ListenRequest& r, std::vector<std::st
 // The programs a listener needs, in the order they are checked (the first missing
 // one is named in the refusal).
 std::vector<std::string> listener_programs(const std::string& service);
+// A system install's "-u UID -g GID,..." for what runs as quail-smtpd (its
+// sessions, the resident mailauth): its uid, its group, its memberships.
+Result<std::vector<std::string>> smtpd_ids_flags();
 // The full command line of a listener: tcpserver with limits from control/, then
 // the per-connection program. config error when a control file is malformed.
 Result<std::vector<std::string>> listener_argv(const std::string& root, const ListenRequest& r);

@@ -3,8 +3,10 @@
 
 #include <cerrno>
 #include <csignal>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,12 +68,32 @@ std::vector<std::pair<off_t, size_t>> parse_drops(const std::string& s) {
 }  // namespace
 
 MailAuth::~MailAuth() {
-  if (pid_ <= 0) return;
   sock_.reset();  // mailauth ends at EOF
-  (void)wait_for(pid_);
+  if (pid_ > 0) (void)wait_for(pid_);
 }
 
-bool MailAuth::start() {
+// The resident helper (mailauth -d): a connect that never waits (no helper, a
+// full backlog, a socket we may not use all mean the exec), then the hello with
+// our stderr, where the helper's log lines go as an exec'd one's do.
+bool MailAuth::connect_resident() {
+  sockaddr_un addr;
+  if (!mailauth::socket_address(s_.root, addr)) return false;
+  Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!sock.valid() || ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
+  int fl = ::fcntl(sock.get(), F_GETFL);
+  if (fl < 0 || ::fcntl(sock.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) return false;
+  if (!mailauth::send_frame(sock.get(), {"session", s_.sid}, 2)) return false;
+  sock_ = std::move(sock);
+  resident_ = true;
+  return true;
+}
+
+Result<std::vector<std::string>> MailAuth::ask(const std::vector<std::string>& req, int timeout_ms, int fd) {
+  if (!mailauth::send_frame(sock_.get(), req, fd)) return Error{ErrorKind::not_found, "unable to write to mailauth"};
+  return mailauth::read_frame(sock_.get(), timeout_ms);
+}
+
+bool MailAuth::spawn_helper() {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return false;
   Fd theirs(sv[1]);
@@ -105,18 +127,24 @@ bool MailAuth::refuse_sender(bool relay, const std::string& helo, const std::str
   if (enabled_ < 0) {
     auto v = s_.control.integer("authcheck");
     if (!v) log_error({{"sid", s_.sid}, {"event", "config"}, {"reason", v.error().reason}});
-    enabled_ = v && *v != 0 && start() ? 1 : 0;
+    enabled_ = v && *v != 0 && (connect_resident() || spawn_helper()) ? 1 : 0;
   }
   if (enabled_ != 1) return false;
-  if (!mailauth::send_frame(sock_.get(), {"spf", s_.remote_ip, helo, sender})) {
-    stop("unable to write to mailauth");
-    return false;
+  const std::vector<std::string> req = {"spf", s_.remote_ip, helo, sender};
+  auto a = ask(req, spf_timeout_ms);
+  if (!a && a.error().kind == ErrorKind::not_found && resident_ && !answered_) {
+    // A resident helper gone before its first answer (stopped, crashed, out of
+    // processes) costs the session nothing: an exec'd one takes the question.
+    log_info({{"sid", s_.sid}, {"event", "mailauth"}, {"result", "retry"}, {"reason", a.error().reason}});
+    sock_.reset();
+    resident_ = false;
+    a = spawn_helper() ? ask(req, spf_timeout_ms) : Error{ErrorKind::temporary, "unable to start mailauth"};
   }
-  auto a = mailauth::read_frame(sock_.get(), spf_timeout_ms);
   if (!a || a->size() != 7) {
     stop(a ? "malformed answer" : a.error().reason);
     return false;
   }
+  answered_ = true;
   const auto& f = *a;
   log_info({{"sid", s_.sid}, {"event", "spf"}, {"result", f[4]}, {"domain", f[5]}, {"detail", f[6]},
             {"from", "<" + sender + ">"}, {"action", f[0]}});
@@ -144,8 +172,8 @@ bool MailAuth::deliver(bool received, MessageSink& out, std::optional<Refusal>& 
   Fd spool = std::move(spool_fd_);
   if (!received) return false;
   std::vector<std::string> f;
-  if (pid_ > 0 && mailauth::send_frame(sock_.get(), {"msg"}, spool.get())) {
-    auto a = mailauth::read_frame(sock_.get(), message_timeout_ms);
+  if (sock_.valid()) {
+    auto a = ask({"msg"}, message_timeout_ms, spool.get());
     if (a && a->size() == 10) f = std::move(*a);
     else stop(a ? "malformed answer" : a.error().reason);
   } else {

@@ -1,6 +1,7 @@
 // smtpd's side of the mail-authentication checks (SPF, DMARC; man/mailauth.8):
-// for a client without relay rights, the first MAIL FROM starts the session's
-// mailauth helper over a socketpair (lib/mailauth_wire), so smtpd itself never
+// for a client without relay rights, the first MAIL FROM connects to the
+// resident helper (mailauth -d), which forks one for the session, or else
+// starts the session's mailauth over a socketpair (lib/mailauth_wire), so smtpd itself never
 // loads libunbound and a session that sends no mail pays nothing. The message is
 // spooled to memory while it arrives, judged at its end, and handed to the queue
 // with the Authentication-Results field on top and forged ones removed. A helper
@@ -9,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 #include "fd.hpp"
@@ -41,12 +43,17 @@ class MailAuth {
   bool deliver(bool received, MessageSink& out, std::optional<Refusal>& refusal);
 
  private:
-  bool start();
+  bool connect_resident();
+  bool spawn_helper();
+  // One request and its answer; not_found when the helper's end was closed.
+  Result<std::vector<std::string>> ask(const std::vector<std::string>& req, int timeout_ms, int fd = -1);
   void stop(const std::string& why);
   const Settings& s_;
   int enabled_ = -1;  // control/authcheck, read at the first MAIL FROM
   Fd sock_;
-  pid_t pid_ = -1;
+  pid_t pid_ = -1;        // an exec'd helper's; none for the resident one's
+  bool resident_ = false;  // sock_ goes to a child of mailauth -d
+  bool answered_ = false;  // the helper has answered once
   bool checking_ = false;
   bool spf_pass_ = false;
   Fd spool_fd_;

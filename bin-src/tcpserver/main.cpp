@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fd.hpp"
+#include "process_ids.hpp"
 #include "listener.hpp"
 #include "log.hpp"
 #include "options.hpp"
@@ -52,20 +53,6 @@ std::optional<std::string> find_program(const std::string& name) {
     if (colon == std::string_view::npos) return std::nullopt;
     dirs.remove_prefix(colon + 1);
   }
-}
-
-// -g then -u, after binding (a port under 1024 needs root) and before any session.
-quail::Status drop_privileges(const Options& o) {
-  if (o.gid && (::setgroups(o.groups.size(), o.groups.data()) != 0 || ::setgid(*o.gid) != 0)) {
-    return quail::sys_error(quail::ErrorKind::temporary, "set gid " + std::to_string(*o.gid));
-  }
-  if (o.uid) {
-    if (!o.gid && ::geteuid() == 0 && ::setgroups(0, nullptr) != 0) {
-      return quail::sys_error(quail::ErrorKind::temporary, "clear supplementary groups");
-    }
-    if (::setuid(*o.uid) != 0) return quail::sys_error(quail::ErrorKind::temporary, "set uid " + std::to_string(*o.uid));
-  }
-  return {};
 }
 
 // Tells whoever waits that connections are taken from now on: `quail up` through
@@ -117,7 +104,8 @@ int main(int argc, char** argv) {
     if (!signals) return fail(signals.error());
     auto listener = open_listener(*opt);  // bound here, or inherited (socket activation)
     if (!listener) return fail(listener.error());
-    if (auto s = drop_privileges(*opt); !s) return fail(s.error());
+    // -g then -u, after binding (a port under 1024 needs root) and before any session.
+    if (auto s = quail::drop_privileges(opt->uid, opt->groups); !s) return fail(s.error());
     announce_ready(*opt, *listener);
     Server server(*opt, std::move(*listener), std::move(*signals), std::move(*program));
     return server.run();  // until SIGTERM, then until the last session ends

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <unistd.h>
 
+#include "process_ids.hpp"
+
 namespace quail::tcpserver {
 namespace {
 
@@ -69,25 +71,14 @@ Result<Options> parse_options(int argc, char** argv) {
         else o.local_name = std::string(arg);
         break;
       case 'u':
-        if (auto v = number(arg, 0, 0x7fffffff)) o.uid = static_cast<uid_t>(*v);
+        if (auto v = parse_uid(arg)) o.uid = *v;
         else return usage("-u wants a numeric uid, not \"" + std::string(arg) + "\"");
         break;
-      case 'g': {
-        // gid[,gid...]: the group, then supplementary ones (a system install's
-        // quail-smtpd reads the user tables through group quail-mail).
-        o.groups.clear();
-        std::string_view rest = arg;
-        for (;;) {
-          size_t comma = rest.find(',');
-          auto v = number(rest.substr(0, comma), 0, 0x7fffffff);
-          if (!v || o.groups.size() >= 64) return usage("-g wants numeric gids, comma-separated, not \"" + std::string(arg) + "\"");
-          o.groups.push_back(static_cast<gid_t>(*v));
-          if (comma == std::string_view::npos) break;
-          rest.remove_prefix(comma + 1);
-        }
+      case 'g':
+        if (auto v = parse_gids(arg)) o.groups = std::move(*v);
+        else return usage("-g wants numeric gids, comma-separated, not \"" + std::string(arg) + "\"");
         o.gid = o.groups.front();
         break;
-      }
       case 'U': {
         const char* u = std::getenv("UID");
         const char* g = std::getenv("GID");

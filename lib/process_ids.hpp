@@ -1,0 +1,25 @@
+// The ids a root-started server drops to, as tcpserver and mailauth -d take them
+// on their command lines: -u UID and -g GID[,GID...] (the group, then the
+// supplementary ones; a system install's quail-smtpd reads the user tables
+// through group quail-mail). Numbers only: no name lookup, so no NSS module is
+// loaded into a static program.
+#pragma once
+#include <optional>
+#include <string_view>
+#include <sys/types.h>
+#include <vector>
+
+#include "result.hpp"
+
+namespace quail {
+
+inline constexpr size_t max_groups = 64;
+
+std::optional<uid_t> parse_uid(std::string_view s);
+// One to max_groups numeric gids, comma-separated; nullopt otherwise.
+std::optional<std::vector<gid_t>> parse_gids(std::string_view s);
+// setgroups(groups) and setgid(groups[0]) when groups is not empty, then setuid;
+// a uid without groups clears root's supplementary groups first.
+Status drop_privileges(std::optional<uid_t> uid, const std::vector<gid_t>& groups);
+
+}  // namespace quail
