@@ -43,7 +43,9 @@ def parent_of(pid):
     return int(qt._proc_read(pid, "stat").split(b")")[-1].split()[1])
 
 
-class ResidentMailAuth(unittest.TestCase):
+class ResidentBase(unittest.TestCase):
+    """An instance with the checks on, a DNS server, and helpers; no tests."""
+
     @classmethod
     def setUpClass(cls):
         cls.q = cls.dns = None
@@ -71,7 +73,8 @@ class ResidentMailAuth(unittest.TestCase):
 
     def setUp(self):
         # A test that killed the resident helper leaves supervise starting a new one.
-        self.resident = qt.wait_for(lambda: resident_pid(self.q), 30, "the resident mailauth")
+        # (supervise's back-off doubles with each exit, up to 60 s)
+        self.resident = qt.wait_for(lambda: resident_pid(self.q), 90, "the resident mailauth")
         qt.wait_for(lambda: os.path.exists(self.q.path("run", "mailauth.sock")), 10, "its socket")
         self.log_mark = os.path.getsize(self.q.path("log", "smtp.log"))
 
@@ -117,6 +120,17 @@ class ResidentMailAuth(unittest.TestCase):
         bad = [e["_line"] for e in self.smtp_log("mailauth")]
         self.assertEqual(bad, [])
 
+    def waiting_in_backlog(self):
+        """Server ends of connections to the resident helper's socket: /proc/net/unix
+        lists them under its path, without the listening flag (0x10000). With
+        the helper stopped, those are connections waiting in its backlog."""
+        path = self.q.path("run", "mailauth.sock")
+        with open("/proc/net/unix") as f:
+            rows = [line.split() for line in f.readlines()[1:]]
+        return sum(1 for r in rows if len(r) >= 8 and r[7] == path and not int(r[3], 16) & 0x10000)
+
+
+class ResidentMailAuth(ResidentBase):
     def test_status_lists_it(self):
         out = self.q.quail("status").out
         line = [l for l in out.splitlines() if l.startswith("mailauth ")]
@@ -215,7 +229,7 @@ class ResidentMailAuth(unittest.TestCase):
         self.assertEqual(len(said), 1, said)
         self.assertEqual(said[0][0], "retry", said)
         # supervise starts a fresh one, and sessions use it.
-        new = qt.wait_for(lambda: (lambda p: p if p and p != self.resident else None)(resident_pid(self.q)), 30,
+        new = qt.wait_for(lambda: (lambda p: p if p and p != self.resident else None)(resident_pid(self.q)), 90,
                           "a new resident mailauth")
         qt.wait_for(lambda: os.path.exists(self.q.path("run", "mailauth.sock")), 10, "its socket")
         s = self.smtp()
@@ -239,19 +253,82 @@ class ResidentMailAuth(unittest.TestCase):
             s.quit()
         lines = [e for e in self.q.log_lines("mailauth") if e.get("event") in ("child-signaled", "exiting")]
         self.assertEqual([e["event"] for e in lines][-2:], ["child-signaled", "exiting"])
-        new = qt.wait_for(lambda: resident_pid(self.q), 30, "a fresh resident mailauth")
+        new = qt.wait_for(lambda: resident_pid(self.q), 90, "a fresh resident mailauth")
         self.assertNotEqual(new, self.resident)
         self.send("after the crash")
 
-    def waiting_in_backlog(self):
-        """Server ends of connections to the resident helper's socket: /proc/net/unix
-        lists them under its path, without the listening flag (0x10000). With
-        the helper stopped, those are connections waiting in its backlog."""
-        path = self.q.path("run", "mailauth.sock")
-        with open("/proc/net/unix") as f:
-            rows = [line.split() for line in f.readlines()[1:]]
-        return sum(1 for r in rows if len(r) >= 8 and r[7] == path and not int(r[3], 16) & 0x10000)
 
+class ResidentMailAuthUnderLoad(ResidentBase):
+    """Its own instance: the kills below leave supervise in a long back-off,
+    which the tests above must not wait out."""
+
+    def test_resident_killed_under_load_every_session_is_checked(self):
+        # The helper fails open (a session it cannot serve goes unchecked), so
+        # what the resident one may never do is drop a question: sessions that
+        # pass SPF and forged ones, 8 at a time, while it is killed again and
+        # again. Every accepted message must carry our spf=pass, every forged
+        # sender must be refused, and no session may have gone unchecked.
+        subjects, forged, errors = [], [], []
+        lock = threading.Lock()
+        stop = time.monotonic() + 10
+
+        def client(k):
+            n = 0
+            while time.monotonic() < stop:
+                n += 1
+                try:
+                    if n % 4 == 0:
+                        s = self.smtp(FORGER_IP)
+                        try:
+                            code = s.mail("alice@good.test")[0]
+                        finally:
+                            s.quit()
+                        with lock:
+                            forged.append(code)
+                    else:
+                        subject = "load %d %d" % (k, n)
+                        s = self.smtp()
+                        try:
+                            s.sendmail("alice@good.test", [RCPT], ("From: alice@good.test\r\nSubject: %s\r\n\r\n"
+                                                                   "x\r\n" % subject).encode())
+                        finally:
+                            s.quit()
+                        with lock:
+                            subjects.append(subject)
+                except (smtplib.SMTPException, OSError) as e:
+                    with lock:
+                        errors.append(repr(e))
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        kills = 0
+        while time.monotonic() < stop - 1:
+            pid = resident_pid(self.q)
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+                kills += 1
+            time.sleep(0.4)
+        for t in threads:
+            t.join(120)
+        self.assertEqual(errors, [])
+        self.assertGreaterEqual(kills, 3)  # supervise restarts after 1, 2, 4 s...
+        self.assertTrue(forged and set(forged) == {550}, forged)
+
+        def all_delivered():
+            got = {}
+            for raw in self.q.maildir_messages(RCPT):
+                m = email.message_from_bytes(raw, policy=email.policy.compat32)
+                if (m["Subject"] or "").startswith("load "):
+                    got[m["Subject"]] = m
+            return got if len(got) >= len(subjects) else None
+        got = qt.wait_for(all_delivered, 120, "every accepted message delivered")
+        unchecked = [sub for sub in subjects
+                     if not any("spf=pass" in v for v in got[sub].get_all("Authentication-Results", []))]
+        self.assertEqual(unchecked, [])
+        failed = [e["_line"] for e in self.smtp_log("mailauth") if e.get("result") != "retry"]
+        self.assertEqual(failed, [])
+        qt.note("%d accepted, %d forged refused, %d kills, %d retries" % (
+            len(subjects), len(forged), kills, len(self.smtp_log("mailauth"))))
 
 if __name__ == "__main__":
     unittest.main()
