@@ -1,0 +1,157 @@
+// A resident helper's accept-and-fork loop: see resident_server.hpp.
+#include "resident_server.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <malloc.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.hpp"
+#include "process_ids.hpp"
+#include "service.hpp"
+
+namespace quail {
+namespace {
+
+constexpr int backlog = 128;
+constexpr int exit_temporary = 111;
+
+volatile sig_atomic_t stopping = 0;
+void on_term(int) { stopping = 1; }
+void on_child(int) {}
+
+int refuse_start(const std::string& why) {
+  log_error({{"event", "refused"}, {"reason", why}});
+  return exit_temporary;
+}
+
+bool crash_signal(int sig) {
+  switch (sig) {
+    case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGABRT: case SIGSYS: case SIGTRAP: return true;
+    default: return false;
+  }
+}
+
+// Reaps ended children; crashed: the signal of the first that died of a crash.
+void reap(int& crashed) {
+  int w;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &w, WNOHANG)) > 0) {
+    if (WIFSIGNALED(w) && crash_signal(WTERMSIG(w)) && crashed == 0) {
+      crashed = WTERMSIG(w);
+      log_error({{"event", "child-signaled"}, {"pid", pid}, {"signal", crashed}});
+    }
+  }
+}
+
+Result<Fd> bind_socket(const ResidentServer& spec) {
+  const std::string& path = spec.socket_path;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return Error{ErrorKind::config, "socket path too long: " + path};
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!listener.valid()) return sys_error(ErrorKind::temporary, "socket");
+  ::unlink(path.c_str());
+  // 0600 from the start; a system install's then goes to the sessions' user.
+  mode_t old = ::umask(0177);
+  int b = ::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::umask(old);
+  if (b != 0) return sys_error(ErrorKind::temporary, "bind " + path);
+  if ((spec.uid || !spec.groups.empty()) &&
+      ::chown(path.c_str(), spec.uid ? *spec.uid : static_cast<uid_t>(-1),
+              spec.groups.empty() ? static_cast<gid_t>(-1) : spec.groups.front()) != 0) {
+    return sys_error(ErrorKind::temporary, "give " + path + " to the sessions' user");
+  }
+  if (::listen(listener.get(), backlog) != 0) return sys_error(ErrorKind::temporary, "listen");
+  return listener;
+}
+
+}  // namespace
+
+bool caller_is_trusted(int conn) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && (cred.uid == ::geteuid() || cred.uid == 0)) {
+    return true;
+  }
+  log_warn({{"event", "refused"}, {"reason", "a caller of uid " + std::to_string(cred.uid) + ", not the sessions'"}});
+  return false;
+}
+
+int run_resident_server(const ResidentServer& spec) {
+  if ((spec.uid || !spec.groups.empty()) && ::geteuid() != 0) return refuse_start("-u and -g need root");
+  auto listener = bind_socket(spec);
+  if (!listener) return refuse_start(listener.error().reason);
+  if (auto d = drop_privileges(spec.uid, spec.groups); !d) return refuse_start(d.error().reason);
+
+  struct sigaction sa{};
+  sa.sa_handler = on_term;
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  // A child's end wakes us (SIGCHLD, only inside ppoll): a crash is known at
+  // once, before the next caller in the backlog gets a child of this layout.
+  sa.sa_handler = on_child;
+  ::sigaction(SIGCHLD, &sa, nullptr);
+  sigset_t blocked, original;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGCHLD);
+  sigaddset(&blocked, SIGTERM);
+  sigaddset(&blocked, SIGINT);
+  ::sigprocmask(SIG_BLOCK, &blocked, &original);
+
+  ::malloc_trim(0);  // a child's heap starts on fresh pages, not copies of ours
+  ::prctl(PR_SET_NAME, spec.server_name);
+  log_info({{"event", "started"}, {"socket", spec.socket_path}, {"uid", ::geteuid()}});
+  signal_service_ready();
+  unsigned long sessions = 0;
+  int crashed = 0;
+  for (;;) {
+    reap(crashed);
+    if (crashed != 0) {
+      log_error({{"event", "exiting"}, {"reason", "a session's helper died of signal " + std::to_string(crashed) +
+                                                      "; a fresh start gets a fresh address layout"},
+                 {"sessions", sessions}});
+      return exit_temporary;
+    }
+    if (stopping) break;
+    pollfd p{listener->get(), POLLIN, 0};
+    int r = ::ppoll(&p, 1, nullptr, &original);
+    if (r < 0 && errno != EINTR) return refuse_start(std::string("poll: ") + std::strerror(errno));
+    if (r <= 0) continue;
+    reap(crashed);  // one that crashed before now stops us before another shares its layout
+    if (crashed != 0) continue;
+    Fd conn(::accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn.valid()) continue;  // the caller went, or EMFILE: its session execs the helper
+    spec.before_fork();
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      // Closing the connection unread tells the caller at once (ECONNRESET).
+      log_warn({{"event", "fork"}, {"result", "fail"}, {"reason", std::strerror(errno)}});
+      continue;
+    }
+    if (pid == 0) {
+      ::prctl(PR_SET_NAME, spec.child_name);
+      listener->reset();
+      sa.sa_handler = SIG_DFL;
+      ::sigaction(SIGTERM, &sa, nullptr);
+      ::sigaction(SIGINT, &sa, nullptr);
+      ::sigaction(SIGCHLD, &sa, nullptr);
+      ::sigprocmask(SIG_SETMASK, &original, nullptr);
+      ::_exit(spec.child(std::move(conn)));
+    }
+    ++sessions;
+  }
+  // Sessions under way keep their helpers: each ends with its caller.
+  log_info({{"event", "stopped"}, {"sessions", sessions}});
+  return 0;
+}
+
+}  // namespace quail
