@@ -32,7 +32,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
 import quailtest as qt  # noqa: E402
 
 
-KINDS = ("plain", "starttls", "implicit", "message")
+KINDS = ("plain", "starttls", "starttls-exec", "implicit", "message")
+# The resident tlsd (tlsd -d) that quail up starts beside the listeners when a
+# certificate is there: STARTTLS forks its tlsd from it. "starttls-exec" is the
+# same session with its socket moved aside, so smtpd execs a tlsd of its own.
+RESIDENT = []
 
 
 def _context():
@@ -64,7 +68,7 @@ def one_session(port, kind, ctx):
         _reply(f)
         s.sendall(b"EHLO bench.example.test\r\n")
         _reply(f)
-        if kind == "starttls":
+        if kind.startswith("starttls"):
             s.sendall(b"STARTTLS\r\n")
             if not _reply(f).startswith(b"220"):
                 raise RuntimeError("STARTTLS refused")
@@ -121,7 +125,7 @@ def children_cpu_ms(pid, own=False):
     first = 11 if own else 13
     ticks = int(fields[first]) + int(fields[first + 1])
     if not own:
-        for server in fork_servers_of(pid):
+        for server in fork_servers_of(pid) + RESIDENT:
             f = _stat_fields(server)
             if f:
                 ticks += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
@@ -136,9 +140,16 @@ def ms_per_session(port, kind, n, server_pid=None):
     return cost_per_session(port, kind, n, server_pid)[:2]
 
 
-def cost_per_session(port, kind, n, server_pid=None):
+def cost_per_session(port, kind, n, server_pid=None, sock=None):
     """(wall ms, the sessions' CPU ms, tcpserver's own CPU ms) per session; the
-    CPU figures are None without server_pid."""
+    CPU figures are None without server_pid. sock: the resident tlsd's socket,
+    moved aside for a starttls-exec run."""
+    if kind == "starttls-exec" and sock and os.path.exists(sock):
+        os.rename(sock, sock + ".aside")
+        try:
+            return cost_per_session(port, "starttls", n, server_pid)
+        finally:
+            os.rename(sock + ".aside", sock)
     ctx = _context()
     one_session(port, kind, ctx)  # warm the page cache and Python's ssl
     time.sleep(0.05)  # let tcpserver reap it before the CPU count starts
@@ -186,6 +197,14 @@ def compare(smtpds, sessions, rounds, kinds=("plain", "starttls", "implicit")):
     pids = {}
     try:
         ports = []
+        env = dict(os.environ, QUAIL_ROOT=q.root)
+        env.pop("QUAIL_READY_FD", None)
+        resident = subprocess.Popen([qt.bin_path("tlsd"), "-d"], env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        servers.append(resident)
+        RESIDENT[:] = [resident.pid]
+        sock = q.path("run", "tlsd.sock")
+        qt.wait_for(lambda: os.path.exists(sock), 20, "the resident tlsd's socket")
         for path in smtpds:
             plain, implicit = qt.free_port(), qt.free_port()
             servers.append(start_tcpserver(q.root, plain, [path]))
@@ -196,11 +215,11 @@ def compare(smtpds, sessions, rounds, kinds=("plain", "starttls", "implicit")):
         results = {(i, k): [] for i in range(len(smtpds)) for k in KINDS}
         for _ in range(rounds):
             for i, (plain, implicit) in enumerate(ports):
-                for kind, port in [(k, p) for k, p in (("plain", plain), ("starttls", plain), ("implicit", implicit),
-                                                        ("message", plain)) if k in kinds]:
+                for kind, port in [(k, p) for k, p in (("plain", plain), ("starttls", plain), ("starttls-exec", plain),
+                                                        ("implicit", implicit), ("message", plain)) if k in kinds]:
                     pid = pids[(i, "implicit" if kind == "implicit" else "plain")]
                     try:
-                        results[(i, kind)].append(cost_per_session(port, kind, sessions, pid))
+                        results[(i, kind)].append(cost_per_session(port, kind, sessions, pid, sock))
                     except (OSError, RuntimeError, ssl.SSLError):
                         pass  # an smtpd without STARTTLS (an older build): its row reads n/a
         for i, path in enumerate(smtpds):

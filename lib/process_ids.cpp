@@ -2,6 +2,7 @@
 #include "process_ids.hpp"
 
 #include <grp.h>
+#include <string_view>
 #include <string>
 #include <unistd.h>
 
@@ -30,6 +31,23 @@ std::optional<std::vector<gid_t>> parse_gids(std::string_view s) {
     if (comma == std::string_view::npos) return out;
     s.remove_prefix(comma + 1);
   }
+}
+
+bool parse_id_flags(int argc, char** argv, int first, std::optional<uid_t>& uid, std::vector<gid_t>& groups) {
+  for (int i = first; i < argc; i += 2) {
+    if (i + 1 >= argc) return false;
+    std::string_view flag = argv[i];
+    if (flag == "-u" && !uid) {
+      if (!(uid = parse_uid(argv[i + 1]))) return false;
+    } else if (flag == "-g" && groups.empty()) {
+      auto g = parse_gids(argv[i + 1]);
+      if (!g) return false;
+      groups = std::move(*g);
+    } else {
+      return false;
+    }
+  }
+  return true;
 }
 
 Status drop_privileges(std::optional<uid_t> uid, const std::vector<gid_t>& groups) {

@@ -119,6 +119,7 @@ int run_resident_server(const ResidentServer& spec) {
       log_error({{"event", "exiting"}, {"reason", "a session's helper died of signal " + std::to_string(crashed) +
                                                       "; a fresh start gets a fresh address layout"},
                  {"sessions", sessions}});
+      ::unlink(spec.socket_path.c_str());  // callers exec the helper until the next start binds
       return exit_temporary;
     }
     if (stopping) break;
@@ -150,6 +151,7 @@ int run_resident_server(const ResidentServer& spec) {
     ++sessions;
   }
   // Sessions under way keep their helpers: each ends with its caller.
+  ::unlink(spec.socket_path.c_str());
   log_info({{"event", "stopped"}, {"sessions", sessions}});
   return 0;
 }

@@ -2,16 +2,19 @@
 #include "tls_start.hpp"
 
 #include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <ctime>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fd.hpp"
+#include "fd_passing.hpp"
 #include "root.hpp"
 #include "spawn.hpp"
 
@@ -56,7 +59,70 @@ Result<std::string> read_report(int fd, int timeout_ms) {
   return got.substr(0, got.find('\n'));
 }
 
+// The report line from the resident tlsd's connection, which carries the
+// plaintext after it: peeked, then taken up to its LF and no further.
+// not_found when the connection was reset before a byte came (our hello lay
+// unread: no process ever held the client's socket).
+Result<std::string> read_resident_report(int fd, int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  for (;;) {
+    int64_t left = deadline - now_ms();
+    if (left <= 0) return Error{ErrorKind::temporary, "TLS handshake: timeout"};
+    pollfd p{fd, POLLIN, 0};
+    int n = ::poll(&p, 1, static_cast<int>(left));
+    if (n < 0 && errno != EINTR) return sys_error(ErrorKind::temporary, "wait for tlsd");
+    if (n <= 0) continue;
+    char buf[max_report + 1];
+    ssize_t r = ::recv(fd, buf, sizeof buf, MSG_PEEK);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == ECONNRESET) return Error{ErrorKind::not_found, "the resident tlsd reset its socket"};
+    if (r < 0) return sys_error(ErrorKind::temporary, "read tlsd's report");
+    if (r == 0) return std::string();
+    std::string_view got(buf, static_cast<size_t>(r));
+    size_t lf = got.find('\n');
+    if (lf == std::string_view::npos) {
+      if (got.size() > max_report) return Error{ErrorKind::format, "tlsd's report is too long"};
+      // The rest of the line is on its way: wait for more than we have.
+      ::usleep(200);
+      continue;
+    }
+    if (::recv(fd, buf, lf + 1, 0) != static_cast<ssize_t>(lf + 1)) return sys_error(ErrorKind::temporary, "read tlsd's report");
+    return std::string(got.substr(0, lf));
+  }
+}
+
+// STARTTLS through a process of the resident tlsd: connect (never waiting: none
+// listening means our own tlsd), a hello with the client's connection and our
+// stderr attached, then its report on the same connection. nullopt when no
+// resident tlsd took the client's socket (no connect, or a reset before it read
+// our hello): the caller starts its own.
+std::optional<Result<TlsInfo>> start_tls_resident(const std::string& root, int timeout_ms) {
+  const std::string path = tls_socket_path(root);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return std::nullopt;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!sock.valid() || ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return std::nullopt;
+  int fl = ::fcntl(sock.get(), F_GETFL);
+  if (fl < 0 || ::fcntl(sock.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) return std::nullopt;
+  const char* ip = std::getenv("TCPREMOTEIP");
+  std::string hello = "T" + std::string(ip && std::strlen(ip) < 64 ? ip : "") + "\n";
+  const int fds[] = {0, 2};
+  if (send_with_fds(sock.get(), hello, fds, MSG_NOSIGNAL) != static_cast<ssize_t>(hello.size())) return std::nullopt;
+  auto line = read_resident_report(sock.get(), timeout_ms);
+  if (!line && line.error().kind == ErrorKind::not_found) return std::nullopt;
+  if (!line) return Result<TlsInfo>(line.error());
+  if (line->empty()) return Result<TlsInfo>(Error{ErrorKind::temporary, "TLS handshake failed (see tlsd's log line)"});
+  auto info = parse_tls_report(*line);
+  if (!info) return info;
+  if (::dup2(sock.get(), 0) < 0 || ::dup2(sock.get(), 1) < 0) return Result<TlsInfo>(sys_error(ErrorKind::temporary, "dup2"));
+  return info;
+}
+
 }  // namespace
+
+std::string tls_socket_path(const std::string& root) { return root + "/run/tlsd.sock"; }
 
 bool tls_available(const std::string& root) {
   struct stat st;
@@ -73,6 +139,7 @@ Result<TlsInfo> parse_tls_report(std::string_view line) {
 }
 
 Result<TlsInfo> start_tls(const std::string& root, int timeout_ms) {
+  if (auto resident = start_tls_resident(root, timeout_ms)) return std::move(*resident);
   int sv[2], rp[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     return sys_error(ErrorKind::temporary, "create a socketpair");

@@ -18,12 +18,18 @@ struct TlsInfo {
   pid_t helper = -1;     // our tlsd (start_tls), -1 under implicit TLS
 };
 
+// The resident tlsd's socket (tlsd -d, man/tlsd.8 "Resident mode"):
+// ROOT/run/tlsd.sock.
+std::string tls_socket_path(const std::string& root);
+
 // True when ROOT/control/tls/cert.pem and ROOT/bin/tlsd (or its build-tree
 // sibling) exist: STARTTLS can be offered.
 bool tls_available(const std::string& root);
 
 // Hands fds 0/1 to tlsd, waits up to timeout_ms for the handshake, and puts the
-// plaintext end of a socketpair on fds 0 and 1. The caller has already sent its
+// plaintext end of a socketpair on fds 0 and 1: a process of the resident tlsd
+// when its socket answers (the plaintext end is then our connection to it),
+// else a tlsd of our own. The caller has already sent its
 // "ready" reply and dropped any input it had read ahead. On error the
 // connection is unusable (the handshake consumed its bytes): end the session.
 Result<TlsInfo> start_tls(const std::string& root, int timeout_ms);

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "checks.hpp"
@@ -31,29 +30,11 @@ int check_one(const std::string& root, char** argv) {
   });
 }
 
-// -d [-u uid] [-g gid[,gid...]]
-bool resident_flags(int argc, char** argv, std::optional<uid_t>& uid, std::vector<gid_t>& groups) {
-  for (int i = 2; i < argc; i += 2) {
-    if (i + 1 >= argc) return false;
-    std::string_view flag = argv[i];
-    if (flag == "-u" && !uid) {
-      if (!(uid = quail::parse_uid(argv[i + 1]))) return false;
-    } else if (flag == "-g" && groups.empty()) {
-      auto g = quail::parse_gids(argv[i + 1]);
-      if (!g) return false;
-      groups = std::move(*g);
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
 int run(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   std::optional<uid_t> uid;
   std::vector<gid_t> groups;
-  bool usage = argc < 2 || (mode == "spf" && argc != 5) || (mode == "-d" && !resident_flags(argc, argv, uid, groups));
+  bool usage = argc < 2 || (mode == "spf" && argc != 5) || (mode == "-d" && !quail::parse_id_flags(argc, argv, 2, uid, groups));
   if (usage) {
     std::fprintf(stderr, "usage: mailauth SID | mailauth -d [-u uid] [-g gid[,gid...]] | mailauth spf IP SENDER HELO\n");
     return exit_usage;

@@ -13,6 +13,7 @@
 #include "program.hpp"
 #include "service.hpp"
 #include "service_cli.hpp"
+#include "tls_start.hpp"
 
 namespace {
 
@@ -49,9 +50,10 @@ int run(int argc, char** argv) {
   const bool system = system_flag && *system_flag == 1;  // queue-inject runs only there
   auto authcheck = quail::Control(root).integer("authcheck");
   const bool checks = authcheck && *authcheck != 0;  // and mailauth only with these
+  const bool tls = quail::tls_available(root);        // tlsd with a certificate
   for (const auto& name : quail::service_names()) {
     std::string addr = listen_address(lines, name);
-    bool configured = name == "queue-send" || (name == "queue-inject" && system) || (name == "mailauth" && checks) || !addr.empty();
+    bool configured = name == "queue-send" || (name == "queue-inject" && system) || (name == "mailauth" && checks) || (name == "tlsd" && tls) || !addr.empty();
     auto sup = quail::supervisor_status(root, name);
     auto child = quail::service_status(root, name);
     if (!configured && sup.state == quail::ServiceState::stopped && child.state == quail::ServiceState::stopped) continue;

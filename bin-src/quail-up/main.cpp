@@ -22,6 +22,7 @@
 #include "service_lock.hpp"
 #include "service_tables.hpp"
 #include "up.hpp"
+#include "tls_start.hpp"
 
 namespace {
 
@@ -231,6 +232,20 @@ int run(int argc, char** argv) {
     auto ma = quail::up::supervised_argv(*root, "mailauth", nullptr, std::move(argv));
     if (!ma) return fail(ma.error());
     plan.services.push_back({*root, "mailauth", std::move(*ma), quail::service_supervisor_pid_file(*root, "mailauth")});
+  }
+  // The resident tlsd: STARTTLS sessions (smtpd, pop3d) fork their tlsd from it
+  // with OpenSSL started and the certificate loaded (man/tlsd.8, "Resident
+  // mode"). Started when TLS can be offered; without it sessions exec tlsd.
+  if (quail::tls_available(*root)) {
+    std::vector<std::string> argv = {quail::bin_dir(*root) + "/tlsd", "-d"};
+    if (*system == 1) {
+      auto ids = quail::up::smtpd_ids_flags();
+      if (!ids) return fail(ids.error());
+      argv.insert(argv.end(), ids->begin(), ids->end());
+    }
+    auto td = quail::up::supervised_argv(*root, "tlsd", nullptr, std::move(argv));
+    if (!td) return fail(td.error());
+    plan.services.push_back({*root, "tlsd", std::move(*td), quail::service_supervisor_pid_file(*root, "tlsd")});
   }
   for (const auto& name : quail::service_names()) {
     auto req = std::find_if(wanted->begin(), wanted->end(), [&](const auto& r) { return r.service == name; });

@@ -1,9 +1,13 @@
 // tlsd: the server side of TLS for one connection, in the UCSPI-TLS tradition.
 // Started by smtpd at STARTTLS (the connection on fds 0/1, the plaintext socket
 // on fd 3, the report on fd 4) or by tcpserver in front of a program for implicit
-// TLS (tlsd prog...). See man/tlsd.8. Trusts its certificate files, not the peer.
+// TLS (tlsd prog...). `tlsd -d` is the resident tlsd that quail up starts:
+// STARTTLS sessions fork their tlsd from it (resident.hpp). See man/tlsd.8. Trusts its certificate files, not the peer.
+#include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <vector>
@@ -11,7 +15,9 @@
 #include "fd.hpp"
 #include "log.hpp"
 #include "program.hpp"
+#include "process_ids.hpp"
 #include "relay.hpp"
+#include "resident.hpp"
 #include "root.hpp"
 #include "spawn.hpp"
 #include "tls_server.hpp"
@@ -98,9 +104,21 @@ int program_mode(char** argv) {
   return code;
 }
 
+int resident_mode(int argc, char** argv) {
+  std::optional<uid_t> uid;
+  std::vector<gid_t> groups;
+  if (!quail::parse_id_flags(argc, argv, 2, uid, groups)) {
+    std::fprintf(stderr, "usage: tlsd | tlsd program [arg ...] | tlsd -d [-u uid] [-g gid[,gid...]]\n");
+    return 100;
+  }
+  return quail::tlsd::run_resident(quail::resolve_root(nullptr), uid, groups);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  return quail::run_main("tlsd", {exit_temporary, exit_temporary},
-                         [&] { return argc > 1 ? program_mode(argv + 1) : start_tls_mode(); });
+  return quail::run_main("tlsd", {exit_temporary, exit_temporary}, [&] {
+    if (argc > 1 && std::string_view(argv[1]) == "-d") return resident_mode(argc, argv);
+    return argc > 1 ? program_mode(argv + 1) : start_tls_mode();
+  });
 }

@@ -2,7 +2,9 @@
 // (tcpserver, mailauth -d). A malformed id must be refused, never read as root's.
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "process_ids.hpp"
 
@@ -35,4 +37,26 @@ TEST_CASE("process ids: a malformed gid list is refused whole") {
   for (int i = 1; i < 64; ++i) many += "," + std::to_string(i);
   CHECK(parse_gids(many).has_value());  // 64: the most setgroups is given
   CHECK_FALSE(parse_gids(many + ",64").has_value());
+}
+
+TEST_CASE("process ids: a resident helper's -u and -g, once each, in either order") {
+  auto parse = [](std::vector<std::string> args, std::optional<uid_t>& uid, std::vector<gid_t>& groups) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    return quail::parse_id_flags(static_cast<int>(argv.size()), argv.data(), 2, uid, groups);
+  };
+  std::optional<uid_t> uid;
+  std::vector<gid_t> groups;
+  CHECK(parse({"tlsd", "-d"}, uid, groups));
+  CHECK_FALSE(uid.has_value());
+  CHECK(groups.empty());
+  CHECK(parse({"tlsd", "-d", "-g", "7,8", "-u", "5"}, uid, groups));
+  CHECK(uid == 5u);
+  CHECK(groups == std::vector<gid_t>{7, 8});
+  for (std::vector<std::string> bad : {std::vector<std::string>{"m", "-d", "-u"}, {"m", "-d", "-u", "5", "-u", "6"},
+                                        {"m", "-d", "-x", "1"}, {"m", "-d", "-g", "a"}, {"m", "-d", "-u", "-1"}}) {
+    std::optional<uid_t> u;
+    std::vector<gid_t> g;
+    CHECK_FALSE(parse(bad, u, g));
+  }
 }

@@ -223,8 +223,9 @@ class TestStatus(ServicesCase):
         self.q.up(smtp="127.0.0.1:%d" % port)
         code, st = self.status()
         self.assertEqual(code, 0)
-        self.assertEqual(sorted(st), ["queue-send", "smtp"])
-        for name in ("queue-send", "smtp"):
+        # tlsd: the resident tlsd, since quail init made a certificate.
+        self.assertEqual(sorted(st), ["queue-send", "smtp", "tlsd"])
+        for name in ("queue-send", "smtp", "tlsd"):
             self.assertEqual(st[name]["state"], "running")
             self.assertEqual(st[name]["pid"], str(self.pid(name)))
             self.assertRegex(st[name]["up"], r"^\d+s$")
@@ -236,6 +237,7 @@ class TestStatus(ServicesCase):
         self.assertEqual(st["smtp"]["state"], "stopped")
         self.assertEqual(st["smtp"]["listen"], "127.0.0.1:%d" % port)
         self.assertEqual(st["queue-send"]["state"], "stopped")
+        self.assertEqual(st["tlsd"]["state"], "stopped")
 
     def test_up_exits_non_zero_when_it_leaves_a_listener_down(self):
         taken = socket.socket()

@@ -178,13 +178,15 @@ class PrivilegeAudit(unittest.TestCase):
             "nobody": login_ids("nobody"),
         }
 
-    def test_resident_mailauth_runs_as_the_sessions_do(self):
-        forks = [p for p in qt.processes_under(self.q.root) if qt._proc_read(p, "comm").strip() == b"mailauth-forks"]
-        self.assertEqual(len(forks), 1)
-        self.assertEqual(proc_ids(forks[0])[:3], self.identities()["quail-smtpd"])
-        self.assertEqual(proc_ids(forks[0])[3], 0, "no capabilities left")
-        st = os.stat(self.q.path("run", "mailauth.sock"))
-        self.assertEqual((st.st_uid, st.st_mode & 0o777), (pwd.getpwnam("quail-smtpd").pw_uid, 0o600))
+    def test_resident_helpers_run_as_the_sessions_do(self):
+        for name in ("mailauth", "tlsd"):
+            forks = [p for p in qt.processes_under(self.q.root)
+                     if qt._proc_read(p, "comm").strip() == (name + "-forks").encode()]
+            self.assertEqual(len(forks), 1, name)
+            self.assertEqual(proc_ids(forks[0])[:3], self.identities()["quail-smtpd"], name)
+            self.assertEqual(proc_ids(forks[0])[3], 0, "%s: no capabilities left" % name)
+            st = os.stat(self.q.path("run", name + ".sock"))
+            self.assertEqual((st.st_uid, st.st_mode & 0o777), (pwd.getpwnam("quail-smtpd").pw_uid, 0o600), name)
 
     def test_each_uid_writes_exactly_what_the_page_says(self):
         table = {row[0][0]: row[2] for row in doc_table("What each uid can write") if row and row[0]}
@@ -237,9 +239,9 @@ class PrivilegeAudit(unittest.TestCase):
                 ppid = int(qt._proc_read(pid, "stat").split(b")")[-1].split()[1])
                 if ppid not in spawners:
                     held[name] = held.get(name, 0) + 1
-            # supervise: one per service (queue-send, queue-inject, mailauth, three
-            # listeners); tcpserver and pop3d: the POP3 listener and its login step.
-            self.assertEqual(held, {"supervise": 6, "local-spawn": 1, "tcpserver": 1, "pop3d": 1})
+            # supervise: one per service (queue-send, queue-inject, mailauth, tlsd,
+            # three listeners); tcpserver and pop3d: the POP3 listener and its login step.
+            self.assertEqual(held, {"supervise": 7, "local-spawn": 1, "tcpserver": 1, "pop3d": 1})
 
     def test_smtpd_and_the_mail_user_can_neither_forge_nor_lose_queued_mail(self):
         # Weakness 1 as it was: every service user had group quail, which may write

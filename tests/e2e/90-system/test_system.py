@@ -157,11 +157,16 @@ class SystemInstallTest(unittest.TestCase):
         # supervise (one per service) stays root to restart local-spawn and to hand
         # the bound port 25 to tcpserver; it reads nothing from the network.
         supervisors = qt.processes_under(self.q.root, "supervise")
-        self.assertEqual(len(supervisors), 3, "one supervise per service: queue-send, queue-inject, smtp")
+        self.assertEqual(len(supervisors), 4, "one supervise per service: queue-send, queue-inject, tlsd, smtp")
         # The resident injector bound its socket as root, then became quail-queue for good.
         injector = [p for p in qt.processes_under(self.q.root, "queue-inject") if ppid_of(p) in supervisors]
         self.assertEqual(len(injector), 1, "one resident queue-inject")
         self.assertEqual({user_name(u) for u in uid_of(injector[0])}, {"quail-queue"})
+        # The resident tlsd too, then became quail-smtpd.
+        tlsd = [p for p in qt.processes_under(self.q.root) if ppid_of(p) in supervisors
+                and qt._proc_read(p, "comm").strip() == b"tlsd-forks"]
+        self.assertEqual(len(tlsd), 1, "one resident tlsd")
+        self.assertEqual({user_name(u) for u in uid_of(tlsd[0])}, {"quail-smtpd"})
         root_owned = [pid for pid in qt.processes_under(self.q.root) if uid_of(pid) and 0 in uid_of(pid)
                       and ppid_of(pid) not in spawner]
         self.assertEqual(root_owned, sorted(spawner + supervisors), "nothing but local-spawn and supervise holds root")
