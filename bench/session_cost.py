@@ -8,10 +8,12 @@ connection, as an MX peer sends it; the queue-inject it starts is counted).
 make bench (run.py) takes the three rows from here. Run alone it compares smtpd
 binaries, interleaved (A B C A B C ...), on one root:
 
-    bench/session_cost.py [--sessions N] [--rounds R] [--kinds plain,starttls,implicit,message] SMTPD...
+    bench/session_cost.py [--sessions N] [--rounds R] [--kinds plain,starttls,starttls-exec,implicit,message] SMTPD...
 
 Each SMTPD runs under tcpserver, with QUAIL_ROOT a fresh `quail init` root (its
-certificate) and tlsd from the build; prints, for each kind, the median wall ms per
+certificate) and tlsd from the build, a resident `tlsd -d` beside them as quail
+up starts one (its CPU counted with the sessions'; "starttls-exec" is a STARTTLS
+session with its socket moved aside, so smtpd execs a tlsd of its own); prints, for each kind, the median wall ms per
 session and the median CPU the session's programs used (tcpserver's reaped
 children: smtpd, tlsd, and smtpd's reaped queue-inject; under tcpserver -F the
 fork server's own CPU and its reaped sessions'), which a loaded machine

@@ -107,7 +107,7 @@ std::optional<Result<TlsInfo>> start_tls_resident(const std::string& root, int t
   int fl = ::fcntl(sock.get(), F_GETFL);
   if (fl < 0 || ::fcntl(sock.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) return std::nullopt;
   const char* ip = std::getenv("TCPREMOTEIP");
-  std::string hello = "T" + std::string(ip && std::strlen(ip) < 64 ? ip : "") + "\n";
+  std::string hello = tls_hello(ip ? ip : "");
   const int fds[] = {0, 2};
   if (send_with_fds(sock.get(), hello, fds, MSG_NOSIGNAL) != static_cast<ssize_t>(hello.size())) return std::nullopt;
   auto line = read_resident_report(sock.get(), timeout_ms);
@@ -123,6 +123,33 @@ std::optional<Result<TlsInfo>> start_tls_resident(const std::string& root, int t
 }  // namespace
 
 std::string tls_socket_path(const std::string& root) { return root + "/run/tlsd.sock"; }
+
+namespace {
+
+bool address_chars(std::string_view ip) {
+  for (char c : ip) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' || c == ':')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string tls_hello(std::string_view ip) {
+  if (ip.size() + 2 > max_tls_hello || !address_chars(ip)) ip = {};
+  return "T" + std::string(ip) + "\n";
+}
+
+std::optional<std::string> parse_tls_hello(std::string_view hello) {
+  if (hello.size() < 2 || hello.size() > max_tls_hello || hello.front() != 'T' || hello.back() != '\n') {
+    return std::nullopt;
+  }
+  std::string_view ip = hello.substr(1, hello.size() - 2);
+  if (!address_chars(ip)) return std::nullopt;
+  return std::string(ip);
+}
 
 bool tls_available(const std::string& root) {
   struct stat st;

@@ -22,6 +22,14 @@ struct TlsInfo {
 // ROOT/run/tlsd.sock.
 std::string tls_socket_path(const std::string& root);
 
+// The hello a session sends the resident tlsd, "T" + the client's address +
+// LF (descriptors ride with it); an address that is not one becomes "".
+std::string tls_hello(std::string_view ip);
+inline constexpr size_t max_tls_hello = 64;
+// The address in a hello, or nullopt when hello is not exactly one (digits,
+// hex letters, '.', ':' only; "" allowed).
+std::optional<std::string> parse_tls_hello(std::string_view hello);
+
 // True when ROOT/control/tls/cert.pem and ROOT/bin/tlsd (or its build-tree
 // sibling) exist: STARTTLS can be offered.
 bool tls_available(const std::string& root);

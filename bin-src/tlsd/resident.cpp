@@ -31,7 +31,6 @@ constexpr int exit_temporary = 111;
 constexpr int hello_timeout_ms = 10000;
 constexpr int handshake_timeout_ms = 60 * 1000;
 constexpr int idle_timeout_ms = 30 * 60 * 1000;
-constexpr size_t max_hello = 64;
 
 // What a file was when it was loaded: a replacement (rename) or a rewrite
 // changes one of these.
@@ -84,19 +83,17 @@ bool read_hello(int conn, Fd& client, Fd& err) {
       if ((waited += 100) >= hello_timeout_ms) return false;
       continue;
     }
-    char buf[max_hello];
+    char buf[max_tls_hello];
     bool truncated = false;
     ssize_t n = recv_with_fds(conn, buf, sizeof buf - got.size(), fds, truncated);
     if (n <= 0 || truncated) return false;
     got.append(buf, static_cast<size_t>(n));
-    if (got.size() >= max_hello) return false;
+    if (got.size() > max_tls_hello) return false;
   }
-  if (got.size() < 2 || got[0] != 'T' || got.back() != '\n' || got.find('\n') != got.size() - 1) return false;
-  for (char c : got.substr(1, got.size() - 2)) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' || c == ':')) return false;
-  }
+  auto ip = parse_tls_hello(got);
+  if (!ip) return false;
   if (!fds[0].valid() || !fds[1].valid()) return false;
-  hello_ip = got.substr(1, got.size() - 2);
+  hello_ip = *ip;
   client = std::move(fds[0]);
   err = std::move(fds[1]);
   return true;

@@ -9,9 +9,11 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "fd.hpp"
+#include "fd_passing.hpp"
 
 using quail::ErrorKind;
 using quail::Fd;
@@ -135,4 +137,39 @@ TEST_CASE("fd: open_fd sets close-on-exec") {
   auto f = quail::open_fd("/dev/null", O_RDONLY);
   REQUIRE(f.ok());
   CHECK((::fcntl(f->get(), F_GETFD) & FD_CLOEXEC) != 0);
+}
+
+TEST_CASE("fd: several descriptors ride one message, in order, and extras are closed") {
+  int sv[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  quail::Fd a(sv[0]), b(sv[1]);
+  int p1[2], p2[2];
+  REQUIRE(::pipe(p1) == 0);
+  REQUIRE(::pipe(p2) == 0);
+  quail::Fd r1(p1[0]), w1(p1[1]), r2(p2[0]), w2(p2[1]);
+  const int fds[] = {w1.get(), w2.get()};
+  REQUIRE(quail::send_with_fds(a.get(), "hi", fds, 0) == 2);
+  char buf[8];
+  quail::Fd got[2];
+  bool truncated = true;
+  REQUIRE(quail::recv_with_fds(b.get(), buf, sizeof buf, got, truncated) == 2);
+  CHECK_FALSE(truncated);
+  REQUIRE(got[0].valid());
+  REQUIRE(got[1].valid());
+  // Each is the pipe it was sent as: what goes in comes out of the matching reader.
+  REQUIRE(::write(got[0].get(), "1", 1) == 1);
+  REQUIRE(::write(got[1].get(), "2", 1) == 1);
+  char c = 0;
+  REQUIRE(::read(r1.get(), &c, 1) == 1);
+  CHECK(c == '1');
+  REQUIRE(::read(r2.get(), &c, 1) == 1);
+  CHECK(c == '2');
+  // One slot for two: the second is closed, not leaked.
+  REQUIRE(quail::send_with_fds(a.get(), "x", fds, 0) == 1);
+  quail::Fd one;
+  REQUIRE(quail::recv_with_fd(b.get(), buf, sizeof buf, one, truncated) == 1);
+  CHECK(one.valid());
+  // More than a message may carry is refused before anything is sent.
+  const int five[] = {0, 0, 0, 0, 0};
+  CHECK(quail::send_with_fds(a.get(), "y", five, 0) == -1);
 }
