@@ -185,7 +185,10 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
   argv.insert(argv.end(), {"-c", std::to_string(*incoming), "-C", std::to_string(*perip), "-n",
                            std::to_string(*pernet), "-i", std::to_string(evict_idle_seconds), "-b",
                            std::to_string(*backlog), "-o", busy, "-", "-"});  // supervise binds r.host r.port
-  if (r.service == "smtps" || r.service == "pop3s" || is_http(r.service)) argv.push_back(bin + "/tlsd");
+  // pop3s and the lists' HTTPS: tlsd in front of the program. smtps: smtpd starts
+  // TLS itself through tlsd before its greeting ("tls"), so its sessions fork
+  // from the fork server and their tlsd from the resident one.
+  if (r.service == "pop3s" || is_http(r.service)) argv.push_back(bin + "/tlsd");
   if (is_http(r.service)) {
     argv.push_back(bin + "/list-httpd");
     return argv;
@@ -200,6 +203,7 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
   argv.push_back(bin + (is_pop3(r.service) ? "/pop3d" : "/smtpd"));
   // Submission's policy (RFC 6409, RFC 8314 for 465): AUTH first, the user's own sender.
   if (r.service == "submission" || r.service == "smtps") argv.push_back("submission");
+  if (r.service == "smtps") argv.push_back("tls");
   return argv;
 }
 

@@ -10,6 +10,7 @@
 #include "root.hpp"
 #include "session.hpp"
 #include "settings.hpp"
+#include "tls_start.hpp"
 #include "modes.hpp"  // queue-inject's
 
 namespace {
@@ -18,10 +19,19 @@ constexpr int exit_ok = 0;
 constexpr int exit_temporary = 111;  // configuration unreadable, out of memory, internal error
 constexpr int config_reply_timeout_ms = 30000;
 
-// argv[1] "submission": the submission service (587, or 465 behind tlsd).
+bool has_arg(int argc, char** argv, std::string_view word) {
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i] == word) return true;
+  }
+  return false;
+}
+
+// "submission": the submission service (587, or 465). "tls": implicit TLS (465,
+// RFC 8314): TLS from the first byte, started here through tlsd before the
+// greeting, as at STARTTLS (the resident tlsd's or our own).
 int serve(int argc, char** argv) {
   using namespace quail::smtpd;
-  bool submission = argc > 1 && std::string_view(argv[1]) == "submission";
+  bool submission = has_arg(argc, argv, "submission");
   // Under inetd fd 2 may be the client's socket: lib/log sends the lines to syslog then.
   auto settings = load_settings(quail::resolve_root(nullptr), submission);
   if (!settings) {
@@ -35,6 +45,15 @@ int serve(int argc, char** argv) {
   quail::log_info({{"sid", s.sid}, {"event", "connect"}, {"ip", s.remote_ip}, {"port", s.remote_port},
                    {"local", s.local_ip}, {"relay", s.relayclient ? 1 : 0},
                    {"service", s.submission ? "submission" : "smtp"}});
+  if (has_arg(argc, argv, "tls") && !s.implicit_tls) {
+    auto info = quail::start_tls(s.root, s.timeout_ms);
+    if (!info) {
+      // The handshake took the client's bytes (or there was none): no reply can reach it.
+      quail::log_warn({{"sid", s.sid}, {"event", "tls"}, {"result", "fail"}, {"reason", info.error().reason}});
+      return exit_temporary;
+    }
+    settings->implicit_tls = *info;
+  }
   if (s.implicit_tls) {
     quail::log_info({{"sid", s.sid}, {"event", "tls"}, {"protocol", s.implicit_tls->protocol},
                      {"cipher", s.implicit_tls->cipher}});

@@ -50,8 +50,9 @@ class ResidentBase(unittest.TestCase):
         try:
             cls.q.init("mx.example.test", ["example.test"])
             cls.q.add_user(USER, PASSWORD)
-            cls.smtp_port, cls.pop3_port = qt.free_port(), qt.free_port()
-            cls.q.up(smtp="127.0.0.1:%d" % cls.smtp_port, pop3="127.0.0.1:%d" % cls.pop3_port)
+            cls.smtp_port, cls.pop3_port, cls.smtps_port = qt.free_port(), qt.free_port(), qt.free_port()
+            cls.q.up(smtp="127.0.0.1:%d" % cls.smtp_port, pop3="127.0.0.1:%d" % cls.pop3_port,
+                     smtps="127.0.0.1:%d" % cls.smtps_port)
         except Exception:
             cls.q.cleanup()
             raise
@@ -148,6 +149,26 @@ class ResidentTlsd(ResidentBase):
             p.stat()
         finally:
             p.quit()
+
+    def test_implicit_tls_smtpd_starts_it_through_the_resident_tlsd(self):
+        # 465: tcpserver runs smtpd (forked from its fork server), which starts
+        # TLS before its greeting; nothing runs in front of it.
+        s = smtplib.SMTP_SSL("127.0.0.1", self.smtps_port, local_hostname="client.example.test",
+                             context=client_context(), timeout=60)
+        try:
+            self.assertEqual(s.ehlo()[0], 250)
+            helper = qt.wait_for(self.session_tlsds, 10, "the session's tlsd")[0]
+            self.assertEqual(parent_of(helper), self.resident)
+            smtpds = self.q.pids("smtpd")
+            self.assertTrue(smtpds)
+            self.assertTrue(all(comm(parent_of(p)) == b"smtpd-forks" for p in smtpds), smtpds)
+            s.login(USER, PASSWORD)
+            s.sendmail(USER, [USER], ("From: %s\r\nSubject: over 465\r\n\r\nhi\r\n" % USER).encode())
+        finally:
+            s.quit()
+        qt.wait_for(lambda: any(b"Subject: over 465" in m for m in self.q.maildir_messages(USER)), 60, "the message")
+        tls = [e for e in self.q.log_lines("smtps") if e.get("event") == "tls" and e.get("protocol")]
+        self.assertTrue(tls)
 
     def test_a_replaced_certificate_counts_from_the_next_connection(self):
         before = self.certificate()
