@@ -197,7 +197,7 @@ def bench_sessions(rows):
         return "%.2f ms" % wall, ("its programs' CPU %.2f ms; " % cpus[len(cpus) // 2]) if cpus else ""
     for kind, what in (("plain", "SMTP session, plaintext (connect, EHLO, QUIT), one at a time"),
                        ("starttls", "SMTP session with STARTTLS (tlsd forked by the resident tlsd, TLS handshake, EHLO again)"),
-                       ("implicit", "SMTP session with implicit TLS (port 465: tlsd in front of smtpd)")):
+                       ("implicit", "SMTP session with implicit TLS (port 465: smtpd starts TLS first, through the resident tlsd)")):
         wall, cpu = med(kind)
         rows.append((what, wall, "%smedian of 3 x %d sessions, the three kinds interleaved%s" %
                      (cpu, n, "; smtpd never loads OpenSSL" if kind == "plain" else "")))
