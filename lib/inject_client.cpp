@@ -17,6 +17,7 @@
 #include "inject_frame.hpp"
 #include "root.hpp"
 #include "spawn.hpp"
+#include "unix_connect.hpp"
 
 extern char** environ;
 
@@ -47,15 +48,6 @@ constexpr size_t flush_at = 64 << 10;
 }  // namespace
 
 std::string inject_socket_path(const std::string& root) { return root + "/run/queue-inject.sock"; }
-
-bool inject_socket_address(const std::string& root, sockaddr_un& out) {
-  const std::string path = inject_socket_path(root);
-  out = sockaddr_un{};
-  out.sun_family = AF_UNIX;
-  if (path.size() >= sizeof out.sun_path) return false;
-  std::memcpy(out.sun_path, path.c_str(), path.size() + 1);
-  return true;
-}
 
 std::string queue_program(const std::string& root) {
   const char* p = std::getenv("QUEUE_PROGRAM");
@@ -140,12 +132,8 @@ class FdSink : public MessageSink {
 // pass our stderr with the first byte so its log lines go to our log, as an
 // exec'd queue-inject's do (man/queue-inject.8, "Resident mode").
 bool InjectSession::connect_resident() {
-  sockaddr_un addr;
-  if (!inject_socket_address(root_, addr)) return false;
-  Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!sock.valid() || ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
-  int fl = ::fcntl(sock.get(), F_GETFL);
-  if (fl < 0 || ::fcntl(sock.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) return false;
+  Fd sock = connect_unix_now(inject_socket_path(root_));
+  if (!sock.valid()) return false;
   // MSG_NOSIGNAL: an injector gone between connect and send is a refusal, not a signal.
   if (send_with_fd(sock.get(), std::string_view("\0", 1), 2, MSG_NOSIGNAL) != 1) return false;
   Fd other(::fcntl(sock.get(), F_DUPFD_CLOEXEC, 3));

@@ -20,10 +20,8 @@
 
 namespace quail {
 
-// The resident injector's socket (queue-inject -d, a system install): ROOT/run/queue-inject.sock,
-// and its address for bind or connect (false when the path is too long for one).
+// The resident injector's socket (queue-inject -d, a system install): ROOT/run/queue-inject.sock.
 std::string inject_socket_path(const std::string& root);
-bool inject_socket_address(const std::string& root, sockaddr_un& out);
 
 // The queue program to run: $QUEUE_PROGRAM when set and non-empty, else bin/queue-inject.
 std::string queue_program(const std::string& root);

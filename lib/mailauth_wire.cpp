@@ -6,7 +6,6 @@
 #include <ctime>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "fd_passing.hpp"
@@ -44,15 +43,6 @@ std::optional<size_t> frame_size(std::string_view buf) {
 }  // namespace
 
 std::string socket_path(const std::string& root) { return root + "/run/mailauth.sock"; }
-
-bool socket_address(const std::string& root, sockaddr_un& out) {
-  const std::string path = socket_path(root);
-  out = sockaddr_un{};
-  out.sun_family = AF_UNIX;
-  if (path.size() >= sizeof out.sun_path) return false;
-  std::memcpy(out.sun_path, path.c_str(), path.size() + 1);
-  return true;
-}
 
 std::string encode(const std::vector<std::string>& fields) {
   std::string payload;

@@ -11,8 +11,6 @@
 
 #include "result.hpp"
 
-struct sockaddr_un;
-
 namespace quail::mailauth {
 
 inline constexpr size_t max_frame = 256 * 1024;
@@ -21,8 +19,6 @@ inline constexpr size_t max_frame = 256 * 1024;
 // ROOT/run/mailauth.sock. A session connects, sends {"session", SID} with its
 // stderr attached, then speaks the frames below as it would to an exec'd helper.
 std::string socket_path(const std::string& root);
-// false when the path does not fit a sockaddr_un.
-bool socket_address(const std::string& root, sockaddr_un& out);
 
 std::string encode(const std::vector<std::string>& fields);
 // The fields of one whole netstring (nothing after it); nullopt when malformed or

@@ -16,6 +16,7 @@
 #include "log.hpp"
 #include "process_ids.hpp"
 #include "service.hpp"
+#include "unix_connect.hpp"
 
 namespace quail {
 namespace {
@@ -53,10 +54,8 @@ void reap(int& crashed) {
 
 Result<Fd> bind_socket(const ResidentServer& spec) {
   const std::string& path = spec.socket_path;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return Error{ErrorKind::config, "socket path too long: " + path};
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  sockaddr_un addr;
+  if (!unix_address(path, addr)) return Error{ErrorKind::config, "socket path too long: " + path};
   Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener.valid()) return sys_error(ErrorKind::temporary, "socket");
   ::unlink(path.c_str());

@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "fd_passing.hpp"
 #include "root.hpp"
 #include "spawn.hpp"
+#include "unix_connect.hpp"
 
 namespace quail {
 namespace {
@@ -97,15 +97,8 @@ Result<std::string> read_resident_report(int fd, int timeout_ms) {
 // resident tlsd took the client's socket (no connect, or a reset before it read
 // our hello): the caller starts its own.
 std::optional<Result<TlsInfo>> start_tls_resident(const std::string& root, int timeout_ms) {
-  const std::string path = tls_socket_path(root);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return std::nullopt;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!sock.valid() || ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return std::nullopt;
-  int fl = ::fcntl(sock.get(), F_GETFL);
-  if (fl < 0 || ::fcntl(sock.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) return std::nullopt;
+  Fd sock = connect_unix_now(tls_socket_path(root));
+  if (!sock.valid()) return std::nullopt;
   const char* ip = std::getenv("TCPREMOTEIP");
   std::string hello = tls_hello(ip ? ip : "");
   const int fds[] = {0, 2};

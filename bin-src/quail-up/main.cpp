@@ -147,6 +147,19 @@ void warn_malformed_logins() {
   }
 }
 
+// A resident helper's supervised command line: PROGRAM -d, with quail-smtpd's
+// ids in a system install (it binds as root, then becomes the sessions' user).
+quail::Result<std::vector<std::string>> resident_helper_argv(const std::string& root, const std::string& name,
+                                                             bool system) {
+  std::vector<std::string> argv = {quail::bin_dir(root) + "/" + name, "-d"};
+  if (system) {
+    auto ids = quail::up::smtpd_ids_flags();
+    if (!ids) return ids.error();
+    argv.insert(argv.end(), ids->begin(), ids->end());
+  }
+  return quail::up::supervised_argv(root, name, nullptr, std::move(argv));
+}
+
 int run(int argc, char** argv) {
   static const option longopts[] = {
       {"root", required_argument, nullptr, 'r'},  {"smtp", required_argument, nullptr, 1},
@@ -217,35 +230,17 @@ int run(int argc, char** argv) {
     if (!qi) return fail(qi.error());
     plan.services.push_back({*root, "queue-inject", std::move(*qi), quail::service_supervisor_pid_file(*root, "queue-inject")});
   }
-  // The resident mailauth: smtpd's sessions fork their SPF/DMARC helper from it
-  // instead of exec'ing one (man/mailauth.8, "Resident mode"). Started only
-  // when the checks are on; without it sessions exec mailauth, as before.
+  // The resident helpers: smtpd's sessions fork their SPF/DMARC helper (when the
+  // checks are on) and their tlsd (when TLS can be offered) from them instead of
+  // exec'ing one (man/mailauth.8 and man/tlsd.8, "Resident mode"). Without them
+  // sessions exec their helpers, as before.
   auto authcheck = quail::Control(*root).integer("authcheck");
   if (!authcheck) return fail(authcheck.error());
-  if (*authcheck != 0) {
-    std::vector<std::string> argv = {quail::bin_dir(*root) + "/mailauth", "-d"};
-    if (*system == 1) {
-      auto ids = quail::up::smtpd_ids_flags();
-      if (!ids) return fail(ids.error());
-      argv.insert(argv.end(), ids->begin(), ids->end());
-    }
-    auto ma = quail::up::supervised_argv(*root, "mailauth", nullptr, std::move(argv));
-    if (!ma) return fail(ma.error());
-    plan.services.push_back({*root, "mailauth", std::move(*ma), quail::service_supervisor_pid_file(*root, "mailauth")});
-  }
-  // The resident tlsd: STARTTLS sessions (smtpd, pop3d) fork their tlsd from it
-  // with OpenSSL started and the certificate loaded (man/tlsd.8, "Resident
-  // mode"). Started when TLS can be offered; without it sessions exec tlsd.
-  if (quail::tls_available(*root)) {
-    std::vector<std::string> argv = {quail::bin_dir(*root) + "/tlsd", "-d"};
-    if (*system == 1) {
-      auto ids = quail::up::smtpd_ids_flags();
-      if (!ids) return fail(ids.error());
-      argv.insert(argv.end(), ids->begin(), ids->end());
-    }
-    auto td = quail::up::supervised_argv(*root, "tlsd", nullptr, std::move(argv));
-    if (!td) return fail(td.error());
-    plan.services.push_back({*root, "tlsd", std::move(*td), quail::service_supervisor_pid_file(*root, "tlsd")});
+  for (auto [name, wanted] : {std::pair{"mailauth", *authcheck != 0}, {"tlsd", quail::tls_available(*root)}}) {
+    if (!wanted) continue;
+    auto argv = resident_helper_argv(*root, name, *system == 1);
+    if (!argv) return fail(argv.error());
+    plan.services.push_back({*root, name, std::move(*argv), quail::service_supervisor_pid_file(*root, name)});
   }
   for (const auto& name : quail::service_names()) {
     auto req = std::find_if(wanted->begin(), wanted->end(), [&](const auto& r) { return r.service == name; });

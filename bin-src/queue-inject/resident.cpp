@@ -39,6 +39,7 @@
 #include "resident_children.hpp"
 #include "root.hpp"
 #include "service.hpp"
+#include "unix_connect.hpp"
 
 namespace quail::queue_inject {
 namespace {
@@ -105,7 +106,7 @@ int run_resident(const std::string& root) {
 
   const std::string path = inject_socket_path(root);
   sockaddr_un addr;
-  if (!inject_socket_address(root, addr)) return refuse_start("socket path too long: " + path);
+  if (!unix_address(path, addr)) return refuse_start("socket path too long: " + path);
   Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener.valid()) return refuse_start(std::string("socket: ") + std::strerror(errno));
   ::unlink(path.c_str());

@@ -3,10 +3,8 @@
 
 #include <cerrno>
 #include <csignal>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +14,7 @@
 #include "root.hpp"
 #include "session.hpp"
 #include "spawn.hpp"
+#include "unix_connect.hpp"
 
 namespace quail::smtpd {
 namespace {
@@ -76,13 +75,8 @@ MailAuth::~MailAuth() {
 // full backlog, a socket we may not use all mean the exec), then the hello with
 // our stderr, where the helper's log lines go as an exec'd one's do.
 bool MailAuth::connect_resident() {
-  sockaddr_un addr;
-  if (!mailauth::socket_address(s_.root, addr)) return false;
-  Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!sock.valid() || ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
-  int fl = ::fcntl(sock.get(), F_GETFL);
-  if (fl < 0 || ::fcntl(sock.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) return false;
-  if (!mailauth::send_frame(sock.get(), {"session", s_.sid}, 2)) return false;
+  Fd sock = connect_unix_now(mailauth::socket_path(s_.root));
+  if (!sock.valid() || !mailauth::send_frame(sock.get(), {"session", s_.sid}, 2)) return false;
   sock_ = std::move(sock);
   resident_ = true;
   return true;

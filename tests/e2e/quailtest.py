@@ -378,6 +378,45 @@ def processes_under(root, name=None):
     return sorted(out)
 
 
+def comm(pid):
+    """The process's name (what ps shows; "smtpd-forks" for a fork server)."""
+    return _proc_read(pid, "comm").strip()
+
+
+def parent_of(pid):
+    return int(_proc_read(pid, "stat").split(b")")[-1].split()[1])
+
+
+def process_named(root, name):
+    """The first process of `root` whose comm is `name` (b"tlsd-forks"), or None."""
+    for pid in processes_under(root):
+        if comm(pid) == name:
+            return pid
+    return None
+
+
+def unix_backlog(path):
+    """Server ends of connections to the Unix socket at path, its listener aside
+    (/proc/net/unix lists them under its path, without the listening flag
+    0x10000): with the server stopped, the callers waiting in its backlog."""
+    with open("/proc/net/unix") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    return sum(1 for r in rows if len(r) >= 8 and r[7] == path and not int(r[3], 16) & 0x10000)
+
+
+def kill_repeatedly(find_pid, until, pause=0.4):
+    """SIGKILL whatever find_pid() names, again and again until the monotonic
+    time `until` (a restarted one included); how many kills."""
+    kills = 0
+    while time.monotonic() < until:
+        pid = find_pid()
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            kills += 1
+        time.sleep(pause)
+    return kills
+
+
 def rss_kib(pid):
     """VmRSS of a process in KiB (None when gone)."""
     for line in _proc_read(pid, "status").decode("latin-1").splitlines():

@@ -33,12 +33,7 @@ def client_context():
     return ctx
 
 
-def comm(pid):
-    return qt._proc_read(pid, "comm").strip()
-
-
-def parent_of(pid):
-    return int(qt._proc_read(pid, "stat").split(b")")[-1].split()[1])
+comm, parent_of = qt.comm, qt.parent_of
 
 
 class ResidentBase(unittest.TestCase):
@@ -71,10 +66,7 @@ class ResidentBase(unittest.TestCase):
         return self.q.path("run", "tlsd.sock")
 
     def resident_pid(self):
-        for pid in qt.processes_under(self.q.root):
-            if comm(pid) == b"tlsd-forks":
-                return pid
-        return None
+        return qt.process_named(self.q.root, b"tlsd-forks")
 
     def session_tlsds(self):
         return [p for p in qt.processes_under(self.q.root, "tlsd")]
@@ -105,11 +97,7 @@ class ResidentBase(unittest.TestCase):
             s.quit()
 
     def in_backlog(self):
-        """Server ends of connections to the resident tlsd's socket, the listener
-        aside (/proc/net/unix, flag 0x10000): with it stopped, callers waiting."""
-        with open("/proc/net/unix") as f:
-            rows = [line.split() for line in f.readlines()[1:]]
-        return sum(1 for r in rows if len(r) >= 8 and r[7] == self.sock and not int(r[3], 16) & 0x10000)
+        return qt.unix_backlog(self.sock)
 
 
 class ResidentTlsd(ResidentBase):
@@ -279,13 +267,7 @@ class ResidentTlsdUnderLoad(ResidentBase):
         threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
         for t in threads:
             t.start()
-        kills = 0
-        while time.monotonic() < stop - 1:
-            pid = self.resident_pid()
-            if pid:
-                os.kill(pid, signal.SIGKILL)
-                kills += 1
-            time.sleep(0.4)
+        kills = qt.kill_repeatedly(self.resident_pid, stop - 1)
         for t in threads:
             t.join(120)
         self.assertEqual(errors, [])

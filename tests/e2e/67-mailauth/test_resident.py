@@ -33,14 +33,10 @@ RECORDS = {
 
 def resident_pid(q):
     """The resident helper's pid (comm mailauth-forks), or None."""
-    for pid in qt.processes_under(q.root):
-        if qt._proc_read(pid, "comm").strip() == b"mailauth-forks":
-            return pid
-    return None
+    return qt.process_named(q.root, b"mailauth-forks")
 
 
-def parent_of(pid):
-    return int(qt._proc_read(pid, "stat").split(b")")[-1].split()[1])
+parent_of = qt.parent_of
 
 
 class ResidentBase(unittest.TestCase):
@@ -121,13 +117,7 @@ class ResidentBase(unittest.TestCase):
         self.assertEqual(bad, [])
 
     def waiting_in_backlog(self):
-        """Server ends of connections to the resident helper's socket: /proc/net/unix
-        lists them under its path, without the listening flag (0x10000). With
-        the helper stopped, those are connections waiting in its backlog."""
-        path = self.q.path("run", "mailauth.sock")
-        with open("/proc/net/unix") as f:
-            rows = [line.split() for line in f.readlines()[1:]]
-        return sum(1 for r in rows if len(r) >= 8 and r[7] == path and not int(r[3], 16) & 0x10000)
+        return qt.unix_backlog(self.q.path("run", "mailauth.sock"))
 
 
 class ResidentMailAuth(ResidentBase):
@@ -146,7 +136,7 @@ class ResidentMailAuth(ResidentBase):
             helper = self.session_helper(s)
             # Forked by the resident helper, not exec'd by smtpd.
             self.assertEqual(parent_of(helper), self.resident)
-            self.assertEqual(qt._proc_read(helper, "comm").strip(), b"mailauth")
+            self.assertEqual(qt.comm(helper), b"mailauth")
             # Its log lines go where the session's do: smtpd's stderr, passed over
             # (the resident helper's own go to log/mailauth.log).
             where = lambda pid: (lambda st: (st.st_dev, st.st_ino))(os.stat("/proc/%d/fd/2" % pid))
@@ -301,13 +291,7 @@ class ResidentMailAuthUnderLoad(ResidentBase):
         threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
         for t in threads:
             t.start()
-        kills = 0
-        while time.monotonic() < stop - 1:
-            pid = resident_pid(self.q)
-            if pid:
-                os.kill(pid, signal.SIGKILL)
-                kills += 1
-            time.sleep(0.4)
+        kills = qt.kill_repeatedly(lambda: resident_pid(self.q), stop - 1)
         for t in threads:
             t.join(120)
         self.assertEqual(errors, [])
