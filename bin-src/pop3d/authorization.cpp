@@ -115,7 +115,7 @@ size_t drop_pending_input() {
 
 }  // namespace
 
-int authorize(const std::string& root, const std::string& sid) {
+int authorize(const std::string& root, const std::string& sid, bool tls_first) {
   const char* remote = std::getenv("TCPREMOTEIP");
   const std::string ip = remote ? remote : "";
   // A MAILDIR from outside must not name the maildrop: only checkpassword sets it.
@@ -133,8 +133,19 @@ int authorize(const std::string& root, const std::string& sid) {
   const long long start = now_ms();
   Guard guard(s.limits, start, sid, "a login");
   log_info({{"sid", sid}, {"event", "connect"}, {"ip", ip}});
-  // Implicit TLS (pop3s): tlsd started us and said so in the environment.
+  // Implicit TLS (pop3s): tlsd started us and said so in the environment, or
+  // (tls_first) we start it now, through tlsd as at STLS, before a byte is sent.
   std::optional<TlsInfo> tls = tls_from_environment();
+  if (tls_first && !tls) {
+    auto info = start_tls(root, s.timeout_ms);
+    if (!info) {
+      // The handshake took the client's bytes (or there was none): no reply can reach it.
+      log_warn({{"sid", sid}, {"event", "tls"}, {"result", "fail"}, {"reason", info.error().reason}});
+      return exit_temporary;
+    }
+    tls = *info;
+    log_info({{"sid", sid}, {"event", "tls"}, {"protocol", tls->protocol}, {"cipher", tls->cipher}});
+  }
   const bool plaintext_login = std::getenv("PLAINTEXTLOGIN") != nullptr;
   auto login_allowed = [&] { return tls || plaintext_login; };
   ok(io, s.me + " POP3 server ready");

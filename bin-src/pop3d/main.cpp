@@ -2,7 +2,8 @@
 // started by tcpserver. Like qmail-popup and qmail-pop3d, in two steps of one
 // program: `pop3d` reads the login and runs checkpassword with it on fd 3;
 // checkpassword, as the user, runs `pop3d transaction SID`, which serves the
-// user's Maildir on the same connection. See man/pop3d.8. Trusts nothing the
+// user's Maildir on the same connection. `pop3d tls` starts TLS first (port
+// 995) through tlsd, as STLS does. See man/pop3d.8. Trusts nothing the
 // client sends; the transaction step trusts the environment checkpassword set.
 #include <cstring>
 
@@ -19,6 +20,8 @@ int main(int argc, char** argv) {
     if ((argc == 3 || argc == 4) && std::strcmp(argv[1], "transaction") == 0) {
       return serve_maildrop(root, argv[2], argc == 4 ? argv[3] : nullptr);
     }
+    // pop3d tls: implicit TLS (995, RFC 8314), started here before the greeting.
+    if (argc == 2 && std::strcmp(argv[1], "tls") == 0) return authorize(root, quail::new_session_id(), true);
     return authorize(root, quail::new_session_id());
   });
 }

@@ -34,7 +34,7 @@ inline void err(LineIo& io, std::string_view text) {
 
 // Serves the authorization state on fd 0/1 until a login's session ends, QUIT,
 // or the client goes; returns the exit code.
-int authorize(const std::string& root, const std::string& sid);
+int authorize(const std::string& root, const std::string& sid, bool tls_first = false);
 // Serves one logged-in session on the maildrop named by $MAILDIR (else
 // $HOME/Maildir/); start: the first step's session_start argument (nullptr:
 // now). Returns the exit code.

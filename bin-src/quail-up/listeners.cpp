@@ -185,10 +185,10 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
   argv.insert(argv.end(), {"-c", std::to_string(*incoming), "-C", std::to_string(*perip), "-n",
                            std::to_string(*pernet), "-i", std::to_string(evict_idle_seconds), "-b",
                            std::to_string(*backlog), "-o", busy, "-", "-"});  // supervise binds r.host r.port
-  // pop3s and the lists' HTTPS: tlsd in front of the program. smtps: smtpd starts
-  // TLS itself through tlsd before its greeting ("tls"), so its sessions fork
-  // from the fork server and their tlsd from the resident one.
-  if (r.service == "pop3s" || is_http(r.service)) argv.push_back(bin + "/tlsd");
+  // The lists' HTTPS: tlsd in front of list-httpd. smtps and pop3s: the protocol
+  // program starts TLS itself through tlsd before its greeting ("tls"), so its
+  // tlsd comes from the resident one (and smtpd from tcpserver's fork server).
+  if (is_http(r.service)) argv.push_back(bin + "/tlsd");
   if (is_http(r.service)) {
     argv.push_back(bin + "/list-httpd");
     return argv;
@@ -201,6 +201,7 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
   // fork server and forked per connection instead of exec'd (man/tcpserver.8, -F).
   if (!is_pop3(r.service) && argv.back() == "-") argv.insert(argv.begin() + 1, "-F");
   argv.push_back(bin + (is_pop3(r.service) ? "/pop3d" : "/smtpd"));
+  if (r.service == "pop3s") argv.push_back("tls");
   // Submission's policy (RFC 6409, RFC 8314 for 465): AUTH first, the user's own sender.
   if (r.service == "submission" || r.service == "smtps") argv.push_back("submission");
   if (r.service == "smtps") argv.push_back("tls");

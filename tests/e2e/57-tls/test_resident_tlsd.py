@@ -45,9 +45,9 @@ class ResidentBase(unittest.TestCase):
         try:
             cls.q.init("mx.example.test", ["example.test"])
             cls.q.add_user(USER, PASSWORD)
-            cls.smtp_port, cls.pop3_port, cls.smtps_port = qt.free_port(), qt.free_port(), qt.free_port()
+            cls.smtp_port, cls.pop3_port, cls.smtps_port, cls.pop3s_port = (qt.free_port() for _ in range(4))
             cls.q.up(smtp="127.0.0.1:%d" % cls.smtp_port, pop3="127.0.0.1:%d" % cls.pop3_port,
-                     smtps="127.0.0.1:%d" % cls.smtps_port)
+                     smtps="127.0.0.1:%d" % cls.smtps_port, pop3s="127.0.0.1:%d" % cls.pop3s_port)
         except Exception:
             cls.q.cleanup()
             raise
@@ -157,6 +157,19 @@ class ResidentTlsd(ResidentBase):
         qt.wait_for(lambda: any(b"Subject: over 465" in m for m in self.q.maildir_messages(USER)), 60, "the message")
         tls = [e for e in self.q.log_lines("smtps") if e.get("event") == "tls" and e.get("protocol")]
         self.assertTrue(tls)
+
+    def test_pop3s_starts_it_through_the_resident_tlsd(self):
+        p = poplib.POP3_SSL("127.0.0.1", self.pop3s_port, context=client_context(), timeout=60)
+        try:
+            self.assertTrue(p.getwelcome().startswith(b"+OK"))
+            helper = qt.wait_for(self.session_tlsds, 10, "the session's tlsd")[0]
+            self.assertEqual(parent_of(helper), self.resident)
+            p.user(USER)
+            p.pass_(PASSWORD)
+            p.stat()
+        finally:
+            p.quit()
+        self.assertTrue([e for e in self.q.log_lines("pop3s") if e.get("event") == "tls" and e.get("protocol")])
 
     def test_a_replaced_certificate_counts_from_the_next_connection(self):
         before = self.certificate()
