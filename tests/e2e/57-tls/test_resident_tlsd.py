@@ -171,6 +171,30 @@ class ResidentTlsd(ResidentBase):
             p.quit()
         self.assertTrue([e for e in self.q.log_lines("pop3s") if e.get("event") == "tls" and e.get("protocol")])
 
+    def test_each_forked_tlsd_draws_its_own_randomness(self):
+        # The forked processes must not repeat the resident tlsd's random state:
+        # the same ServerHello random would mean the same ephemeral keys.
+        randoms, parents = [], []
+        for _ in range(3):
+            p = subprocess.Popen(["openssl", "s_client", "-starttls", "smtp", "-connect", "127.0.0.1:%d" % self.smtp_port,
+                                  "-msg", "-tls1_3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)
+            try:
+                parents.append(parent_of(qt.wait_for(self.session_tlsds, 20, "the session's tlsd")[0]))
+                out, _ = p.communicate(b"QUIT\n", timeout=30)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            lines = out.decode(errors="replace").splitlines()
+            at = [i for i, line in enumerate(lines) if "ServerHello" in line and "<<<" in line]
+            self.assertTrue(at, "no ServerHello in s_client's output")
+            randoms.append("".join(lines[at[0] + 1:at[0] + 4]).split())
+            qt.wait_for(lambda: not self.session_tlsds(), 10, "the session's tlsd gone")
+        self.assertEqual(parents, [self.resident] * 3)
+        # Bytes 6 to 37 of the handshake message: the server's random.
+        self.assertEqual(len({tuple(r[6:38]) for r in randoms}), 3, randoms)
+
     def test_a_replaced_certificate_counts_from_the_next_connection(self):
         before = self.certificate()
         tls = self.q.path("control", "tls")
