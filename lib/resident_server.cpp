@@ -99,12 +99,17 @@ int run_resident_server(const ResidentServer& spec) {
   // once, before the next caller in the backlog gets a child of this layout.
   sa.sa_handler = on_child;
   ::sigaction(SIGCHLD, &sa, nullptr);
-  sigset_t blocked, original;
+  sigset_t blocked, original, waiting;
   sigemptyset(&blocked);
   sigaddset(&blocked, SIGCHLD);
   sigaddset(&blocked, SIGTERM);
   sigaddset(&blocked, SIGINT);
   ::sigprocmask(SIG_BLOCK, &blocked, &original);
+  // What ppoll lets in: these three even if whoever started us had them blocked.
+  waiting = original;
+  sigdelset(&waiting, SIGCHLD);
+  sigdelset(&waiting, SIGTERM);
+  sigdelset(&waiting, SIGINT);
 
   ::malloc_trim(0);  // a child's heap starts on fresh pages, not copies of ours
   ::prctl(PR_SET_NAME, spec.server_name);
@@ -123,13 +128,18 @@ int run_resident_server(const ResidentServer& spec) {
     }
     if (stopping) break;
     pollfd p{listener->get(), POLLIN, 0};
-    int r = ::ppoll(&p, 1, nullptr, &original);
+    int r = ::ppoll(&p, 1, nullptr, &waiting);
     if (r < 0 && errno != EINTR) return refuse_start(std::string("poll: ") + std::strerror(errno));
     if (r <= 0) continue;
     reap(crashed);  // one that crashed before now stops us before another shares its layout
     if (crashed != 0) continue;
     Fd conn(::accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!conn.valid()) continue;  // the caller went, or EMFILE: its session execs the helper
+    if (!conn.valid()) {
+      // The caller went (ECONNABORTED), or we are out of descriptors or memory:
+      // the connection waits in the backlog, so pause rather than spin on it.
+      if (errno != ECONNABORTED && errno != EINTR && errno != EAGAIN) ::poll(nullptr, 0, 10);
+      continue;
+    }
     spec.before_fork();
     pid_t pid = ::fork();
     if (pid < 0) {

@@ -37,33 +37,13 @@ int64_t now_ms() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-// The report line from fd, up to its LF; "" when the helper closed it first.
-Result<std::string> read_report(int fd, int timeout_ms) {
+// The report line from fd, up to its LF; "" when the helper closed fd first.
+// On the resident tlsd's connection (socket) the plaintext follows the line, so
+// nothing past its LF is taken: each read peeks first. not_found when that
+// connection was reset before a byte came (our hello lay unread: no process
+// ever held the client's socket).
+Result<std::string> read_report(int fd, int timeout_ms, bool socket) {
   std::string got;
-  int64_t deadline = now_ms() + timeout_ms;
-  while (got.find('\n') == std::string::npos) {
-    int64_t left = deadline - now_ms();
-    if (left <= 0) return Error{ErrorKind::temporary, "TLS handshake: timeout"};
-    pollfd p{fd, POLLIN, 0};
-    int n = ::poll(&p, 1, static_cast<int>(left));
-    if (n < 0 && errno != EINTR) return sys_error(ErrorKind::temporary, "wait for tlsd");
-    if (n <= 0) continue;
-    char buf[256];
-    ssize_t r = ::read(fd, buf, sizeof buf);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return sys_error(ErrorKind::temporary, "read tlsd's report");
-    if (r == 0) return std::string();
-    got.append(buf, static_cast<size_t>(r));
-    if (got.size() > max_report) return Error{ErrorKind::format, "tlsd's report is too long"};
-  }
-  return got.substr(0, got.find('\n'));
-}
-
-// The report line from the resident tlsd's connection, which carries the
-// plaintext after it: peeked, then taken up to its LF and no further.
-// not_found when the connection was reset before a byte came (our hello lay
-// unread: no process ever held the client's socket).
-Result<std::string> read_resident_report(int fd, int timeout_ms) {
   int64_t deadline = now_ms() + timeout_ms;
   for (;;) {
     int64_t left = deadline - now_ms();
@@ -73,21 +53,22 @@ Result<std::string> read_resident_report(int fd, int timeout_ms) {
     if (n < 0 && errno != EINTR) return sys_error(ErrorKind::temporary, "wait for tlsd");
     if (n <= 0) continue;
     char buf[max_report + 1];
-    ssize_t r = ::recv(fd, buf, sizeof buf, MSG_PEEK);
+    ssize_t r = socket ? ::recv(fd, buf, sizeof buf, MSG_PEEK) : ::read(fd, buf, sizeof buf);
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && errno == ECONNRESET) return Error{ErrorKind::not_found, "the resident tlsd reset its socket"};
+    if (r < 0 && socket && errno == ECONNRESET && got.empty()) {
+      return Error{ErrorKind::not_found, "the resident tlsd reset its socket"};
+    }
     if (r < 0) return sys_error(ErrorKind::temporary, "read tlsd's report");
     if (r == 0) return std::string();
-    std::string_view got(buf, static_cast<size_t>(r));
-    size_t lf = got.find('\n');
-    if (lf == std::string_view::npos) {
-      if (got.size() > max_report) return Error{ErrorKind::format, "tlsd's report is too long"};
-      // The rest of the line is on its way: wait for more than we have.
-      ::usleep(200);
-      continue;
+    std::string_view seen(buf, static_cast<size_t>(r));
+    size_t lf = seen.find('\n');
+    size_t take = lf == std::string_view::npos ? seen.size() : lf + 1;
+    if (socket && ::recv(fd, buf, take, 0) != static_cast<ssize_t>(take)) {
+      return sys_error(ErrorKind::temporary, "read tlsd's report");
     }
-    if (::recv(fd, buf, lf + 1, 0) != static_cast<ssize_t>(lf + 1)) return sys_error(ErrorKind::temporary, "read tlsd's report");
-    return std::string(got.substr(0, lf));
+    got.append(buf, take);
+    if (lf != std::string_view::npos) return got.substr(0, got.size() - 1);
+    if (got.size() > max_report) return Error{ErrorKind::format, "tlsd's report is too long"};
   }
 }
 
@@ -103,7 +84,7 @@ std::optional<Result<TlsInfo>> start_tls_resident(const std::string& root, int t
   std::string hello = tls_hello(ip ? ip : "");
   const int fds[] = {0, 2};
   if (send_with_fds(sock.get(), hello, fds, MSG_NOSIGNAL) != static_cast<ssize_t>(hello.size())) return std::nullopt;
-  auto line = read_resident_report(sock.get(), timeout_ms);
+  auto line = read_report(sock.get(), timeout_ms, true);
   if (!line && line.error().kind == ErrorKind::not_found) return std::nullopt;
   if (!line) return Result<TlsInfo>(line.error());
   if (line->empty()) return Result<TlsInfo>(Error{ErrorKind::temporary, "TLS handshake failed (see tlsd's log line)"});
@@ -177,7 +158,7 @@ Result<TlsInfo> start_tls(const std::string& root, int timeout_ms) {
   if (!pid) return pid.error();
   peer.reset();
   report.reset();
-  auto line = read_report(report_r.get(), timeout_ms);
+  auto line = read_report(report_r.get(), timeout_ms, false);
   if (!line) return line.error();
   if (line->empty()) {
     (void)wait_for(*pid);  // it closed the report because it is ending

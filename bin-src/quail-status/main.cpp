@@ -53,7 +53,8 @@ int run(int argc, char** argv) {
   const bool tls = quail::tls_available(root);        // tlsd with a certificate
   for (const auto& name : quail::service_names()) {
     std::string addr = listen_address(lines, name);
-    bool configured = name == "queue-send" || (name == "queue-inject" && system) || (name == "mailauth" && checks) || (name == "tlsd" && tls) || !addr.empty();
+    bool configured = name == "queue-send" || (name == "queue-inject" && system) || (name == "mailauth" && checks) ||
+                      (name == "tlsd" && tls) || !addr.empty();
     auto sup = quail::supervisor_status(root, name);
     auto child = quail::service_status(root, name);
     if (!configured && sup.state == quail::ServiceState::stopped && child.state == quail::ServiceState::stopped) continue;

@@ -51,21 +51,23 @@ Stamp stamp(const std::string& path) {
   return {st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
 }
 
-// The context the children inherit, and the files it was made from.
+// The context the children inherit, and the files it was made from (or
+// failed to be: a pair that does not load is tried once per change, here, and
+// then by each child, which reports it as an exec'd tlsd would).
 struct Warm {
   std::string cert, key;
   Stamp cert_at, key_at;
+  bool tried = false;
   SslCtxPtr ctx;
 
   void refresh() {
     Stamp c = stamp(cert), k = stamp(key);
-    if (ctx && c == cert_at && k == key_at) return;
-    ctx.reset();
+    if (tried && c == cert_at && k == key_at) return;
+    tried = true;
     cert_at = c;
     key_at = k;
     auto made = server_context(cert, key);
-    if (made) ctx = std::move(*made);
-    // A pair that does not load is each child's to report, as an exec'd tlsd would.
+    ctx = made ? std::move(*made) : nullptr;
   }
 };
 
@@ -138,7 +140,7 @@ int serve_caller(Warm& warm, Fd conn) {
 }  // namespace
 
 int run_resident(const std::string& root, std::optional<uid_t> uid, const std::vector<gid_t>& groups) {
-  Warm warm{root + "/control/tls/cert.pem", root + "/control/tls/key.pem", {}, {}, nullptr};
+  Warm warm{root + "/control/tls/cert.pem", root + "/control/tls/key.pem", {}, {}, false, nullptr};
   return run_resident_server({.socket_path = tls_socket_path(root),
                               .uid = uid,
                               .groups = groups,
