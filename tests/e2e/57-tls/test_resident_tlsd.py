@@ -10,9 +10,11 @@ import hashlib
 import os
 import poplib
 import signal
+import socket
 import smtplib
 import ssl
 import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -35,6 +37,24 @@ def client_context():
 
 comm, parent_of = qt.comm, qt.parent_of
 
+def other_uid_can_connect(path):
+    """Whether uid/gid 65534 (nobody) can connect to the Unix socket at path."""
+    r = subprocess.run([sys.executable, "-c", "import socket, sys\n"
+                        "s = socket.socket(socket.AF_UNIX)\n"
+                        "s.connect(sys.argv[1])\n", path],
+                       preexec_fn=lambda: (os.setgroups([]), os.setgid(65534), os.setuid(65534)),
+                       capture_output=True, text=True, timeout=30)
+    return r.returncode == 0, r.stderr
+
+
+def closed_by_peer(sock):
+    """Waits (20 s at most) for the peer to close sock: EOF or a reset."""
+    sock.settimeout(20)
+    try:
+        return sock.recv(100) == b""
+    except ConnectionResetError:
+        return True
+
 
 class ResidentBase(unittest.TestCase):
     """An instance with TLS (quail init makes its certificate) and helpers; no tests."""
@@ -42,6 +62,9 @@ class ResidentBase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.q = qt.Instance()
+        # Reachable by every uid down to run/, so only the socket's own mode
+        # keeps another uid out (test_only_the_sessions_user_...).
+        os.chmod(cls.q.tmp, 0o755)
         try:
             cls.q.init("mx.example.test", ["example.test"])
             cls.q.add_user(USER, PASSWORD)
@@ -194,6 +217,26 @@ class ResidentTlsd(ResidentBase):
         self.assertEqual(parents, [self.resident] * 3)
         # Bytes 6 to 37 of the handshake message: the server's random.
         self.assertEqual(len({tuple(r[6:38]) for r in randoms}), 3, randoms)
+
+    @unittest.skipUnless(os.geteuid() == 0, "switching to another uid needs root")
+    def test_only_the_sessions_user_reaches_it_and_a_bad_hello_changes_nothing(self):
+        ok, err = other_uid_can_connect(self.sock)
+        self.assertFalse(ok, "another uid connected to the resident tlsd")
+        self.assertIn("PermissionError", err)
+        # Our own uid, a proper line but no descriptors with it: that process
+        # refuses and ends, and the resident tlsd goes on serving.
+        with socket.socket(socket.AF_UNIX) as c:
+            c.connect(self.sock)
+            c.sendall(b"T192.0.2.1\n")
+            self.assertTrue(closed_by_peer(c))
+        with socket.socket(socket.AF_UNIX) as c:
+            c.connect(self.sock)
+            c.sendall(b"\x16\x03\x01 not a hello at all\n")
+            self.assertTrue(closed_by_peer(c))
+        refused = [e for e in self.q.log_lines("tlsd") if e.get("event") == "refused"]
+        self.assertGreaterEqual(len(refused), 2, refused)
+        self.assertEqual(self.resident_pid(), self.resident)
+        self.assertNotEqual(self.certificate(), "")
 
     def test_a_replaced_certificate_counts_from_the_next_connection(self):
         before = self.certificate()

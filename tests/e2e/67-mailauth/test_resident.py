@@ -13,6 +13,9 @@ import email.policy
 import os
 import signal
 import smtplib
+import socket
+import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -38,6 +41,24 @@ def resident_pid(q):
 
 parent_of = qt.parent_of
 
+def other_uid_can_connect(path):
+    """Whether uid/gid 65534 (nobody) can connect to the Unix socket at path."""
+    r = subprocess.run([sys.executable, "-c", "import socket, sys\n"
+                        "s = socket.socket(socket.AF_UNIX)\n"
+                        "s.connect(sys.argv[1])\n", path],
+                       preexec_fn=lambda: (os.setgroups([]), os.setgid(65534), os.setuid(65534)),
+                       capture_output=True, text=True, timeout=30)
+    return r.returncode == 0, r.stderr
+
+
+def closed_by_peer(sock):
+    """Waits (20 s at most) for the peer to close sock: EOF or a reset."""
+    sock.settimeout(20)
+    try:
+        return sock.recv(100) == b""
+    except ConnectionResetError:
+        return True
+
 
 class ResidentBase(unittest.TestCase):
     """An instance with the checks on, a DNS server, and helpers; no tests."""
@@ -48,6 +69,9 @@ class ResidentBase(unittest.TestCase):
         try:
             cls.dns, port = qt.start_dnsmasq_txt(RECORDS)
             cls.q = qt.Instance()
+            # Reachable by every uid down to run/, so only the socket's own mode
+            # keeps another uid out (test_only_the_sessions_user_...).
+            os.chmod(cls.q.tmp, 0o755)
             cls.q.init("mx.example.test", ["example.test"])
             cls.q.add_user(RCPT)
             for name, value in (("dnsservers", "127.0.0.1@%d" % port), ("authcheck", "1"), ("spfreject", "1"),
@@ -171,6 +195,25 @@ class ResidentMailAuth(ResidentBase):
         finally:
             os.unlink(self.q.path("control", "authservid"))
         self.assertEqual(resident_pid(self.q), self.resident)
+
+    @unittest.skipUnless(os.geteuid() == 0, "switching to another uid needs root")
+    def test_only_the_sessions_user_reaches_it_and_a_bad_hello_changes_nothing(self):
+        sock = self.q.path("run", "mailauth.sock")
+        ok, err = other_uid_can_connect(sock)
+        self.assertFalse(ok, "another uid connected to the resident mailauth")
+        self.assertIn("PermissionError", err)
+        # Our own uid: a well-formed hello without the stderr it must carry, then
+        # bytes that are no frame at all. Each process refuses and ends.
+        for hello in (b"10:session\x00S1,", b"EHLO me\r\n"):
+            with socket.socket(socket.AF_UNIX) as c:
+                c.connect(sock)
+                c.sendall(hello)
+                self.assertTrue(closed_by_peer(c))
+        refused = [e for e in self.q.log_lines("mailauth") if e.get("event") == "refused"]
+        self.assertGreaterEqual(len(refused), 2, refused)
+        self.assertEqual(resident_pid(self.q), self.resident)
+        m = self.send("after bad hellos")
+        self.assertTrue(any("spf=pass" in v for v in m.get_all("Authentication-Results", [])))
 
     def test_without_resident_sessions_exec_mailauth(self):
         sock = self.q.path("run", "mailauth.sock")
