@@ -3,7 +3,7 @@
 message per connection (issue 13). Root only (perf).
 
     bench/conn_cost.py [--connections N] [--conc C] [--client relay|mx] [--rounds R] [--ab DIR_A DIR_B] [--system]
-                       [--resident-ab]
+                       [--resident-ab [mailauth|dnsbl]] [--dnsbl]
 
 A fresh single-user instance (`quail init` defaults, one virtual user), C python
 smtplib clients sending N messages of ~4 KiB, each over its own connection, after
@@ -29,6 +29,11 @@ session (smtpd, its queue-inject, mailauth) are that build's; the daemons
 `--resident-ab`: rounds alternate between smtpd exec'ing mailauth per session
 (ROOT/run/mailauth.sock moved aside, so the connect fails as with no resident
 helper) and the resident mailauth -d forking it (--client mx to be asked at all).
+`--dnsbl`: control/dnsbl names one zone (bl.test, which the dnsmasq answers
+NXDOMAIN for: the client is not listed), so every connection from a client
+without relay rights is looked up (--client mx); `--resident-ab dnsbl` then
+alternates between the dnsbl program exec'd in front of smtpd (ROOT/run/dnsbl.sock
+moved aside) and the resident dnsbl -d answering smtpd.
 """
 import sys
 sys.dont_write_bytecode = True
@@ -94,8 +99,13 @@ def log_count(q, what):
         return 0
 
 
+def helper_failures(q):
+    # The exec'd dnsbl's rounds log each connection's retry: that is the variant, not a failure.
+    return log_count(q, "event=mailauth ") + log_count(q, "event=dnsbl ") - log_count(q, "event=dnsbl result=retry")
+
+
 def one_round(q, port, n, conc, source):
-    failed0 = log_count(q, "event=mailauth ")
+    failed0 = helper_failures(q)
     new = os.path.join(q.maildir(RCPT), "new")
     before = len(os.listdir(new)) if os.path.isdir(new) else 0
     data = tempfile.mktemp(prefix="quail-conn-cost-", suffix=".data")
@@ -116,9 +126,9 @@ def one_round(q, port, n, conc, source):
     qt.wait_for(q.queue_empty, 60, "an empty queue")
     time.sleep(0.5)  # the last workers' and smtpd's CPU reaped
     cpu = instance_cpu_s(q) - cpu0
-    if log_count(q, "event=mailauth ") != failed0:
+    if helper_failures(q) != failed0:
         # A helper that fails lets mail through unchecked and costs less: not a figure.
-        raise RuntimeError("mailauth failed in this round (smtp.log: event=mailauth)")
+        raise RuntimeError("a helper failed in this round (smtp.log: event=mailauth or event=dnsbl)")
     perf.send_signal(2)
     perf.wait(60)
     out = subprocess.run(["perf", "script", "-i", data, "-F", "comm,event,trace"], capture_output=True,
@@ -179,13 +189,14 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--ab", nargs=2, metavar=("DIR_A", "DIR_B"))
     ap.add_argument("--system", action="store_true", help="a system install (quail init --system)")
-    ap.add_argument("--resident-ab", action="store_true",
-                    help="rounds alternate between mailauth exec'd per session (the resident one's socket "
-                         "moved aside) and the resident mailauth -d")
+    ap.add_argument("--resident-ab", nargs="?", const="mailauth", choices=("mailauth", "dnsbl"),
+                    help="rounds alternate between the helper exec'd per session (the resident one's socket "
+                         "moved aside) and the resident one (-d)")
+    ap.add_argument("--dnsbl", action="store_true", help="control/dnsbl names a zone (the client not listed)")
     a = ap.parse_args()
     variants = [os.path.abspath(d) for d in a.ab] if a.ab else [None]
     if a.resident_ab:
-        variants = ["exec'd mailauth", "resident mailauth"]
+        variants = ["exec'd " + a.resident_ab, "resident " + a.resident_ab]
     rounds = {v: [] for v in variants}
     dns = None
     q = qt.Instance(prefix="quail-conn-cost-")
@@ -198,6 +209,8 @@ def main():
         q.add_user(RCPT, "alice-secret")
         q.write_control("concurrencyperip", "100\n")
         source = "127.0.0.1"
+        if a.dnsbl:
+            q.write_control("dnsbl", "bl.test\n")
         if a.client == "mx":
             source = "127.0.9.1"
             dns, dns_port = qt.start_dnsmasq_txt({"sender.test": "v=spf1 ip4:127.0.9.0/24 -all",
@@ -209,7 +222,7 @@ def main():
         q.up(smtp="127.0.0.1:%d" % port)
         def choose(v):
             if a.resident_ab:
-                sock = q.path("run", "mailauth.sock")
+                sock = q.path("run", a.resident_ab + ".sock")
                 if v.startswith("exec") and os.path.exists(sock):
                     os.rename(sock, sock + ".aside")
                 elif not v.startswith("exec") and os.path.exists(sock + ".aside"):
@@ -228,8 +241,9 @@ def main():
         if dns:
             dns.terminate()
             dns.wait(10)
-    print("%d connections a round, %d clients, %s client%s" % (a.connections, a.conc, a.client,
-                                                              ", system install" if a.system else ""))
+    print("%d connections a round, %d clients, %s client%s%s" % (a.connections, a.conc, a.client,
+                                                                ", system install" if a.system else "",
+                                                                ", control/dnsbl bl.test" if a.dnsbl else ""))
     for v in variants:
         report(a.connections, rounds[v], v or "this build")
 

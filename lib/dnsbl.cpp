@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include "address.hpp"
+#include "control.hpp"
 
 namespace quail {
 
@@ -48,6 +49,13 @@ std::optional<std::string> dnsbl_query_name(std::string_view ip, std::string_vie
 bool dnsbl_answer_lists(const DnsList& l, std::string_view address) {
   if (!l.answer.empty()) return address == l.answer;
   return address.substr(0, 4) == "127.";
+}
+
+Result<bool> dns_lists_configured(const std::string& root) {
+  Control control(root);
+  auto dnsbl = control.list("dnsbl"), dnswl = control.list("dnswl");
+  if (!dnsbl || !dnswl) return dnsbl ? dnswl.error() : dnsbl.error();
+  return !dnsbl->empty() || !dnswl->empty();
 }
 
 }  // namespace quail

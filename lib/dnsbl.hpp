@@ -28,4 +28,8 @@ std::optional<std::string> dnsbl_query_name(std::string_view ip, std::string_vie
 // lists use it, so it counts).
 bool dnsbl_answer_lists(const DnsList& l, std::string_view address);
 
+// Whether control/dnsbl or control/dnswl names a zone: then quail up runs the
+// resident dnsbl and has smtpd on the smtp listener ask it.
+Result<bool> dns_lists_configured(const std::string& root);
+
 }  // namespace quail

@@ -1,6 +1,7 @@
 // A resident helper's accept-and-fork loop: see resident_server.hpp.
 #include "resident_server.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fd_passing.hpp"
 #include "log.hpp"
 #include "process_ids.hpp"
 #include "service.hpp"
@@ -83,6 +85,28 @@ bool caller_is_trusted(int conn) {
   }
   log_warn({{"event", "refused"}, {"reason", "a caller of uid " + std::to_string(cred.uid) + ", not the sessions'"}});
   return false;
+}
+
+bool read_hello(int conn, size_t max, int timeout_ms, std::string& line, std::span<Fd> fds) {
+  line.clear();
+  int waited = 0;
+  while (line.find('\n') == std::string::npos) {
+    pollfd p{conn, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) {
+      if ((waited += 100) >= timeout_ms) return false;
+      continue;
+    }
+    char buf[256];
+    bool truncated = false;
+    ssize_t n = recv_with_fds(conn, buf, std::min(sizeof buf, max + 1 - line.size()), fds, truncated);
+    if (n <= 0 || truncated) return false;
+    line.append(buf, static_cast<size_t>(n));
+    if (line.size() > max) return false;
+  }
+  for (const auto& fd : fds) {
+    if (!fd.valid()) return false;
+  }
+  return true;
 }
 
 int run_resident_server(const ResidentServer& spec) {

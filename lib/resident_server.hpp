@@ -9,6 +9,7 @@
 #pragma once
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -37,5 +38,11 @@ int run_resident_server(const ResidentServer& spec);
 // In a child: the caller runs as our uid or as root (SO_PEERCRED); a refusal is
 // logged.
 bool caller_is_trusted(int conn);
+
+// In a child: the caller's hello, its bytes up to and with the first LF, with
+// the descriptors that came with them in fds (every slot filled, or false). False
+// too on EOF, a line longer than max, a control message cut short, or no LF
+// within timeout_ms.
+bool read_hello(int conn, size_t max, int timeout_ms, std::string& line, std::span<Fd> fds);
 
 }  // namespace quail

@@ -42,13 +42,13 @@ bool wait_gone(pid_t pid, int timeout_ms) {
 }  // namespace
 
 const std::vector<std::string>& service_names() {
-  static const std::vector<std::string> names = {"queue-send", "queue-inject", "mailauth", "tlsd", "smtp", "submission",
-                                                 "smtps", "pop3", "pop3s", "lists-http"};
+  static const std::vector<std::string> names = {"queue-send", "queue-inject", "mailauth", "tlsd", "dnsbl", "smtp",
+                                                 "submission", "smtps", "pop3", "pop3s", "lists-http"};
   return names;
 }
 
 bool service_is_listener(std::string_view name) {
-  return name != "queue-send" && name != "queue-inject" && name != "mailauth" && name != "tlsd";
+  return name != "queue-send" && name != "queue-inject" && name != "mailauth" && name != "tlsd" && name != "dnsbl";
 }
 
 const std::vector<std::string>& listener_names() {
@@ -86,7 +86,9 @@ std::string service_log_file(const std::string& root, std::string_view name) {
 
 std::string service_program(const std::string& root, std::string_view name) {
   if (service_is_listener(name)) return bin_dir(root) + "/tcpserver";
-  if (name == "queue-inject" || name == "mailauth" || name == "tlsd") return bin_dir(root) + "/" + std::string(name);
+  if (name == "queue-inject" || name == "mailauth" || name == "tlsd" || name == "dnsbl") {
+    return bin_dir(root) + "/" + std::string(name);
+  }
   // In a system install the scheduler's service process is its root spawner.
   auto system = Control(root).integer("system");
   return bin_dir(root) + (system && *system == 1 ? "/local-spawn" : "/queue-send");

@@ -12,10 +12,11 @@
 namespace quail {
 
 // Every service `quail up` may start, in start order: queue-send, queue-inject
-// (the resident injector of a system install), then listeners. `quail down`
+// (the resident injector of a system install), the resident helpers (mailauth,
+// tlsd, dnsbl), then listeners. `quail down`
 // stops them in the reverse order (listeners first, queue-send last).
 const std::vector<std::string>& service_names();
-// True for the services that listen on a TCP port (all but queue-send and queue-inject).
+// True for the services that listen on a TCP port (all but the first five).
 bool service_is_listener(std::string_view name);
 // The listeners of service_names(), in its order (quail up's --<service> flags).
 const std::vector<std::string>& listener_names();

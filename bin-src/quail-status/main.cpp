@@ -9,6 +9,7 @@
 #include <string>
 
 #include "control.hpp"
+#include "dnsbl.hpp"
 #include "fd.hpp"
 #include "program.hpp"
 #include "service.hpp"
@@ -51,10 +52,12 @@ int run(int argc, char** argv) {
   auto authcheck = quail::Control(root).integer("authcheck");
   const bool checks = authcheck && *authcheck != 0;  // and mailauth only with these
   const bool tls = quail::tls_available(root);        // tlsd with a certificate
+  auto lists = quail::dns_lists_configured(root);
+  const bool dns_lists = lists && *lists;  // dnsbl when a list names a zone
   for (const auto& name : quail::service_names()) {
     std::string addr = listen_address(lines, name);
     bool configured = name == "queue-send" || (name == "queue-inject" && system) || (name == "mailauth" && checks) ||
-                      (name == "tlsd" && tls) || !addr.empty();
+                      (name == "tlsd" && tls) || (name == "dnsbl" && dns_lists) || !addr.empty();
     auto sup = quail::supervisor_status(root, name);
     auto child = quail::service_status(root, name);
     if (!configured && sup.state == quail::ServiceState::stopped && child.state == quail::ServiceState::stopped) continue;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "control.hpp"
+#include "dnsbl.hpp"
 #include "durable.hpp"
 #include "group_file.hpp"
 #include "root.hpp"
@@ -193,14 +194,15 @@ Result<std::vector<std::string>> listener_argv(const std::string& root, const Li
     argv.push_back(bin + "/list-httpd");
     return argv;
   }
-  // DNS lists (control/dnsbl, dnswl) on the port mail arrives on: the dnsbl wrapper, which alone links libunbound.
-  auto dnsbl = control.list("dnsbl"), dnswl = control.list("dnswl");
-  if (!dnsbl || !dnswl) return dnsbl ? dnswl.error() : dnsbl.error();
-  if (r.service == "smtp" && (!dnsbl->empty() || !dnswl->empty())) argv.push_back(bin + "/dnsbl");
-  // smtpd run by tcpserver itself (no wrapper before it) is started once as a
-  // fork server and forked per connection instead of exec'd (man/tcpserver.8, -F).
-  if (!is_pop3(r.service) && argv.back() == "-") argv.insert(argv.begin() + 1, "-F");
+  // smtpd is started once as a fork server and forked per connection instead
+  // of exec'd (man/tcpserver.8, -F).
+  if (!is_pop3(r.service)) argv.insert(argv.begin() + 1, "-F");
   argv.push_back(bin + (is_pop3(r.service) ? "/pop3d" : "/smtpd"));
+  // DNS lists on the port mail arrives on: smtpd asks the resident dnsbl (which
+  // alone links a resolver) before its greeting.
+  auto lists = dns_lists_configured(root);
+  if (!lists) return lists.error();
+  if (r.service == "smtp" && *lists) argv.push_back("dnsbl");
   if (r.service == "pop3s") argv.push_back("tls");
   // Submission's policy (RFC 6409, RFC 8314 for 465): AUTH first, the user's own sender.
   if (r.service == "submission" || r.service == "smtps") argv.push_back("submission");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "control.hpp"
+#include "dnsbl.hpp"
 #include "fd.hpp"
 #include "home_table.hpp"
 #include "milter_config.hpp"
@@ -231,12 +232,16 @@ int run(int argc, char** argv) {
     plan.services.push_back({*root, "queue-inject", std::move(*qi), quail::service_supervisor_pid_file(*root, "queue-inject")});
   }
   // The resident helpers: smtpd's sessions fork their SPF/DMARC helper (when the
-  // checks are on) and their tlsd (when TLS can be offered) from them instead of
-  // exec'ing one (man/mailauth.8 and man/tlsd.8, "Resident mode"). Without them
+  // checks are on), their tlsd (when TLS can be offered) and their DNS lists'
+  // lookup (when a list names a zone) from them instead of exec'ing one
+  // (man/mailauth.8, tlsd.8 and dnsbl.8, "Resident mode"). Without them
   // sessions exec their helpers, as before.
   auto authcheck = quail::Control(*root).integer("authcheck");
   if (!authcheck) return fail(authcheck.error());
-  for (auto [name, wanted] : {std::pair{"mailauth", *authcheck != 0}, {"tlsd", quail::tls_available(*root)}}) {
+  auto lists = quail::dns_lists_configured(*root);
+  if (!lists) return fail(lists.error());
+  for (auto [name, wanted] : {std::pair{"mailauth", *authcheck != 0}, {"tlsd", quail::tls_available(*root)},
+                              {"dnsbl", *lists}}) {
     if (!wanted) continue;
     auto argv = resident_helper_argv(*root, name, *system == 1);
     if (!argv) return fail(argv.error());

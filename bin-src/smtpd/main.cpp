@@ -1,6 +1,7 @@
 // smtpd: one SMTP session on fd 0/1, started by tcpserver (UCSPI environment)
 // or inetd; each accepted message goes to queue-inject. See man/smtpd.8.
 // Trusts the administrator's control files, nothing the client sends.
+#include "dnsbl.hpp"
 #include "fork_server.hpp"
 #include "inject_local.hpp"
 #include "line_io.hpp"
@@ -28,10 +29,13 @@ bool has_arg(int argc, char** argv, std::string_view word) {
 
 // "submission": the submission service (587, or 465). "tls": implicit TLS (465,
 // RFC 8314): TLS from the first byte, started here through tlsd before the
-// greeting, as at STARTTLS (the resident tlsd's or our own).
+// greeting, as at STARTTLS (the resident tlsd's or our own). "dnsbl": the DNS
+// lists' verdict on the client first, from the resident dnsbl.
 int serve(int argc, char** argv) {
   using namespace quail::smtpd;
   bool submission = has_arg(argc, argv, "submission");
+  // Before the settings, which read the verdict from the environment (DNSWL, RBLSMTPD).
+  if (has_arg(argc, argv, "dnsbl") && dnsbl_refused(quail::resolve_root(nullptr), argc, argv)) return exit_ok;
   // Under inetd fd 2 may be the client's socket: lib/log sends the lines to syslog then.
   auto settings = load_settings(quail::resolve_root(nullptr), submission);
   if (!settings) {

@@ -12,11 +12,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
-#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fd_passing.hpp"
 #include "log.hpp"
 #include "relay.hpp"
 #include "resident_server.hpp"
@@ -75,26 +73,12 @@ std::string hello_ip;
 
 // The hello: "T" and the client's address, up to a LF, with the client's
 // connection and the session's stderr attached to its first bytes.
-bool read_hello(int conn, Fd& client, Fd& err) {
+bool read_tls_hello(int conn, Fd& client, Fd& err) {
   std::string got;
   Fd fds[2];
-  int64_t waited = 0;
-  while (got.find('\n') == std::string::npos) {
-    pollfd p{conn, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) {
-      if ((waited += 100) >= hello_timeout_ms) return false;
-      continue;
-    }
-    char buf[max_tls_hello];
-    bool truncated = false;
-    ssize_t n = recv_with_fds(conn, buf, sizeof buf - got.size(), fds, truncated);
-    if (n <= 0 || truncated) return false;
-    got.append(buf, static_cast<size_t>(n));
-    if (got.size() > max_tls_hello) return false;
-  }
+  if (!read_hello(conn, max_tls_hello, hello_timeout_ms, got, fds)) return false;
   auto ip = parse_tls_hello(got);
   if (!ip) return false;
-  if (!fds[0].valid() || !fds[1].valid()) return false;
   hello_ip = *ip;
   client = std::move(fds[0]);
   err = std::move(fds[1]);
@@ -110,7 +94,7 @@ void log_fail(std::string_view stage, const std::string& reason) {
 int serve_caller(Warm& warm, Fd conn) {
   if (!caller_is_trusted(conn.get())) return exit_temporary;
   Fd client, err;
-  if (!read_hello(conn.get(), client, err)) {
+  if (!read_tls_hello(conn.get(), client, err)) {
     log_warn({{"event", "refused"}, {"reason", "not a session's hello"}});
     return exit_temporary;
   }

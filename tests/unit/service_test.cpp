@@ -160,23 +160,26 @@ TEST_CASE("service: a process that ignores SIGTERM is killed after the timeout")
   CHECK(WTERMSIG(st) == SIGKILL);
 }
 
-TEST_CASE("service: queue-send starts first, the resident injector, mailauth and tlsd next, and the listeners follow") {
+TEST_CASE("service: queue-send starts first, the resident injector, mailauth, tlsd and dnsbl next, and the listeners follow") {
   const auto& names = quail::service_names();
-  REQUIRE(names.size() > 4);
+  REQUIRE(names.size() > 5);
   CHECK(names[0] == "queue-send");
   CHECK(names[1] == "queue-inject");
   CHECK(names[2] == "mailauth");
   CHECK(names[3] == "tlsd");
+  CHECK(names[4] == "dnsbl");
   CHECK_FALSE(quail::service_is_listener("queue-send"));
   CHECK_FALSE(quail::service_is_listener("queue-inject"));
   CHECK_FALSE(quail::service_is_listener("mailauth"));
   CHECK_FALSE(quail::service_is_listener("tlsd"));
-  for (size_t i = 4; i < names.size(); ++i) CHECK(quail::service_is_listener(names[i]));
+  CHECK_FALSE(quail::service_is_listener("dnsbl"));
+  for (size_t i = 5; i < names.size(); ++i) CHECK(quail::service_is_listener(names[i]));
   // quail up's --<service> flags are numbered 1-6 in this order.
   CHECK(quail::listener_names() ==
         std::vector<std::string>{"smtp", "submission", "smtps", "pop3", "pop3s", "lists-http"});
   CHECK(quail::service_program("/r", "queue-inject") == quail::bin_dir("/r") + "/queue-inject");
   CHECK(quail::service_program("/r", "mailauth") == quail::bin_dir("/r") + "/mailauth");
+  CHECK(quail::service_program("/r", "dnsbl") == quail::bin_dir("/r") + "/dnsbl");
   CHECK(quail::service_log_file("/r", "smtp") == "/r/log/smtp.log");
 }
 
