@@ -760,11 +760,12 @@ def edit_passwd(change):
         libc.ulckpwdf()
 
 
-def start_dnsmasq_txt(records, ip="127.0.0.1", port=None):
+def start_dnsmasq_txt(records, ip="127.0.0.1", port=None, extra=()):
     """A dnsmasq in the foreground on ip:port (a free port when None) serving only
-    the TXT records {name: text} (split into strings of 250 bytes; no commas), for the
-    mail-authentication tests and bench; returns (process, port) once a query for
-    the first name is answered. The caller terminates it."""
+    the TXT records {name: text} (split into strings of 250 bytes; no commas), and
+    what extra dnsmasq options add (--address=/name/127.0.0.2), for the
+    mail-authentication and DNS list tests and bench; returns (process, port) once
+    a query for the first TXT name is answered. The caller terminates it."""
     import struct
     port = port or free_port(ip)
     args = ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
@@ -773,6 +774,7 @@ def start_dnsmasq_txt(records, ip="127.0.0.1", port=None):
     for name, text in records.items():
         chunks = [text[i:i + 250] for i in range(0, len(text), 250)]
         args.append("--txt-record=%s,%s" % (name, ",".join(chunks)))  # no shell: quotes would stay
+    args += list(extra)
     log = tempfile.TemporaryFile()
     p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     probe = next(iter(records))
