@@ -131,9 +131,12 @@ class PrivilegeAudit(unittest.TestCase):
         cls.q.init(hostname="mx.sys.test", domains=("sys.test",), extra=("--system",))
         cls.q.add_user("alice@sys.test", "alice-secret")
         cls.q.quail("dkim", "keygen", "sys.test")
-        # The checks on, so quail up starts the resident mailauth (its socket is
-        # quail-smtpd's); its DNS servers are a port nobody answers on loopback.
+        # The checks on and a DNS list, so quail up starts the resident mailauth
+        # and dnsbl (their sockets are quail-smtpd's); their DNS servers are a port
+        # nobody answers on loopback (the audit's client, 127.0.0.1, may relay and
+        # is asked about by neither).
         cls.q.write_control("authcheck", "1\n")
+        cls.q.write_control("dnsbl", "bl.test\n")
         cls.q.write_control("dnsservers", "127.0.0.1@%d\n" % qt.free_port())
         cls.smtp, cls.submission, cls.pop3 = qt.free_port(), qt.free_port(), qt.free_port()
         cls.q.up(smtp="127.0.0.1:%d" % cls.smtp, submission="127.0.0.1:%d" % cls.submission,
@@ -179,7 +182,7 @@ class PrivilegeAudit(unittest.TestCase):
         }
 
     def test_resident_helpers_run_as_the_sessions_do(self):
-        for name in ("mailauth", "tlsd"):
+        for name in ("mailauth", "tlsd", "dnsbl"):
             forks = [p for p in qt.processes_under(self.q.root)
                      if qt._proc_read(p, "comm").strip() == (name + "-forks").encode()]
             self.assertEqual(len(forks), 1, name)
@@ -240,8 +243,8 @@ class PrivilegeAudit(unittest.TestCase):
                 if ppid not in spawners:
                     held[name] = held.get(name, 0) + 1
             # supervise: one per service (queue-send, queue-inject, mailauth, tlsd,
-            # three listeners); tcpserver and pop3d: the POP3 listener and its login step.
-            self.assertEqual(held, {"supervise": 7, "local-spawn": 1, "tcpserver": 1, "pop3d": 1})
+            # dnsbl, three listeners); tcpserver and pop3d: the POP3 listener and its login step.
+            self.assertEqual(held, {"supervise": 8, "local-spawn": 1, "tcpserver": 1, "pop3d": 1})
 
     def test_smtpd_and_the_mail_user_can_neither_forge_nor_lose_queued_mail(self):
         # Weakness 1 as it was: every service user had group quail, which may write
