@@ -154,4 +154,13 @@ Result<Address> parse_path(std::string_view text, bool allow_null, bool utf8, bo
   return parse_address(inner, utf8);
 }
 
+bool ip_literal_chars(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' || c == ':')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace quail

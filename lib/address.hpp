@@ -45,4 +45,8 @@ bool valid_domain(std::string_view d, bool utf8 = true);
 // ASCII-lowercase.
 std::string lowercase(std::string_view s);
 
+// Whether s is made only of what an IPv4 or IPv6 address is written with (hex
+// digits, dots, colons): what a helper's hello may carry into a log line.
+bool ip_literal_chars(std::string_view s);
+
 }  // namespace quail

@@ -1,19 +1,12 @@
 // smtpd's and the resident dnsbl's lines: see dnsbl_wire.hpp.
 #include "dnsbl_wire.hpp"
 
+#include "address.hpp"
+
 namespace quail {
 namespace {
 
 constexpr size_t max_text = 400;
-
-bool address_chars(std::string_view ip) {
-  for (char c : ip) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' || c == ':')) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool printable(std::string_view s) {
   for (char c : s) {
@@ -27,7 +20,7 @@ bool printable(std::string_view s) {
 std::string dnsbl_socket_path(const std::string& root) { return root + "/run/dnsbl.sock"; }
 
 std::string dnsbl_hello(std::string_view ip) {
-  if (ip.size() + 2 > max_dnsbl_hello || !address_chars(ip)) ip = {};
+  if (ip.size() + 2 > max_dnsbl_hello || !ip_literal_chars(ip)) ip = {};
   return "L" + std::string(ip) + "\n";
 }
 
@@ -36,7 +29,7 @@ std::optional<std::string> parse_dnsbl_hello(std::string_view hello) {
     return std::nullopt;
   }
   std::string_view ip = hello.substr(1, hello.size() - 2);
-  if (!address_chars(ip)) return std::nullopt;
+  if (!ip_literal_chars(ip)) return std::nullopt;
   return std::string(ip);
 }
 

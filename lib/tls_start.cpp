@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "address.hpp"
 #include "fd.hpp"
 #include "fd_passing.hpp"
 #include "root.hpp"
@@ -98,21 +99,8 @@ std::optional<Result<TlsInfo>> start_tls_resident(const std::string& root, int t
 
 std::string tls_socket_path(const std::string& root) { return root + "/run/tlsd.sock"; }
 
-namespace {
-
-bool address_chars(std::string_view ip) {
-  for (char c : ip) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' || c == ':')) {
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
-
 std::string tls_hello(std::string_view ip) {
-  if (ip.size() + 2 > max_tls_hello || !address_chars(ip)) ip = {};
+  if (ip.size() + 2 > max_tls_hello || !ip_literal_chars(ip)) ip = {};
   return "T" + std::string(ip) + "\n";
 }
 
@@ -121,7 +109,7 @@ std::optional<std::string> parse_tls_hello(std::string_view hello) {
     return std::nullopt;
   }
   std::string_view ip = hello.substr(1, hello.size() - 2);
-  if (!address_chars(ip)) return std::nullopt;
+  if (!ip_literal_chars(ip)) return std::nullopt;
   return std::string(ip);
 }
 

@@ -24,6 +24,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -393,6 +394,26 @@ def process_named(root, name):
         if comm(pid) == name:
             return pid
     return None
+
+
+def other_uid_can_connect(path):
+    """Whether uid/gid 65534 (nobody) can connect to the Unix socket at path
+    (root only): (connected, its stderr)."""
+    r = subprocess.run([sys.executable, "-c", "import socket, sys\n"
+                        "s = socket.socket(socket.AF_UNIX)\n"
+                        "s.connect(sys.argv[1])\n", path],
+                       preexec_fn=lambda: (os.setgroups([]), os.setgid(65534), os.setuid(65534)),
+                       capture_output=True, text=True, timeout=30)
+    return r.returncode == 0, r.stderr
+
+
+def closed_by_peer(sock):
+    """Waits (20 s at most) for the peer to close sock: EOF or a reset."""
+    sock.settimeout(20)
+    try:
+        return sock.recv(100) == b""
+    except ConnectionResetError:
+        return True
 
 
 def unix_backlog(path):

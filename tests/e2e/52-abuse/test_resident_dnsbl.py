@@ -10,11 +10,8 @@ dnsbl program in its place, so no listed client ever slips through; the lists
 are served by a real dnsmasq."""
 import os
 import shutil
-import signal
 import smtplib
 import socket
-import subprocess
-import sys
 import threading
 import time
 import unittest
@@ -38,21 +35,7 @@ def resident_pid(q):
     return qt.process_named(q.root, b"dnsbl-forks")
 
 
-def other_uid_can_connect(path):
-    r = subprocess.run([sys.executable, "-c", "import socket, sys\n"
-                        "s = socket.socket(socket.AF_UNIX)\n"
-                        "s.connect(sys.argv[1])\n", path],
-                       preexec_fn=lambda: (os.setgroups([]), os.setgid(65534), os.setuid(65534)),
-                       capture_output=True, text=True, timeout=30)
-    return r.returncode == 0, r.stderr
-
-
-def closed_by_peer(sock):
-    sock.settimeout(20)
-    try:
-        return sock.recv(100) == b""
-    except ConnectionResetError:
-        return True
+other_uid_can_connect, closed_by_peer = qt.other_uid_can_connect, qt.closed_by_peer
 
 
 @unittest.skipUnless(shutil.which("dnsmasq"), "dnsmasq is not installed (Debian package dnsmasq-base)")

@@ -14,8 +14,6 @@ import os
 import signal
 import smtplib
 import socket
-import subprocess
-import sys
 import threading
 import time
 import unittest
@@ -41,23 +39,7 @@ def resident_pid(q):
 
 parent_of = qt.parent_of
 
-def other_uid_can_connect(path):
-    """Whether uid/gid 65534 (nobody) can connect to the Unix socket at path."""
-    r = subprocess.run([sys.executable, "-c", "import socket, sys\n"
-                        "s = socket.socket(socket.AF_UNIX)\n"
-                        "s.connect(sys.argv[1])\n", path],
-                       preexec_fn=lambda: (os.setgroups([]), os.setgid(65534), os.setuid(65534)),
-                       capture_output=True, text=True, timeout=30)
-    return r.returncode == 0, r.stderr
-
-
-def closed_by_peer(sock):
-    """Waits (20 s at most) for the peer to close sock: EOF or a reset."""
-    sock.settimeout(20)
-    try:
-        return sock.recv(100) == b""
-    except ConnectionResetError:
-        return True
+other_uid_can_connect, closed_by_peer = qt.other_uid_can_connect, qt.closed_by_peer
 
 
 class ResidentBase(unittest.TestCase):
