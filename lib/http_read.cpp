@@ -1,6 +1,7 @@
 // Reading one HTTP request from a descriptor within its bounds and a deadline:
 // see http_read.hpp. The parsing itself is http_request's.
 #include "http_read.hpp"
+#include "clock.hpp"
 
 #include <cerrno>
 #include <ctime>
@@ -10,18 +11,12 @@
 namespace quail::http {
 namespace {
 
-int64_t now_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 enum class Got { data, eof, timeout, error };
 
 // Appends what fd has, waiting until the deadline at most.
 Got read_some(int fd, std::string& buf, size_t want, int64_t deadline) {
   for (;;) {
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - monotonic_ms();
     if (left <= 0) return Got::timeout;
     pollfd p{fd, POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(left));
@@ -48,7 +43,7 @@ Exchange failed(int status, std::string reason) {
 }  // namespace
 
 Exchange read_request(int fd, int timeout_ms) {
-  const int64_t deadline = now_ms() + timeout_ms;
+  const int64_t deadline = monotonic_ms() + timeout_ms;
   std::string buf;
   size_t end = std::string::npos;
   // Never more than the head's bound plus one read: the rest waits in the socket.

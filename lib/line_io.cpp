@@ -2,6 +2,7 @@
 // socket they use MSG_DONTWAIT, elsewhere (pipes in tests) at most one page
 // follows each POLLOUT, which a pipe always has room for.
 #include "line_io.hpp"
+#include "clock.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -19,14 +20,6 @@ void LineIo::consume(size_t n) {
   in_begin_ = n < in_end_ - in_begin_ ? in_begin_ + n : in_end_;
   if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
 }
-
-namespace {
-int64_t monotonic_ms() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-}  // namespace
 
 IoStatus LineIo::wait(short events) {
   struct pollfd p = {events == POLLIN ? in_fd_ : out_fd_, events, 0};

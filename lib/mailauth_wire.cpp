@@ -8,16 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.hpp"
 #include "fd_passing.hpp"
 
 namespace quail::mailauth {
 namespace {
-
-int64_t now_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 // How many bytes the frame in buf needs in all; 0 while its length is unknown,
 // nullopt when its prefix is malformed.
@@ -80,7 +75,7 @@ Status send_frame(int sock, const std::vector<std::string>& fields, int fd) {
 
 Result<std::vector<std::string>> read_frame(int sock, int timeout_ms, int* fd_out) {
   std::string buf;
-  int64_t deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+  int64_t deadline = timeout_ms < 0 ? 0 : monotonic_ms() + timeout_ms;
   for (;;) {
     auto need = frame_size(buf);
     if (!need) return Error{ErrorKind::format, "malformed frame"};
@@ -92,7 +87,7 @@ Result<std::vector<std::string>> read_frame(int sock, int timeout_ms, int* fd_ou
     }
     int wait = -1;
     if (timeout_ms >= 0) {
-      int64_t left = deadline - now_ms();
+      int64_t left = deadline - monotonic_ms();
       if (left <= 0) return Error{ErrorKind::temporary, "timeout waiting for mailauth"};
       wait = static_cast<int>(left);
     }

@@ -1,6 +1,7 @@
 // Service pid files and liveness: see service.hpp and man/quail.8 ("SERVICES").
 #include "service.hpp"
 
+#include "clock.hpp"
 #include "control.hpp"
 
 #include <cerrno>
@@ -24,17 +25,11 @@ void sleep_ms(int ms) {
   }
 }
 
-int64_t now_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 // Waits up to timeout_ms for pid to be gone (or a zombie); true when it went.
 bool wait_gone(pid_t pid, int timeout_ms) {
-  for (int64_t deadline = now_ms() + timeout_ms;;) {
+  for (int64_t deadline = monotonic_ms() + timeout_ms;;) {
     if (!process_alive(pid)) return true;
-    if (now_ms() >= deadline) return false;
+    if (monotonic_ms() >= deadline) return false;
     sleep_ms(10);
   }
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "address.hpp"
+#include "clock.hpp"
 #include "fd.hpp"
 #include "fd_passing.hpp"
 #include "root.hpp"
@@ -32,12 +33,6 @@ bool token_ok(std::string_view t) {
   return true;
 }
 
-int64_t now_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 // The report line from fd, up to its LF; "" when the helper closed fd first.
 // On the resident tlsd's connection (socket) the plaintext follows the line, so
 // nothing past its LF is taken: each read peeks first. not_found when that
@@ -45,9 +40,9 @@ int64_t now_ms() {
 // ever held the client's socket).
 Result<std::string> read_report(int fd, int timeout_ms, bool socket) {
   std::string got;
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = monotonic_ms() + timeout_ms;
   for (;;) {
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - monotonic_ms();
     if (left <= 0) return Error{ErrorKind::temporary, "TLS handshake: timeout"};
     pollfd p{fd, POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(left));
@@ -164,11 +159,11 @@ void finish_tls(const TlsInfo& info, int timeout_ms) {
   if (info.helper <= 0) return;
   ::close(0);
   ::close(1);
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = monotonic_ms() + timeout_ms;
   for (int nap_ms = 1;; nap_ms = nap_ms < 100 ? nap_ms * 2 : 100) {
     int w;
     pid_t r = ::waitpid(info.helper, &w, WNOHANG);
-    if (r != 0 || now_ms() >= deadline) return;  // reaped, gone, or left to init
+    if (r != 0 || monotonic_ms() >= deadline) return;  // reaped, gone, or left to init
     ::usleep(static_cast<useconds_t>(nap_ms) * 1000);
   }
 }

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.hpp"
 #include "fd.hpp"
 #include "spawn.hpp"
 
@@ -71,12 +72,6 @@ bool ends_with_code(const std::string& s, char cls) {
          s[open + 3] == '.';
 }
 
-int64_t now_ms() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 }  // namespace
 
 Step program_step(bool signaled, int code, const std::string& output) {
@@ -111,11 +106,11 @@ Step run_program(const ProgramRun& run) {
   // pipe open; without one (old kernels), poll in short ticks.
   Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
   std::string output;
-  const int64_t deadline = now_ms() + run.timeout_seconds * 1000LL;
+  const int64_t deadline = monotonic_ms() + run.timeout_seconds * 1000LL;
   bool pipe_open = true, exited = false;
   int wstatus = 0;
   while (!exited) {
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - monotonic_ms();
     if (left <= 0) {
       ::kill(-*pid, SIGKILL);
       ::waitpid(*pid, &wstatus, 0);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "child.hpp"
+#include "clock.hpp"
 #include "control.hpp"
 #include "delivery_terms.hpp"
 #include "home_table.hpp"
@@ -24,12 +25,6 @@ constexpr size_t max_reason = 4096;
 int g_signal_read = -1, g_signal_write = -1;
 volatile sig_atomic_t g_pending[3] = {0, 0, 0};  // SIGTERM, SIGHUP, SIGINT to pass on
 constexpr int forwarded[3] = {SIGTERM, SIGHUP, SIGINT};
-
-long long now_ms() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 // The refresher's whole work, in the forked child; its exit code.
 int refresh_home_table_now(const std::string& root) {
@@ -206,7 +201,7 @@ void Server::finish(Child& c, int wstatus) {
 
 int Server::poll_timeout_ms() const {
   if (!s_.switching_users) return -1;
-  long long wait = next_refresh_ms_ - now_ms();
+  long long wait = next_refresh_ms_ - monotonic_ms();
   int idle = idle_timeout_ms();
   if (idle >= 0 && idle < wait) wait = idle;
   return wait < 0 ? 0 : static_cast<int>(wait);
@@ -214,7 +209,7 @@ int Server::poll_timeout_ms() const {
 
 void Server::refresh_homes() {
   if (!s_.switching_users || refresher_ > 0) return;
-  long long now = now_ms();
+  long long now = monotonic_ms();
   if (now < next_refresh_ms_) return;
   next_refresh_ms_ = now + home_table_refresh_seconds * 1000LL;
   // A child, so a slow home (NFS) never holds up deliveries, and whatever the

@@ -4,6 +4,7 @@
 // else to a forked child as before. Idle workers are few and short-lived.
 #include <time.h>
 
+#include "clock.hpp"
 #include "group_file.hpp"
 #include "server.hpp"
 #include "srs_key.hpp"
@@ -17,12 +18,6 @@ namespace {
 constexpr size_t max_idle_uid_workers = 32;
 constexpr size_t max_idle_per_uid = 20;
 constexpr long long idle_ms = 2000;
-
-long long monotonic_ms() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "clock.hpp"
 #include "control.hpp"
 #include "credentials.hpp"
 #include "fd.hpp"
@@ -130,7 +131,7 @@ int authorize(const std::string& root, const std::string& sid, bool tls_first) {
   }
   const AuthSettings& s = *settings;
   io.set_timeout(s.timeout_ms);
-  const long long start = now_ms();
+  const long long start = monotonic_ms();
   Guard guard(s.limits, start, sid, "a login");
   log_info({{"sid", sid}, {"event", "connect"}, {"ip", ip}});
   // Implicit TLS (pop3s): tlsd started us and said so in the environment, or

@@ -5,17 +5,12 @@
 // ("Idle and busy"). Pure bookkeeping on lib/session_guard; the caller replies.
 #include <ctime>
 
+#include "clock.hpp"
 #include "decimal.hpp"
 #include "log.hpp"
 #include "pop3d.hpp"
 
 namespace quail::pop3d {
-
-long long now_ms() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 Result<SessionLimits> load_limits(const Control& control, int timeout_ms) {
   auto junk = control.integer("maxjunkpop3d");
@@ -26,7 +21,7 @@ Result<SessionLimits> load_limits(const Control& control, int timeout_ms) {
 }
 
 long long session_start(const char* arg) {
-  long long now = now_ms();
+  long long now = monotonic_ms();
   if (!arg) return now;
   // The first step's clock reading (CLOCK_MONOTONIC is one clock for the whole
   // machine); anything else, or a time to come, starts the session now.
@@ -37,7 +32,7 @@ long long session_start(const char* arg) {
 
 bool Guard::admit(Step step, LineIo& io, std::string& why) {
   if (step == Step::quit) return true;  // QUIT commits the deletions: always served
-  if (step == Step::junk && guard_.lifetime_over(now_ms())) {
+  if (step == Step::junk && guard_.lifetime_over(monotonic_ms())) {
     log_info({{"sid", sid_}, {"event", "session_limit"}, {"limit", "lifetime"}});
     err(io, "session lasted too long, closing connection");
     why = "lifetime";

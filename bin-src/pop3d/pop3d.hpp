@@ -40,10 +40,9 @@ int authorize(const std::string& root, const std::string& sid, bool tls_first = 
 // now). Returns the exit code.
 int serve_maildrop(const std::string& root, const std::string& sid, const char* start);
 
-// guard.cpp: CLOCK_MONOTONIC in ms; control/maxjunkpop3d and
+// guard.cpp: control/maxjunkpop3d and
 // control/timeoutpop3dsession (config error when malformed); when the session
 // began, from the decimal the first step passed (now when absent or not a past time).
-long long now_ms();
 Result<SessionLimits> load_limits(const Control& control, int timeout_ms);
 long long session_start(const char* arg);
 

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.hpp"
 #include "fd.hpp"
 #include "service.hpp"
 #include "up.hpp"
@@ -17,12 +18,6 @@ extern char** environ;
 
 namespace quail::up {
 namespace {
-
-int64_t now_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 // The caller's environment with the root, the service's name and the readiness fd set.
 std::vector<std::string> service_env(const StartSpec& spec, int ready_fd) {
@@ -70,23 +65,23 @@ std::string last_log_line(const std::string& path, off_t offset) {
 
 // Reaps our child if it has exited within ms; the way it ended, or "" when it runs on.
 std::string reap(pid_t pid, int ms) {
-  for (int64_t end = now_ms() + ms;;) {
+  for (int64_t end = monotonic_ms() + ms;;) {
     int w;
     pid_t r = ::waitpid(pid, &w, WNOHANG);
     if (r == pid) {
       if (WIFSIGNALED(w)) return "was killed by signal " + std::to_string(WTERMSIG(w));
       return "exited with code " + std::to_string(WEXITSTATUS(w));
     }
-    if (r < 0 || now_ms() >= end) return "";
+    if (r < 0 || monotonic_ms() >= end) return "";
     ::usleep(10000);
   }
 }
 
 // Waits for "\n" on fd until the deadline: ok, or why not.
 Status wait_ready(int fd, pid_t pid, int timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = monotonic_ms() + timeout_ms;
   for (;;) {
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - monotonic_ms();
     if (left <= 0) return Error{ErrorKind::temporary, "not ready after " + std::to_string(timeout_ms / 1000) + " s"};
     pollfd p{fd, POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(left));

@@ -1,5 +1,6 @@
 // TCP and TLS transport for remote-deliver: see conn.hpp.
 #include "conn.hpp"
+#include "clock.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -38,12 +39,6 @@ std::string_view io_name(Io io) {
     case Io::too_long: return "reply line too long";
   }
   return "error";
-}
-
-int64_t now_ms() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
 }
 
 Conn::Conn(Conn&& o) noexcept
@@ -94,7 +89,7 @@ Result<Conn> Conn::connect(const std::string& ip, uint16_t port, int timeout_ms)
 
 Io Conn::wait(short events, int64_t deadline) {
   for (;;) {
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - monotonic_ms();
     if (left <= 0) return Io::timeout;
     pollfd p{fd_.get(), events, 0};
     int r = ::poll(&p, 1, static_cast<int>(left));
@@ -166,7 +161,7 @@ bool Conn::still_open() {
   if (::poll(&p, 1, 0) == 0) return true;
   // Something came: a deadline of now reads what is there and times out at once
   // when none of it is data.
-  return fill(now_ms()) == Io::timeout;
+  return fill(monotonic_ms()) == Io::timeout;
 }
 
 Io Conn::write(std::string_view data, int64_t deadline) {

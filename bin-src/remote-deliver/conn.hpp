@@ -17,9 +17,6 @@ namespace quail::rd {
 enum class Io { ok, timeout, closed, error, too_long };
 std::string_view io_name(Io io);
 
-// Milliseconds on the monotonic clock.
-int64_t now_ms();
-
 class Conn {
  public:
   Conn() = default;

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "clock.hpp"
 #include "conn.hpp"
 #include "session.hpp"
 #include "smtp_reply.hpp"
@@ -27,13 +28,13 @@ class Dialog {
  public:
   Dialog(Conn& c, const Target& t) : c_(c), t_(t) {}
   bool send(std::string_view s, int ms) {
-    io_ = c_.write(s, now_ms() + ms);
+    io_ = c_.write(s, monotonic_ms() + ms);
     return io_ == Io::ok;
   }
   bool read(SmtpReply& r, int ms) {
     SmtpReplyReader rd;
     std::string line;
-    int64_t deadline = now_ms() + ms;
+    int64_t deadline = monotonic_ms() + ms;
     for (size_t n = 0;; ++n) {
       io_ = c_.read_line(line, max_reply_line, deadline);
       if (io_ != Io::ok) return false;

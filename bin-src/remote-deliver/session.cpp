@@ -2,6 +2,7 @@
 #include "session.hpp"
 
 #include "bounce.hpp"
+#include "clock.hpp"
 #include "dialog.hpp"
 #include "log.hpp"
 #include "mime_downgrade.hpp"
@@ -80,7 +81,7 @@ SessionResult open_session(Conn& c, const Request& q, const Target& t, const Set
     if (r.code == 220) {
       std::string why;
       SSL_CTX* ctx = s.tls->get(t.tls == TlsMode::verify, why);
-      auto st = ctx ? c.start_tls(ctx, t.literal ? "" : t.host, t.host, t.literal, now_ms() + to.command_ms)
+      auto st = ctx ? c.start_tls(ctx, t.literal ? "" : t.host, t.host, t.literal, monotonic_ms() + to.command_ms)
                     : Status(Error{ErrorKind::temporary, why});
       if (!st) {
         log_warn({{"msg", q.msg}, {"event", "tls"}, {"host", t.host}, {"ip", t.ip}, {"result", "failed"},

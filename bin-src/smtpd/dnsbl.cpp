@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "clock.hpp"
 #include "control.hpp"
 #include "dnsbl_refuse.hpp"
 #include "dnsbl_wire.hpp"
@@ -25,21 +26,15 @@ namespace {
 // and the control reads on a loaded machine.
 constexpr int answer_margin_ms = 5000;
 
-int64_t now_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 enum class Got { line, gone, timeout, trouble };
 
 // The verdict line, without its LF. gone: the helper closed or reset the
 // connection before a byte of it (it was stopped, or crashed).
 Got read_verdict(int fd, int timeout_ms, std::string& line) {
   line.clear();
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = monotonic_ms() + timeout_ms;
   for (;;) {
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - monotonic_ms();
     if (left <= 0) return Got::timeout;
     pollfd p{fd, POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(left));

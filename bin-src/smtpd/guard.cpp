@@ -5,17 +5,12 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "clock.hpp"
 #include "log.hpp"
 #include "session.hpp"
 
 namespace quail::smtpd {
 namespace {
-
-long long now_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 bool junk_verb(SmtpVerb v) {
   switch (v) {
@@ -45,10 +40,10 @@ Status load_guard_settings(const Control& control, Settings& s) {
   return {};
 }
 
-SessionGuard Session::make_guard() const { return SessionGuard(s_.guard, now_ms()); }
+SessionGuard Session::make_guard() const { return SessionGuard(s_.guard, monotonic_ms()); }
 
 bool Session::guard_wait() {
-  int wait = guard_.command_wait_ms(now_ms());
+  int wait = guard_.command_wait_ms(monotonic_ms());
   if (wait > 0) {
     io_.set_timeout(wait);
     return true;
@@ -58,7 +53,7 @@ bool Session::guard_wait() {
 }
 
 bool Session::guard_ended() {
-  if (!guard_.lifetime_over(now_ms())) return false;
+  if (!guard_.lifetime_over(monotonic_ms())) return false;
   log_info({{"sid", s_.sid}, {"event", "session_limit"}, {"limit", "lifetime"}});
   reply(io_, 421, "4.4.2", s_.me + " session lasted too long, closing connection");
   end_ = EndReason::limit;

@@ -12,21 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.hpp"
 #include "milter.hpp"
 
 namespace quail::smtpd {
 namespace {
 
-int64_t now_ms() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
-}
-
 // Waits for events on fd until deadline; false on timeout or error.
 bool wait_for(int fd, short events, int64_t deadline) {
   for (;;) {
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - monotonic_ms();
     if (left <= 0) return false;
     struct pollfd p {fd, events, 0};
     int n = ::poll(&p, 1, static_cast<int>(left));
@@ -46,7 +41,7 @@ void MilterClient::fail(std::string why) {
 }
 
 bool MilterClient::open() {
-  const int64_t deadline = now_ms() + int64_t{spec_.timeout_s} * 1000;
+  const int64_t deadline = monotonic_ms() + int64_t{spec_.timeout_s} * 1000;
   struct sockaddr_storage ss {};
   socklen_t len = 0;
   if (spec_.unix_socket) {
@@ -125,7 +120,7 @@ bool MilterClient::open() {
 
 bool MilterClient::send(const std::string& bytes) {
   if (failed_) return false;
-  const int64_t deadline = now_ms() + int64_t{spec_.timeout_s} * 1000;
+  const int64_t deadline = monotonic_ms() + int64_t{spec_.timeout_s} * 1000;
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::send(fd_.get(), bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
@@ -143,9 +138,9 @@ bool MilterClient::send(const std::string& bytes) {
 
 std::optional<milter::Reply> MilterClient::read_reply() {
   if (failed_) return std::nullopt;
-  int64_t deadline = now_ms() + int64_t{spec_.timeout_s} * 1000;
+  int64_t deadline = monotonic_ms() + int64_t{spec_.timeout_s} * 1000;
   // Progress reports restart the clock, but not forever.
-  const int64_t hard_deadline = now_ms() + int64_t{spec_.timeout_s} * 1000 * 10;
+  const int64_t hard_deadline = monotonic_ms() + int64_t{spec_.timeout_s} * 1000 * 10;
   for (;;) {
     auto p = reader_.next();
     if (!p) {
@@ -159,7 +154,7 @@ std::optional<milter::Reply> MilterClient::read_reply() {
         return std::nullopt;
       }
       if (r->kind != milter::ReplyKind::progress) return std::move(*r);
-      deadline = std::min(now_ms() + int64_t{spec_.timeout_s} * 1000, hard_deadline);
+      deadline = std::min(monotonic_ms() + int64_t{spec_.timeout_s} * 1000, hard_deadline);
       continue;
     }
     if (!wait_for(fd_.get(), POLLIN, deadline)) {

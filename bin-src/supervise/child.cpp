@@ -8,6 +8,7 @@
 #include <string_view>
 #include <unistd.h>
 
+#include "clock.hpp"
 #include "durable.hpp"
 #include "service.hpp"
 #include "supervise.hpp"
@@ -19,12 +20,6 @@ namespace {
 
 constexpr int listen_fd = 3;       // SD_LISTEN_FDS_START: tcpserver's socket activation
 constexpr int ready_child_fd = 4;  // the child's $QUAIL_READY_FD
-
-int64_t now_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 bool ours(std::string_view v) {
   return v.starts_with("LISTEN_PID=") || v.starts_with("LISTEN_FDS=") || v.starts_with("QUAIL_READY_FD=");
@@ -79,8 +74,8 @@ Result<pid_t> start_child(const std::vector<std::string>& argv, int socket_fd, i
 }
 
 Readiness wait_ready(int fd, int timeout_ms) {
-  for (int64_t deadline = now_ms() + timeout_ms;;) {
-    int64_t left = deadline - now_ms();
+  for (int64_t deadline = monotonic_ms() + timeout_ms;;) {
+    int64_t left = deadline - monotonic_ms();
     if (left <= 0) return Readiness::waiting;
     pollfd p{fd, POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(left));

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.hpp"
 #include "log.hpp"
 #include "program.hpp"
 #include "root.hpp"
@@ -32,12 +33,6 @@ constexpr int64_t min_backoff_ms = 1000, max_backoff_ms = 60000, stable_run_ms =
 int usage(const std::string& why) {
   quail::log_error({{"event", "usage"}, {"reason", why + "; usage: supervise [-l HOST -p PORT [-b BACKLOG]] SERVICE PROGRAM [ARG...]"}});
   return sv::exit_usage;
-}
-
-int64_t now_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
 std::string how_it_ended(int w) {
@@ -57,7 +52,7 @@ int up_ready_fd() {
 // Waits for the first child's readiness; false when it closed the pipe, took
 // longer than first_ready_ms, or quail up gave up on us first (SIGTERM, SIGINT).
 bool first_ready(int fd) {
-  for (int64_t end = now_ms() + first_ready_ms; now_ms() < end;) {
+  for (int64_t end = quail::monotonic_ms() + first_ready_ms; quail::monotonic_ms() < end;) {
     auto r = sv::wait_ready(fd, 100);
     if (r != sv::Readiness::waiting) return r == sv::Readiness::ready;
     sigset_t pending;
@@ -85,7 +80,7 @@ struct Supervisor {
       return false;
     }
     child = *pid;
-    started_ms = now_ms();
+    started_ms = quail::monotonic_ms();
     if (auto s = sv::write_state(root, service, child, static_cast<long>(::time(nullptr)), restarts); !s) {
       quail::log_warn({{"event", "state_failed"}, {"service", service}, {"reason", s.error().reason}});
     }
@@ -94,11 +89,11 @@ struct Supervisor {
 
   // The child has ended: log it and plan the next start.
   void ended(int w) {
-    int64_t ran = now_ms() - started_ms;
+    int64_t ran = quail::monotonic_ms() - started_ms;
     child = 0;
     if (stopping) return;
     backoff_ms = ran >= stable_run_ms ? min_backoff_ms : (restart_at == 0 ? min_backoff_ms : std::min(backoff_ms * 2, max_backoff_ms));
-    restart_at = now_ms() + backoff_ms;
+    restart_at = quail::monotonic_ms() + backoff_ms;
     (void)sv::write_state(root, service, 0, static_cast<long>(::time(nullptr)), restarts);
     quail::log_warn({{"event", "exit"}, {"service", service}, {"status", how_it_ended(w)}, {"ran_ms", ran},
                      {"restart_in_ms", backoff_ms}});
@@ -110,7 +105,7 @@ struct Supervisor {
       quail::log_warn({{"event", "restart"}, {"service", service}, {"pid", child}, {"restarts", restarts}});
     } else {
       backoff_ms = std::min(backoff_ms * 2, max_backoff_ms);
-      restart_at = now_ms() + backoff_ms;
+      restart_at = quail::monotonic_ms() + backoff_ms;
     }
   }
 
@@ -121,8 +116,8 @@ struct Supervisor {
         quail::log_info({{"event", "stopped"}, {"service", service}});
         return sv::exit_ok;
       }
-      if (child == 0 && now_ms() >= restart_at) restart();
-      int64_t wait = child == 0 ? std::max<int64_t>(restart_at - now_ms(), 1) : 60000;
+      if (child == 0 && quail::monotonic_ms() >= restart_at) restart();
+      int64_t wait = child == 0 ? std::max<int64_t>(restart_at - quail::monotonic_ms(), 1) : 60000;
       timespec ts{static_cast<time_t>(wait / 1000), static_cast<long>(wait % 1000) * 1000000L};
       siginfo_t si;
       int sig = ::sigtimedwait(&set, &si, &ts);

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "clock.hpp"
 #include "log.hpp"
 #include "spawn.hpp"
 #include "spawn_session.hpp"
@@ -38,12 +39,6 @@ bool set_per_session(std::string_view entry) {
     if (n == name) return true;
   }
   return false;
-}
-
-long long now_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 // Replaces (or adds) name=value: glibc's getenv returns the first of duplicates.
@@ -86,7 +81,7 @@ int Server::run() {
     fds.assign({{signals_.get(), POLLIN, 0}, {-1, POLLIN, 0}});
     int timeout = -1;
     if (listener_.fd.valid()) {
-      long long pause = accept_pause_until_ms_ - now_ms();
+      long long pause = accept_pause_until_ms_ - monotonic_ms();
       if (pause > 0) timeout = static_cast<int>(pause);
       else fds[1].fd = listener_.fd.get();
     }
@@ -222,7 +217,7 @@ void Server::accept_some() {
       }
       // Out of fds or memory (or a bug): pause instead of spinning on a full queue.
       log_warn({{"event", "accept_failed"}, {"reason", sys_error(ErrorKind::temporary, "accept", err).reason}});
-      accept_pause_until_ms_ = now_ms() + accept_pause_ms;
+      accept_pause_until_ms_ = monotonic_ms() + accept_pause_ms;
       return;
     }
     Fd conn(c);
@@ -272,14 +267,14 @@ void Server::serve(Fd conn, const Peer& remote) {
 
 Result<pid_t> Server::start_session(const std::vector<std::string>& env, int conn, pid_t& forker) {
   forker = 0;
-  if (opt_.fork_server && !forks_ && now_ms() >= fork_server_retry_ms_) {
+  if (opt_.fork_server && !forks_ && monotonic_ms() >= fork_server_retry_ms_) {
     auto f = ForkServer::start(argv_, base_env_);
     if (f) {
       log_info({{"event", "fork_server"}, {"pid", f->pid()}});
       forks_.emplace(std::move(*f));
     } else {
       log_warn({{"event", "fork_server_failed"}, {"reason", f.error().reason}});
-      fork_server_retry_ms_ = now_ms() + fork_server_pause_ms;
+      fork_server_retry_ms_ = monotonic_ms() + fork_server_pause_ms;
     }
   }
   if (forks_) {
@@ -294,7 +289,7 @@ Result<pid_t> Server::start_session(const std::vector<std::string>& env, int con
     }
     log_warn({{"event", "fork_server_failed"}, {"pid", server}, {"reason", pid.error().reason}});
     if (forks_ && forks_->pid() == server) retire_fork_server();
-    fork_server_retry_ms_ = now_ms() + fork_server_pause_ms;
+    fork_server_retry_ms_ = monotonic_ms() + fork_server_pause_ms;
     // A child of the server may already serve this connection: a second program
     // on it would answer the client twice. It is closed here (the client sees the
     // end, or that child's replies); the next connection gets an exec, then a new server.

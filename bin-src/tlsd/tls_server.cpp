@@ -1,5 +1,6 @@
 // OpenSSL server context and handshake: see tls_server.hpp.
 #include "tls_server.hpp"
+#include "clock.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -13,12 +14,6 @@
 
 namespace quail::tlsd {
 namespace {
-
-int64_t now_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 void set_nonblocking(int fd) {
   int fl = ::fcntl(fd, F_GETFL);
@@ -71,7 +66,7 @@ Result<SslPtr> accept_tls(SSL_CTX* ctx, int rfd, int wfd, int timeout_ms) {
   if (!ssl || SSL_set_rfd(ssl.get(), rfd) != 1 || SSL_set_wfd(ssl.get(), wfd) != 1) {
     return Error{ErrorKind::temporary, "unable to set up TLS: " + ssl_errors()};
   }
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = monotonic_ms() + timeout_ms;
   for (;;) {
     int r = SSL_accept(ssl.get());
     if (r == 1) {
@@ -94,7 +89,7 @@ Result<SslPtr> accept_tls(SSL_CTX* ctx, int rfd, int wfd, int timeout_ms) {
     } else {
       return Error{ErrorKind::temporary, "handshake failed: " + ssl_errors()};
     }
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - monotonic_ms();
     if (left <= 0) return Error{ErrorKind::temporary, "handshake failed: timeout"};
     if (::poll(&p, 1, static_cast<int>(left)) < 0 && errno != EINTR) {
       return Error{ErrorKind::temporary, std::string("handshake failed: poll: ") + std::strerror(errno)};
