@@ -4,7 +4,6 @@
 #include "clock.hpp"
 
 #include <cerrno>
-#include <ctime>
 #include <poll.h>
 #include <unistd.h>
 

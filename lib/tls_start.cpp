@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstring>
 #include <cstdlib>
-#include <ctime>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>

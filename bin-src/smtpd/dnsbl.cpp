@@ -3,7 +3,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <ctime>
 #include <poll.h>
 #include <string_view>
 #include <sys/socket.h>
