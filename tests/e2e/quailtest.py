@@ -13,7 +13,12 @@ reason when a program is not built yet, and drives a fresh root through `qt.Inst
 
 Every wait is bounded; every process started under a root is stopped when the
 Instance is cleaned up, also when run.py kills the module with SIGTERM on timeout.
-Environment: QUAIL_BIN (default <repo>/build/bin), QUAIL_KEEP=1 keeps temp roots.
+Environment: QUAIL_BIN (default <repo>/build/bin), QUAIL_KEEP=1 keeps temp roots,
+QUAIL_TMPDIR (default /tmp) is where an Instance makes its temp directory: the
+benchmarks that use Instance (bench/conn_cost.py, `make bench`) measure on a
+journaled filesystem mounted there rather than on a root filesystem without a
+journal, whose inode rule skews them (bench/README.md, "What the directory
+fsyncs cost").
 """
 import atexit
 import concurrent.futures
@@ -507,7 +512,7 @@ class Instance:
 
     def __init__(self, root=None, prefix="quail-e2e-"):
         if root is None:
-            self.tmp = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+            self.tmp = tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("QUAIL_TMPDIR") or "/tmp")
             root = os.path.join(self.tmp, "root")  # not created: init makes it
         else:
             self.tmp = None
