@@ -56,16 +56,10 @@ void reap(int& crashed) {
 
 Result<Fd> bind_socket(const ResidentServer& spec) {
   const std::string& path = spec.socket_path;
-  sockaddr_un addr;
-  if (!unix_address(path, addr)) return Error{ErrorKind::config, "socket path too long: " + path};
-  Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!listener.valid()) return sys_error(ErrorKind::temporary, "socket");
-  ::unlink(path.c_str());
   // 0600 from the start; a system install's then goes to the sessions' user.
-  mode_t old = ::umask(0177);
-  int b = ::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::umask(old);
-  if (b != 0) return sys_error(ErrorKind::temporary, "bind " + path);
+  auto bound = bind_unix_private(path);
+  if (!bound) return bound.error();
+  Fd listener = std::move(*bound);
   if ((spec.uid || !spec.groups.empty()) &&
       ::chown(path.c_str(), spec.uid ? *spec.uid : static_cast<uid_t>(-1),
               spec.groups.empty() ? static_cast<gid_t>(-1) : spec.groups.front()) != 0) {

@@ -4,7 +4,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 namespace quail {
 
@@ -23,6 +25,19 @@ Fd connect_unix_now(const std::string& path) {
   if (!sock.valid() || ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return Fd();
   int fl = ::fcntl(sock.get(), F_GETFL);
   if (fl < 0 || ::fcntl(sock.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) return Fd();
+  return sock;
+}
+
+Result<Fd> bind_unix_private(const std::string& path) {
+  sockaddr_un addr;
+  if (!unix_address(path, addr)) return Error{ErrorKind::config, "socket path too long: " + path};
+  Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock.valid()) return sys_error(ErrorKind::temporary, "socket");
+  ::unlink(path.c_str());
+  mode_t old = ::umask(0177);
+  int b = ::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::umask(old);
+  if (b != 0) return sys_error(ErrorKind::temporary, "bind " + path);
   return sock;
 }
 

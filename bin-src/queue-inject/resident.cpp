@@ -105,16 +105,10 @@ int run_resident(const std::string& root) {
   if (!smtpd || !*smtpd) return refuse_start("no quail-smtpd user: rerun quail init --system");
 
   const std::string path = inject_socket_path(root);
-  sockaddr_un addr;
-  if (!unix_address(path, addr)) return refuse_start("socket path too long: " + path);
-  Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!listener.valid()) return refuse_start(std::string("socket: ") + std::strerror(errno));
-  ::unlink(path.c_str());
   // Made 0600 and root's, then given to quail-smtpd's group: never connectable by others.
-  mode_t old = ::umask(0177);
-  int b = ::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::umask(old);
-  if (b != 0) return refuse_start("bind " + path + ": " + std::strerror(errno));
+  auto bound = bind_unix_private(path);
+  if (!bound) return refuse_start(bound.error().reason);
+  Fd listener = std::move(*bound);
   if (::chown(path.c_str(), (*owner)->uid, (*smtpd)->gid) != 0 || ::chmod(path.c_str(), 0660) != 0) {
     return refuse_start("unable to give " + path + " to quail-smtpd's group: " + std::strerror(errno));
   }
