@@ -822,3 +822,39 @@ def start_dnsmasq_txt(records, ip="127.0.0.1", port=None, extra=()):
     p.wait()
     log.seek(0)
     raise AssertionError("dnsmasq did not start: " + log.read().decode(errors="replace")[-500:])
+
+
+class SmtpWithDns(unittest.TestCase):
+    """A test class's one instance listening for SMTP, beside a dnsmasq that
+    serves its DNS (control/dnsservers points there). Subclasses set RECORDS
+    (TXT records for start_dnsmasq_txt), DNS_EXTRA (its extra options), INIT
+    (quail init's extra arguments), USERS and CONTROLS ((name, value) pairs);
+    cls.q, cls.port and cls.dns_port follow. ROOT's parent is 0755, so another
+    uid reaches run/ and only a socket's own mode keeps it out."""
+    RECORDS, DNS_EXTRA, INIT, USERS, CONTROLS = {}, (), (), (), ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.q = cls.dns = None
+        try:
+            cls.dns, cls.dns_port = start_dnsmasq_txt(cls.RECORDS, extra=cls.DNS_EXTRA)
+            cls.q = Instance()
+            os.chmod(cls.q.tmp, 0o755)
+            cls.q.init("mx.example.test", ["example.test"], extra=cls.INIT)
+            for user in cls.USERS:
+                cls.q.add_user(user)
+            for name, value in (("dnsservers", "127.0.0.1@%d" % cls.dns_port),) + tuple(cls.CONTROLS):
+                cls.q.write_control(name, "%s\n" % value)
+            cls.port = free_port()
+            cls.q.up(smtp="127.0.0.1:%d" % cls.port)
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.q:
+            cls.q.cleanup()
+        if cls.dns:
+            cls.dns.terminate()
+            cls.dns.wait(10)

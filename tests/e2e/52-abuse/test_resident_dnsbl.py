@@ -39,36 +39,13 @@ other_uid_can_connect, closed_by_peer = qt.other_uid_can_connect, qt.closed_by_p
 
 
 @unittest.skipUnless(shutil.which("dnsmasq"), "dnsmasq is not installed (Debian package dnsmasq-base)")
-class ResidentBase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.q = cls.dns = None
-        try:
-            cls.dns, port = qt.start_dnsmasq_txt(
-                {"%s.bl.test" % rev(LISTED): BL_TEXT},
-                extra=["--address=/%s.bl.test/127.0.0.2" % rev(LISTED),
-                       "--address=/%s.bl.test/127.0.0.2" % rev(ALLOWED),
-                       "--address=/%s.wl.test/127.0.0.2" % rev(ALLOWED)])
-            cls.q = qt.Instance()
-            os.chmod(cls.q.tmp, 0o755)  # only the socket's own mode keeps another uid out
-            cls.q.init("mx.example.test", ["example.test"])
-            cls.q.add_user(RCPT)
-            for name, value in (("dnsservers", "127.0.0.1@%d" % port), ("dnsbl", "bl.test"),
-                                ("dnswl", "wl.test"), ("authcheck", "0"), ("greydelay", "600")):
-                cls.q.write_control(name, value + "\n")
-            cls.port = qt.free_port()
-            cls.q.up(smtp="127.0.0.1:%d" % cls.port)
-        except Exception:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.q:
-            cls.q.cleanup()
-        if cls.dns:
-            cls.dns.terminate()
-            cls.dns.wait(10)
+class ResidentBase(qt.SmtpWithDns):
+    RECORDS = {"%s.bl.test" % rev(LISTED): BL_TEXT}
+    DNS_EXTRA = ("--address=/%s.bl.test/127.0.0.2" % rev(LISTED),
+                 "--address=/%s.bl.test/127.0.0.2" % rev(ALLOWED),
+                 "--address=/%s.wl.test/127.0.0.2" % rev(ALLOWED))
+    USERS = (RCPT,)
+    CONTROLS = (("dnsbl", "bl.test"), ("dnswl", "wl.test"), ("greydelay", 600))
 
     def setUp(self):
         self.resident = qt.wait_for(lambda: resident_pid(self.q), 90, "the resident dnsbl")

@@ -42,36 +42,11 @@ parent_of = qt.parent_of
 other_uid_can_connect, closed_by_peer = qt.other_uid_can_connect, qt.closed_by_peer
 
 
-class ResidentBase(unittest.TestCase):
+class ResidentBase(qt.SmtpWithDns):
     """An instance with the checks on, a DNS server, and helpers; no tests."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.q = cls.dns = None
-        try:
-            cls.dns, port = qt.start_dnsmasq_txt(RECORDS)
-            cls.q = qt.Instance()
-            # Reachable by every uid down to run/, so only the socket's own mode
-            # keeps another uid out (test_only_the_sessions_user_...).
-            os.chmod(cls.q.tmp, 0o755)
-            cls.q.init("mx.example.test", ["example.test"])
-            cls.q.add_user(RCPT)
-            for name, value in (("dnsservers", "127.0.0.1@%d" % port), ("authcheck", "1"), ("spfreject", "1"),
-                                ("rules.smtp", ":allow")):
-                cls.q.write_control(name, value + "\n")
-            cls.port = qt.free_port()
-            cls.q.up(smtp="127.0.0.1:%d" % cls.port)
-        except Exception:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.q:
-            cls.q.cleanup()
-        if cls.dns:
-            cls.dns.terminate()
-            cls.dns.wait(10)
+    RECORDS = RECORDS
+    USERS = (RCPT,)
+    CONTROLS = (("authcheck", 1), ("spfreject", 1), ("rules.smtp", ":allow"))
 
     def setUp(self):
         # A test that killed the resident helper leaves supervise starting a new one.

@@ -13,6 +13,8 @@ import unittest
 
 import quailtest as qt
 
+qt.require("quail", "tcpserver", "smtpd", "dnsbl", "supervise")
+
 LISTED = "127.0.90.2"
 CLEAN = "127.0.90.6"
 TEXT = "listed by bl.test for the system install"
@@ -32,40 +34,19 @@ def ids_of(pid):
 
 @unittest.skipUnless(os.geteuid() == 0, "a system install needs root")
 @unittest.skipUnless(shutil.which("dnsmasq"), "dnsmasq is not installed (Debian package dnsmasq-base)")
-class SystemDnsblTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        qt.require("quail", "tcpserver", "smtpd", "dnsbl", "supervise")
-        cls.q = cls.dns = None
-        try:
-            cls.dns, port = qt.start_dnsmasq_txt({"%s.bl.test" % rev(LISTED): TEXT},
-                                                 extra=["--address=/%s.bl.test/127.0.0.2" % rev(LISTED)])
-            cls.q = qt.Instance(prefix="quail-sysbl-")
-            os.chmod(cls.q.tmp, 0o755)  # the service users reach ROOT through it
-            cls.q.init(hostname="mx.sys.test", domains=("sys.test",), extra=("--system",))
-            cls.q.add_user("alice@sys.test")
-            for name, value in (("dnsbl", "bl.test"), ("dnsservers", "127.0.0.1@%d" % port)):
-                cls.q.write_control(name, value + "\n")
-            cls.port = qt.free_port()
-            cls.q.up(smtp="127.0.0.1:%d" % cls.port)
-        except Exception:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.q:
-            cls.q.cleanup()
-        if cls.dns:
-            cls.dns.terminate()
-            cls.dns.wait(10)
+class SystemDnsblTest(qt.SmtpWithDns):
+    RECORDS = {"%s.bl.test" % rev(LISTED): TEXT}
+    DNS_EXTRA = ("--address=/%s.bl.test/127.0.0.2" % rev(LISTED),)
+    INIT = ("--system",)
+    USERS = ("alice@example.test",)
+    CONTROLS = (("dnsbl", "bl.test"),)
 
     def rcpt(self, source):
         with smtplib.SMTP(timeout=60, source_address=(source, 0)) as c:
             c.connect("127.0.0.1", self.port)
             c.ehlo("client.elsewhere.test")
             self.assertEqual(c.mail("someone@elsewhere.test")[0], 250)
-            return c.rcpt("alice@sys.test")
+            return c.rcpt("alice@example.test")
 
     def test_the_resident_dnsbl_runs_as_the_sessions_user_and_refuses_a_listed_client(self):
         smtpd_uid = pwd.getpwnam("quail-smtpd").pw_uid
