@@ -828,10 +828,11 @@ class SmtpWithDns(unittest.TestCase):
     """A test class's one instance listening for SMTP, beside a dnsmasq that
     serves its DNS (control/dnsservers points there). Subclasses set RECORDS
     (TXT records for start_dnsmasq_txt), DNS_EXTRA (its extra options), INIT
-    (quail init's extra arguments), USERS and CONTROLS ((name, value) pairs);
-    cls.q, cls.port and cls.dns_port follow. ROOT's parent is 0755, so another
-    uid reaches run/ and only a socket's own mode keeps it out."""
-    RECORDS, DNS_EXTRA, INIT, USERS, CONTROLS = {}, (), (), (), ()
+    (quail init's extra arguments), USERS, CONTROLS ((name, value) pairs) and
+    HOST (the listener's address, "::1" for IPv6); cls.q, cls.port and
+    cls.dns_port follow. ROOT's parent is 0755, so another uid reaches run/ and
+    only a socket's own mode keeps it out."""
+    RECORDS, DNS_EXTRA, INIT, USERS, CONTROLS, HOST = {}, (), (), (), (), "127.0.0.1"
 
     @classmethod
     def setUpClass(cls):
@@ -845,8 +846,8 @@ class SmtpWithDns(unittest.TestCase):
                 cls.q.add_user(user)
             for name, value in (("dnsservers", "127.0.0.1@%d" % cls.dns_port),) + tuple(cls.CONTROLS):
                 cls.q.write_control(name, "%s\n" % value)
-            cls.port = free_port()
-            cls.q.up(smtp="127.0.0.1:%d" % cls.port)
+            cls.port = free_port(cls.HOST)
+            cls.q.up(smtp=("[%s]:%d" if ":" in cls.HOST else "%s:%d") % (cls.HOST, cls.port))
         except Exception:
             cls.tearDownClass()
             raise

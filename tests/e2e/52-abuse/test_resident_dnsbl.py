@@ -195,5 +195,35 @@ class ResidentDnsblUnderLoad(ResidentBase):
         qt.note("%d listed refused, %d clean accepted, %d kills, %d retries" % (len(listed), len(clean), kills, retries))
 
 
+def nibbles(ip):
+    """RFC 5782's reversed nibbles of an IPv6 address."""
+    packed = socket.inet_pton(socket.AF_INET6, ip)
+    return ".".join(reversed("".join("%02x" % b for b in packed)))
+
+
+class ResidentDnsblIpv6(qt.SmtpWithDns):
+    """An IPv6 client through the resident path: ::1 without relay rights
+    (rules.smtp allows everyone and gives no one RELAYCLIENT), listed by its
+    32 nibbles."""
+    HOST = "::1"
+    RECORDS = {"%s.bl.test" % nibbles("::1"): BL_TEXT}
+    DNS_EXTRA = ("--address=/%s.bl.test/127.0.0.2" % nibbles("::1"),)
+    USERS = (RCPT,)
+    CONTROLS = (("dnsbl", "bl.test"), ("rules.smtp", ":allow"))
+
+    def test_listed_ipv6_client_refused_through_the_resident_dnsbl(self):
+        qt.wait_for(lambda: os.path.exists(self.q.path("run", "dnsbl.sock")), 90, "the resident dnsbl's socket")
+        with smtplib.SMTP(timeout=60) as s:
+            s.connect("::1", self.port)
+            s.ehlo("client.test")
+            self.assertEqual(s.mail("someone@sender.test")[0], 250)
+            code, text = s.rcpt(RCPT)
+        self.assertEqual(code, 554, text)
+        self.assertIn(BL_TEXT.encode(), text)
+        said = [(e.get("prog"), e.get("result"), e.get("ip")) for e in self.q.log_lines("smtp")
+                if e.get("event") == "dnsbl" and e.get("result") != "reject"]
+        self.assertEqual(said, [("dnsbl", "listed", "::1")])
+
+
 if __name__ == "__main__":
     unittest.main()
